@@ -1,0 +1,230 @@
+"""Command-line interface: a thin layer over the Python API.
+
+  cevns predict conus-plus [--model magnetic-moment --set mu_nu=1e-10] [--json]
+  cevns fit conus-plus --param sin2w [--channels cevns] [--json] [--plot FILE]
+  cevns exclusion conus-plus --model vector-bl [--json] [--plot FILE]
+  cevns reproduce [--out DIR]
+
+Every input the paper leaves open can be changed from the command line
+(``--k``, ``--resolution``, ``--exposure``, ``--tail``, ``--binding-table``,
+or any ``--input NAME=VALUE``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any, Dict, List, Optional
+
+from .errors import CevnsInputError
+
+EPILOG = """examples:
+  cevns predict conus-plus                          SM counts per bin (CEvNS, EvES)
+  cevns predict conus-plus --model magnetic-moment --set mu_nu=1e-10
+  cevns fit conus-plus --param sin2w --plot sin2w.png
+  cevns fit conus-plus --param q_ee --channels cevns+eves --json
+  cevns exclusion conus-plus --model vector-bl --plot vector.png
+  cevns predict conus-plus --resolution off --exposure 347 --tail cut
+  cevns reproduce --out cevns-results
+
+units: energies in eV_ee (bins, thresholds), mu_nu in Bohr magnetons, millicharges q_* in e,
+charge radii r2_* in cm^2, mediator masses in MeV, couplings dimensionless."""
+
+
+class Progress:
+    """A minimal progress bar on stderr (only when stderr is a terminal, or forced)."""
+
+    def __init__(self, label: str, enabled: Optional[bool] = None):
+        self.label = label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.t0 = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        n = int(30 * done / max(total, 1))
+        sys.stderr.write(f"\r{self.label} [{'#' * n}{'.' * (30 - n)}] {done}/{total} "
+                         f"{time.perf_counter() - self.t0:5.1f}s")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _pairs(items: Optional[List[str]], what: str) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    for it in items or []:
+        if "=" not in it:
+            raise CevnsInputError(f"{what} expects NAME=VALUE, got {it!r}")
+        k, v = it.split("=", 1)
+        out[k.strip()] = _parse_value(v.strip())
+    return out
+
+
+def _experiment(args):
+    from .experiments import load_experiment
+
+    overrides = _pairs(args.input, "--input")
+    for name, attr in (("k", "k"), ("resolution", "resolution"), ("exposure_kg_day", "exposure"),
+                       ("tail", "tail"), ("binding_table", "binding_table"), ("sigma_alpha", "sigma_alpha")):
+        v = getattr(args, attr, None)
+        if v is not None:
+            overrides[name] = v
+    return load_experiment(args.experiment, **overrides)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("experiment", nargs="?", default="conus-plus",
+                   help="built-in experiment name (conus-plus) or path to an experiment TOML file")
+    g = p.add_argument_group("inputs the paper leaves open (defaults in docs/physics.md)")
+    g.add_argument("--k", type=float, help="Lindhard quenching parameter k (default 0.162)")
+    g.add_argument("--resolution", choices=["fano", "off"], help="energy resolution model ('off' = eq. 17 literally)")
+    g.add_argument("--exposure", type=float, metavar="KG_DAY", help="total reactor-on exposure [kg d] (default 327)")
+    g.add_argument("--tail", choices=["summation", "extrapolate", "cut"], help="flux above 8 MeV")
+    g.add_argument("--binding-table", dest="binding_table", choices=["carlson", "bearden"],
+                   help="germanium binding energies for Z_eff(T_e)")
+    g.add_argument("--sigma-alpha", dest="sigma_alpha", type=float, help="normalisation uncertainty (default 0.20)")
+    g.add_argument("--input", action="append", metavar="NAME=VALUE",
+                   help="any other input, e.g. captures_per_fission=0.55 (repeatable)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def cmd_predict(args) -> int:
+    from .models import get_model
+
+    exp = _experiment(args)
+    model = get_model(args.model, **_pairs(args.set, "--set"))
+    pred = exp.predict(model)
+    if args.json:
+        d = pred.to_dict()
+        d["flux_cm2_s"] = exp.flux.total_flux()
+        d["exposure_kg_day"] = exp.exposure_kg_day
+        print(json.dumps(d, indent=2))
+    else:
+        print(pred)
+        print(f"total flux {exp.flux.total_flux():.4e} cm^-2 s^-1; exposure {exp.exposure_kg_day:g} kg d")
+    return 0
+
+
+def _save_plot(draw, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    draw(ax)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def cmd_fit(args) -> int:
+    exp = _experiment(args)
+    levels = args.cl or (["1sigma", "90%"] if args.param == "sin2w" else ["90%"])
+    res = exp.fit(args.param, args.channels, levels=[_parse_value(x) for x in levels])
+    if args.json:
+        print(res.to_json())
+    else:
+        print(res)
+    if args.plot:
+        _save_plot(lambda ax: res.plot(ax, label=f"{exp.title}: {res.channels}"), args.plot)
+    return 0
+
+
+def cmd_exclusion(args) -> int:
+    import numpy as np
+
+    exp = _experiment(args)
+    masses = np.geomspace(args.mass_min, args.mass_max, args.n_masses)
+    res = exp.exclusion(args.model, args.channels, cl=args.cl, dof=args.dof, masses=masses,
+                        convention=args.convention, progress=Progress(f"{args.model} scan"))
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=2))
+    else:
+        print(res)
+    if args.plot:
+        _save_plot(lambda ax: res.plot(ax), args.plot)
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    from .reproduce import reproduce
+
+    reproduce(args.out, progress=True, docs=args.docs)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cevns", description="Reactor CEvNS and EvES phenomenology: predictions, "
+                                "fits and limits (CONUS+ built in).", epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"cevns {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sp = sub.add_parser("predict", help="expected counts per bin for a model",
+                        description="Expected CEvNS and EvES counts per bin (eq. 17, 19).")
+    _add_common(sp)
+    sp.add_argument("--model", default="sm",
+                    help="sm | magnetic-moment | millicharge | charge-radius | scalar | vector-bl")
+    sp.add_argument("--set", action="append", metavar="PARAM=VALUE",
+                    help="model parameter, e.g. mu_nu=1e-10, q_ee=1e-12, mass_MeV=5, g=1e-5 (repeatable)")
+    sp.set_defaults(func=cmd_predict)
+
+    sp = sub.add_parser("fit", help="best fit, Delta chi^2 profile and intervals of one parameter",
+                        description="Profile one parameter with chi^2 of eq. 20 (alpha minimised analytically); "
+                        "the other members of its family are marginalised.")
+    _add_common(sp)
+    sp.add_argument("--param", required=True,
+                    help="sin2w | mu_nu | q_ee | q_emu | q_etau | r2_ee | r2_emu | r2_etau")
+    sp.add_argument("--channels", default="cevns+eves", help="cevns | eves | cevns+eves (default)")
+    sp.add_argument("--cl", action="append", metavar="LEVEL",
+                    help="confidence level(s): 1sigma, 90%%, 0.95 ... (default 1sigma and 90%% for sin2w, else 90%%)")
+    sp.add_argument("--plot", metavar="FILE", help="draw the Delta chi^2 profile into FILE (png, pdf)")
+    sp.set_defaults(func=cmd_fit)
+
+    sp = sub.add_parser("exclusion", help="light-mediator exclusion in (M, g)",
+                        description="Smallest excluded coupling per mediator mass (and allowed islands).")
+    _add_common(sp)
+    sp.add_argument("--model", required=True, choices=["scalar", "vector-bl"])
+    sp.add_argument("--channels", default="cevns+eves")
+    sp.add_argument("--cl", type=float, default=0.90, help="confidence level (default 0.90)")
+    sp.add_argument("--dof", type=int, default=1, choices=[1, 2],
+                    help="degrees of freedom of Delta chi^2: 1 (2.71 at 90%%, default) or 2 (4.61)")
+    sp.add_argument("--convention", default="universal", choices=["universal", "product"],
+                    help="g = g^nu = g^q = g^e (universal) or g = g^nu g^q (product)")
+    sp.add_argument("--mass-min", type=float, default=0.01, help="lowest mass [MeV]")
+    sp.add_argument("--mass-max", type=float, default=1e4, help="highest mass [MeV]")
+    sp.add_argument("--n-masses", type=int, default=121, help="number of log-spaced masses")
+    sp.add_argument("--plot", metavar="FILE")
+    sp.set_defaults(func=cmd_exclusion)
+
+    sp = sub.add_parser("reproduce", help="every result of the paper, with report and figures",
+                        description="Run every analysis on the embedded CONUS+ data and write results.json, "
+                        "report.md/html and the figures.")
+    sp.add_argument("--out", default="cevns-results", help="output folder (default ./cevns-results)")
+    sp.add_argument("--docs", metavar="FILE", help="also write the validation table to FILE (docs/validation.md)")
+    sp.set_defaults(func=cmd_reproduce)
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CevnsInputError as e:
+        print(f"cevns: error: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,46 @@
+"""The one exception type of the package: bad input, named clearly."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+class CevnsInputError(ValueError):
+    """Raised for any bad input; the message names the field and what was expected."""
+
+
+def check_positive(name: str, value: Any, *, allow_zero: bool = False, unit: str = "") -> float:
+    """Return ``value`` as float if finite and > 0 (>= 0 with allow_zero), else raise."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise CevnsInputError(f"{name} must be a number{(' in ' + unit) if unit else ''}, got {value!r}") from None
+    if not math.isfinite(v):
+        raise CevnsInputError(f"{name} must be finite, got {value!r}")
+    if v < 0 or (v == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise CevnsInputError(f"{name} must be {bound}{(' ' + unit) if unit else ''}, got {v:g}")
+    return v
+
+
+def check_finite(name: str, value: Any) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise CevnsInputError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise CevnsInputError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def check_energies(name: str, values: Any, unit: str = "MeV") -> np.ndarray:
+    """Array of strictly positive, finite energies, else a clear error."""
+    arr = np.asarray(values, dtype=float)
+    if not np.all(np.isfinite(arr)):
+        raise CevnsInputError(f"{name} must be finite ({unit}); got NaN or inf")
+    if np.any(arr <= 0):
+        raise CevnsInputError(f"{name} must be > 0 {unit}; got minimum {arr.min():g}")
+    return arr

@@ -1,0 +1,323 @@
+"""Experiments as data: a TOML file (detectors, reactor, target, binning, data) plus a CSV.
+
+``load_experiment("conus-plus")`` loads the packaged CONUS+ 2025 definition;
+``load_experiment("path/to/mine.toml")`` a user's own.  Any input can be changed
+with a keyword, e.g. ``load_experiment("conus-plus", k=0.166, resolution="off")``.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from . import constants as C
+from .detector import Detector, Efficiency, Lindhard, Resolution, check_bins
+from .errors import CevnsInputError
+from .flux import ReactorFlux
+from .models import Model, StandardModel
+from .nuclei import load_binding_table, load_target
+from .rates import CHANNELS, NumericalSettings, ResponseEngine
+from .results import Prediction
+
+BUILTIN = {"conus-plus": "conus_plus_2025.toml", "conus-plus-2025": "conus_plus_2025.toml"}
+
+#: keyword overrides accepted by load_experiment / Experiment.replace -> (section, key)
+OVERRIDES = {
+    "k": ("quenching", "k"),
+    "resolution": ("resolution", "model"),
+    "sigma0_eV": ("resolution", "sigma0_eV"),
+    "fano": ("resolution", "fano"),
+    "exposure_kg_day": ("exposure", "total_kg_day"),
+    "tail": ("reactor", "tail"),
+    "thermal_power_GW": ("reactor", "thermal_power_GW"),
+    "distance_m": ("reactor", "distance_m"),
+    "energy_per_fission_MeV": ("reactor", "energy_per_fission_MeV"),
+    "fission_fractions": ("reactor", "fission_fractions"),
+    "captures_per_fission": ("reactor", "captures_per_fission"),
+    "binding_table": ("target", "binding_table"),
+    "sigma_alpha": ("statistics", "sigma_alpha"),
+}
+
+
+def _line_of(text: str, key: str) -> str:
+    for i, ln in enumerate(text.splitlines(), 1):
+        if ln.strip().startswith(key):
+            return f" (line {i})"
+    return ""
+
+
+def _parse_channels(channels: str) -> Tuple[str, ...]:
+    parts = tuple(p.strip() for p in str(channels).split("+") if p.strip())
+    if not parts or any(p not in CHANNELS for p in parts):
+        raise CevnsInputError(f"channels must be 'cevns', 'eves' or 'cevns+eves', got {channels!r}")
+    return parts
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Observed counts per bin with 1 sigma errors (both in events), and the bin edges [eV_ee]."""
+
+    edges_eVee: np.ndarray
+    counts: np.ndarray
+    sigma: np.ndarray
+    description: str = ""
+
+
+def _read_dataset(path: Path, spec: Dict[str, Any], text: str) -> Dataset:
+    cols = spec.get("columns", {"lo": "bin_lo_eVee", "hi": "bin_hi_eVee", "value": "value", "sigma": "sigma"})
+    units = spec.get("units", "counts")
+    if units not in ("counts", "counts_per_kg"):
+        raise CevnsInputError(f"[data] units must be 'counts' or 'counts_per_kg', got {units!r}{_line_of(text, 'units')}")
+    scale = 1.0
+    if units == "counts_per_kg":
+        if "normalisation_mass_kg" not in spec:
+            raise CevnsInputError("[data] units = 'counts_per_kg' needs normalisation_mass_kg")
+        scale = float(spec["normalisation_mass_kg"])
+    if not path.exists():
+        raise CevnsInputError(f"[data] file {str(path)!r} not found{_line_of(text, 'file')}")
+    raw = path.read_text().splitlines()
+    body = [(i + 1, ln) for i, ln in enumerate(raw) if ln.strip() and not ln.lstrip().startswith("#")]
+    if not body:
+        raise CevnsInputError(f"data file {path.name}: no rows")
+    header = next(csv.reader(io.StringIO(body[0][1])))
+    header = [h.strip() for h in header]
+    for role in ("lo", "hi", "value", "sigma"):
+        if cols.get(role) not in header:
+            raise CevnsInputError(f"data file {path.name}: missing column {cols.get(role)!r} ({role}); has {header}")
+    idx = {role: header.index(cols[role]) for role in ("lo", "hi", "value", "sigma")}
+    rows: List[Tuple[float, float, float, float]] = []
+    for lineno, ln in body[1:]:
+        fields = next(csv.reader(io.StringIO(ln)))
+        try:
+            vals = tuple(float(fields[idx[r]]) for r in ("lo", "hi", "value", "sigma"))
+        except (ValueError, IndexError):
+            raise CevnsInputError(f"data file {path.name}, line {lineno}: expected numbers in columns "
+                                  f"{[cols[r] for r in ('lo', 'hi', 'value', 'sigma')]}, got {ln.strip()!r}") from None
+        if not all(np.isfinite(vals)):
+            raise CevnsInputError(f"data file {path.name}, line {lineno}: NaN or inf")
+        if vals[3] <= 0:
+            raise CevnsInputError(f"data file {path.name}, line {lineno}: sigma must be > 0, got {vals[3]:g}")
+        if vals[1] <= vals[0]:
+            raise CevnsInputError(f"data file {path.name}, line {lineno}: empty bin [{vals[0]:g}, {vals[1]:g}]")
+        rows.append(vals)
+    a = np.array(rows)
+    if np.any(np.abs(a[1:, 0] - a[:-1, 1]) > 1e-9):
+        raise CevnsInputError(f"data file {path.name}: bins must be contiguous and ordered (each lo = previous hi)")
+    edges = check_bins(np.concatenate([a[:, 0], a[-1:, 1]]))
+    return Dataset(edges, a[:, 2] * scale, a[:, 3] * scale, description=str(path.name))
+
+
+class Experiment:
+    """An experiment: response engine + data + statistics settings.
+
+    Build with :func:`load_experiment`.  Main methods: :meth:`predict`, :meth:`chi2`,
+    and (from ``cevns.analysis``) :meth:`fit`, :meth:`limit`, :meth:`exclusion`.
+    """
+
+    def __init__(self, config: Dict[str, Any], base_dir: Path, text: str = "",
+                 numerics: NumericalSettings = NumericalSettings()):
+        self.config = config
+        self.base_dir = base_dir
+        self._text = text
+        self.numerics = numerics
+        self.name = str(config.get("name", "experiment"))
+        self.title = str(config.get("title", self.name))
+        self._build()
+
+    # --- construction from the config dict ------------------------------------------------
+    def _section(self, key: str) -> Dict[str, Any]:
+        sec = self.config.get(key)
+        if not isinstance(sec, dict):
+            raise CevnsInputError(f"experiment file: missing section [{key}]{_line_of(self._text, '[' + key)}")
+        return sec
+
+    def _get(self, sec: str, key: str, default: Any = None, required: bool = False) -> Any:
+        s = self._section(sec)
+        if key not in s:
+            if required:
+                raise CevnsInputError(f"experiment file: missing field {key!r} in [{sec}]")
+            return default
+        return s[key]
+
+    def _num(self, sec: str, key: str, default: Any = None, required: bool = False) -> float:
+        v = self._get(sec, key, default, required)
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            raise CevnsInputError(f"experiment file: [{sec}] {key} must be a number, got {v!r}"
+                                  f"{_line_of(self._text, key)}") from None
+
+    def _build(self) -> None:
+        t = self._section("target")
+        element = t.get("element")
+        if element is None:
+            raise CevnsInputError("experiment file: missing field 'element' in [target]")
+        self.target = load_target(element, t.get("abundances"))
+        self.binding = load_binding_table(element, t.get("binding_table", "carlson"))
+        r = self._section("reactor")
+        ff = r.get("fission_fractions")
+        if not isinstance(ff, dict):
+            raise CevnsInputError(f"experiment file: [reactor] fission_fractions must be a table like "
+                                  f"{{ U235 = 0.53, ... }}{_line_of(self._text, 'fission_fractions')}")
+        self.flux = ReactorFlux(
+            thermal_power_GW=self._num("reactor", "thermal_power_GW", required=True),
+            distance_m=self._num("reactor", "distance_m", required=True),
+            energy_per_fission_MeV=self._num("reactor", "energy_per_fission_MeV", 205.24),
+            fission_fractions={k: float(v) for k, v in ff.items()},
+            captures_per_fission=self._num("reactor", "captures_per_fission", 0.6),
+            tail=str(r.get("tail", "summation")))
+        q = self._section("quenching")
+        if q.get("model", "lindhard") != "lindhard":
+            raise CevnsInputError(f"[quenching] model must be 'lindhard', got {q.get('model')!r}")
+        self.quenching = Lindhard(k=self._num("quenching", "k", 0.162), Z=self.target.Z)
+        res = self.config.get("resolution", {"model": "off"})
+        self.resolution = Resolution(model=str(res.get("model", "off")),
+                                     sigma0_eV=float(res.get("sigma0_eV", 20.38)),
+                                     fano=float(res.get("fano", 0.11)),
+                                     pair_energy_eV=float(res.get("pair_energy_eV", 2.96)))
+        dets = self.config.get("detectors")
+        if not isinstance(dets, list) or not dets:
+            raise CevnsInputError("experiment file: needs at least one [[detectors]] entry")
+        masses = []
+        for i, d in enumerate(dets):
+            for key in ("name", "mass_kg", "threshold_eVee"):
+                if key not in d:
+                    raise CevnsInputError(f"experiment file: [[detectors]] entry {i + 1} is missing {key!r}")
+            masses.append(float(d["mass_kg"]))
+        total_exposure = self._num("exposure", "total_kg_day", required=True)
+        if not np.isfinite(total_exposure) or total_exposure <= 0:
+            raise CevnsInputError(f"[exposure] total_kg_day must be > 0 kg d, got {total_exposure:g}")
+        mtot = sum(masses)
+        self.detectors = tuple(
+            Detector(str(d["name"]), float(d["mass_kg"]), float(d["threshold_eVee"]),
+                     d.get("exposure_kg_day", total_exposure * float(d["mass_kg"]) / mtot),
+                     Efficiency(tuple(d.get("efficiency_eVee", ())), tuple(d.get("efficiency", ()))))
+            for d in dets)
+        spec = self._section("data")
+        if "file" not in spec:
+            raise CevnsInputError("experiment file: missing field 'file' in [data]")
+        self.data = _read_dataset(self.base_dir / spec["file"], spec, self._text)
+        self.edges_eVee = self.data.edges_eVee
+        self.sigma_alpha = self._num("statistics", "sigma_alpha", 0.20) if "statistics" in self.config else 0.20
+        if not np.isfinite(self.sigma_alpha) or self.sigma_alpha < 0:
+            raise CevnsInputError(f"[statistics] sigma_alpha must be >= 0, got {self.sigma_alpha:g}")
+        self.engine = ResponseEngine(self.target, self.binding, self.flux, self.quenching, self.resolution,
+                                     self.detectors, self.edges_eVee, self.numerics)
+
+    # --- public API ------------------------------------------------------------------------------
+    @property
+    def exposure_kg_day(self) -> float:
+        return float(sum(d.exposure_kg_day for d in self.detectors))
+
+    def replace(self, **changes: Any) -> "Experiment":
+        """A new experiment with some inputs changed (keywords of ``OVERRIDES`` or ``thresholds_eVee``)."""
+        cfg = copy.deepcopy(self.config)
+        numerics = changes.pop("numerics", self.numerics)
+        thresholds = changes.pop("thresholds_eVee", None)
+        for key, val in changes.items():
+            if key not in OVERRIDES:
+                raise CevnsInputError(f"unknown input {key!r}; can change: {sorted(OVERRIDES) + ['thresholds_eVee', 'numerics']}")
+            sec, field = OVERRIDES[key]
+            cfg.setdefault(sec, {})[field] = val
+        if thresholds is not None:
+            names = {d["name"] for d in cfg["detectors"]}
+            bad = set(thresholds) - names
+            if bad:
+                raise CevnsInputError(f"unknown detector(s) {sorted(bad)}; known: {sorted(names)}")
+            for d in cfg["detectors"]:
+                if d["name"] in thresholds:
+                    d["threshold_eVee"] = float(thresholds[d["name"]])
+        return Experiment(cfg, self.base_dir, self._text, numerics)
+
+    def predict(self, model: Optional[Model] = None) -> Prediction:
+        """Expected CEvNS and EvES counts per bin for ``model`` (default: the Standard Model)."""
+        model = model or StandardModel()
+        return Prediction(self.edges_eVee.copy(), self.engine.rates(model, "cevns"), self.engine.rates(model, "eves"),
+                          repr(model), self.data)
+
+    def channels(self, channels: str) -> Tuple[str, ...]:
+        return _parse_channels(channels)
+
+    def inputs(self) -> Dict[str, Any]:
+        """Every input that enters the predictions (recorded in results)."""
+        return {
+            "experiment": self.name,
+            "exposure_kg_day": self.exposure_kg_day,
+            "detectors": [{"name": d.name, "mass_kg": d.mass_kg, "threshold_eVee": d.threshold_eVee,
+                           "exposure_kg_day": round(d.exposure_kg_day, 6)} for d in self.detectors],
+            "quenching_k": self.quenching.k,
+            "resolution": {"model": self.resolution.model, "sigma0_eV": self.resolution.sigma0_eV,
+                           "fano": self.resolution.fano} if self.resolution.on else {"model": "off"},
+            "flux": {"thermal_power_GW": self.flux.thermal_power_GW, "distance_m": self.flux.distance_m,
+                     "energy_per_fission_MeV": self.flux.energy_per_fission_MeV,
+                     "fission_fractions": self.flux.fractions, "captures_per_fission": self.flux.captures_per_fission,
+                     "tail": self.flux.tail, "total_flux_cm2_s": self.flux.total_flux()},
+            "binding_table": self.binding.name,
+            "sigma_alpha": self.sigma_alpha,
+            "data": self.data.description,
+        }
+
+
+def load_experiment(name_or_path: str = "conus-plus", **overrides: Any) -> Experiment:
+    """Load a built-in experiment by name ("conus-plus") or a TOML file by path, with optional overrides."""
+    if name_or_path in BUILTIN:
+        res = resources.files("cevns.data").joinpath("experiments").joinpath(BUILTIN[name_or_path])
+        text = res.read_text()
+        base = Path(str(res)).parent
+    else:
+        path = Path(name_or_path)
+        if not path.exists():
+            raise CevnsInputError(f"no experiment {name_or_path!r}: not a built-in ({', '.join(sorted(BUILTIN))}) "
+                                  f"and no such file")
+        text = path.read_text()
+        base = path.parent
+    try:
+        cfg = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise CevnsInputError(f"experiment file {name_or_path}: malformed TOML: {e}") from None
+    exp = Experiment(cfg, base, text)
+    return exp.replace(**overrides) if overrides else exp
+
+
+def _attach_analysis() -> None:
+    """Expose cevns.analysis as methods of Experiment (fit, limit, exclusion)."""
+    from . import analysis
+
+    def fit(self, param: str = "sin2w", channels: str = "cevns+eves", **kw):
+        """Best fit, profile and intervals of ``param`` (see :func:`cevns.analysis.fit`)."""
+        return analysis.fit(self, param, channels, **kw)
+
+    def limit(self, param: str, cl: float | str = 0.90, channels: str = "cevns+eves", **kw):
+        """Allowed region of ``param`` at confidence level ``cl`` (see :func:`cevns.analysis.limit`)."""
+        return analysis.limit(self, param, cl, channels, **kw)
+
+    def exclusion(self, model: str = "scalar", channels: str = "cevns+eves", **kw):
+        """Mediator exclusion curve in (mass, g) (see :func:`cevns.analysis.exclusion`)."""
+        return analysis.exclusion(self, model, channels, **kw)
+
+    def chi2(self, model: Optional[Model] = None, channels: str = "cevns+eves") -> float:
+        """chi^2 of eq. 20 (alpha minimised) for ``model`` using ``channels``."""
+        p = self.predict(model)
+        pred = sum(getattr(p, ch) for ch in _parse_channels(channels))
+        return float(analysis.chi2_of(self)(pred))
+
+    Experiment.fit = fit  # type: ignore[attr-defined]
+    Experiment.limit = limit  # type: ignore[attr-defined]
+    Experiment.exclusion = exclusion  # type: ignore[attr-defined]
+    Experiment.chi2 = chi2  # type: ignore[attr-defined]
+
+
+_attach_analysis()

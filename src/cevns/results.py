@@ -1,0 +1,152 @@
+"""Result objects: print as tables, convert to dict/JSON, draw onto a matplotlib Axes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+@dataclass
+class Prediction:
+    """Expected counts per bin: ``cevns`` and ``eves`` (events), bins ``edges_eVee`` [eV_ee]."""
+
+    edges_eVee: np.ndarray
+    cevns: np.ndarray
+    eves: np.ndarray
+    model: str = "StandardModel()"
+    data: Any = None
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.cevns + self.eves
+
+    def to_dict(self) -> Dict[str, Any]:
+        e = self.edges_eVee
+        return {"model": self.model, "bins_eVee": [[float(a), float(b)] for a, b in zip(e[:-1], e[1:])],
+                "cevns": [float(x) for x in self.cevns], "eves": [float(x) for x in self.eves],
+                "total_cevns": float(self.cevns.sum()), "total_eves": float(self.eves.sum())}
+
+    def __str__(self) -> str:
+        e = self.edges_eVee
+        lines = [f"Prediction for {self.model} (events per bin)",
+                 f"{'bin [eV_ee]':>14} {'CEvNS':>10} {'EvES':>10} {'total':>10}"]
+        for a, b, c, v in zip(e[:-1], e[1:], self.cevns, self.eves):
+            lines.append(f"{a:6.0f}-{b:<7.0f} {c:10.3f} {v:10.4f} {c + v:10.3f}")
+        lines.append(f"{'sum':>14} {self.cevns.sum():10.2f} {self.eves.sum():10.3f} {self.total.sum():10.2f}")
+        return "\n".join(lines)
+
+    def plot(self, ax=None, label: Optional[str] = None, data: bool = True, **kw):
+        """Step plot of the total prediction (and the data points) on ``ax``."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.gca()
+        e = self.edges_eVee
+        ax.stairs(self.total, e, label=label or self.model, **kw)
+        if data and self.data is not None:
+            c = 0.5 * (e[1:] + e[:-1])
+            ax.errorbar(c, self.data.counts, yerr=self.data.sigma, fmt="ko", ms=3, label="data")
+        ax.set_xlabel(r"$T_e$ [eV$_{ee}$]")
+        ax.set_ylabel("events / bin")
+        return ax
+
+
+@dataclass
+class FitResult:
+    """A one-parameter result: best fit, intervals per confidence level, chi^2_min, ndof, profile."""
+
+    param: str
+    channels: str
+    best: float
+    intervals: Dict[str, List[List[float]]]
+    chi2_min: float
+    ndof: int
+    unit: str = ""
+    grid: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    dchi2: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    marginalised: List[str] = field(default_factory=list)
+    inputs: Dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, profile: bool = False) -> Dict[str, Any]:
+        d: Dict[str, Any] = {"param": self.param, "channels": self.channels, "best": float(self.best),
+                             "intervals": {k: [[float(a), float(b)] for a, b in v] for k, v in self.intervals.items()},
+                             "chi2_min": float(self.chi2_min), "ndof": int(self.ndof)}
+        if self.unit:
+            d["unit"] = self.unit
+        if profile:
+            d["profile"] = {"x": [float(x) for x in self.grid], "dchi2": [float(x) for x in self.dchi2]}
+        return d
+
+    def to_json(self, **kw) -> str:
+        return json.dumps(self.to_dict(**kw), indent=2)
+
+    def __str__(self) -> str:
+        u = f" {self.unit}" if self.unit else ""
+        lines = [f"{self.param} from {self.channels}" + (f" ({', '.join(self.marginalised)} marginalised)"
+                                                          if self.marginalised else ""),
+                 f"  best fit      {_fmt(self.best)}{u}",
+                 f"  chi2_min/ndof {self.chi2_min:.3f} / {self.ndof}"]
+        for k, v in self.intervals.items():
+            lines.append(f"  {k:>5} C.L.    " + " U ".join(f"[{_fmt(a)}, {_fmt(b)}]" for a, b in v) + u)
+        return "\n".join(lines)
+
+    def plot(self, ax=None, label: Optional[str] = None, levels: bool = True, **kw):
+        """Delta chi^2 profile on ``ax``, with horizontal lines at the interval levels."""
+        import matplotlib.pyplot as plt
+
+        from .stats import delta_chi2_level
+
+        ax = ax or plt.gca()
+        ax.plot(self.grid, self.dchi2, label=label or self.channels, **kw)
+        if levels:
+            for k in self.intervals:
+                lv = delta_chi2_level(k, 1)
+                ax.axhline(lv, color="grey", lw=0.8, ls=":")
+                ax.text(ax.get_xlim()[1], lv, f" {k}", va="center", fontsize=8, color="grey")
+        ax.set_xlabel(self.param + (f" [{self.unit}]" if self.unit else ""))
+        ax.set_ylabel(r"$\Delta\chi^2$")
+        return ax
+
+
+@dataclass
+class ExclusionResult:
+    """Per mediator mass: the smallest excluded coupling ``g`` and any allowed islands above it."""
+
+    model: str
+    channels: str
+    cl: float
+    delta_chi2: float
+    mass_MeV: np.ndarray
+    g: np.ndarray
+    islands: List[Dict[str, Any]] = field(default_factory=list)
+    convention: str = "universal"
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"model": self.model, "channels": self.channels, "cl": self.cl, "delta_chi2": self.delta_chi2,
+                "convention": self.convention, "mass_MeV": [float(x) for x in self.mass_MeV],
+                "g": [float(x) for x in self.g], "islands": self.islands}
+
+    def __str__(self) -> str:
+        lines = [f"{self.model} exclusion at {100 * self.cl:g}% C.L. (Delta chi^2 = {self.delta_chi2:.3f}) "
+                 f"from {self.channels}; g excluded above:", f"{'M [MeV]':>12} {'g':>12}"]
+        step = max(1, len(self.mass_MeV) // 12)
+        for m, g in list(zip(self.mass_MeV, self.g))[::step]:
+            lines.append(f"{m:12.4g} {g:12.4g}")
+        if self.islands:
+            lines.append(f"  {len(self.islands)} mass point(s) with an allowed island above the limit")
+        return "\n".join(lines)
+
+    def plot(self, ax=None, label: Optional[str] = None, **kw):
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.gca()
+        ax.loglog(self.mass_MeV, self.g, label=label or f"{self.model} ({self.channels})", **kw)
+        ax.set_xlabel(r"$M_X$ [MeV]")
+        ax.set_ylabel(r"$g_X$")
+        return ax

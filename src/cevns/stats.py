@@ -1,0 +1,137 @@
+"""Statistics that know nothing about neutrinos: chi^2 with a normalisation nuisance (eq. 20),
+profiles, intervals and confidence levels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Sequence, Tuple
+
+import numpy as np
+from scipy import optimize
+from scipy.stats import chi2 as chi2_dist
+
+from .errors import CevnsInputError, check_positive
+
+
+def delta_chi2_level(cl: float | str, dof: int = 1) -> float:
+    """Delta chi^2 threshold for a confidence level (0.9, "90%", "1sigma", "2sigma") and dof.
+
+    "1sigma" with dof = 1 gives exactly 1.0; 0.90 with dof = 1 gives 2.7055.
+    """
+    if isinstance(cl, str):
+        s = cl.strip().lower()
+        if s.endswith("sigma"):
+            n = float(s[:-5])
+            cl = float(chi2_dist.cdf(n * n, 1))
+        elif s.endswith("%"):
+            cl = float(s[:-1]) / 100.0
+        else:
+            cl = float(s)
+    if not (0.0 < float(cl) < 1.0):
+        raise CevnsInputError(f"confidence level must be in (0, 1), got {cl!r}")
+    return float(chi2_dist.ppf(cl, dof))
+
+
+@dataclass(frozen=True)
+class Chi2:
+    """chi^2 of eq. 20 with the normalisation nuisance alpha minimised analytically.
+
+    chi2(alpha) = sum_i [((1 + alpha) r_i - d_i) / s_i]^2 + (alpha / sigma_alpha)^2 is quadratic in
+    alpha, so alpha* = sum r (d - r)/s^2 / (sum r^2/s^2 + 1/sigma_alpha^2).  ``sigma_alpha = 0``
+    fixes alpha = 0.  Works on one prediction (n_bins,) or many (n_points, n_bins).
+    """
+
+    data: np.ndarray
+    sigma: np.ndarray
+    sigma_alpha: float = 0.20
+
+    def __post_init__(self):
+        d = np.asarray(self.data, dtype=float)
+        s = np.asarray(self.sigma, dtype=float)
+        if d.shape != s.shape or d.ndim != 1 or d.size == 0:
+            raise CevnsInputError("data and sigma must be 1-d arrays of the same, non-zero length")
+        if not np.all(np.isfinite(d)) or not np.all(np.isfinite(s)) or np.any(s <= 0):
+            raise CevnsInputError("data must be finite and every sigma > 0")
+        check_positive("sigma_alpha", self.sigma_alpha, allow_zero=True)
+        object.__setattr__(self, "data", d)
+        object.__setattr__(self, "sigma", s)
+
+    def alpha_hat(self, pred) -> np.ndarray:
+        r = np.asarray(pred, dtype=float)
+        if self.sigma_alpha == 0:
+            return np.zeros(r.shape[:-1])
+        w = 1.0 / self.sigma**2
+        return (r * (self.data - r) * w).sum(-1) / ((r * r * w).sum(-1) + 1.0 / self.sigma_alpha**2)
+
+    def chi2_at(self, pred, alpha) -> np.ndarray:
+        r = np.asarray(pred, dtype=float)
+        a = np.asarray(alpha, dtype=float)
+        res = ((1.0 + a[..., None]) * r - self.data) / self.sigma
+        pen = (a / self.sigma_alpha) ** 2 if self.sigma_alpha > 0 else 0.0 * a
+        return (res * res).sum(-1) + pen
+
+    def __call__(self, pred) -> np.ndarray:
+        """Minimum over alpha of eq. 20 for the prediction(s) ``pred``."""
+        return self.chi2_at(pred, self.alpha_hat(pred))
+
+    def gradient(self, pred: np.ndarray) -> np.ndarray:
+        """d chi^2_min / d pred_i for one prediction (envelope theorem: alpha held at alpha*)."""
+        r = np.asarray(pred, dtype=float)
+        a = float(self.alpha_hat(r))
+        return 2.0 * ((1.0 + a) * r - self.data) * (1.0 + a) / self.sigma**2
+
+
+def find_intervals(f: Callable[[float], float], grid: Sequence[float], level: float,
+                   values: Sequence[float] | None = None) -> List[List[float]]:
+    """Connected regions where f(x) <= level, located on ``grid`` and refined by Brent root finding.
+
+    A region touching an end of the grid is closed there (that end is a boundary of the scan,
+    e.g. a physical one).  Disjoint regions are returned as separate [lo, hi] pairs.
+    """
+    x = np.asarray(grid, dtype=float)
+    y = np.asarray(values if values is not None else [f(v) for v in x], dtype=float) - level
+    inside = y <= 0
+    out: List[List[float]] = []
+    i = 0
+    while i < x.size:
+        if not inside[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < x.size and inside[j + 1]:
+            j += 1
+        lo = x[i] if i == 0 else _root(f, level, x[i - 1], x[i])
+        hi = x[j] if j == x.size - 1 else _root(f, level, x[j], x[j + 1])
+        out.append([float(lo), float(hi)])
+        i = j + 1
+    return out
+
+
+def _root(f: Callable[[float], float], level: float, a: float, b: float) -> float:
+    """Crossing of f = level in [a, b], to 1e-10 of the bracket width (scale-free)."""
+    return float(optimize.brentq(lambda t: f(t) - level, a, b, xtol=1e-10 * abs(b - a), rtol=1e-12))
+
+
+def profile_minimum(fun: Callable[[np.ndarray], float], n_free: int, seeds: Sequence[np.ndarray]) -> Tuple[float, np.ndarray]:
+    """Global minimum of ``fun`` over n_free variables (in natural scale ~1), from several seeds."""
+    if n_free == 0:
+        return float(fun(np.zeros(0))), np.zeros(0)
+    best = (np.inf, np.zeros(n_free))
+    for s in seeds:
+        r = optimize.minimize(fun, np.asarray(s, dtype=float), method="BFGS", options={"gtol": 1e-7})
+        if r.fun < best[0]:
+            best = (float(r.fun), r.x)
+    r = optimize.minimize(fun, best[1], method="Nelder-Mead",
+                          options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000})
+    if r.fun < best[0]:
+        best = (float(r.fun), r.x)
+    return best
+
+
+def levels_dict(levels: Sequence[str | float]) -> Dict[str, float]:
+    out = {}
+    for lv in levels:
+        key = lv if isinstance(lv, str) else f"{100 * lv:g}%"
+        out[key] = delta_chi2_level(lv, 1)
+    return out

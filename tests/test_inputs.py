@@ -1,0 +1,70 @@
+"""Bad input gets one clear message that names the problem."""
+
+import numpy as np
+import pytest
+
+import cevns
+from cevns import CevnsInputError
+from cevns.cli import main
+
+
+@pytest.mark.parametrize("call,msg", [
+    (lambda: cevns.load_target("Unobtainium"), "unknown target element"),
+    (lambda: cevns.load_target("Ge", {70: 0.5, 99: 0.5}), "unknown isotope"),
+    (lambda: cevns.load_target("Ge", {70: 0.5, 72: 0.4}), "sum to 1"),
+    (lambda: cevns.load_binding_table("Ge", "nope"), "binding-energy table"),
+    (lambda: cevns.Lindhard(k=0), "quenching k"),
+    (lambda: cevns.Resolution(sigma0_eV=-1), "sigma0_eV"),
+    (lambda: cevns.MagneticMoment(mu_nu=float("nan")), "mu_nu"),
+    (lambda: cevns.VectorBL(mass_MeV=-1.0), "mass_MeV"),
+    (lambda: cevns.StandardModel(mu_nu=1e-10), "unknown parameter"),
+    (lambda: cevns.get_model("axion"), "unknown model"),
+    (lambda: cevns.ScalarMediator(convention="odd"), "convention"),
+])
+def test_bad_inputs(call, msg):
+    with pytest.raises(CevnsInputError, match=msg):
+        call()
+
+
+def test_threshold_above_last_bin(exp):
+    with pytest.raises(CevnsInputError, match="last bin edge"):
+        exp.replace(thresholds_eVee={"C2": 400, "C3": 400, "C5": 400})
+
+
+def test_threshold_in_kev_is_caught(exp):
+    with pytest.raises(CevnsInputError, match="implausible"):
+        exp.replace(thresholds_eVee={"C2": 1.8e5})
+
+
+def test_unknown_override(exp):
+    with pytest.raises(CevnsInputError, match="unknown input"):
+        exp.replace(quenchingk=0.2)
+
+
+def test_negative_exposure(exp):
+    with pytest.raises(CevnsInputError, match="exposure"):
+        exp.replace(exposure_kg_day=-5)
+
+
+def test_fractions_not_summing(exp):
+    with pytest.raises(CevnsInputError, match="sum to 1"):
+        exp.replace(fission_fractions={"U235": 0.6, "U238": 0.08, "Pu239": 0.32, "Pu241": 0.07})
+
+
+def test_cli_error_exit_code(capsys):
+    assert main(["predict", "conus-plus", "--k", "-0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "quenching k" in err and "Traceback" not in err
+
+
+def test_cli_unknown_experiment(capsys):
+    assert main(["predict", "no-such-experiment"]) == 2
+    assert "no experiment" in capsys.readouterr().err
+
+
+def test_nonpositive_energies_rejected():
+    from cevns.errors import check_energies
+    with pytest.raises(CevnsInputError, match="> 0"):
+        check_energies("T", [1.0, -2.0])
+    with pytest.raises(CevnsInputError, match="finite"):
+        check_energies("T", [np.nan])

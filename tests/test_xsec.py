@@ -1,0 +1,162 @@
+"""Cross sections against closed forms and limits worked out by hand."""
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from cevns import constants as C
+from cevns import models as M
+from cevns.nuclei import helm_form_factor, load_target
+
+GE = load_target("Ge")
+GE74 = [i for i in GE.isotopes if i.A == 74][0]
+ONE = lambda q: np.ones_like(q)  # noqa: E731  form factor -> 1
+
+
+def test_cevns_t_to_zero_limit():
+    """T -> 0, F -> 1: dsigma/dT = G_F^2 m Q_V^2 / pi (eq. 1)."""
+    s = 0.23857
+    qv = 32 * (0.5 - 2 * s) - 0.5 * 42
+    expect = C.G_FERMI**2 * GE74.mass_MeV * qv**2 / np.pi * C.CM2_PER_MEV_M2
+    got = M.StandardModel(sin2w=s).dsigma_cevns(10.0, 1e-12, GE74, form_factor=ONE)
+    assert got == pytest.approx(expect, rel=1e-9)
+
+
+@pytest.mark.parametrize("E", [3.0, 8.0, 50.0])
+def test_cevns_total_cross_section_closed_form(E):
+    """int_0^Tmax dsigma = G_F^2 m Q^2/pi (Tmax - m Tmax^2/(4E^2)), with F = 1."""
+    m = GE74.mass_MeV
+    qv = 32 * (0.5 - 2 * C.SIN2W_LOW_Q) - 21.0
+    tmax = 2 * E * E / (m + 2 * E)
+    closed = C.G_FERMI**2 * m * qv**2 / np.pi * (tmax - m * tmax**2 / (4 * E * E)) * C.CM2_PER_MEV_M2
+    sm = M.StandardModel()
+    num, _ = integrate.quad(lambda t: float(sm.dsigma_cevns(E, t, GE74, form_factor=ONE)), 0, tmax, epsrel=1e-11)
+    assert num == pytest.approx(closed, rel=1e-8)
+    # heavy-nucleus limit: sigma -> G_F^2 Q_V^2 E^2 / pi (the textbook G_F^2 Q_W^2 E^2 / 4 pi)
+    assert closed == pytest.approx(C.G_FERMI**2 * qv**2 * E**2 / np.pi * C.CM2_PER_MEV_M2, rel=3 * E / m)
+
+
+def test_cevns_vanishes_beyond_kinematic_limit():
+    sm = M.StandardModel()
+    E = 5.0
+    tmax = 2 * E * E / (GE74.mass_MeV + 2 * E)
+    assert sm.dsigma_cevns(E, tmax * 1.0001, GE74) == 0.0
+    assert sm.dsigma_cevns(E, tmax * 0.999, GE74) > 0.0
+
+
+def _eves_closed_total(E, gv, ga):
+    """Hand integration of eq. 3 (antineutrino) from 0 to Tmax."""
+    me = C.M_ELECTRON
+    tmax = 2 * E * E / (me + 2 * E)
+    a, b, c = (gv - ga) ** 2, (gv + ga) ** 2, gv**2 - ga**2
+    val = a * tmax + b * E / 3 * (1 - (1 - tmax / E) ** 3) - c * me * tmax**2 / (2 * E * E)
+    return C.G_FERMI**2 * me / (2 * np.pi) * val * C.CM2_PER_MEV_M2, tmax
+
+
+@pytest.mark.parametrize("E", [0.5, 2.0, 6.0])
+def test_eves_total_cross_section(E):
+    s = C.SIN2W_LOW_Q
+    closed, tmax = _eves_closed_total(E, 0.5 + 2 * s, 0.5)
+    sm = M.StandardModel()
+    num, _ = integrate.quad(lambda t: float(sm.dsigma_eves(E, t)), 0, tmax, epsrel=1e-11)
+    assert num == pytest.approx(closed, rel=1e-8)
+
+
+def test_eves_numbers_by_hand():
+    """nu_bar_e e at E = 3 MeV, T = 1 MeV, s = 0.23857, evaluated by hand from eq. 3."""
+    s, E, T = 0.23857, 3.0, 1.0
+    gv, ga = 0.5 + 2 * s, 0.5
+    me = 0.51099895
+    br = (gv - ga) ** 2 + (gv + ga) ** 2 * (1 - T / E) ** 2 - (gv**2 - ga**2) * me * T / E**2
+    expect = 1.1663788e-11**2 * me / (2 * np.pi) * br * (1.973269804e-11) ** 2
+    assert M.StandardModel(sin2w=s).dsigma_eves(E, T) == pytest.approx(expect, rel=1e-12)
+    # the neutrino swaps the roles of (g_V - g_A) and (g_V + g_A)
+    nu = M.StandardModel(sin2w=s).dsigma_eves(E, T, antineutrino=False)
+    br_nu = (gv + ga) ** 2 + (gv - ga) ** 2 * (1 - T / E) ** 2 - (gv**2 - ga**2) * me * T / E**2
+    assert nu == pytest.approx(expect * br_nu / br, rel=1e-12)
+    # nu_mu: delta = 0
+    gvm, gam = -0.5 + 2 * s, -0.5
+    br_mu = (gvm - gam) ** 2 + (gvm + gam) ** 2 * (1 - T / E) ** 2 - (gvm**2 - gam**2) * me * T / E**2
+    assert M.StandardModel(sin2w=s).dsigma_eves(E, T, flavour="mu") == pytest.approx(expect * br_mu / br, rel=1e-12)
+
+
+def test_magnetic_moment_closed_form():
+    """eq. 6b: pi alpha^2/m_e^2 (1/T - 1/E) mu^2 on top of the SM."""
+    E, T, mu = 2.0, 1e-3, 1e-10
+    extra = M.MagneticMoment(mu_nu=mu).dsigma_eves(E, T) - M.StandardModel().dsigma_eves(E, T)
+    expect = np.pi * C.ALPHA_EM**2 / C.M_ELECTRON**2 * (1 / T - 1 / E) * mu**2 * C.CM2_PER_MEV_M2
+    assert extra == pytest.approx(expect, rel=1e-6)
+    # CEvNS (6a) carries Z^2 F^2
+    q = np.sqrt(2 * GE74.mass_MeV * T)
+    extra_n = M.MagneticMoment(mu_nu=mu).dsigma_cevns(E, T, GE74) - M.StandardModel().dsigma_cevns(E, T, GE74)
+    F2 = helm_form_factor(q, 74) ** 2
+    assert extra_n == pytest.approx(expect * 32**2 * F2, rel=1e-6)
+
+
+def test_helm_form_factor():
+    assert helm_form_factor(0.0, 74) == pytest.approx(1.0)
+    q = np.array([1.0, 10.0, 30.0, 60.0])
+    F = helm_form_factor(q, 74)
+    assert np.all(np.diff(F) < 0) and np.all(F > 0)
+    # by hand: R0 for A = 74, q = 30 MeV
+    c = 1.23 * 74 ** (1 / 3) - 0.6
+    R0 = np.sqrt(c**2 + 7 / 3 * np.pi**2 * 0.52**2 - 5 * 0.81)
+    x = 30 / 197.3269804 * R0
+    expect = 3 * (np.sin(x) - x * np.cos(x)) / x**3 * np.exp(-((30 / 197.3269804 * 0.9) ** 2) / 2)
+    assert helm_form_factor(30.0, 74) == pytest.approx(expect, rel=1e-9)
+
+
+@pytest.mark.parametrize("cls,a,b", [(M.Millicharge, "q_emu", "q_etau"), (M.ChargeRadius, "r2_emu", "r2_etau")])
+def test_transition_parameters_enter_identically(cls, a, b):
+    val = 3e-12 if cls is M.Millicharge else 2e-31
+    E, T = 4.0, np.array([2e-4, 1e-3])
+    assert np.allclose(cls(**{a: val}).dsigma_eves(E, T), cls(**{b: val}).dsigma_eves(E, T), rtol=1e-14, atol=0)
+    assert np.allclose(cls(**{a: val}).dsigma_cevns(E, T, GE74), cls(**{b: val}).dsigma_cevns(E, T, GE74), rtol=1e-14, atol=0)
+    assert not np.allclose(cls(**{a: val}).dsigma_eves(E, T), M.StandardModel().dsigma_eves(E, T), rtol=1e-3, atol=0)
+
+
+def test_charge_radius_shifts_the_vector_charge():
+    """eq. 7a: <r^2> only replaces 1/2 - 2 s by 1/2 - 2 s - Q, Q = sqrt2 pi alpha/G_F r^2/3."""
+    r2 = 5e-32
+    Q = np.sqrt(2) * np.pi * C.ALPHA_EM / C.G_FERMI * r2 / C.HBARC_MEV_CM**2 / 3
+    E, T = 8.0, 1e-3
+    ratio = M.ChargeRadius(r2_ee=r2).dsigma_cevns(E, T, GE74) / M.StandardModel().dsigma_cevns(E, T, GE74)
+    s = C.SIN2W_LOW_Q
+    expect = ((0.5 - 2 * s - Q) * 32 - 21) ** 2 / ((0.5 - 2 * s) * 32 - 21) ** 2
+    assert ratio == pytest.approx(expect, rel=1e-10)
+
+
+def test_millicharge_grows_as_inverse_recoil_squared_in_eves():
+    """At low T_e the millicharge term dominates and scales as 1/T^2 (eq. 7b, q^2 = 2 m_e T)."""
+    m = M.Millicharge(q_emu=1e-11)
+    E = 3.0
+    T = np.array([1e-4, 2e-4])
+    extra = m.dsigma_eves(E, T) - M.StandardModel().dsigma_eves(E, T)
+    assert extra[0] / extra[1] == pytest.approx(4.0, rel=2e-3)
+
+
+def test_vector_bl_matches_eq10_form():
+    """eq. 10: (1 + Q_Z' g^2 / (sqrt2 G_F Q_V (M^2 + 2 m T)))^2 times the SM."""
+    g, Mz = 1e-5, 3.0
+    E, T = 6.0, 5e-4
+    m = GE74.mass_MeV
+    qv = 32 * (0.5 - 2 * C.SIN2W_LOW_Q) - 21
+    factor = (1 + (-74) * g**2 / (np.sqrt(2) * C.G_FERMI * qv * (Mz**2 + 2 * m * T))) ** 2
+    ratio = M.VectorBL(g=g, mass_MeV=Mz).dsigma_cevns(E, T, GE74) / M.StandardModel().dsigma_cevns(E, T, GE74)
+    assert ratio == pytest.approx(factor, rel=1e-10)
+
+
+def test_scalar_eq14_by_hand():
+    g, Ms = 1e-5, 1.0
+    E, T = 6.0, 5e-4
+    m = GE74.mass_MeV
+    fp = C.M_PROTON * (0.026 / C.M_UP + 0.038 / C.M_DOWN)
+    fn = C.M_NEUTRON * (0.018 / C.M_UP + 0.056 / C.M_DOWN)
+    qphi = g * g * (32 * fp + 42 * fn)
+    F2 = helm_form_factor(np.sqrt(2 * m * T), 74) ** 2
+    expect = m**2 * T * qphi**2 / (4 * np.pi * E**2 * (Ms**2 + 2 * m * T) ** 2) * F2 * C.CM2_PER_MEV_M2
+    extra = M.ScalarMediator(g=g, mass_MeV=Ms).dsigma_cevns(E, T, GE74) - M.StandardModel().dsigma_cevns(E, T, GE74)
+    assert extra == pytest.approx(expect, rel=1e-8)
+    # 'product' convention: g means g^nu g^q, so g -> g^2 gives the same cross section
+    prod = M.ScalarMediator(g=g * g, mass_MeV=Ms, convention="product").dsigma_cevns(E, T, GE74)
+    assert prod == pytest.approx(M.ScalarMediator(g=g, mass_MeV=Ms).dsigma_cevns(E, T, GE74), rel=1e-12)
