@@ -74,13 +74,13 @@ def _knots(exp, emin):
     return [k for k in ks if emin < k < 12.5]
 
 
-def _outer_energy(exp, inner, emin):
+def _outer_energy(exp, inner, emin, quad_opts=QUAD):
     """int dE flux(E) inner(E) over [emin, 12.5], with every kink of the flux as a break point."""
     flux = _FLUX.setdefault(id(exp), RefFlux(exp.flux))
     pts = [emin] + _knots(exp, emin) + [12.5]
     total = 0.0
     for a, b in zip(pts[:-1], pts[1:]):
-        val, _ = integrate.quad(lambda E: flux(E) * inner(E), a, b, **QUAD)
+        val, _ = integrate.quad(lambda E: flux(E) * inner(E), a, b, **quad_opts)
         total += val
     return total
 
@@ -143,8 +143,9 @@ def eves_bin(exp, model, i):
     return total
 
 
-def cevns_bin_smeared(exp, model, i):
+def cevns_bin_smeared(exp, model, i, epsrel=1e-5):
     """Counts in bin i with the Gaussian resolution: outer E_nu, inner T_N weighted by P(bin | T_ee(T_N))."""
+    q = dict(QUAD, epsrel=epsrel)
     lo, hi = exp.edges_eVee[i] * C.eV, exp.edges_eVee[i + 1] * C.eV
     res = exp.resolution
     e0, e1 = exp.edges_eVee[0] * C.eV, exp.edges_eVee[-1] * C.eV
@@ -171,7 +172,7 @@ def cevns_bin_smeared(exp, model, i):
                     return 0.0
                 f = lambda T: p_bin(float(exp.quenching.ee_from_nr(T))) * float(model.dsigma_cevns(E, T, iso))
                 cuts = [n_lo] + [c for c in (n_a, n_b) if n_lo < c < top] + [top]
-                return sum(integrate.quad(f, x, y, **QUAD)[0] for x, y in zip(cuts[:-1], cuts[1:]))
+                return sum(integrate.quad(f, x, y, **q)[0] for x, y in zip(cuts[:-1], cuts[1:]))
 
-            total += expo * iso.abundance * _outer_energy(exp, inner, float(e_min(n_lo, m)))
+            total += expo * iso.abundance * _outer_energy(exp, inner, float(e_min(n_lo, m)), q)
     return total
