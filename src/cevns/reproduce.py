@@ -1,0 +1,265 @@
+"""`cevns reproduce`: every result of the reference paper on the embedded CONUS+ data.
+
+Writes results.json, report.md, report.html and the seven figures (PNG and PDF), and
+optionally the validation table for docs/validation.md.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+from . import __version__
+from .experiments import load_experiment
+from .running import Sin2wRunning, effective_light_quark_mass
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+EM_PARAMS = ("mu_nu", "q_ee", "q_emu", "q_etau", "r2_ee", "r2_emu", "r2_etau")
+CHANNELS = ("cevns", "cevns+eves")
+UNITS = {"mu_nu": "mu_B", "q_ee": "e", "q_emu": "e", "q_etau": "e", "r2_ee": "cm^2", "r2_emu": "cm^2",
+         "r2_etau": "cm^2", "sin2w": ""}
+SENSITIVITY = [("default", {}), ("exposure 347 kg d", {"exposure_kg_day": 347.0}),
+               ("resolution off (eq. 17 literally)", {"resolution": "off"}),
+               ("flux tail: extrapolate HM", {"tail": "extrapolate"}), ("flux tail: cut at 8 MeV", {"tail": "cut"}),
+               ("k = 0.158", {"k": 0.158}), ("k = 0.166", {"k": 0.166}),
+               ("binding: bearden", {"binding_table": "bearden"}),
+               ("paper-like: 347 kg d, resolution off", {"exposure_kg_day": 347.0, "resolution": "off"})]
+
+
+def paper_results() -> Dict[str, Any]:
+    return tomllib.loads(resources.files("cevns.data").joinpath("paper_results_2025.toml").read_text())
+
+
+def determinations() -> List[Dict[str, str]]:
+    from .nuclei import _read_data_csv
+
+    return _read_data_csv("sin2w_determinations.csv")
+
+
+class _Steps:
+    def __init__(self, enabled: bool, total: int):
+        self.enabled, self.total, self.n, self.t0 = enabled, total, 0, time.perf_counter()
+
+    def __call__(self, label: str) -> None:
+        self.n += 1
+        if self.enabled:
+            print(f"[{self.n:2d}/{self.total}] {time.perf_counter() - self.t0:6.2f}s  {label}", file=sys.stderr, flush=True)
+
+
+def _limit_value(res, param: str):
+    """90% C.L. result in the results.json convention: upper limit for |x|-type, intervals otherwise."""
+    iv = res.intervals["90%"]
+    if res.to_dict()["intervals"] and param in ("mu_nu", "q_emu", "q_etau", "r2_emu", "r2_etau"):
+        return float(max(b for _, b in iv))
+    return [[float(a), float(b)] for a, b in iv]
+
+
+def run_all(progress: bool = False) -> Dict[str, Any]:
+    """Every analysis; returns results, fit objects and timings."""
+    steps = _Steps(progress, 4 + len(EM_PARAMS) + len(SENSITIVITY))
+    t0 = time.perf_counter()
+    exp = load_experiment("conus-plus")
+    steps("built response matrices")
+    fits: Dict[str, Any] = {}
+    fits["sin2w"] = {ch: exp.fit("sin2w", ch, levels=("1sigma", "90%")) for ch in CHANNELS}
+    steps("sin2w profile")
+    for p in EM_PARAMS:
+        fits[p] = {ch: exp.limit(p, 0.90, ch) for ch in CHANNELS}
+        steps(f"{p} limits")
+    excl = {m: {ch: exp.exclusion(m, ch) for ch in CHANNELS} for m in ("scalar", "vector-bl")}
+    steps("mediator exclusions")
+    sens = []
+    for label, kw in SENSITIVITY:
+        e = exp.replace(**kw) if kw else exp
+        f = e.fit("sin2w", "cevns+eves", levels=("1sigma",))
+        mu = e.limit("mu_nu", 0.9, "cevns+eves")
+        sens.append({"choice": label, "sm_cevns": float(e.predict().cevns.sum()),
+                     "sin2w": f.best, "sin2w_1sigma": f.intervals["1sigma"],
+                     "mu_nu_90": float(mu.intervals["90%"][-1][1])})
+        steps(f"sensitivity: {label}")
+    pred = exp.predict()
+    results: Dict[str, Any] = {
+        "sin2w": {"best": float(fits["sin2w"]["cevns+eves"].best),
+                  "1sigma": fits["sin2w"]["cevns+eves"].to_dict()["intervals"]["1sigma"]},
+    }
+    for p in EM_PARAMS:
+        results[p] = {ch: _limit_value(fits[p][ch], p) for ch in CHANNELS}
+    for m, key in (("scalar", "scalar"), ("vector-bl", "vector_bl")):
+        results[key] = {ch: {"mass_MeV": [float(x) for x in excl[m][ch].mass_MeV],
+                             "g": [float(x) for x in excl[m][ch].g], "islands": excl[m][ch].islands}
+                        for ch in CHANNELS}
+    results["units"] = {"mu_nu": "mu_B", "q": "e", "r2": "cm^2", "mass": "MeV", "g": "dimensionless"}
+    results["conventions"] = {"cl": 0.9, "delta_chi2_1d": 2.7055, "mediator_dof": 1, "coupling": "universal"}
+    results["sm_prediction"] = {"cevns": float(pred.cevns.sum()), "eves": float(pred.eves.sum()),
+                                "flux_cm2_s": exp.flux.total_flux()}
+    results["data"] = {"sum_events": float(exp.data.counts.sum()),
+                       "sum_sigma": float(np.sqrt((exp.data.sigma**2).sum()))}
+    results["inputs"] = exp.inputs()
+    results["version"] = __version__
+    return {"results": results, "fits": fits, "exclusions": excl, "sensitivity": sens, "experiment": exp,
+            "seconds": time.perf_counter() - t0}
+
+
+# --- comparison table ---------------------------------------------------------------------------------
+def _fmt_val(v, scale: float) -> str:
+    if isinstance(v, list):
+        return " U ".join(f"[{a / scale:.2f}, {b / scale:.2f}]" for a, b in v)
+    return f"<= {v / scale:.2f}"
+
+
+def comparison_rows(results: Dict[str, Any]) -> List[Dict[str, str]]:
+    paper = paper_results()
+    rows = []
+    b = results["sin2w"]["best"]
+    lo, hi = results["sin2w"]["1sigma"][0]
+    pp = paper["sin2w"]
+    rows.append({"quantity": "sin^2 theta_W (1 sigma), CEvNS+EvES",
+                 "ours": f"{b:.3f} +{hi - b:.3f} -{b - lo:.3f}",
+                 "paper": f"{pp['best']:.3f} +{pp['plus']:.3f} -{pp['minus']:.3f}",
+                 "ratio": f"{b / pp['best']:.2f} (best); {(hi - lo) / (pp['plus'] + pp['minus']):.2f} (width)"})
+    scales = {"mu_nu": (1e-11, "1e-11 mu_B"), "q_ee": (1e-12, "1e-12 e"), "q_emu": (1e-12, "1e-12 e"),
+              "q_etau": (1e-12, "1e-12 e"), "r2_ee": (1e-32, "1e-32 cm^2"), "r2_emu": (1e-32, "1e-32 cm^2"),
+              "r2_etau": (1e-32, "1e-32 cm^2")}
+    for p in EM_PARAMS:
+        for ch in CHANNELS:
+            s, unit = scales[p]
+            if p.startswith("q_") and ch == "cevns":
+                s, unit = 1e-8, "1e-8 e"
+            ours, theirs = results[p][ch], paper[p][ch]
+            if isinstance(theirs, list):
+                ow = ours[0][1] - ours[0][0] if len(ours) == 1 else ours[-1][1] - ours[0][0]
+                ratio = f"{ow / (theirs[1] - theirs[0]):.2f} (width)"
+                theirs_s = f"[{theirs[0] / s:.2f}, {theirs[1] / s:.2f}]"
+            else:
+                ratio = f"{ours / theirs:.2f}"
+                theirs_s = f"<= {theirs / s:.2f}"
+            rows.append({"quantity": f"{p} 90% C.L., {ch} [{unit}]", "ours": _fmt_val(ours, s), "paper": theirs_s,
+                         "ratio": ratio})
+    return rows
+
+
+NOTES = """\
+Why the numbers differ (measured, not tuned):
+- Data errors: the digitised spectrum's errors add up to +-{dsig:.0f} events over 160-350 eV_ee against
+  CONUS+'s +-106 (full likelihood), a factor {fac:.2f}; limits that scale like the error come out looser by
+  about that factor (mu_nu, q, transition charges in CEvNS+EvES).
+- SM prediction: {sm:.0f} CEvNS events with our defaults (327 kg d, resolution on, summation tail) against
+  CONUS+'s 347 +- 59; the digitised excess sums to {data:.0f}.  A lower prediction pushes sin^2 theta_W up
+  (the rate grows with |Q_V| = |Z(1/2 - 2 s) - N/2|), which is why our central value sits above the paper's;
+  the table of choices shows how far each open input moves it.
+- The paper does not state resolution, efficiency, per-detector exposures, the flux above 8 MeV or its
+  binning; each is a named input here (docs/physics.md), varied below.
+"""
+
+
+def markdown_report(run: Dict[str, Any]) -> str:
+    res = run["results"]
+    rows = comparison_rows(res)
+    lines = ["# cevns: CONUS+ results beside the reference paper", "",
+             f"cevns {res['version']}; run time {run['seconds']:.1f} s on this machine.  Inputs: "
+             f"exposure {res['inputs']['exposure_kg_day']:g} kg d, k = {res['inputs']['quenching_k']}, "
+             f"resolution {res['inputs']['resolution']['model']}, flux tail {res['inputs']['flux']['tail']}, "
+             f"binding table {res['inputs']['binding_table']}, sigma_alpha = {res['inputs']['sigma_alpha']}.", "",
+             f"SM prediction: {res['sm_prediction']['cevns']:.1f} CEvNS + {res['sm_prediction']['eves']:.2f} EvES "
+             f"events (CONUS+: 347 +- 59); total flux {res['sm_prediction']['flux_cm2_s']:.3e} cm^-2 s^-1 "
+             f"(paper: 1.5e13).", "",
+             "| quantity | cevns | paper | ratio |", "|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['quantity']} | {r['ours']} | {r['paper']} | {r['ratio']} |")
+    lines += ["", NOTES.format(dsig=res["data"]["sum_sigma"], fac=res["data"]["sum_sigma"] / 106.0,
+                               sm=res["sm_prediction"]["cevns"], data=res["data"]["sum_events"]), "",
+              "## How the results move with the inputs the paper leaves open", "",
+              "| choice | SM CEvNS events | sin^2 theta_W | 1 sigma | mu_nu 90% (CEvNS+EvES) [1e-11 mu_B] |",
+              "|---|---|---|---|---|"]
+    for s in run["sensitivity"]:
+        lo, hi = s["sin2w_1sigma"][0]
+        lines.append(f"| {s['choice']} | {s['sm_cevns']:.1f} | {s['sin2w']:.3f} | [{lo:.3f}, {hi:.3f}] | "
+                     f"{s['mu_nu_90'] / 1e-11:.2f} |")
+    lines += ["", "## Mediators (90% C.L., Delta chi^2 = 2.71 at fixed mass, universal couplings)", "",
+              "| M [MeV] | scalar CEvNS | scalar CEvNS+EvES | B-L CEvNS | B-L CEvNS+EvES |", "|---|---|---|---|---|"]
+    ex = run["exclusions"]
+    M = ex["scalar"]["cevns"].mass_MeV
+    for i in range(0, M.size, 10):
+        lines.append(f"| {M[i]:.3g} | {ex['scalar']['cevns'].g[i]:.3g} | {ex['scalar']['cevns+eves'].g[i]:.3g} | "
+                     f"{ex['vector-bl']['cevns'].g[i]:.3g} | {ex['vector-bl']['cevns+eves'].g[i]:.3g} |")
+    isl = sum(len(ex[m][c].islands) for m in ex for c in ex[m])
+    lines += ["", f"Allowed islands above the first excluded coupling: {isl} mass points "
+              "(both mediators interfere constructively with the SM for antineutrinos on Ge, eq. 10-12).", "",
+              "## sin^2 theta_W running (Fig. 3)", "",
+              f"One-loop MS-bar with step thresholds (u, d, s at {effective_light_quark_mass() * 1e3:.0f} MeV from "
+              f"alpha(M_Z)): sin^2 theta_W(0) = {Sin2wRunning()(1e-6):.5f} against 0.23857 (PDG, full treatment); "
+              "the difference is the W loop and QCD corrections left out (docs/physics.md).", ""]
+    return "\n".join(lines)
+
+
+def html_report(md: str) -> str:
+    out = ["<!doctype html><html><head><meta charset='utf-8'><title>cevns report</title>",
+           "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}table{border-collapse:collapse}"
+           "td,th{border:1px solid #aaa;padding:.2em .6em}</style></head><body>"]
+    in_table = False
+    for ln in md.splitlines():
+        if ln.startswith("|"):
+            cells = [c.strip() for c in ln.strip("|").split("|")]
+            if set("".join(cells)) <= set("-"):
+                continue
+            if not in_table:
+                out.append("<table>")
+                in_table = True
+                out.append("<tr>" + "".join(f"<th>{c}</th>" for c in cells) + "</tr>")
+                continue
+            out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            out.append("</table>")
+            in_table = False
+        if ln.startswith("## "):
+            out.append(f"<h2>{ln[3:]}</h2>")
+        elif ln.startswith("# "):
+            out.append(f"<h1>{ln[2:]}</h1>")
+        elif ln.strip():
+            out.append(f"<p>{ln}</p>")
+    if in_table:
+        out.append("</table>")
+    out.append("".join(f"<p><img src='{n}.png' width='600'></p>" for n in FIGURES))
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+FIGURES = ("fig1_spectrum", "fig2_sin2w", "fig3_running", "fig4_magnetic_moment", "fig5_millicharge",
+           "fig6_charge_radius", "fig7_mediators")
+
+
+def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: Optional[str] = None) -> Dict[str, Any]:
+    """Run everything and write the outputs into ``out``; returns the run dictionary."""
+    from . import plots
+
+    outdir = Path(out)
+    outdir.mkdir(parents=True, exist_ok=True)
+    run = run_all(progress)
+    t = time.perf_counter()
+    plots.paper_figures(run, outdir)
+    run["figure_seconds"] = time.perf_counter() - t
+    (outdir / "results.json").write_text(json.dumps(run["results"], indent=1, sort_keys=True))
+    md = markdown_report(run)
+    (outdir / "report.md").write_text(md)
+    (outdir / "report.html").write_text(html_report(md))
+    if docs:
+        Path(docs).write_text("<!-- written by `cevns reproduce --docs docs/validation.md`; do not edit by hand -->\n"
+                              + md)
+    if progress:
+        print(file=sys.stderr)
+        for r in comparison_rows(run["results"]):
+            print(f"{r['quantity']:<42} ours {r['ours']:<28} paper {r['paper']:<18} ratio {r['ratio']}")
+        print(f"\nwrote {outdir}/results.json, report.md, report.html and {len(FIGURES)} figures (PNG, PDF) "
+              f"in {run['seconds'] + run['figure_seconds']:.1f} s")
+    return run

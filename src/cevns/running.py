@@ -1,0 +1,90 @@
+"""One-loop MS-bar running of sin^2 theta_W with fermion thresholds (for the paper's Fig. 3).
+
+Between thresholds, with only fermions active, the one-loop equations
+
+    d alpha / d ln mu = (2 alpha^2 / 3 pi) sum_f N_c Q_f^2,
+    d s^2 / d ln mu   = (2 alpha / 3 pi) sum_f N_c (Q_f^2 s^2 - Q_f T3_f / 2)
+
+give s^2(mu) - lambda proportional to alpha(mu), lambda = sum N_c Q T3 / (2 sum N_c Q^2)
+(Erler & Ramsey-Musolf, PRD 72, 073003 (2005); Kumar et al., ARNPS 63, 237 (2013)).
+Fermions decouple at mu = m_f (step thresholds).  The u, d, s quarks share one effective
+threshold ``m_light_GeV``, fixed so that alpha runs from alpha(0) = 1/137.036 to the MS-bar
+alpha^(5)(M_Z)^-1 = 127.952 (PDG 2024) with the same thresholds -- a measured input, not
+sin^2 theta_W(0).  Not included: the W-boson loop, QCD corrections to the quark loops and the
+non-perturbative hadronic treatment of the full analyses (they move s^2(0) by ~1e-3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+import numpy as np
+from scipy import optimize
+
+from . import constants as C
+
+ALPHA_MZ_INV = 127.952  #: MS-bar alpha^(5)(M_Z)^-1, PDG 2024
+#: (name, mass [GeV] or None for the light-quark threshold, N_c, Q, T3)
+FERMIONS: Tuple[Tuple[str, float | None, int, float, float], ...] = (
+    ("e", C.M_ELECTRON * 1e-3, 1, -1.0, -0.5),
+    ("mu", 0.1056583755, 1, -1.0, -0.5),
+    ("tau", 1.77686, 1, -1.0, -0.5),
+    ("u", None, 3, 2.0 / 3.0, 0.5),
+    ("d", None, 3, -1.0 / 3.0, -0.5),
+    ("s", None, 3, -1.0 / 3.0, -0.5),
+    ("c", 1.27, 3, 2.0 / 3.0, 0.5),
+    ("b", 4.18, 3, -1.0 / 3.0, -0.5),
+)
+
+
+def _masses(m_light: float):
+    return [(m if m is not None else m_light, nc, q, t3) for _, m, nc, q, t3 in FERMIONS]
+
+
+def _alpha_inv_drop(m_light: float) -> float:
+    mz = C.M_Z * 1e-3
+    return sum(2.0 / (3.0 * np.pi) * nc * q * q * np.log(mz / m) for m, nc, q, _ in _masses(m_light))
+
+
+def effective_light_quark_mass() -> float:
+    """u, d, s threshold [GeV] reproducing alpha(0) -> alpha^(5)(M_Z) with step thresholds."""
+    target = 1.0 / C.ALPHA_EM - ALPHA_MZ_INV
+    return float(optimize.brentq(lambda m: _alpha_inv_drop(m) - target, 1e-3, 1.0))
+
+
+@dataclass(frozen=True)
+class Sin2wRunning:
+    """sin^2 theta_W(mu) in MS-bar, matched to ``sin2w_mz`` at M_Z."""
+
+    sin2w_mz: float = C.SIN2W_MZ
+    m_light_GeV: float | None = None
+
+    def _thresholds(self):
+        ml = self.m_light_GeV if self.m_light_GeV is not None else effective_light_quark_mass()
+        return sorted(_masses(ml), key=lambda f: -f[0])
+
+    def __call__(self, mu_GeV) -> np.ndarray:
+        """sin^2 theta_W at scale(s) mu [GeV] (mu <= M_Z; below m_e it is constant)."""
+        mus = np.atleast_1d(np.asarray(mu_GeV, dtype=float))
+        out = np.array([self._one(m) for m in mus])
+        return out if np.ndim(mu_GeV) else float(out[0])
+
+    def _one(self, mu: float) -> float:
+        mz = C.M_Z * 1e-3
+        mu = min(mu, mz)
+        a_inv, s2, scale = ALPHA_MZ_INV, self.sin2w_mz, mz
+        fer = self._thresholds()
+        active = list(fer)
+        for m, nc, q, t3 in fer + [(0.0, 0, 0.0, 0.0)]:
+            stop = max(m, mu)
+            if active and stop < scale:
+                sq = sum(f[1] * f[2] ** 2 for f in active)
+                lam = sum(f[1] * f[2] * f[3] for f in active) / (2.0 * sq)
+                new_inv = a_inv - 2.0 / (3.0 * np.pi) * sq * np.log(stop / scale)
+                s2 = lam + (a_inv / new_inv) * (s2 - lam)
+                a_inv, scale = new_inv, stop
+            if mu >= m:
+                break
+            active = [f for f in active if f[0] != m]
+        return float(s2)

@@ -1,0 +1,55 @@
+"""`cevns reproduce` on the embedded data: JSON shape and units, every figure a valid image."""
+
+import json
+
+import pytest
+
+from cevns.cli import main
+from cevns.reproduce import FIGURES
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def outdir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    assert main(["reproduce", "--out", str(out)]) == 0
+    return out
+
+
+def test_results_json(outdir):
+    r = json.loads((outdir / "results.json").read_text())
+    assert set(r) >= {"sin2w", "mu_nu", "q_ee", "q_emu", "q_etau", "r2_ee", "r2_emu", "r2_etau", "scalar", "vector_bl"}
+    assert 0.15 < r["sin2w"]["best"] < 0.40
+    lo, hi = r["sin2w"]["1sigma"][0]
+    assert lo < r["sin2w"]["best"] < hi
+    for ch in ("cevns", "cevns+eves"):
+        assert 1e-11 < r["mu_nu"][ch] < 1e-8  # mu_B
+        assert 1e-33 < r["r2_emu"][ch] < 1e-29  # cm^2
+        (a, b), = r["q_ee"][ch]
+        assert a < 0 < b and abs(b) < 1e-6  # e
+        for m in ("scalar", "vector_bl"):
+            assert len(r[m][ch]["mass_MeV"]) >= 100 and len(r[m][ch]["g"]) == len(r[m][ch]["mass_MeV"])
+    # EvES tightens the millicharge limit by orders of magnitude (paper: 1e-8 -> 1e-12)
+    assert r["q_emu"]["cevns+eves"] < 1e-3 * r["q_emu"]["cevns"]
+    assert r["q_emu"]["cevns+eves"] == r["q_etau"]["cevns+eves"]
+    assert r["units"]["mu_nu"] == "mu_B" and r["units"]["r2"] == "cm^2"
+
+
+def test_figures_are_images(outdir):
+    for name in FIGURES:
+        png = (outdir / f"{name}.png").read_bytes()
+        assert png[:8] == PNG and len(png) > 10_000
+        assert (outdir / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_report(outdir):
+    md = (outdir / "report.md").read_text()
+    assert "| quantity | cevns | paper | ratio |" in md
+    assert "<table>" in (outdir / "report.html").read_text()
+
+
+def test_results_are_reproducible(outdir, tmp_path):
+    """Same command, byte-identical JSON."""
+    assert main(["reproduce", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "results.json").read_bytes() == (outdir / "results.json").read_bytes()
