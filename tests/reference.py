@@ -13,9 +13,8 @@ import numpy as np
 from scipy import integrate, optimize
 from scipy.special import erf
 
-from cevns.flux import FISSILE, _hm_coefficients, _table
-
 from cevns import constants as C
+from cevns.flux import FISSILE, _hm_coefficients, _table
 from cevns.xsec import e_min
 
 QUAD = dict(epsrel=1e-7, epsabs=0.0, limit=400)

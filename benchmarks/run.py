@@ -1,0 +1,103 @@
+"""Benchmarks of the fast engine against the slow nested-quad reference (issue: benchmarks and speed).
+
+Run:  python benchmarks/run.py [--quick]
+Prints the median time of each case and its ratio to the baseline measured in the same run.
+No test asserts a time; the numbers go into docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+
+import cevns  # noqa: E402
+from cevns import models as M  # noqa: E402
+from cevns.rates import NumericalSettings  # noqa: E402
+
+
+def median_time(fn, repeat=5, number=1):
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for _ in range(number):
+            fn()
+        ts.append((time.perf_counter() - t) / number)
+    return statistics.median(ts)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer repeats; reference on 2 bins")
+    args = ap.parse_args()
+    rep = 3 if args.quick else 7
+    rows = []
+
+    def row(name, t, base=None, note=""):
+        ratio = f"{base / t:10.0f}x" if base else ""
+        rows.append((name, t, ratio, note))
+        print(f"{name:<48} {t * 1e3:12.3f} ms {ratio:>12} {note}", flush=True)
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"numpy {np.__version__}")
+    # baseline: the slow reference (tests/reference.py), SM CEvNS per bin, resolution off
+    import reference as ref
+
+    exp_off = cevns.load_experiment("conus-plus", resolution="off")
+    bins = [2, 18] if args.quick else [0, 2, 9, 18]
+    t = time.perf_counter()
+    vals = [ref.cevns_bin(exp_off, M.StandardModel(), i) for i in bins]
+    t_ref_bin = (time.perf_counter() - t) / len(bins)
+    fast = exp_off.predict().cevns
+    agree = max(abs(fast[i] / v - 1) for i, v in zip(bins, vals))
+    t_ref = 19 * t_ref_bin
+    row("reference: SM CEvNS, 19 bins (nested quad)", t_ref, note=f"(measured on {len(bins)} bins x 19)")
+
+    t_cold = median_time(lambda: cevns.load_experiment("conus-plus").predict(), repeat=rep)
+    row("1. SM prediction, cold (build matrices)", t_cold, t_ref)
+    exp = cevns.load_experiment("conus-plus")
+    exp.predict()
+    t_warm = median_time(lambda: exp.predict(), repeat=rep, number=200)
+    row("1. SM prediction, warm", t_warm, t_ref, note=f"engine vs reference: max |diff| {agree:.1e}")
+    t_prof = median_time(lambda: exp.fit("sin2w", n_grid=200), repeat=rep)
+    row("2. sin2w profile, 200 points + intervals", t_prof, t_ref * 200)
+    total = 0.0
+    for p in ("mu_nu", "q_ee", "q_emu", "r2_ee", "r2_emu"):
+        for ch in ("cevns", "cevns+eves"):
+            tt = median_time(lambda: exp.limit(p, 0.9, ch), repeat=max(1, rep // 2))
+            total += tt * (2 if p in ("q_emu", "r2_emu") else 1)  # etau identical to emu
+            row(f"3. limit {p} ({ch})", tt, t_ref * 200)
+    row("3. all 14 limits of the paper", total)
+    t_ex = median_time(lambda: exp.exclusion("vector-bl", masses=np.geomspace(0.01, 1e4, 100)), repeat=rep)
+    row("4. exclusion curve, 100 masses (vector B-L)", t_ex, t_ref * 100 * 30)
+    from cevns.reproduce import reproduce
+    with tempfile.TemporaryDirectory() as d:
+        t_rep = median_time(lambda: reproduce(d), repeat=1)
+    row("5. cevns reproduce, end to end", t_rep)
+
+    print("\nscaling")
+    for panel in (4.0, 2.0, 1.0, 0.5):
+        e = cevns.load_experiment("conus-plus").replace(numerics=NumericalSettings(panel_eV=panel))
+        nodes = e.engine.cevns_nodes.size + e.engine.eves_nodes.size
+        tb = median_time(lambda: e.replace(), repeat=3)
+        tw = median_time(lambda: e.predict(), repeat=3, number=200)
+        print(f"  panel {panel:4.1f} eV: {nodes:5d} nodes  build {tb * 1e3:8.1f} ms  warm prediction {tw * 1e6:7.1f} us")
+    for n in (50, 100, 200, 400, 800):
+        print(f"  sin2w profile {n:4d} points: {median_time(lambda: exp.fit('sin2w', n_grid=n), repeat=3) * 1e3:7.1f} ms")
+    for n in (25, 50, 100, 200):
+        tt = median_time(lambda: exp.exclusion("scalar", masses=np.geomspace(0.01, 1e4, n)), repeat=3)
+        print(f"  exclusion {n:4d} masses: {tt * 1e3:7.1f} ms")
+    print(f"\npeak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
