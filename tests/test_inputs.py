@@ -62,6 +62,15 @@ def test_cli_unknown_experiment(capsys):
     assert "no experiment" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("E,T", [(-1.0, 1e-3), (0.0, 1e-3), (5.0, -1e-3), (5.0, float("nan"))])
+def test_cross_sections_reject_bad_energies(E, T):
+    iso = cevns.load_target("Ge").isotopes[0]
+    with pytest.raises(CevnsInputError, match="energy"):
+        cevns.StandardModel().dsigma_cevns(E, T, iso)
+    with pytest.raises(CevnsInputError, match="energy"):
+        cevns.StandardModel().dsigma_eves(E, T)
+
+
 def test_nonpositive_energies_rejected():
     from cevns.errors import check_energies
     with pytest.raises(CevnsInputError, match="> 0"):

@@ -224,7 +224,8 @@ def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: floa
         if 0 < i_min < vals.size - 1:
             gg = np.concatenate([[0.0], g_grid])
             r = optimize.minimize_scalar(lambda t: float(chi_of(np.array([t]))[0]),
-                                         bounds=(gg[i_min - 1], gg[i_min + 1]), method="bounded")
+                                         bounds=(gg[i_min - 1], gg[i_min + 1]), method="bounded",
+                                         options={"xatol": 1e-9 * (gg[i_min + 1] - gg[i_min - 1])})
             cmin = min(cmin, float(r.fun))
         d = vals[1:] - cmin
         f = lambda t: float(chi_of(np.array([t]))[0]) - cmin - level

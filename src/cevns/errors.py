@@ -12,27 +12,23 @@ class CevnsInputError(ValueError):
     """Raised for any bad input; the message names the field and what was expected."""
 
 
-def check_positive(name: str, value: Any, *, allow_zero: bool = False, unit: str = "") -> float:
-    """Return ``value`` as float if finite and > 0 (>= 0 with allow_zero), else raise."""
+def check_finite(name: str, value: Any, unit: str = "") -> float:
+    """Return ``value`` as a finite float, else raise naming ``name``."""
     try:
         v = float(value)
     except (TypeError, ValueError):
         raise CevnsInputError(f"{name} must be a number{(' in ' + unit) if unit else ''}, got {value!r}") from None
     if not math.isfinite(v):
         raise CevnsInputError(f"{name} must be finite, got {value!r}")
-    if v < 0 or (v == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise CevnsInputError(f"{name} must be {bound}{(' ' + unit) if unit else ''}, got {v:g}")
     return v
 
 
-def check_finite(name: str, value: Any) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise CevnsInputError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise CevnsInputError(f"{name} must be finite, got {value!r}")
+def check_positive(name: str, value: Any, *, allow_zero: bool = False, unit: str = "") -> float:
+    """Return ``value`` as float if finite and > 0 (>= 0 with allow_zero), else raise."""
+    v = check_finite(name, value, unit)
+    if v < 0 or (v == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise CevnsInputError(f"{name} must be {bound}{(' ' + unit) if unit else ''}, got {v:g}")
     return v
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from . import constants as C
 from . import xsec
 from ._poly import Poly
-from .errors import CevnsInputError, check_finite, check_positive
+from .errors import CevnsInputError, check_energies, check_finite, check_positive
 from .nuclei import Isotope
 
 COUPLING_CONVENTIONS = ("universal", "product")
@@ -106,8 +106,8 @@ class Model:
         """
         from .nuclei import helm_form_factor
 
-        E = np.asarray(E_MeV, dtype=float)
-        T = np.asarray(T_MeV, dtype=float)
+        E = check_energies("neutrino energy E", E_MeV)
+        T = check_energies("recoil energy T", T_MeV)
         q = np.sqrt(2.0 * iso.mass_MeV * T)
         F = helm_form_factor(q, iso.A) if form_factor is None else form_factor(q)
         val = xsec.evaluate_terms(self.cevns_terms(T, iso, F**2, self._values), E)
@@ -115,8 +115,8 @@ class Model:
 
     def dsigma_eves(self, E_MeV, T_MeV, flavour: str = "e", antineutrino: bool = True):
         """dsigma/dT_e [cm^2/MeV] per (free) electron, E and T in MeV; zero where forbidden."""
-        E = np.asarray(E_MeV, dtype=float)
-        T = np.asarray(T_MeV, dtype=float)
+        E = check_energies("neutrino energy E", E_MeV)
+        T = check_energies("recoil energy T", T_MeV)
         val = xsec.evaluate_terms(self.eves_terms(T, self._values, flavour, antineutrino), E)
         return np.where(E >= xsec.e_min(T, C.M_ELECTRON), val, 0.0) * C.CM2_PER_MEV_M2
 

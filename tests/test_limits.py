@@ -1,0 +1,87 @@
+"""Limits and exclusions: symmetries and the physics of the curves."""
+
+import json
+
+import numpy as np
+import pytest
+
+from cevns.cli import main
+from cevns.running import Sin2wRunning, effective_light_quark_mass
+
+
+@pytest.mark.parametrize("family", ["q", "r2"])
+def test_transition_parameters_give_identical_limits(exp, family):
+    a = exp.limit(f"{family}_emu", 0.9, "cevns+eves")
+    b = exp.limit(f"{family}_etau", 0.9, "cevns+eves")
+    assert a.intervals["90%"][0][1] == pytest.approx(b.intervals["90%"][0][1], rel=1e-6)
+    assert a.marginalised == [f"{family}_ee", f"{family}_etau"]
+
+
+def test_eves_tightens_millicharge(exp):
+    c = exp.limit("q_ee", 0.9, "cevns").intervals["90%"]
+    ce = exp.limit("q_ee", 0.9, "cevns+eves").intervals["90%"]
+    assert (ce[0][1] - ce[0][0]) < 1e-3 * (c[-1][1] - c[0][0])
+
+
+def test_magnetic_moment_limit_is_an_upper_limit(exp):
+    r = exp.limit("mu_nu", 0.9, "cevns+eves")
+    (lo, hi), = r.intervals["90%"]
+    assert lo == 0.0 and 5e-11 < hi < 3e-10
+
+
+def test_exclusion_shapes(exp):
+    M = np.geomspace(0.01, 1e4, 61)
+    for model in ("scalar", "vector-bl"):
+        c = exp.exclusion(model, "cevns", masses=M)
+        # flat below the momentum transfer (~10 MeV) ...
+        low = c.g[M < 1.0]
+        assert low.max() / low.min() < 1.01
+        # ... and rising like M well above it (g^2 / M^2 fixed)
+        hi = M > 200
+        slope = np.polyfit(np.log(M[hi]), np.log(c.g[hi]), 1)[0]
+        assert slope == pytest.approx(1.0, abs=0.02)
+    # EvES tightens the vector limit at low mass a lot, the scalar one hardly (paper, Fig. 7)
+    v_c, v_ce = exp.exclusion("vector-bl", "cevns", masses=[0.01]), exp.exclusion("vector-bl", "cevns+eves", masses=[0.01])
+    s_c, s_ce = exp.exclusion("scalar", "cevns", masses=[1.0]), exp.exclusion("scalar", "cevns+eves", masses=[1.0])
+    assert v_ce.g[0] < 0.1 * v_c.g[0]
+    assert s_ce.g[0] == pytest.approx(s_c.g[0], rel=0.02)
+
+
+def test_exclusion_boundary_is_a_root(exp):
+    """At the reported coupling Delta chi^2 equals the level (root finding, not a grid)."""
+    from cevns.analysis import chi2_of, combined_basis
+    from cevns.models import VectorBL
+    r = exp.exclusion("vector-bl", "cevns+eves", masses=[3.0])
+    g = r.g[0]
+    basis = combined_basis(exp, VectorBL(mass_MeV=3.0), ("cevns", "eves"))
+    chi = lambda x: float(chi2_of(exp)(basis.evaluate({"sin2w": 0.23857, "g": x})))  # noqa: E731
+    from scipy.optimize import minimize_scalar
+    gs = np.concatenate([[0.0], np.geomspace(1e-9, 1, 4000)])
+    i = int(np.argmin([chi(x) for x in gs]))
+    cmin = minimize_scalar(chi, bounds=(gs[i - 1], gs[i + 1]), method="bounded",
+                           options={"xatol": 1e-12 * gs[i]}).fun
+    assert chi(g) - cmin == pytest.approx(r.delta_chi2, abs=1e-7)
+
+
+def test_cli_exclusion_json(capsys):
+    assert main(["exclusion", "conus-plus", "--model", "scalar", "--n-masses", "20", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert set(d) >= {"model", "channels", "cl", "mass_MeV", "g", "islands"}
+    assert d["cl"] == 0.9 and len(d["g"]) == 20
+
+
+def test_running_sin2w():
+    r = Sin2wRunning()
+    assert r(91.1876) == pytest.approx(0.23121, abs=1e-12)
+    low = r(1e-6)
+    assert low == pytest.approx(0.23857, abs=1.5e-3)  # one loop without W and QCD terms: ~1e-3 high
+    assert r(1.0) < low and r(10.0) < r(1.0)  # increases towards low Q
+    assert 0.05 < effective_light_quark_mass() < 0.3  # GeV
+
+
+def test_cli_fit_json_shape(capsys):
+    assert main(["fit", "conus-plus", "--param", "sin2w", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert set(d) == {"param", "channels", "best", "intervals", "chi2_min", "ndof"}
+    assert set(d["intervals"]) == {"1sigma", "90%"}
+    assert d["channels"] == "cevns+eves" and d["ndof"] == 18
