@@ -77,3 +77,9 @@ def test_nonpositive_energies_rejected():
         check_energies("T", [1.0, -2.0])
     with pytest.raises(CevnsInputError, match="finite"):
         check_energies("T", [np.nan])
+
+
+def test_cli_unwritable_plot_path(capsys):
+    assert main(["fit", "--param", "sin2w", "--plot", "/nonexistent-folder/x.png"]) == 2
+    err = capsys.readouterr().err
+    assert "No such file or directory" in err and "Traceback" not in err
