@@ -6,7 +6,7 @@ Energies in MeV unless a name says otherwise (``*_eVee`` in electron-equivalent 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 from scipy.special import erf
@@ -173,7 +173,7 @@ def bin_probabilities(E_true_MeV, edges_MeV, threshold_MeV: float, resolution: R
     return out
 
 
-def check_bins(edges_eVee: Sequence[float]) -> np.ndarray:
+def check_bins(edges_eVee: Any) -> np.ndarray:
     """Validated bin edges [eV_ee]: finite, >= 0, strictly increasing, at least one bin."""
     e = np.asarray(edges_eVee, dtype=float)
     if e.ndim != 1 or e.size < 2:

@@ -29,7 +29,7 @@ from .flux import ReactorFlux
 from .models import Model, StandardModel
 from .nuclei import load_binding_table, load_target
 from .rates import CHANNELS, NumericalSettings, ResponseEngine
-from .results import Prediction
+from .results import ExclusionResult, FitResult, Prediction
 
 BUILTIN = {"conus-plus": "conus_plus_2025.toml", "conus-plus-2025": "conus_plus_2025.toml"}
 
@@ -97,7 +97,7 @@ def _read_dataset(path: Path, spec: Dict[str, Any], text: str) -> Dataset:
         if cols.get(role) not in header:
             raise CevnsInputError(f"data file {path.name}: missing column {cols.get(role)!r} ({role}); has {header}")
     idx = {role: header.index(cols[role]) for role in ("lo", "hi", "value", "sigma")}
-    rows: List[Tuple[float, float, float, float]] = []
+    rows: List[Tuple[float, ...]] = []
     for lineno, ln in body[1:]:
         fields = next(csv.reader(io.StringIO(ln)))
         try:
@@ -248,7 +248,34 @@ class Experiment:
         return Prediction(self.edges_eVee.copy(), self.engine.rates(model, "cevns"), self.engine.rates(model, "eves"),
                           repr(model), self.data)
 
+    def fit(self, param: str = "sin2w", channels: str = "cevns+eves", **kw: Any) -> "FitResult":
+        """Best fit, Delta chi^2 profile and intervals of ``param`` (see :func:`cevns.analysis.fit`)."""
+        from . import analysis
+
+        return analysis.fit(self, param, channels, **kw)
+
+    def limit(self, param: str, cl: float | str = 0.90, channels: str = "cevns+eves", **kw: Any) -> "FitResult":
+        """Allowed region of ``param`` at confidence level ``cl`` (see :func:`cevns.analysis.limit`)."""
+        from . import analysis
+
+        return analysis.limit(self, param, cl, channels, **kw)
+
+    def exclusion(self, model: str = "scalar", channels: str = "cevns+eves", **kw: Any) -> "ExclusionResult":
+        """Mediator exclusion curve in (mass [MeV], g) (see :func:`cevns.analysis.exclusion`)."""
+        from . import analysis
+
+        return analysis.exclusion(self, model, channels, **kw)
+
+    def chi2(self, model: Optional[Model] = None, channels: str = "cevns+eves") -> float:
+        """chi^2 of eq. 20 (alpha minimised) for ``model`` using ``channels``."""
+        from .analysis import chi2_of
+
+        p = self.predict(model)
+        pred = sum(getattr(p, ch) for ch in _parse_channels(channels))
+        return float(chi2_of(self)(pred))
+
     def channels(self, channels: str) -> Tuple[str, ...]:
+        """Parse "cevns", "eves" or "cevns+eves" into a tuple of channel names."""
         return _parse_channels(channels)
 
     def inputs(self) -> Dict[str, Any]:
@@ -291,33 +318,3 @@ def load_experiment(name_or_path: str = "conus-plus", **overrides: Any) -> Exper
     exp = Experiment(cfg, base, text)
     return exp.replace(**overrides) if overrides else exp
 
-
-def _attach_analysis() -> None:
-    """Expose cevns.analysis as methods of Experiment (fit, limit, exclusion)."""
-    from . import analysis
-
-    def fit(self, param: str = "sin2w", channels: str = "cevns+eves", **kw):
-        """Best fit, profile and intervals of ``param`` (see :func:`cevns.analysis.fit`)."""
-        return analysis.fit(self, param, channels, **kw)
-
-    def limit(self, param: str, cl: float | str = 0.90, channels: str = "cevns+eves", **kw):
-        """Allowed region of ``param`` at confidence level ``cl`` (see :func:`cevns.analysis.limit`)."""
-        return analysis.limit(self, param, cl, channels, **kw)
-
-    def exclusion(self, model: str = "scalar", channels: str = "cevns+eves", **kw):
-        """Mediator exclusion curve in (mass, g) (see :func:`cevns.analysis.exclusion`)."""
-        return analysis.exclusion(self, model, channels, **kw)
-
-    def chi2(self, model: Optional[Model] = None, channels: str = "cevns+eves") -> float:
-        """chi^2 of eq. 20 (alpha minimised) for ``model`` using ``channels``."""
-        p = self.predict(model)
-        pred = sum(getattr(p, ch) for ch in _parse_channels(channels))
-        return float(analysis.chi2_of(self)(pred))
-
-    Experiment.fit = fit  # type: ignore[attr-defined]
-    Experiment.limit = limit  # type: ignore[attr-defined]
-    Experiment.exclusion = exclusion  # type: ignore[attr-defined]
-    Experiment.chi2 = chi2  # type: ignore[attr-defined]
-
-
-_attach_analysis()

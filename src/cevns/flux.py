@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Dict, Tuple
+from typing import Any, Dict, Tuple
 
 import numpy as np
 
@@ -90,7 +90,7 @@ class ReactorFlux:
     thermal_power_GW: float = 3.6
     distance_m: float = 20.7
     energy_per_fission_MeV: float = 205.24
-    fission_fractions: Tuple[Tuple[str, float], ...] = (("U235", 0.53), ("U238", 0.08), ("Pu239", 0.32), ("Pu241", 0.07))
+    fission_fractions: Any = (("U235", 0.53), ("U238", 0.08), ("Pu239", 0.32), ("Pu241", 0.07))
     captures_per_fission: float = 0.6
     tail: str = "summation"
     hm_range: Tuple[float, float] = (2.0, 8.0)
@@ -182,7 +182,7 @@ class ReactorFlux:
 
     def with_(self, **changes) -> "ReactorFlux":
         """A copy with some inputs changed (e.g. ``flux.with_(tail="cut")``)."""
-        d = dict(thermal_power_GW=self.thermal_power_GW, distance_m=self.distance_m,
+        d: Dict[str, Any] = dict(thermal_power_GW=self.thermal_power_GW, distance_m=self.distance_m,
                  energy_per_fission_MeV=self.energy_per_fission_MeV, fission_fractions=self.fractions,
                  captures_per_fission=self.captures_per_fission, tail=self.tail, hm_range=self.hm_range)
         d.update(changes)

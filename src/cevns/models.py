@@ -139,11 +139,13 @@ class MagneticMoment(Model):
     parameter_table = {**Model.parameter_table, "mu_nu": (0.0, "mu_B", 1e-10)}
 
     def cevns_terms(self, T, iso, F2, p):
+        """SM plus eq. 6a (incoherent)."""
         t = super().cevns_terms(T, iso, F2, p)
         m = xsec.magnetic_terms(T, p["mu_nu"] ** 2, iso.Z**2 * F2)
         return _add_terms(t, m)
 
     def eves_terms(self, T, p, flavour="e", antineutrino=True):
+        """SM plus eq. 6b (incoherent)."""
         return _add_terms(super().eves_terms(T, p, flavour, antineutrino), xsec.magnetic_terms(T, p["mu_nu"] ** 2))
 
 
@@ -223,6 +225,7 @@ class VectorBL(_Mediator):
     name = "vector-bl"
 
     def cevns_terms(self, T, iso, F2, p):
+        """Eq. 10-11: the SM weak charge shifted by the Z' exchange."""
         M = self._values["mass_MeV"]
         m = iso.mass_MeV
         q_zp = -float(iso.A)  # Q_Z' = Q^nu [Z(2Q^u+Q^d) + N(Q^u+2Q^d)] = -A (eq. 11)
@@ -231,6 +234,7 @@ class VectorBL(_Mediator):
         return xsec.cevns_coherent_terms(T, m, F2, charge**2)
 
     def eves_terms(self, T, p, flavour="e", antineutrino=True):
+        """Eq. 12: g_V shifted by the Z' exchange."""
         M = self._values["mass_MeV"]
         gv, ga = xsec.electron_couplings(p["sin2w"], flavour)
         gv = gv + self._pair(p["g"]) / (np.sqrt(2.0) * C.G_FERMI * (M * M + 2.0 * C.M_ELECTRON * np.asarray(T)))
@@ -243,11 +247,13 @@ class ScalarMediator(_Mediator):
     name = "scalar"
 
     def cevns_terms(self, T, iso, F2, p):
+        """SM plus eq. 14-15 (incoherent)."""
         M = self._values["mass_MeV"]
         q_phi = self._pair(p["g"]) * xsec.scalar_nucleon_charge(iso.Z, iso.N)
         return _add_terms(super().cevns_terms(T, iso, F2, p), xsec.scalar_terms(T, iso.mass_MeV, M, q_phi**2, F2))
 
     def eves_terms(self, T, p, flavour="e", antineutrino=True):
+        """SM plus eq. 16 (incoherent)."""
         M = self._values["mass_MeV"]
         extra = xsec.scalar_terms(T, C.M_ELECTRON, M, self._pair(p["g"]) ** 2)
         return _add_terms(super().eves_terms(T, p, flavour, antineutrino), extra)

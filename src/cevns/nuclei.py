@@ -40,6 +40,7 @@ class HelmParameters:
     c0_fm: float = 0.60
 
     def radius_fm(self, A: int) -> float:
+        """Helm radius R0 [fm] for mass number A."""
         c = self.c1_fm * A ** (1.0 / 3.0) - self.c0_fm
         return float(np.sqrt(c**2 + 7.0 / 3.0 * np.pi**2 * self.a_fm**2 - 5.0 * self.s_fm**2))
 

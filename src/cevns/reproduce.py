@@ -11,7 +11,7 @@ import sys
 import time
 from importlib import resources
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -28,7 +28,7 @@ EM_PARAMS = ("mu_nu", "q_ee", "q_emu", "q_etau", "r2_ee", "r2_emu", "r2_etau")
 CHANNELS = ("cevns", "cevns+eves")
 UNITS = {"mu_nu": "mu_B", "q_ee": "e", "q_emu": "e", "q_etau": "e", "r2_ee": "cm^2", "r2_emu": "cm^2",
          "r2_etau": "cm^2", "sin2w": ""}
-SENSITIVITY = [("default", {}), ("exposure 347 kg d", {"exposure_kg_day": 347.0}),
+SENSITIVITY: List[Tuple[str, Dict[str, Any]]] = [("default", {}), ("exposure 347 kg d", {"exposure_kg_day": 347.0}),
                ("resolution off (eq. 17 literally)", {"resolution": "off"}),
                ("flux tail: extrapolate HM", {"tail": "extrapolate"}), ("flux tail: cut at 8 MeV", {"tail": "cut"}),
                ("k = 0.158", {"k": 0.158}), ("k = 0.166", {"k": 0.166}),

@@ -28,6 +28,7 @@ class Prediction:
         return self.cevns + self.eves
 
     def to_dict(self) -> Dict[str, Any]:
+        """JSON-ready dict: model, bins_eVee [[lo, hi], ...] in eV_ee, cevns, eves (events per bin), totals."""
         e = self.edges_eVee
         return {"model": self.model, "bins_eVee": [[float(a), float(b)] for a, b in zip(e[:-1], e[1:])],
                 "cevns": [float(x) for x in self.cevns], "eves": [float(x) for x in self.eves],
@@ -74,6 +75,8 @@ class FitResult:
     inputs: Dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self, profile: bool = False) -> Dict[str, Any]:
+        """JSON-ready dict: param, channels, best, intervals {level: [[lo, hi], ...]}, chi2_min, ndof
+        (and the profile if ``profile``); values in the parameter's unit."""
         d: Dict[str, Any] = {"param": self.param, "channels": self.channels, "best": float(self.best),
                              "intervals": {k: [[float(a), float(b)] for a, b in v] for k, v in self.intervals.items()},
                              "chi2_min": float(self.chi2_min), "ndof": int(self.ndof)}
@@ -84,6 +87,7 @@ class FitResult:
         return d
 
     def to_json(self, **kw) -> str:
+        """:meth:`to_dict` as indented JSON text."""
         return json.dumps(self.to_dict(**kw), indent=2)
 
     def __str__(self) -> str:
@@ -128,6 +132,7 @@ class ExclusionResult:
     convention: str = "universal"
 
     def to_dict(self) -> Dict[str, Any]:
+        """JSON-ready dict: model, channels, cl, delta_chi2, convention, mass_MeV [MeV], g, islands."""
         return {"model": self.model, "channels": self.channels, "cl": self.cl, "delta_chi2": self.delta_chi2,
                 "convention": self.convention, "mass_MeV": [float(x) for x in self.mass_MeV],
                 "g": [float(x) for x in self.g], "islands": self.islands}
@@ -143,6 +148,7 @@ class ExclusionResult:
         return "\n".join(lines)
 
     def plot(self, ax=None, label: Optional[str] = None, **kw):
+        """The excluded-coupling curve g(M) on log axes of ``ax`` (M in MeV)."""
         import matplotlib.pyplot as plt
 
         ax = ax or plt.gca()

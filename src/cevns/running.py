@@ -17,7 +17,7 @@ non-perturbative hadronic treatment of the full analyses (they move s^2(0) by ~1
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Any, Tuple
 
 import numpy as np
 from scipy import optimize
@@ -64,7 +64,7 @@ class Sin2wRunning:
         ml = self.m_light_GeV if self.m_light_GeV is not None else effective_light_quark_mass()
         return sorted(_masses(ml), key=lambda f: -f[0])
 
-    def __call__(self, mu_GeV) -> np.ndarray:
+    def __call__(self, mu_GeV: Any) -> Any:
         """sin^2 theta_W at scale(s) mu [GeV] (mu <= M_Z; below m_e it is constant)."""
         mus = np.atleast_1d(np.asarray(mu_GeV, dtype=float))
         out = np.array([self._one(m) for m in mus])

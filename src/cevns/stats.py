@@ -5,7 +5,7 @@ profiles, intervals and confidence levels.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 from scipy import optimize
@@ -58,6 +58,7 @@ class Chi2:
         object.__setattr__(self, "sigma", s)
 
     def alpha_hat(self, pred) -> np.ndarray:
+        """Analytic minimum alpha* of eq. 20 for prediction(s) ``pred`` [events per bin]."""
         r = np.asarray(pred, dtype=float)
         if self.sigma_alpha == 0:
             return np.zeros(r.shape[:-1])
@@ -65,6 +66,7 @@ class Chi2:
         return (r * (self.data - r) * w).sum(-1) / ((r * r * w).sum(-1) + 1.0 / self.sigma_alpha**2)
 
     def chi2_at(self, pred, alpha) -> np.ndarray:
+        """Eq. 20 at a given alpha (no minimisation)."""
         r = np.asarray(pred, dtype=float)
         a = np.asarray(alpha, dtype=float)
         res = ((1.0 + a[..., None]) * r - self.data) / self.sigma
@@ -82,8 +84,8 @@ class Chi2:
         return 2.0 * ((1.0 + a) * r - self.data) * (1.0 + a) / self.sigma**2
 
 
-def find_intervals(f: Callable[[float], float], grid: Sequence[float], level: float,
-                   values: Sequence[float] | None = None) -> List[List[float]]:
+def find_intervals(f: Callable[[float], float], grid: Any, level: float,
+                   values: Any = None) -> List[List[float]]:
     """Connected regions where f(x) <= level, located on ``grid`` and refined by Brent root finding.
 
     A region touching an end of the grid is closed there (that end is a boundary of the scan,
