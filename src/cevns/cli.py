@@ -228,6 +228,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except CevnsInputError as e:
         print(f"cevns: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`: stop quietly, like other Unix tools
+        sys.stderr.close()
+        return 0
     except OSError as e:  # e.g. --plot or --out into a folder that cannot be written
         print(f"cevns: error: {e.strerror or e}: {e.filename or ''}", file=sys.stderr)
         return 2
