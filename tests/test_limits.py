@@ -85,3 +85,10 @@ def test_cli_fit_json_shape(capsys):
     assert set(d) == {"param", "channels", "best", "intervals", "chi2_min", "ndof"}
     assert set(d["intervals"]) == {"1sigma", "90%"}
     assert d["channels"] == "cevns+eves" and d["ndof"] == 18
+
+
+def test_cli_em_fit_json_same_shape_as_sin2w(capsys):
+    assert main(["fit", "conus-plus", "--param", "q_emu", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert set(d) == {"param", "channels", "best", "intervals", "chi2_min", "ndof"}
+    assert set(d["intervals"]) == {"90%"} and d["ndof"] == 16

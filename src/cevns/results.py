@@ -76,12 +76,10 @@ class FitResult:
 
     def to_dict(self, profile: bool = False) -> Dict[str, Any]:
         """JSON-ready dict: param, channels, best, intervals {level: [[lo, hi], ...]}, chi2_min, ndof
-        (and the profile if ``profile``); values in the parameter's unit."""
+        (and the profile if ``profile``); values in the parameter's unit (``self.unit``: mu_B, e, cm^2)."""
         d: Dict[str, Any] = {"param": self.param, "channels": self.channels, "best": float(self.best),
                              "intervals": {k: [[float(a), float(b)] for a, b in v] for k, v in self.intervals.items()},
                              "chi2_min": float(self.chi2_min), "ndof": int(self.ndof)}
-        if self.unit:
-            d["unit"] = self.unit
         if profile:
             d["profile"] = {"x": [float(x) for x in self.grid], "dchi2": [float(x) for x in self.dchi2]}
         return d
