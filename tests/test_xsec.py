@@ -160,3 +160,23 @@ def test_scalar_eq14_by_hand():
     # 'product' convention: g means g^nu g^q, so g -> g^2 gives the same cross section
     prod = M.ScalarMediator(g=g * g, mass_MeV=Ms, convention="product").dsigma_cevns(E, T, GE74)
     assert prod == pytest.approx(M.ScalarMediator(g=g, mass_MeV=Ms).dsigma_cevns(E, T, GE74), rel=1e-12)
+
+
+def test_diagonal_millicharge_sign_by_hand():
+    """eq. 7a with Q_ee = sqrt2 pi alpha / G_F (-2 q / q^2), q^2 = 2 m T: the sign of q matters."""
+    q, E, T = 2e-9, 8.0, 1e-3
+    m = GE74.mass_MeV
+    Q = np.sqrt(2) * np.pi * C.ALPHA_EM / C.G_FERMI * (-2 * q / (2 * m * T))
+    s = C.SIN2W_LOW_Q
+    expect = ((0.5 - 2 * s - Q) * 32 - 21) ** 2 / ((0.5 - 2 * s) * 32 - 21) ** 2
+    sm = M.StandardModel().dsigma_cevns(E, T, GE74)
+    assert M.Millicharge(q_ee=q).dsigma_cevns(E, T, GE74) / sm == pytest.approx(expect, rel=1e-10)
+    assert M.Millicharge(q_ee=-q).dsigma_cevns(E, T, GE74) / sm != pytest.approx(expect, rel=1e-3)
+    # EvES (eq. 7b, antineutrino): Q adds to g_V
+    me = C.M_ELECTRON
+    Qe = np.sqrt(2) * np.pi * C.ALPHA_EM / C.G_FERMI * (-2 * q * 1e-3 / (2 * me * 2e-4))
+    gv, ga = 0.5 + 2 * s, 0.5
+    Te = 2e-4
+    br = lambda v: (v - ga) ** 2 + (v + ga) ** 2 * (1 - Te / E) ** 2 - (v * v - ga * ga) * me * Te / E**2  # noqa: E731
+    ratio = M.Millicharge(q_ee=q * 1e-3).dsigma_eves(E, Te) / M.StandardModel().dsigma_eves(E, Te)
+    assert ratio == pytest.approx(br(gv + Qe) / br(gv), rel=1e-10)

@@ -154,8 +154,11 @@ class _ElectromagneticCharges(Model):
 
     _prefix: ClassVar[str] = ""
 
-    def _shift(self, T, m, x):  # pragma: no cover - overridden
-        raise NotImplementedError
+    def _shift(self, T, m, x):
+        """Q_ll' of one parameter: a millicharge (q_*, in e) or a charge radius (r2_*, in cm^2)."""
+        if self._prefix == "q_":
+            return xsec.em_charge_shift(T, m, q_e=x)
+        return xsec.em_charge_shift(T, m, r2_natural=x / C.CM2_PER_MEV_M2)
 
     def _shifts(self, T, m, p):
         P = self._prefix
@@ -184,9 +187,6 @@ class Millicharge(_ElectromagneticCharges):
     parameter_table = {**Model.parameter_table, "q_ee": (0.0, "e", 1e-12), "q_emu": (0.0, "e", 1e-12),
                        "q_etau": (0.0, "e", 1e-12)}
 
-    def _shift(self, T, m, x):
-        return xsec.em_charge_shift(T, m, q_e=x)
-
 
 class ChargeRadius(_ElectromagneticCharges):
     """Neutrino charge radii <r^2>_ee, <r^2>_emu, <r^2>_etau in cm^2 (eq. 7a, 7b)."""
@@ -195,9 +195,6 @@ class ChargeRadius(_ElectromagneticCharges):
     _prefix = "r2_"
     parameter_table = {**Model.parameter_table, "r2_ee": (0.0, "cm^2", 1e-32), "r2_emu": (0.0, "cm^2", 1e-32),
                        "r2_etau": (0.0, "cm^2", 1e-32)}
-
-    def _shift(self, T, m, x):
-        return xsec.em_charge_shift(T, m, r2_natural=x / C.CM2_PER_MEV_M2)
 
 
 class _Mediator(Model):
