@@ -92,3 +92,19 @@ def test_cli_em_fit_json_same_shape_as_sin2w(capsys):
     d = json.loads(capsys.readouterr().out)
     assert set(d) == {"param", "channels", "best", "intervals", "chi2_min", "ndof"}
     assert set(d["intervals"]) == {"90%"} and d["ndof"] == 16
+
+
+@pytest.mark.parametrize("param,channels", [("q_emu", "cevns+eves"), ("r2_ee", "cevns"), ("q_ee", "cevns")])
+def test_marginalisation_finds_the_global_minimum(exp, param, channels):
+    """At the 90% boundary, a dense brute-force search over the free parameters finds nothing lower."""
+    from scipy import optimize
+
+    from cevns.analysis import _Problem
+    res = exp.limit(param, 0.9, channels)
+    x = res.intervals["90%"][0][1]
+    prob = _Problem(exp, param, channels)
+    ours = prob.profile(x)
+    span = 3.0 * max(abs(v) for iv in res.intervals["90%"] for v in iv) / np.array([prob.scale[p] for p in prob.free])
+    f = lambda z: float(prob.chi2_points(np.array([x]), np.asarray(z))[0])  # noqa: E731
+    brute = optimize.brute(f, [(-s, s) for s in span], Ns=41, finish=optimize.fmin, full_output=True)
+    assert ours <= brute[1] + 1e-6

@@ -95,8 +95,7 @@ def run_all(progress: bool = False) -> Dict[str, Any]:
     for p in EM_PARAMS:
         results[p] = {ch: _limit_value(fits[p][ch], p) for ch in CHANNELS}
     for m, key in (("scalar", "scalar"), ("vector-bl", "vector_bl")):
-        results[key] = {ch: {"mass_MeV": [float(x) for x in excl[m][ch].mass_MeV],
-                             "g": [float(x) for x in excl[m][ch].g], "islands": excl[m][ch].islands}
+        results[key] = {ch: {k: v for k, v in excl[m][ch].to_dict().items() if k in ("mass_MeV", "g", "islands")}
                         for ch in CHANNELS}
     results["units"] = {"mu_nu": "mu_B", "q": "e", "r2": "cm^2", "mass": "MeV", "g": "dimensionless"}
     results["conventions"] = {"cl": 0.9, "delta_chi2_1d": 2.7055, "mediator_dof": 1, "coupling": "universal"}

@@ -118,7 +118,10 @@ class FitResult:
 
 @dataclass
 class ExclusionResult:
-    """Per mediator mass: the smallest excluded coupling ``g`` and any allowed islands above it."""
+    """Per mediator mass: the smallest excluded coupling ``g`` and any allowed islands above it.
+
+    ``g`` is inf (null in JSON) where no coupling up to the top of the scan is excluded.
+    """
 
     model: str
     channels: str
@@ -133,7 +136,7 @@ class ExclusionResult:
         """JSON-ready dict: model, channels, cl, delta_chi2, convention, mass_MeV [MeV], g, islands."""
         return {"model": self.model, "channels": self.channels, "cl": self.cl, "delta_chi2": self.delta_chi2,
                 "convention": self.convention, "mass_MeV": [float(x) for x in self.mass_MeV],
-                "g": [float(x) for x in self.g], "islands": self.islands}
+                "g": [float(x) if np.isfinite(x) else None for x in self.g], "islands": self.islands}
 
     def __str__(self) -> str:
         lines = [f"{self.model} exclusion at {100 * self.cl:g}% C.L. (Delta chi^2 = {self.delta_chi2:.3f}) "
