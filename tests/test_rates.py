@@ -83,3 +83,24 @@ def test_cli_predict_model(capsys):
     assert main(["predict", "--model", "magnetic-moment", "--set", "mu_nu=1e-10", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["total_eves"] > 10 * cevns.load_experiment().predict().eves.sum()
+
+
+@pytest.mark.parametrize("resolution", ["fano", "off"])
+def test_efficiency_curve_applies(exp, resolution):
+    """A flat 50% efficiency halves every bin; a step at 200 eV_ee empties the bins below it."""
+    import copy
+    base = exp.replace(resolution=resolution)
+    for eff, check in (([0.5, 0.5], lambda a, b: np.allclose(a, 0.5 * b, rtol=1e-9)),
+                       ([0.0, 0.0, 1.0, 1.0], None)):
+        cfg = copy.deepcopy(base.config)
+        for d in cfg["detectors"]:
+            d["efficiency_eVee"] = [0.0, 1000.0] if len(eff) == 2 else [0.0, 199.999, 200.0, 1000.0]
+            d["efficiency"] = eff
+        e = type(exp)(cfg, exp.base_dir)
+        a, b = e.predict().cevns, base.predict().cevns
+        if check is not None:
+            assert check(a, b)
+        elif resolution == "off":
+            assert np.all(a[:4] == 0) and np.allclose(a[5:], b[5:], rtol=1e-9)
+        else:
+            assert np.all(a[:4] < 1e-6 * b[:4] + 1e-9) and np.allclose(a[5:], b[5:], rtol=1e-6)
