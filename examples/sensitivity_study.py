@@ -1,6 +1,6 @@
 """What exposure or threshold would halve the magnetic-moment limit?  Asimov data at the SM.
 
-The answer printed: about 4x the exposure halves it.
+The answer printed: about 3x the exposure halves it (x2 gives 0.67, x4 0.41).
 The limit is computed for data equal to the SM prediction (Asimov) with the CONUS+ errors scaled
 as 1/sqrt(exposure); we scan the exposure and the C3 threshold.
 """
