@@ -6,7 +6,7 @@ Energies in MeV unless a name says otherwise (``*_eVee`` in electron-equivalent 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Tuple
 
 import numpy as np
 from scipy.special import erf
@@ -199,5 +199,3 @@ def node_grid(segment_edges: np.ndarray, panel_width: float, n_gl: int) -> Tuple
             weights.append(0.5 * (q - p) * w)
     return np.concatenate(nodes), np.concatenate(weights)
 
-
-EfficiencyLike = Optional[Callable]

@@ -15,7 +15,7 @@ Energies in MeV, fluxes in cm^-2 s^-1 MeV^-1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, Dict, Tuple
 
@@ -94,7 +94,6 @@ class ReactorFlux:
     captures_per_fission: float = 0.6
     tail: str = "summation"
     hm_range: Tuple[float, float] = (2.0, 8.0)
-    _cache: dict = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     def __post_init__(self):
         fr = dict(self.fission_fractions) if not isinstance(self.fission_fractions, dict) else self.fission_fractions
