@@ -104,3 +104,20 @@ def test_efficiency_curve_applies(exp, resolution):
             assert np.all(a[:4] == 0) and np.allclose(a[5:], b[5:], rtol=1e-9)
         else:
             assert np.all(a[:4] < 1e-6 * b[:4] + 1e-9) and np.allclose(a[5:], b[5:], rtol=1e-6)
+
+
+def test_per_detector_resolution(exp):
+    """A detector's own sigma0 overrides the experiment's; equal values change nothing."""
+    import copy
+    same = copy.deepcopy(exp.config)
+    for d in same["detectors"]:
+        d["sigma0_eV"] = exp.resolution.sigma0_eV
+    e_same = type(exp)(same, exp.base_dir)
+    assert e_same.detectors[0].resolution is not None
+    np.testing.assert_allclose(e_same.predict().cevns, exp.predict().cevns, rtol=1e-12)
+    wide = copy.deepcopy(exp.config)
+    wide["detectors"][1]["sigma0_eV"] = 40.0  # C3, the only detector live in 160-170 eV_ee
+    e_wide = type(exp)(wide, exp.base_dir)
+    a, b = e_wide.predict().cevns, exp.predict().cevns
+    assert a[0] > 1.2 * b[0]  # more sub-threshold events smeared up into C3's first bin
+    assert e_wide.inputs()["detectors"][1]["sigma0_eV"] == 40.0

@@ -6,7 +6,7 @@ Energies in MeV unless a name says otherwise (``*_eVee`` in electron-equivalent 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 from scipy.special import erf
@@ -126,13 +126,15 @@ class Efficiency:
 
 @dataclass(frozen=True)
 class Detector:
-    """One detector: active mass [kg], threshold [eV_ee], reactor-on exposure [kg d], efficiency."""
+    """One detector: active mass [kg], threshold [eV_ee], reactor-on exposure [kg d], efficiency,
+    and optionally its own resolution (else the experiment's)."""
 
     name: str
     mass_kg: float
     threshold_eVee: float
     exposure_kg_day: float
     efficiency: Efficiency = field(default_factory=Efficiency)
+    resolution: Optional[Resolution] = None
 
     def __post_init__(self):
         check_positive(f"detector {self.name}: mass_kg", self.mass_kg, unit="kg")

@@ -201,10 +201,19 @@ class Experiment:
         if not np.isfinite(total_exposure) or total_exposure <= 0:
             raise CevnsInputError(f"[exposure] total_kg_day must be > 0 kg d, got {total_exposure:g}")
         mtot = sum(masses)
+        def own_resolution(d: Dict[str, Any]) -> Optional[Resolution]:
+            # per-detector noise (sigma0_eV) or Fano factor override the [resolution] section
+            if "sigma0_eV" not in d and "fano" not in d:
+                return None
+            g = self.resolution
+            return Resolution(model=g.model, sigma0_eV=float(d.get("sigma0_eV", g.sigma0_eV)),
+                              fano=float(d.get("fano", g.fano)), pair_energy_eV=g.pair_energy_eV, nsigma=g.nsigma)
+
         self.detectors = tuple(
             Detector(str(d["name"]), float(d["mass_kg"]), float(d["threshold_eVee"]),
                      d.get("exposure_kg_day", total_exposure * float(d["mass_kg"]) / mtot),
-                     Efficiency(tuple(d.get("efficiency_eVee", ())), tuple(d.get("efficiency", ()))))
+                     Efficiency(tuple(d.get("efficiency_eVee", ())), tuple(d.get("efficiency", ()))),
+                     own_resolution(d))
             for d in dets)
         spec = self._section("data")
         if "file" not in spec:
@@ -284,7 +293,9 @@ class Experiment:
             "experiment": self.name,
             "exposure_kg_day": self.exposure_kg_day,
             "detectors": [{"name": d.name, "mass_kg": d.mass_kg, "threshold_eVee": d.threshold_eVee,
-                           "exposure_kg_day": round(d.exposure_kg_day, 6)} for d in self.detectors],
+                           "exposure_kg_day": round(d.exposure_kg_day, 6),
+                           **({"sigma0_eV": d.resolution.sigma0_eV, "fano": d.resolution.fano}
+                              if d.resolution is not None else {})} for d in self.detectors],
             "quenching_k": self.quenching.k,
             "resolution": {"model": self.resolution.model, "sigma0_eV": self.resolution.sigma0_eV,
                            "fano": self.resolution.fano} if self.resolution.on else {"model": "off"},

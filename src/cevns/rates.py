@@ -80,11 +80,15 @@ class ResponseEngine:
     # --- construction ---------------------------------------------------------------------
     def _true_range(self) -> Tuple[float, float]:
         lo, hi = self.edges[0], self.edges[-1]
-        if self.resolution.on:
-            ns = self.resolution.nsigma
-            lo = max(self.numerics.floor_eV * C.eV, lo - ns * float(self.resolution.sigma(lo)))
-            hi = hi + ns * float(self.resolution.sigma(hi))
+        res = [self._res(d) for d in self.detectors]
+        if any(r.on for r in res):
+            lo = max(self.numerics.floor_eV * C.eV, min(lo - r.nsigma * float(r.sigma(lo)) for r in res if r.on))
+            hi = max(hi + r.nsigma * float(r.sigma(hi)) for r in res if r.on)
         return lo, hi
+
+    def _res(self, d: Detector) -> Resolution:
+        """The detector's own resolution, else the experiment's."""
+        return d.resolution if d.resolution is not None else self.resolution
 
     def _nodes(self, extra_edges: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         lo, hi = self._true_range()
@@ -97,7 +101,7 @@ class ResponseEngine:
         """K[i, j] = sum_d exposure_d [s kg] * atoms/kg * P_d[i, j] * w_j * (cm^2 per MeV^-2)."""
         K = np.zeros((self.edges.size - 1, E_true.size))
         for d in self.detectors:
-            P = bin_probabilities(E_true, self.edges, d.threshold_eVee * C.eV, self.resolution, d.efficiency)
+            P = bin_probabilities(E_true, self.edges, d.threshold_eVee * C.eV, self._res(d), d.efficiency)
             K += d.exposure_kg_day * C.SECONDS_PER_DAY * P
         return K * weights[None, :] * self.target.atoms_per_kg() * C.CM2_PER_MEV_M2
 
