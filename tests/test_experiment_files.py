@@ -29,27 +29,20 @@ def _edit(path, old, new):
     path.write_text(path.read_text().replace(old, new))
 
 
-@pytest.mark.parametrize("old,new,msg", [
-    ("distance_m = 10.0", "distance_m = ten", "malformed TOML.*line"),
-    ("distance_m = 10.0", "", "missing field 'distance_m' in \\[reactor\\]"),
-    ('threshold_eVee = 200.0', "", "missing 'threshold_eVee'"),
-    ("U238 = 0.07", "U238 = 0.17", "sum to 1"),
-    ('units = "counts"', 'units = "furlongs"', "units must be"),
-    ('file = "my_reactor_data.csv"', 'file = "nope.csv"', "not found"),
+@pytest.mark.parametrize("fname,old,new,msg", [
+    ("my_reactor.toml", "distance_m = 10.0", "distance_m = ten", "malformed TOML.*line"),
+    ("my_reactor.toml", "distance_m = 10.0", "", "missing field 'distance_m' in \\[reactor\\]"),
+    ("my_reactor.toml", 'threshold_eVee = 200.0', "", "missing 'threshold_eVee'"),
+    ("my_reactor.toml", "U238 = 0.07", "U238 = 0.17", "sum to 1"),
+    ("my_reactor.toml", 'units = "counts"', 'units = "furlongs"', "units must be"),
+    ("my_reactor.toml", 'file = "my_reactor_data.csv"', 'file = "nope.csv"', "not found"),
+    ("my_reactor_data.csv", "250,300,90.0,30.0", "250,300,ninety,30.0", "line 4: expected numbers"),
+    ("my_reactor_data.csv", "250,300,90.0,30.0", "250,300,90.0,-3.0", "line 4: sigma must be > 0"),
+    ("my_reactor_data.csv", "250,300,90.0,30.0", "260,300,90.0,30.0", "contiguous"),
+    ("my_reactor_data.csv", "bin_lo_eVee,bin_hi_eVee,excess,sigma", "lo,hi,excess,sigma", "missing column"),
 ])
-def test_malformed_toml(userfiles, old, new, msg):
-    _edit(userfiles / "my_reactor.toml", old, new)
-    with pytest.raises(CevnsInputError, match=msg):
-        cevns.load_experiment(str(userfiles / "my_reactor.toml"))
-
-
-@pytest.mark.parametrize("old,new,msg", [
-    ("250,300,90.0,30.0", "250,300,ninety,30.0", "line 4: expected numbers"),
-    ("250,300,90.0,30.0", "250,300,90.0,-3.0", "line 4: sigma must be > 0"),
-    ("250,300,90.0,30.0", "260,300,90.0,30.0", "contiguous"),
-    ("bin_lo_eVee,bin_hi_eVee,excess,sigma", "lo,hi,excess,sigma", "missing column"),
-])
-def test_malformed_data_file(userfiles, old, new, msg):
-    _edit(userfiles / "my_reactor_data.csv", old, new)
+def test_malformed_files(userfiles, fname, old, new, msg):
+    """Each malformed experiment or data file stops with a message naming the field or line."""
+    _edit(userfiles / fname, old, new)
     with pytest.raises(CevnsInputError, match=msg):
         cevns.load_experiment(str(userfiles / "my_reactor.toml"))

@@ -121,3 +121,9 @@ def test_per_detector_resolution(exp):
     a, b = e_wide.predict().cevns, exp.predict().cevns
     assert a[0] > 1.2 * b[0]  # more sub-threshold events smeared up into C3's first bin
     assert e_wide.inputs()["detectors"][1]["sigma0_eV"] == 40.0
+
+
+def test_mean_momentum_transfer(exp):
+    """The CEvNS events of 160-350 eV_ee come from q ~ 10-15 MeV (T_N ~ 1-2 keV on Ge)."""
+    q = exp.engine.mean_momentum_transfer(cevns.StandardModel())
+    assert 9.0 < q < 16.0

@@ -180,3 +180,23 @@ def test_diagonal_millicharge_sign_by_hand():
     br = lambda v: (v - ga) ** 2 + (v + ga) ** 2 * (1 - Te / E) ** 2 - (v * v - ga * ga) * me * Te / E**2  # noqa: E731
     ratio = M.Millicharge(q_ee=q * 1e-3).dsigma_eves(E, Te) / M.StandardModel().dsigma_eves(E, Te)
     assert ratio == pytest.approx(br(gv + Qe) / br(gv), rel=1e-10)
+
+
+def test_vector_bl_eves_eq12_by_hand():
+    """eq. 12: g_V -> g_V + g^2 / (sqrt2 G_F (M^2 + 2 m_e T)) (Q^nu Q^e = +1), antineutrino form of eq. 3."""
+    g, Mz, E, T = 2e-5, 0.5, 3.0, 3e-4
+    me, s = C.M_ELECTRON, C.SIN2W_LOW_Q
+    gv, ga = 0.5 + 2 * s, 0.5
+    gv2 = gv + g**2 / (np.sqrt(2) * C.G_FERMI * (Mz**2 + 2 * me * T))
+    br = lambda v: (v - ga) ** 2 + (v + ga) ** 2 * (1 - T / E) ** 2 - (v * v - ga * ga) * me * T / E**2  # noqa: E731
+    ratio = M.VectorBL(g=g, mass_MeV=Mz).dsigma_eves(E, T) / M.StandardModel().dsigma_eves(E, T)
+    assert ratio == pytest.approx(br(gv2) / br(gv), rel=1e-10)
+    assert ratio > 1.01  # constructive for reactor antineutrinos
+
+
+def test_scalar_eves_eq16_by_hand():
+    g, Ms, E, T = 1e-5, 0.2, 3.0, 3e-4
+    me = C.M_ELECTRON
+    expect = me**2 * T * g**4 / (4 * np.pi * E**2 * (Ms**2 + 2 * me * T) ** 2) * C.CM2_PER_MEV_M2
+    extra = M.ScalarMediator(g=g, mass_MeV=Ms).dsigma_eves(E, T) - M.StandardModel().dsigma_eves(E, T)
+    assert extra == pytest.approx(expect, rel=1e-8)

@@ -82,10 +82,6 @@ class Poly:
             out = out * self
         return out
 
-    def map(self, fn) -> "Poly":
-        """Apply a linear map to every coefficient (e.g. a response matrix)."""
-        return Poly({m: fn(c) for m, c in self.terms.items()})
-
 
 def evaluate(x: Any, values: Mapping[str, float]) -> Any:
     """Value of a Poly (or a plain number/array) at the given parameter values."""

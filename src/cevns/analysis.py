@@ -157,7 +157,6 @@ def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterabl
     prob = _Problem(exp, param, channels, fixed, free)
     if grid is None:
         lo, hi = prob.auto_range(max(lv.values()))
-        # a first coarse pass to locate the minimum, then the final grid over the region that matters
         g = np.linspace(lo, hi, n_grid)
     else:
         g = np.asarray(grid, dtype=float)

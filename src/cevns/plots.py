@@ -87,7 +87,9 @@ def paper_figures(run: Dict[str, Any], outdir: Path) -> None:
                     label=d["label"] + (f" ({d['scheme']})" if open_ else ""))
     f = fits["sin2w"]["cevns+eves"]
     lo, hi = f.intervals["1sigma"][0]
-    q_conus = np.sqrt(2 * 67.7e3 * 1.2e-3) * 1e-3  # ~ momentum transfer at the CONUS+ ROI [GeV]
+    from .models import StandardModel
+
+    q_conus = exp.engine.mean_momentum_transfer(StandardModel()) * 1e-3  # rate-weighted mean q [GeV]
     ax.errorbar(q_conus, f.best, yerr=[[f.best - lo], [hi - f.best]], fmt="o", color="red", ms=6,
                 label="CONUS+ (this package, digitised data)")
     ax.errorbar(q_conus * 1.25, 0.252, yerr=[[0.064], [0.056]], fmt="o", mfc="none", color="red",

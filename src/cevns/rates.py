@@ -53,10 +53,6 @@ class Basis:
         pts = np.array([[values[n] for n in self.names]], dtype=float)
         return (monomial_matrix(self.monomials, self.names, pts) @ self.B)[0]
 
-    def evaluate_many(self, points: np.ndarray) -> np.ndarray:
-        """Rates for many parameter points (rows of ``points`` in the order of ``names``)."""
-        return monomial_matrix(self.monomials, self.names, np.atleast_2d(points)) @ self.B
-
 
 class ResponseEngine:
     """Response matrices of one experiment for CEvNS and EvES."""
@@ -158,9 +154,11 @@ class ResponseEngine:
         """Expected counts per bin for ``model`` in ``channel``."""
         return self.basis(model, channel).evaluate(model.values())
 
-    def differential_rate(self, model: Model, channel: str) -> Tuple[np.ndarray, np.ndarray]:
-        """(true energy nodes [MeV], dR/dT [events per atom per s per MeV]) before the detector response."""
-        rate = self._node_rate(model, channel, model.values())
-        nodes = self.cevns_nodes if channel == "cevns" else self.eves_nodes
-        vals = np.broadcast_to(np.asarray(rate.terms.get((), 0.0), dtype=float), nodes.shape)
-        return nodes, vals * C.CM2_PER_MEV_M2
+    def mean_momentum_transfer(self, model: Model) -> float:
+        """Rate-weighted mean momentum transfer q = sqrt(2 m_N T_N) [MeV] of the binned CEvNS events
+        (the scale at which a CEvNS determination of sin^2 theta_W is placed, Fig. 3)."""
+        rate = self._node_rate(model, "cevns", model.values())
+        r = np.broadcast_to(np.asarray(rate.terms.get((), 0.0), dtype=float), self.T_N.shape)
+        w = self.K_cevns.sum(axis=0) * r
+        m = sum(iso.abundance * iso.mass_MeV for iso in self.target.isotopes)
+        return float((w * np.sqrt(2.0 * m * self.T_N)).sum() / w.sum())

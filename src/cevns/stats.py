@@ -5,7 +5,7 @@ profiles, intervals and confidence levels.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence
 
 import numpy as np
 from scipy import optimize
@@ -113,22 +113,6 @@ def find_intervals(f: Callable[[float], float], grid: Any, level: float,
 def _root(f: Callable[[float], float], level: float, a: float, b: float) -> float:
     """Crossing of f = level in [a, b], to 1e-10 of the bracket width (scale-free)."""
     return float(optimize.brentq(lambda t: f(t) - level, a, b, xtol=1e-10 * abs(b - a), rtol=1e-12))
-
-
-def profile_minimum(fun: Callable[[np.ndarray], float], n_free: int, seeds: Sequence[np.ndarray]) -> Tuple[float, np.ndarray]:
-    """Global minimum of ``fun`` over n_free variables (in natural scale ~1), from several seeds."""
-    if n_free == 0:
-        return float(fun(np.zeros(0))), np.zeros(0)
-    best = (np.inf, np.zeros(n_free))
-    for s in seeds:
-        r = optimize.minimize(fun, np.asarray(s, dtype=float), method="BFGS", options={"gtol": 1e-7})
-        if r.fun < best[0]:
-            best = (float(r.fun), r.x)
-    r = optimize.minimize(fun, best[1], method="Nelder-Mead",
-                          options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000})
-    if r.fun < best[0]:
-        best = (float(r.fun), r.x)
-    return best
 
 
 def levels_dict(levels: Sequence[str | float]) -> Dict[str, float]:
