@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from cevns.cli import main
-from cevns.running import Sin2wRunning, effective_light_quark_mass
 
 
 @pytest.mark.parametrize("family", ["q", "r2"])
@@ -68,15 +67,6 @@ def test_cli_exclusion_json(capsys):
     d = json.loads(capsys.readouterr().out)
     assert set(d) >= {"model", "channels", "cl", "mass_MeV", "g", "islands"}
     assert d["cl"] == 0.9 and len(d["g"]) == 20
-
-
-def test_running_sin2w():
-    r = Sin2wRunning()
-    assert r(91.1876) == pytest.approx(0.23121, abs=1e-12)
-    low = r(1e-6)
-    assert low == pytest.approx(0.23857, abs=1.5e-3)  # one loop without W and QCD terms: ~1e-3 high
-    assert r(1.0) < low and r(10.0) < r(1.0)  # increases towards low Q
-    assert 0.05 < effective_light_quark_mass() < 0.3  # GeV
 
 
 def test_cli_fit_json_shape(capsys):

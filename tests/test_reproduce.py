@@ -13,7 +13,9 @@ PNG = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def outdir(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
-    assert main(["reproduce", "--out", str(out)]) == 0
+    points = out / "points.csv"
+    points.write_text("label,Q_GeV,value,err_plus,err_minus,scheme,reference\nTest point,0.05,0.24,0.02,0.03,MSbar,test\n")
+    assert main(["reproduce", "--out", str(out), "--sin2w-points", str(points)]) == 0
     return out
 
 
@@ -47,9 +49,12 @@ def test_report(outdir):
     md = (outdir / "report.md").read_text()
     assert "| quantity | cevns | paper | ratio |" in md
     assert "<table>" in (outdir / "report.html").read_text()
+    # Fig. 3 points are listed with their references, the user's file last
+    assert "| Z pole | 91.2 | 0.231210 +0.000040 -0.000040 | MSbar | PDG 2024 | the reference paper's text" in md
+    assert md.index("| Test point | 0.05 | 0.240 +0.020 -0.030 | MSbar | test | (user file) |") > md.index("| Z pole")
 
 
 def test_results_are_reproducible(outdir, tmp_path):
     """Same command, byte-identical JSON."""
-    assert main(["reproduce", "--out", str(tmp_path)]) == 0
+    assert main(["reproduce", "--out", str(tmp_path), "--sin2w-points", str(outdir / "points.csv")]) == 0
     assert (tmp_path / "results.json").read_bytes() == (outdir / "results.json").read_bytes()

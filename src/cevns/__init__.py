@@ -22,6 +22,7 @@ from .models import ChargeRadius, MagneticMoment, Millicharge, ScalarMediator, S
 from .nuclei import HelmParameters, helm_form_factor, load_binding_table, load_target
 from .rates import NumericalSettings
 from .results import ExclusionResult, FitResult, Prediction
+from .running import Sin2wRunning, load_determinations
 from .stats import Chi2, delta_chi2_level
 
 __version__ = "0.1.0"
@@ -29,7 +30,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Chi2", "ChargeRadius", "CevnsInputError", "Detector", "Efficiency", "ExclusionResult", "Experiment",
     "FitResult", "HelmParameters", "Lindhard", "MagneticMoment", "Millicharge", "NumericalSettings",
-    "Prediction", "ReactorFlux", "Resolution", "ScalarMediator", "StandardModel", "VectorBL", "constants",
-    "delta_chi2_level", "get_model", "helm_form_factor", "load_binding_table", "load_experiment", "load_target",
+    "Prediction", "ReactorFlux", "Resolution", "ScalarMediator", "Sin2wRunning", "StandardModel", "VectorBL",
+    "constants", "delta_chi2_level", "get_model", "helm_form_factor", "load_binding_table", "load_determinations",
+    "load_experiment", "load_target",
     "models", "__version__",
 ]

@@ -161,7 +161,7 @@ def cmd_exclusion(args) -> int:
 def cmd_reproduce(args) -> int:
     from .reproduce import reproduce
 
-    reproduce(args.out, progress=True, docs=args.docs)
+    reproduce(args.out, progress=True, docs=args.docs, sin2w_points=args.sin2w_points)
     return 0
 
 
@@ -216,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "report.md/html and the figures.")
     sp.add_argument("--out", default="cevns-results", help="output folder (default ./cevns-results)")
     sp.add_argument("--docs", metavar="FILE", help="also write the validation table to FILE (docs/validation.md)")
+    sp.add_argument("--sin2w-points", metavar="CSV",
+                    help="further sin^2 theta_W determinations for Fig. 3 (columns: label,Q_GeV,value,err_plus,"
+                         "err_minus,scheme,reference; scheme = MSbar | on-shell | effective)")
     sp.set_defaults(func=cmd_reproduce)
     return p
 

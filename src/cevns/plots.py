@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Sequence
 
 import numpy as np
 
@@ -46,10 +46,13 @@ def spectrum_figure(exp, ax=None):
     return ax
 
 
-def paper_figures(run: Dict[str, Any], outdir: Path) -> None:
-    """Write fig1 ... fig7 (PNG and PDF) from a :func:`cevns.reproduce.run_all` dictionary."""
-    from .reproduce import determinations
-    from .running import Sin2wRunning
+def paper_figures(run: Dict[str, Any], outdir: Path, extra_determinations: Sequence[Dict[str, Any]] = ()) -> None:
+    """Write fig1 ... fig7 (PNG and PDF) from a :func:`cevns.reproduce.run_all` dictionary.
+
+    ``extra_determinations``: further sin^2 theta_W points for Fig. 3, as returned by
+    :func:`cevns.running.load_determinations` (drawn with diamond markers).
+    """
+    from .running import Sin2wRunning, load_determinations
 
     plt = _mpl()
     exp, fits, excl = run["experiment"], run["fits"], run["exclusions"]
@@ -79,12 +82,11 @@ def paper_figures(run: Dict[str, Any], outdir: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     mu = np.geomspace(1e-4, 91.1876, 300)
     ax.semilogx(mu, Sin2wRunning()(mu), "k-", lw=1.2, label=r"one-loop $\overline{\rm MS}$ (this package)")
-    for d in determinations():
-        q, v = float(d["Q_GeV"]), float(d["value"])
-        ep, em = float(d["err_plus"]), float(d["err_minus"])
+    points = [(d, "s") for d in load_determinations()] + [(d, "D") for d in extra_determinations]
+    for d, marker in points:
         open_ = d["scheme"] != "MSbar"
-        ax.errorbar(q, v, yerr=[[em], [ep]], fmt="s", mfc="none" if open_ else None, ms=5,
-                    label=d["label"] + (f" ({d['scheme']})" if open_ else ""))
+        ax.errorbar(d["Q_GeV"], d["value"], yerr=[[d["err_minus"]], [d["err_plus"]]], fmt=marker,
+                    mfc="none" if open_ else None, ms=5, label=d["label"] + (f" ({d['scheme']})" if open_ else ""))
     f = fits["sin2w"]["cevns+eves"]
     lo, hi = f.intervals["1sigma"][0]
     from .models import StandardModel

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import __version__
 from .experiments import load_experiment
-from .running import Sin2wRunning, effective_light_quark_mass
+from .running import Sin2wRunning, effective_light_quark_mass, load_determinations
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -38,12 +38,6 @@ SENSITIVITY: List[Tuple[str, Dict[str, Any]]] = [("default", {}), ("exposure 347
 
 def paper_results() -> Dict[str, Any]:
     return tomllib.loads(resources.files("cevns.data").joinpath("paper_results_2025.toml").read_text())
-
-
-def determinations() -> List[Dict[str, str]]:
-    from .nuclei import _read_data_csv
-
-    return _read_data_csv("sin2w_determinations.csv")
 
 
 class _Steps:
@@ -165,6 +159,13 @@ Why the numbers differ (measured, not tuned):
 """
 
 
+def _value_with_errors(value: float, plus: float, minus: float) -> str:
+    """'0.2383 +0.0011 -0.0011': two significant digits on the smaller error."""
+    small = min(e for e in (plus, minus, 1.0) if e > 0)
+    dec = max(3, 1 - int(np.floor(np.log10(small))))
+    return f"{value:.{dec}f} +{plus:.{dec}f} -{minus:.{dec}f}"
+
+
 def markdown_report(run: Dict[str, Any]) -> str:
     res = run["results"]
     rows = comparison_rows(res)
@@ -205,7 +206,15 @@ def markdown_report(run: Dict[str, Any]) -> str:
               "## sin^2 theta_W running (Fig. 3)", "",
               f"One-loop MS-bar with step thresholds (u, d, s at {effective_light_quark_mass() * 1e3:.0f} MeV from "
               f"alpha(M_Z)): sin^2 theta_W(0) = {Sin2wRunning()(1e-6):.5f} against 0.23857 (PDG, full treatment); "
-              "the difference is the W loop and QCD corrections left out (docs/physics.md).", ""]
+              "the difference is the W loop and QCD corrections left out (docs/physics.md).", "",
+              "Determinations drawn beside it (packaged file `data/sin2w_determinations.csv`"
+              + (", then the user's `--sin2w-points` file" if run.get("sin2w_points") else "") + "):", "",
+              "| determination | Q [GeV] | sin^2 theta_W | scheme | reference | read from |", "|---|---|---|---|---|---|"]
+    for d in load_determinations() + list(run.get("sin2w_points", [])):
+        lines.append(f"| {d['label']} | {d['Q_GeV']:.3g} | {_value_with_errors(d['value'], d['err_plus'], d['err_minus'])} | "
+                     f"{d['scheme']} | {d['reference']} | {d['read_from'] or '(user file)'} |")
+    lines += ["", "COHERENT (CsI, LAr) and Dresden-II determinations are not in the packaged file: their values "
+              "could not be read from a source the package can cite; add them with `--sin2w-points FILE`.", ""]
     return "\n".join(lines)
 
 
@@ -246,15 +255,22 @@ FIGURES = ("fig1_spectrum", "fig2_sin2w", "fig3_running", "fig4_magnetic_moment"
            "fig6_charge_radius", "fig7_mediators")
 
 
-def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: Optional[str] = None) -> Dict[str, Any]:
-    """Run everything and write the outputs into ``out``; returns the run dictionary."""
+def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: Optional[str] = None,
+              sin2w_points: str | Path | None = None) -> Dict[str, Any]:
+    """Run everything and write the outputs into ``out``; returns the run dictionary.
+
+    ``sin2w_points``: optional CSV of further sin^2 theta_W determinations for Fig. 3 (columns of
+    :func:`cevns.running.load_determinations`); it is read and checked before the analysis starts.
+    """
     from . import plots
 
+    extra = load_determinations(sin2w_points) if sin2w_points is not None else []
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
     run = run_all(progress)
+    run["sin2w_points"] = extra
     t = time.perf_counter()
-    plots.paper_figures(run, outdir)
+    plots.paper_figures(run, outdir, extra)
     run["figure_seconds"] = time.perf_counter() - t
     (outdir / "results.json").write_text(json.dumps(run["results"], indent=1, sort_keys=True))
     md = markdown_report(run)

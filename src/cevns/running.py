@@ -16,13 +16,17 @@ non-perturbative hadronic treatment of the full analyses (they move s^2(0) by ~1
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
-from typing import Any, Tuple
+from importlib import resources
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 from scipy import optimize
 
 from . import constants as C
+from .errors import CevnsInputError, check_finite, check_positive
 
 ALPHA_MZ_INV = 127.952  #: MS-bar alpha^(5)(M_Z)^-1, PDG 2024
 #: (name, mass [GeV] or None for the light-quark threshold, N_c, Q, T3)
@@ -88,3 +92,56 @@ class Sin2wRunning:
                 break
             active = [f for f in active if f[0] != m]
         return float(s2)
+
+
+#: Columns of a determinations file (the packaged ``data/sin2w_determinations.csv`` and user files).
+DETERMINATION_COLUMNS = ("label", "Q_GeV", "value", "err_plus", "err_minus", "scheme", "reference")
+SCHEMES = ("MSbar", "on-shell", "effective")
+
+
+def _parse_determinations(text: str, source: str) -> List[Dict[str, Any]]:
+    lines = [(i + 1, ln) for i, ln in enumerate(text.splitlines()) if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise CevnsInputError(f"{source}: no rows (expected a header {','.join(DETERMINATION_COLUMNS)} and data)")
+    header = next(csv.reader([lines[0][1]]))
+    missing = [c for c in DETERMINATION_COLUMNS if c not in header]
+    if missing:
+        raise CevnsInputError(f"{source}: missing column(s) {', '.join(missing)}; "
+                              f"expected {','.join(DETERMINATION_COLUMNS)}")
+    rows = list(csv.DictReader([ln for _, ln in lines]))
+    if not rows:
+        raise CevnsInputError(f"{source}: header but no data rows")
+    out = []
+    for (lineno, _), row in zip(lines[1:], rows):
+        where = f"{source}, line {lineno}"
+        if any(row.get(c) in (None, "") for c in DETERMINATION_COLUMNS):
+            empty = [c for c in DETERMINATION_COLUMNS if row.get(c) in (None, "")]
+            raise CevnsInputError(f"{where}: empty field(s) {', '.join(empty)}")
+        value = check_finite(f"{where}: value", row["value"])
+        if not 0.0 < value < 1.0:
+            raise CevnsInputError(f"{where}: value must be a sin^2 theta_W between 0 and 1, got {value:g}")
+        if row["scheme"] not in SCHEMES:
+            raise CevnsInputError(f"{where}: scheme must be one of {', '.join(SCHEMES)}, got {row['scheme']!r}")
+        out.append({"label": row["label"], "Q_GeV": check_positive(f"{where}: Q_GeV", row["Q_GeV"], unit="GeV"),
+                    "value": value,
+                    "err_plus": check_positive(f"{where}: err_plus", row["err_plus"], allow_zero=True),
+                    "err_minus": check_positive(f"{where}: err_minus", row["err_minus"], allow_zero=True),
+                    "scheme": row["scheme"], "reference": row["reference"], "read_from": row.get("read_from") or ""})
+    return out
+
+
+def load_determinations(path: str | Path | None = None) -> List[Dict[str, Any]]:
+    """Published sin^2 theta_W determinations against the scale Q (for Fig. 3).
+
+    With no argument: the packaged, cited ``data/sin2w_determinations.csv``.  With ``path``: a user file
+    with the same columns (label, Q_GeV [GeV], value, err_plus, err_minus, scheme = MSbar | on-shell |
+    effective, reference; optional read_from, where the number was read); lines starting with '#' are
+    comments.  Values are checked (0 < value < 1, Q > 0, errors >= 0) and a bad row is named by file and line.
+    """
+    if path is None:
+        return _parse_determinations(resources.files("cevns.data").joinpath("sin2w_determinations.csv").read_text(),
+                                     "data/sin2w_determinations.csv")
+    p = Path(path)
+    if not p.is_file():
+        raise CevnsInputError(f"determinations file {str(p)!r} not found")
+    return _parse_determinations(p.read_text(), str(p))
