@@ -98,8 +98,8 @@ def paper_figures(run: Dict[str, Any], outdir: Path, extra_determinations: Seque
                 label="CONUS+ (reference paper)")
     ax.set_xlabel(r"$Q$ [GeV]")
     ax.set_ylabel(r"$\sin^2\hat\theta_W(Q)$")
-    ax.set_ylim(0.16, 0.36)
-    ax.legend(fontsize=7, ncol=2)
+    ax.set_ylim(0.08, 0.37)
+    ax.legend(fontsize=7, ncol=2, loc="lower left")
     _save(fig, outdir, "fig3_running")
     plt.close(fig)
 
