@@ -79,6 +79,10 @@ def main():
     row("3. all 14 limits of the paper", total)
     t_ex = median_time(lambda: exp.exclusion("vector-bl", masses=np.geomspace(0.01, 1e4, 100)), repeat=rep)
     row("4. exclusion curve, 100 masses (vector B-L)", t_ex, t_ref * 100 * 30)
+    t_c = median_time(lambda: exp.contour(("q_ee", "q_emu"), n=61), repeat=rep)
+    row("4b. contour q_ee x q_emu, 61 x 61, q_etau marginalised", t_c, t_ref * 61 * 61)
+    t_c2 = median_time(lambda: exp.contour(("q_ee", "sin2w"), n=61), repeat=max(1, rep // 2))
+    row("4b. contour q_ee x sin2w, 61 x 61, 2 parameters marginalised", t_c2, t_ref * 61 * 61)
     from cevns.reproduce import reproduce
     with tempfile.TemporaryDirectory() as d:
         t_rep = median_time(lambda: reproduce(d), repeat=1)
@@ -96,6 +100,10 @@ def main():
     for n in (25, 50, 100, 200):
         tt = median_time(lambda: exp.exclusion("scalar", masses=np.geomspace(0.01, 1e4, n)), repeat=3)
         print(f"  exclusion {n:4d} masses: {tt * 1e3:7.1f} ms")
+    for n in (21, 41, 81, 161):
+        tt = median_time(lambda: exp.contour(("q_ee", "q_emu"), n=n, ranges={"q_ee": (-4e-12, 4e-12),
+                                                                            "q_emu": (-4e-12, 4e-12)}), repeat=3)
+        print(f"  contour {n:4d} x {n:<4d}: {tt * 1e3:7.1f} ms")
     print(f"\npeak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

@@ -36,6 +36,11 @@ def test_results_json(outdir):
     assert r["q_emu"]["cevns+eves"] < 1e-3 * r["q_emu"]["cevns"]
     assert r["q_emu"]["cevns+eves"] == r["q_etau"]["cevns+eves"]
     assert r["units"]["mu_nu"] == "mu_B" and r["units"]["r2"] == "cm^2"
+    # beyond the paper: joint regions; with 1 dof their projections are the 1D limits (to the grid's interpolation)
+    c = r["contours"]["q_ee-q_emu"]
+    assert c["dof2"]["units"] == ["e", "e"] and c["dof2"]["level"] > c["dof1"]["level"]
+    assert c["dof1"]["extent"]["q_emu"][1] == pytest.approx(r["q_emu"]["cevns+eves"], rel=0.02)
+    assert r["contours"]["r2_ee-r2_emu"]["dof1"]["extent"]["r2_ee"] == pytest.approx(r["r2_ee"]["cevns+eves"][0], rel=0.02)
 
 
 def test_figures_are_images(outdir):

@@ -12,10 +12,10 @@ import numpy as np
 from scipy import optimize
 
 from ._poly import monomial_gradient, monomial_matrix
-from .errors import CevnsInputError
+from .errors import CevnsInputError, check_finite
 from .models import MODELS, Model, model_for_parameter
 from .rates import Basis
-from .results import ExclusionResult, FitResult
+from .results import ContourResult, ExclusionResult, FitResult
 from .stats import Chi2, delta_chi2_level, find_intervals, levels_dict
 
 DEFAULT_LEVELS = ("1sigma", "90%")
@@ -53,7 +53,12 @@ class _Problem:
         if free is None:  # the other members of the family are free (marginalised), sin2w fixed
             free = [p for p in table if p not in (param, "sin2w") and p not in (fixed or {})]
         self.free = list(free)
+        bad = [p for p in self.free if p not in table or p == param]
+        if bad:
+            raise CevnsInputError(f"free parameter(s) {bad} must be other parameters of {cls.name}: "
+                                  f"{', '.join(p for p in table if p != param)}")
         self.scale = {p: table[p][2] for p in table}
+        self.units = {p: table[p][1] for p in table}
         self.unit = table[param][1]
         self.values = self.model.values()
         names = self.basis.names
@@ -62,7 +67,7 @@ class _Problem:
         self._base = np.array([self.values[n] for n in names], dtype=float)
         # is the rate even in the parameter of interest? (then |x| is what is constrained)
         self.even = all(dict(m).get(param, 0) % 2 == 0 for m in self.basis.monomials)
-        self._last = np.zeros(len(self.free))
+        self._last = self._base[self._i_free].copy()
         self.zscale = self.scale[param]
         self._ladder = np.array([0.0, 0.03, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0])
         self._ladder = np.concatenate([-self._ladder[:0:-1], self._ladder])
@@ -84,33 +89,48 @@ class _Problem:
     def profile(self, x: float) -> float:
         """chi^2 at x minimised over the free parameters.
 
-        A vectorised search over a coarse grid of the free parameters (scaled to the size of x
-        and of the scan) picks the start; BFGS with the analytic gradient of the polynomial
-        chi^2 polishes it.  Starting points on the grid avoid the stationary point at zero of
-        parameters that enter only squared.
+        A vectorised search over a coarse grid of the free parameters picks the start; BFGS with
+        the analytic gradient of the polynomial chi^2 polishes it.  Each free parameter's grid is
+        centred on its default (0 for couplings, the SM value for sin2w) with a width set by |x|
+        and the scan (free parameters in the unit of x) or by its own scale (other units).
+        Starting points on the grid avoid the stationary point at zero of parameters that enter
+        only squared.
         """
         if not self.free:
             return float(self.chi2_points(np.array([x]))[0])
         nf = len(self.free)
         zs = max(abs(x), self.zscale)
-        axis = zs * self._ladder
-        grid = np.stack(np.meshgrid(*([axis] * nf), indexing="ij"), -1).reshape(-1, nf)
-        grid = np.vstack([grid, self._last[None, :]])
+        centre = self._base[self._i_free]
+        widths = np.array([zs if self.units[p] == self.unit else self.scale[p] for p in self.free])
+        steps = np.stack(np.meshgrid(*([self._ladder] * nf), indexing="ij"), -1).reshape(-1, nf)
+        grid = np.vstack([centre + steps * widths, self._last[None, :]])
         pts = self._full_points(x, grid)
         vals = self.chi2(monomial_matrix(self.basis.monomials, self.basis.names, pts) @ self.basis.B)
-        z0 = grid[int(np.argmin(vals))] / zs
+        z0 = (grid[int(np.argmin(vals))] - centre) / widths
         mons, names, B = self.basis.monomials, self.basis.names, self.basis.B
 
         def fun(u):
-            p = self._full_points(x, u * zs)[0]
+            p = self._full_points(x, centre + u * widths)[0]
             r = (monomial_matrix(mons, names, p[None, :]) @ B)[0]
             g = monomial_gradient(mons, names, p, self.free) @ B @ self.chi2.gradient(r)
-            return float(self.chi2(r)), g * zs
+            return float(self.chi2(r)), g * widths
 
         res = optimize.minimize(fun, z0, jac=True, method="BFGS", options={"gtol": 1e-9})
         best = min(float(res.fun), float(vals.min()))
-        self._last = res.x * zs if res.fun <= vals.min() else grid[int(np.argmin(vals))]
+        self._last = centre + res.x * widths if res.fun <= vals.min() else grid[int(np.argmin(vals))]
         return best
+
+    def profile_many(self, xs: np.ndarray) -> np.ndarray:
+        """:meth:`profile` at many x at once (vectorised, :func:`marginalise_many`); widths as in :meth:`profile`."""
+        xs = np.asarray(xs, dtype=float)
+        if not self.free:
+            return self.chi2_points(xs)
+        pts = np.tile(self._base, (xs.size, 1))
+        pts[:, self._i_param] = xs
+        zs = np.maximum(np.abs(xs), self.zscale)
+        widths = np.stack([zs if self.units[p] == self.unit else np.full(xs.size, self.scale[p]) for p in self.free], 1)
+        fine = np.stack([np.full(xs.size, self.scale[p]) for p in self.free], 1)
+        return marginalise_many(self.chi2, self.basis, pts, self._i_free, widths, fine=fine, chain=True)[0]
 
     def global_min(self, grid: np.ndarray, prof: np.ndarray) -> Tuple[float, float]:
         i = int(np.argmin(prof))
@@ -162,7 +182,7 @@ def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterabl
         g = np.asarray(grid, dtype=float)
         if g.ndim != 1 or g.size < 3 or np.any(np.diff(g) <= 0):
             raise CevnsInputError("grid must be an increasing sequence of at least 3 values")
-    prof = np.array([prob.profile(x) for x in g])
+    prof = prob.profile_many(g)
     best, chi2_min = prob.global_min(g, prof)
     chi2_min = min(chi2_min, float(prof.min()))
     f = lambda x: prob.profile(x) - chi2_min
@@ -245,3 +265,267 @@ def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: floa
         if progress:
             progress(k + 1, M.size)
     return ExclusionResult(model, "+".join(ch), float(cl), level, M, out_g, islands, convention)
+
+
+_WIDE = np.array([0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.4, 2.0, 3.0, 4.5, 7.0, 10.0])
+_WIDE = np.concatenate([-_WIDE[:0:-1], _WIDE])
+
+
+def _batch_chi2(chi2: Chi2, basis: Basis, pts: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """chi^2 (alpha minimised) at many full parameter points, in chunks to bound memory."""
+    out = np.empty(pts.shape[0])
+    for a in range(0, pts.shape[0], chunk):
+        out[a:a + chunk] = chi2(monomial_matrix(basis.monomials, basis.names, pts[a:a + chunk]) @ basis.B)
+    return out
+
+
+class _Minimiser:
+    """Vectorised local minimisation of chi^2 over the free coordinates of many points at once."""
+
+    D = 1e-4  # finite-difference step [widths]
+    TS = np.array([1.0, 0.5, 0.25, 0.1, 0.03, 0.01])  # Newton step fractions tried at once
+
+    def __init__(self, chi2: Chi2, basis: Basis, pts: np.ndarray, cols: Sequence[int], widths: np.ndarray,
+                 newton_steps: int):
+        self.chi2, self.basis, self.pts, self.cols, self.widths = chi2, basis, pts, list(cols), widths
+        self.nf = len(self.cols)
+        self.newton_steps = newton_steps
+        self.sten = self.grid(np.array([-1.0, 0.0, 1.0]))
+        self.pos = {tuple(o): j for j, o in enumerate(self.sten.astype(int))}
+        self.pattern = self.grid(np.array([-2.0, -1.0, 0.0, 1.0, 2.0]))
+
+    def grid(self, ladder: np.ndarray) -> np.ndarray:
+        return np.stack(np.meshgrid(*([ladder] * self.nf), indexing="ij"), -1).reshape(-1, self.nf)
+
+    def values(self, cand: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """chi^2 at candidates ``cand`` (len(idx), k, nf) of the points ``idx``."""
+        full = np.repeat(self.pts[idx], cand.shape[1], axis=0)
+        full[:, self.cols] = cand.reshape(-1, self.nf)
+        return _batch_chi2(self.chi2, self.basis, full).reshape(idx.size, cand.shape[1])
+
+    def take(self, z: np.ndarray, best: np.ndarray, cand: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Move points ``idx`` to their best candidate where it improves; the mask of moved points."""
+        vals = self.values(cand, idx)
+        k = np.argmin(vals, axis=1)
+        v = vals[np.arange(idx.size), k]
+        better = v < best[idx] - 1e-14 * np.abs(best[idx])
+        moved = np.zeros(best.size, dtype=bool)
+        moved[idx[better]] = True
+        z[idx[better]] = cand[np.arange(idx.size), k][better]
+        best[idx[better]] = v[better]
+        return moved
+
+    def polish(self, z: np.ndarray, best: np.ndarray, idx: np.ndarray, h0: np.ndarray) -> None:
+        """Pattern search (5-point grid per coordinate, step shrinking only when the point stays)
+        to ~1e-3 widths, then damped Newton steps with finite-difference gradient and Hessian."""
+        nf, w = self.nf, self.widths
+        h = np.zeros(best.size)
+        h[idx] = h0[idx]
+        for _ in range(40):
+            act = np.flatnonzero(h > 1e-3)
+            if act.size == 0:
+                break
+            cand = z[act, None, :] + self.pattern[None] * (w[act] * h[act, None])[:, None, :]
+            moved = self.take(z, best, cand, act)
+            h[act[~moved[act]]] *= 0.4
+        unit, d, pos = np.eye(nf, dtype=int), self.D, self.pos
+        act = np.asarray(idx)
+        for _ in range(self.newton_steps):
+            if act.size == 0:
+                break
+            f = self.values(z[act, None, :] + self.sten[None] * d * w[act, None, :], act)
+            f0 = f[:, pos[(0,) * nf]]
+            g = np.empty((act.size, nf))
+            H = np.empty((act.size, nf, nf))
+            for i in range(nf):
+                fp, fm = f[:, pos[tuple(unit[i])]], f[:, pos[tuple(-unit[i])]]
+                g[:, i] = (fp - fm) / (2 * d)
+                H[:, i, i] = (fp - 2 * f0 + fm) / d**2
+                for j in range(i + 1, nf):
+                    e, o = unit[i] + unit[j], unit[i] - unit[j]
+                    H[:, i, j] = H[:, j, i] = (f[:, pos[tuple(e)]] - f[:, pos[tuple(o)]] - f[:, pos[tuple(-o)]]
+                                               + f[:, pos[tuple(-e)]]) / (4 * d**2)
+            lam = np.maximum(0.0, -np.linalg.eigvalsh(H)[:, 0]) * 1.01 + 1e-12 * np.abs(H).max(axis=(1, 2)) + 1e-300
+            step = -np.linalg.solve(H + lam[:, None, None] * np.eye(nf), g[:, :, None])[:, :, 0]
+            cand = z[act, None, :] + self.TS[None, :, None] * (step * w[act])[:, None, :]
+            moved = self.take(z, best, cand, act)
+            act = act[moved[act]]
+
+
+def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence[int], widths: np.ndarray,
+                     fine: Optional[np.ndarray] = None, n_starts: int = 3, chain: bool = False,
+                     max_sweeps: int = 8, newton_steps: int = 40,
+                     starts: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """min over the free coordinates ``i_free`` of chi^2, for every row of ``pts`` at once.
+
+    1. A joint grid per point locates the basins: each free coordinate takes its starting value in
+       ``pts`` and offsets 0, +-geomspace(``fine``, 10 ``widths``) (``fine`` defaults to widths/50),
+       so narrow valleys near the start and far minima are both seen; ``starts`` adds candidates.
+    2. The ``n_starts`` lowest, mutually distinct grid points of each point are polished
+       independently: a pattern search to ~1e-3 widths, then damped Newton steps with
+       finite-difference gradient and Hessian, which follow curved, nearly flat valleys (the ring
+       of equal rates of interfering couplings can hold several shallow minima).
+    3. With ``chain`` the rows are consecutive points of a scan: every point is re-polished from
+       each neighbour's solution, sweeping until none improves (at most ``max_sweeps``) -- the
+       continuation a point-by-point scan does.
+
+    Every step keeps the best value seen.  Returns (chi^2 minima, minimising free values).
+    """
+    nf = len(i_free)
+    n = pts.shape[0]
+    if nf == 0:
+        return _batch_chi2(chi2, basis, pts), np.zeros((n, 0))
+    widths = np.asarray(widths, dtype=float)
+    fine = widths / 50.0 if fine is None else np.minimum(np.asarray(fine, dtype=float), widths)
+    every = np.arange(n)
+    m = _Minimiser(chi2, basis, pts, i_free, widths, newton_steps)
+    z0 = pts[:, list(i_free)].astype(float)
+    k_side = 12 if nf == 1 else 6
+    t = np.linspace(0.0, 1.0, k_side)
+    # per point and coordinate: offsets 0 and +-fine * (10 widths / fine)^t  -> (n, nf, 2 k_side + 1)
+    mag = fine[:, :, None] * (10.0 * widths / fine)[:, :, None] ** t[None, None, :]
+    lad = np.concatenate([-mag[:, :, ::-1], np.zeros((n, nf, 1)), mag], axis=2)
+    combo = np.stack(np.meshgrid(*([np.arange(lad.shape[2])] * nf), indexing="ij"), -1).reshape(-1, nf)
+    cand = z0[:, None, :] + np.stack([lad[:, j, combo[:, j]] for j in range(nf)], axis=-1)
+    if starts is not None:
+        cand = np.concatenate([cand, np.asarray(starts, dtype=float)[:, None, :]], axis=1)
+    vals = m.values(cand, every)
+    # the n_starts lowest grid points per point that are apart by more than 30% of their size
+    order = np.argsort(vals, axis=1)
+    picks = np.repeat(order[:, :1], n_starts, axis=1)
+    count = np.ones(n, dtype=int)
+    for c in range(1, min(order.shape[1], 12 * n_starts)):
+        k = order[:, c]
+        cz = cand[every, k]
+        far = np.ones(n, dtype=bool)
+        for j in range(n_starts):
+            other = cand[every, picks[:, j]]
+            dz = np.abs(cz - other) / np.maximum(np.maximum(np.abs(cz - z0), np.abs(other - z0)), fine)
+            far &= (dz.max(axis=1) > 0.3) | (j >= count)
+        ok = far & (count < n_starts)
+        picks[ok, count[ok]] = k[ok]
+        count[ok] += 1
+    reps = np.repeat(every, n_starts)
+    zr = cand[reps, picks.reshape(-1)]
+    br = vals[reps, picks.reshape(-1)]
+    mr = _Minimiser(chi2, basis, pts[reps], i_free, widths[reps], newton_steps)
+    mr.polish(zr, br, np.arange(reps.size), _first_step(zr - z0[reps], widths[reps], fine[reps]))
+    k = np.argmin(br.reshape(n, n_starts), axis=1)
+    best = br.reshape(n, n_starts)[every, k]
+    z = zr.reshape(n, n_starts, nf)[every, k]
+    for _ in range(max_sweeps if chain and n > 1 else 0):
+        improved = False
+        for side in (-1, 1):  # restart every point from its neighbour's solution, keep what is better
+            src = np.clip(every + side, 0, n - 1)
+            idx = every[src != every]
+            trial_z = z.copy()
+            trial_z[idx] = z[src[idx]]
+            trial_b = best.copy()
+            trial_b[idx] = m.values(trial_z[idx][:, None, :], idx)[:, 0]
+            m.polish(trial_z, trial_b, idx, _first_step(trial_z - z0, widths, fine))
+            better = trial_b < best - 1e-12 * np.abs(best)
+            z[better], best[better] = trial_z[better], trial_b[better]
+            improved |= bool(better.any())
+        if not improved:
+            break
+    return best, z
+
+
+def _first_step(offset: np.ndarray, widths: np.ndarray, fine: np.ndarray) -> np.ndarray:
+    """Initial pattern step [widths] per point: 30% of the distance from the start, at least ``fine``."""
+    return np.maximum(0.3 * np.abs(offset), fine).max(axis=1) / widths.max(axis=1)
+
+
+def _contour_model(params: Sequence[str]):
+    if len(params) != 2 or params[0] == params[1]:
+        raise CevnsInputError(f"a contour needs two different parameters, got {tuple(params)!r}")
+    owners = [model_for_parameter(p) for p in params if p != "sin2w"]
+    if not owners:
+        raise CevnsInputError("a contour needs at least one parameter other than sin2w")
+    cls = owners[0]
+    if any(p not in cls.parameter_table for p in params):
+        raise CevnsInputError(f"{params[0]} and {params[1]} belong to different models; a contour needs two "
+                              f"parameters of one model (e.g. {cls.name}: {', '.join(cls.parameter_table)})")
+    if cls.mass_table:
+        raise CevnsInputError(f"contours of {cls.name} need a mass; use exclusion() for the (M, g) plane")
+    return cls
+
+
+def contour(exp, params: Sequence[str], channels: str = "cevns+eves", cl: float | str = 0.90, dof: int = 2,
+            n: int = 61, ranges: Optional[Dict[str, Tuple[float, float]]] = None,
+            fixed: Optional[Dict[str, float]] = None,
+            progress: Optional[Callable[[int, int], None]] = None) -> ContourResult:
+    """Delta chi^2 over a grid of two parameters of one model, the rest of the family marginalised.
+
+    ``params``: two parameters of the same model, e.g. ("q_ee", "q_emu"), ("r2_ee", "r2_emu") or
+    ("sin2w", "mu_nu").  The region Delta chi^2 <= ``level`` is the allowed region at ``cl`` for
+    ``dof`` degrees of freedom: dof = 2 (default; a joint region, 4.61 at 90% C.L.) or dof = 1
+    (2.71; its projections are the one-parameter intervals of :func:`fit`).  The grid spans the
+    one-parameter allowed range at the level, padded by 15% on each side, or ``ranges``
+    {param: (lo, hi)}; ``n`` points per axis.  Per grid point the other parameters of the family
+    are minimised over (vectorised: :func:`marginalise_many`); chi^2_min is polished from the
+    best grid point with a simplex search over all parameters.
+    """
+    cls = _contour_model(params)
+    p1, p2 = params
+    if dof not in (1, 2):
+        raise CevnsInputError(f"dof must be 1 or 2, got {dof!r}")
+    if not isinstance(n, (int, np.integer)) or n < 5:
+        raise CevnsInputError(f"n (grid points per axis) must be an integer >= 5, got {n!r}")
+    level = delta_chi2_level(cl, dof)
+    fixed = dict(fixed or {})
+    model = cls(**fixed)
+    table = cls.parameter_table
+    free = [p for p in table if p not in params and p != "sin2w" and p not in fixed]
+    axes = []
+    for p, other in ((p1, p2), (p2, p1)):
+        if ranges and p in ranges:
+            lo, hi = (check_finite(f"range of {p}", v) for v in ranges[p])
+            if not hi > lo:
+                raise CevnsInputError(f"range of {p} must be (lo, hi) with lo < hi, got ({lo:g}, {hi:g})")
+        else:
+            prob = _Problem(exp, p, channels, fixed, [q for q in free + [other] if q != "sin2w"], model)
+            lo, hi = prob.auto_range(level)
+            if prob.even:
+                lo = -hi
+            pad = 0.15 * (hi - lo)
+            lo, hi = (max(lo - pad, 0.0) if p == "sin2w" else lo - pad), hi + pad
+        axes.append(np.linspace(lo, hi, n))
+    ch = exp.channels(channels)
+    basis, chi2 = combined_basis(exp, model, ch), chi2_of(exp)
+    names = basis.names
+    base = np.array([model.values()[k] for k in names], dtype=float)
+    i1, i2, i_free = names.index(p1), names.index(p2), [names.index(q) for q in free]
+    scales = {q: table[q][2] for q in table}
+    units = {q: table[q][1] for q in table}
+    grid = np.empty((n, n))
+    zbest = np.zeros((n, n, len(free)))
+    for r in range(n):  # one row per batch: bounded memory, progress per row
+        pts = np.tile(base, (n, 1))
+        pts[:, i1], pts[:, i2] = axes[0][r], axes[1]
+        widths = np.empty((n, len(free)))
+        for j, q in enumerate(free):
+            same = [np.abs(pts[:, names.index(k)]) for k in params if units[k] == units[q]]
+            widths[:, j] = np.maximum.reduce(same + [np.full(n, scales[q])])
+        fine = np.array([[scales[q] for q in free]] * n)
+        grid[r], zbest[r] = marginalise_many(chi2, basis, pts, i_free, widths, fine=fine, chain=True,
+                                             starts=zbest[r - 1] if r else None)
+        if progress:
+            progress(r + 1, n)
+    k = np.unravel_index(int(np.argmin(grid)), grid.shape)
+    idx = [i1, i2] + i_free
+    start = np.concatenate([[axes[0][k[0]], axes[1][k[1]]], zbest[k]])
+    sc = np.array([scales[p1], scales[p2]] + [scales[q] for q in free])
+
+    def f(u):
+        pt = base.copy()
+        pt[idx] = u * sc
+        return float(_batch_chi2(chi2, basis, pt[None, :])[0])
+
+    res = optimize.minimize(f, start / sc, method="Nelder-Mead",
+                            options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000})
+    chi2_min = min(float(grid.min()), float(res.fun))
+    bx, by = (res.x[:2] * sc[:2]) if res.fun < grid.min() else start[:2]
+    best = (float(bx), float(by))
+    return ContourResult((p1, p2), "+".join(ch), (units[p1], units[p2]), cl, dof, level, axes[0], axes[1],
+                         grid - chi2_min, best, chi2_min, free, exp.inputs())

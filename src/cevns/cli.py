@@ -3,6 +3,7 @@
   cevns predict conus-plus [--model magnetic-moment --set mu_nu=1e-10] [--json]
   cevns fit conus-plus --param sin2w [--channels cevns] [--json] [--plot FILE]
   cevns exclusion conus-plus --model vector-bl [--json] [--plot FILE]
+  cevns contour conus-plus --params q_ee,q_emu [--dof 2] [--json] [--plot FILE]
   cevns reproduce [--out DIR]
 
 Every input the paper leaves open can be changed from the command line
@@ -26,6 +27,7 @@ EPILOG = """examples:
   cevns fit conus-plus --param sin2w --plot sin2w.png
   cevns fit conus-plus --param q_ee --channels cevns+eves --json
   cevns exclusion conus-plus --model vector-bl --plot vector.png
+  cevns contour conus-plus --params q_ee,q_emu --plot qee_qemu.png
   cevns predict conus-plus --resolution off --exposure 347 --tail cut
   cevns reproduce --out cevns-results
 
@@ -158,6 +160,22 @@ def cmd_exclusion(args) -> int:
     return 0
 
 
+def cmd_contour(args) -> int:
+    exp = _experiment(args)
+    params = [p.strip() for p in args.params.split(",")]
+    if len(params) != 2:
+        raise CevnsInputError(f"--params expects two names separated by a comma, e.g. q_ee,q_emu; got {args.params!r}")
+    res = exp.contour(params, args.channels, cl=_parse_value(args.cl), dof=args.dof, n=args.n,
+                      progress=Progress(f"{params[0]} x {params[1]}"))
+    if args.json:
+        print(json.dumps(res.to_dict(grid=args.grid), indent=2))
+    else:
+        print(res)
+    if args.plot:
+        _save_plot(lambda ax: res.plot(ax, label=f"{exp.title}: {res.channels}"), args.plot)
+    return 0
+
+
 def cmd_reproduce(args) -> int:
     from .reproduce import reproduce
 
@@ -210,6 +228,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--n-masses", type=int, default=121, help="number of log-spaced masses")
     sp.add_argument("--plot", metavar="FILE")
     sp.set_defaults(func=cmd_exclusion)
+
+    sp = sub.add_parser("contour", help="allowed region of two parameters (the rest of the family marginalised)",
+                        description="Delta chi^2 over a grid of two parameters of one model, e.g. q_ee,q_emu or "
+                        "r2_ee,r2_emu or sin2w,mu_nu; the other members of the family are minimised over.")
+    _add_common(sp)
+    sp.add_argument("--params", required=True, metavar="P1,P2", help="two parameters of one model, e.g. q_ee,q_emu")
+    sp.add_argument("--channels", default="cevns+eves", help="cevns | eves | cevns+eves (default)")
+    sp.add_argument("--cl", default="90%", help="confidence level: 90%%, 0.95, 1sigma ... (default 90%%)")
+    sp.add_argument("--dof", type=int, default=2, choices=[1, 2],
+                    help="degrees of freedom of the level: 2 (joint region, 4.61 at 90%%, default) or 1 (2.71)")
+    sp.add_argument("--n", type=int, default=61, help="grid points per axis (default 61)")
+    sp.add_argument("--grid", action="store_true", help="with --json: include the whole Delta chi^2 grid")
+    sp.add_argument("--plot", metavar="FILE", help="draw the contour into FILE (png, pdf)")
+    sp.set_defaults(func=cmd_contour)
 
     sp = sub.add_parser("reproduce", help="every result of the paper, with report and figures",
                         description="Run every analysis on the embedded CONUS+ data and write results.json, "

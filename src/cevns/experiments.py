@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -29,7 +29,7 @@ from .flux import ReactorFlux
 from .models import Model, StandardModel
 from .nuclei import load_binding_table, load_target
 from .rates import CHANNELS, NumericalSettings, ResponseEngine
-from .results import ExclusionResult, FitResult, Prediction
+from .results import ContourResult, ExclusionResult, FitResult, Prediction
 
 BUILTIN = {"conus-plus": "conus_plus_2025.toml", "conus-plus-2025": "conus_plus_2025.toml"}
 
@@ -274,6 +274,12 @@ class Experiment:
         from . import analysis
 
         return analysis.exclusion(self, model, channels, **kw)
+
+    def contour(self, params: Sequence[str], channels: str = "cevns+eves", **kw: Any) -> "ContourResult":
+        """Delta chi^2 over two parameters of one model, e.g. ("q_ee", "q_emu") (see :func:`cevns.analysis.contour`)."""
+        from . import analysis
+
+        return analysis.contour(self, params, channels, **kw)
 
     def chi2(self, model: Optional[Model] = None, channels: str = "cevns+eves") -> float:
         """chi^2 of eq. 20 (alpha minimised) for ``model`` using ``channels``."""

@@ -146,3 +146,16 @@ def paper_figures(run: Dict[str, Any], outdir: Path, extra_determinations: Seque
     axes[0].set_ylim(1e-7, 1e-1)
     _save(fig, outdir, "fig7_mediators")
     plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    for ax, (key, byd), scale in zip(axes, run["contours"].items(), (1e-12, 1e-32)):
+        for (dof, c), ls in zip(sorted(byd.items(), reverse=True), ("-", "--")):
+            c.plot(ax, scale=(scale, scale), color="C0", ls=ls,
+                   label=f"90% C.L., {dof} dof ($\\Delta\\chi^2$ = {c.level:.2f})")
+        ext = byd[2].extent()
+        for setlim, (lo, hi) in zip((ax.set_xlim, ax.set_ylim), (ext[p] for p in byd[2].params)):
+            setlim((lo - 0.3 * (hi - lo)) / scale, (hi + 0.3 * (hi - lo)) / scale)
+        ax.set_title(f"{key}: CE$\\nu$NS + E$\\nu$ES, third parameter marginalised", fontsize=9)
+        ax.legend(fontsize=8)
+    _save(fig, outdir, "fig8_contours")
+    plt.close(fig)

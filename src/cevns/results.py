@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -156,4 +156,87 @@ class ExclusionResult:
         ax.loglog(self.mass_MeV, self.g, label=label or f"{self.model} ({self.channels})", **kw)
         ax.set_xlabel(r"$M_X$ [MeV]")
         ax.set_ylabel(r"$g_X$")
+        return ax
+
+
+@dataclass
+class ContourResult:
+    """Delta chi^2 on a grid of two parameters (the rest of their family marginalised).
+
+    ``dchi2[i, j]`` is at (``x[i]``, ``y[j]``); the allowed region is ``dchi2 <= level``, the
+    Delta chi^2 of confidence level ``cl`` for ``dof`` degrees of freedom.
+    """
+
+    params: Tuple[str, str]
+    channels: str
+    units: Tuple[str, str]
+    cl: float | str
+    dof: int
+    level: float
+    x: np.ndarray
+    y: np.ndarray
+    dchi2: np.ndarray
+    best: Tuple[float, float]
+    chi2_min: float
+    marginalised: List[str] = field(default_factory=list)
+    inputs: Dict[str, Any] = field(default_factory=dict)
+
+    def extent(self) -> Dict[str, Optional[List[float]]]:
+        """Smallest and largest value of each parameter inside the allowed region (the projection
+        min over the other axis of Delta chi^2, its level crossings interpolated linearly between grid
+        points); None if no grid point is inside; a value at the grid edge means the region reaches it."""
+        out: Dict[str, Optional[List[float]]] = {}
+        for name, axis, proj in ((self.params[0], self.x, self.dchi2.min(axis=1)),
+                                 (self.params[1], self.y, self.dchi2.min(axis=0))):
+            idx = np.flatnonzero(proj <= self.level)
+            if idx.size == 0:
+                out[name] = None
+                continue
+
+            def cross(i: int, j: int) -> float:  # i inside, j outside
+                t = (self.level - proj[i]) / (proj[j] - proj[i])
+                return float(axis[i] + t * (axis[j] - axis[i]))
+
+            i, k = int(idx[0]), int(idx[-1])
+            out[name] = [float(axis[0]) if i == 0 else cross(i, i - 1),
+                         float(axis[-1]) if k == axis.size - 1 else cross(k, k + 1)]
+        return out
+
+    def to_dict(self, grid: bool = True) -> Dict[str, Any]:
+        """JSON-ready dict: params, units, channels, cl, dof, level, best, chi2_min, extent (and the grid
+        x, y, dchi2[i][j] at (x[i], y[j]) if ``grid``); values in the parameters' units."""
+        d: Dict[str, Any] = {"params": list(self.params), "units": list(self.units), "channels": self.channels,
+                             "cl": self.cl, "dof": self.dof, "level": self.level, "best": list(self.best),
+                             "chi2_min": float(self.chi2_min), "marginalised": list(self.marginalised),
+                             "extent": self.extent()}
+        if grid:
+            d.update(x=[float(v) for v in self.x], y=[float(v) for v in self.y],
+                     dchi2=[[float(v) for v in row] for row in self.dchi2])
+        return d
+
+    def __str__(self) -> str:
+        cl = self.cl if isinstance(self.cl, str) else f"{100 * self.cl:g}%"
+        lines = [f"{self.params[0]} vs {self.params[1]} from {self.channels}"
+                 + (f" ({', '.join(self.marginalised)} marginalised)" if self.marginalised else ""),
+                 f"  {cl} C.L., {self.dof} dof: Delta chi^2 <= {self.level:.3f}",
+                 f"  best fit ({_fmt(self.best[0])}, {_fmt(self.best[1])}); chi2_min {self.chi2_min:.3f}"]
+        for (name, ext), unit in zip(self.extent().items(), self.units):
+            u = f" {unit}" if unit else ""
+            lines.append(f"  {name:>8} in " + (f"[{_fmt(ext[0])}, {_fmt(ext[1])}]{u}" if ext else "(empty)"))
+        return "\n".join(lines)
+
+    def plot(self, ax=None, label: Optional[str] = None, scale: Tuple[float, float] = (1.0, 1.0),
+             color: str = "C0", ls: str = "-"):
+        """The contour Delta chi^2 = level on ``ax`` (axes divided by ``scale``) and the best-fit point (+)."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.gca()
+        ax.contour(self.x / scale[0], self.y / scale[1], self.dchi2.T, levels=[self.level], colors=color,
+                   linestyles=ls)
+        cl = self.cl if isinstance(self.cl, str) else f"{100 * self.cl:g}%"
+        ax.plot([], [], color=color, ls=ls, label=label or f"{self.channels}, {cl} C.L. ({self.dof} dof)")
+        ax.plot(self.best[0] / scale[0], self.best[1] / scale[1], "+", color=color)
+        su = ["" if s == 1.0 else f"{s:g} " for s in scale]
+        ax.set_xlabel(f"{self.params[0]} [{su[0]}{self.units[0]}]" if self.units[0] else self.params[0])
+        ax.set_ylabel(f"{self.params[1]} [{su[1]}{self.units[1]}]" if self.units[1] else self.params[1])
         return ax

@@ -21,13 +21,16 @@ def delta_chi2_level(cl: float | str, dof: int = 1) -> float:
     """
     if isinstance(cl, str):
         s = cl.strip().lower()
-        if s.endswith("sigma"):
-            n = float(s[:-5])
-            cl = float(chi2_dist.cdf(n * n, 1))
-        elif s.endswith("%"):
-            cl = float(s[:-1]) / 100.0
-        else:
-            cl = float(s)
+        try:
+            if s.endswith("sigma"):
+                n = float(s[:-5])
+                cl = float(chi2_dist.cdf(n * n, 1))
+            elif s.endswith("%"):
+                cl = float(s[:-1]) / 100.0
+            else:
+                cl = float(s)
+        except ValueError:
+            raise CevnsInputError(f"confidence level must look like 0.9, '90%' or '1sigma', got {cl!r}") from None
     if not (0.0 < float(cl) < 1.0):
         raise CevnsInputError(f"confidence level must be in (0, 1), got {cl!r}")
     return float(chi2_dist.ppf(cl, dof))
