@@ -9,6 +9,7 @@ Quick start::
     print(exp.fit("sin2w"))                               # weak mixing angle
     print(exp.limit("mu_nu", cl=0.9))                     # 90% C.L. limit, mu_B
     print(exp.exclusion("vector-bl"))                     # (M, g) exclusion
+    print(exp.contour(("q_ee", "q_emu")))                 # two-parameter region
 
 Equation numbers in docstrings refer to ``docs/physics.md`` (the reference paper's).
 """
@@ -21,14 +22,14 @@ from .flux import ReactorFlux
 from .models import ChargeRadius, MagneticMoment, Millicharge, ScalarMediator, StandardModel, VectorBL, get_model
 from .nuclei import HelmParameters, helm_form_factor, load_binding_table, load_target
 from .rates import NumericalSettings
-from .results import ExclusionResult, FitResult, Prediction
+from .results import ContourResult, ExclusionResult, FitResult, Prediction
 from .running import Sin2wRunning, load_determinations
 from .stats import Chi2, delta_chi2_level
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Chi2", "ChargeRadius", "CevnsInputError", "Detector", "Efficiency", "ExclusionResult", "Experiment",
+    "Chi2", "ChargeRadius", "CevnsInputError", "ContourResult", "Detector", "Efficiency", "ExclusionResult", "Experiment",
     "FitResult", "HelmParameters", "Lindhard", "MagneticMoment", "Millicharge", "NumericalSettings",
     "Prediction", "ReactorFlux", "Resolution", "ScalarMediator", "Sin2wRunning", "StandardModel", "VectorBL",
     "constants", "delta_chi2_level", "get_model", "helm_form_factor", "load_binding_table", "load_determinations",
