@@ -5,6 +5,7 @@ import pytest
 
 import cevns
 from cevns import CevnsInputError
+from cevns.stats import Chi2
 from cevns.cli import main
 
 
@@ -83,3 +84,18 @@ def test_cli_unwritable_plot_path(capsys):
     assert main(["fit", "--param", "sin2w", "--plot", "/nonexistent-folder/x.png"]) == 2
     err = capsys.readouterr().err
     assert "No such file or directory" in err and "Traceback" not in err
+
+
+def test_error_scale_what_if(exp):
+    """[data] error_scale multiplies every sigma: chi^2 of a fixed prediction scales as 1/s^2 when the
+    normalisation pull is switched off, and the input is recorded."""
+    s = 0.716
+    scaled = exp.replace(error_scale=s)
+    np.testing.assert_allclose(scaled.data.sigma, s * exp.data.sigma, rtol=1e-15)
+    np.testing.assert_array_equal(scaled.data.counts, exp.data.counts)
+    pred = exp.predict().total
+    plain = Chi2(exp.data.counts, exp.data.sigma, 1e-12)(pred)
+    assert Chi2(scaled.data.counts, scaled.data.sigma, 1e-12)(pred) == pytest.approx(plain / s**2, rel=1e-6)
+    assert scaled.inputs()["error_scale"] == s and exp.inputs()["error_scale"] == 1.0
+    with pytest.raises(CevnsInputError, match=r"\[data\] error_scale must be > 0"):
+        exp.replace(error_scale=0.0)

@@ -24,7 +24,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from .detector import Detector, Efficiency, Lindhard, Resolution, check_bins
-from .errors import CevnsInputError
+from .errors import CevnsInputError, check_positive
 from .flux import ReactorFlux
 from .models import Model, StandardModel
 from .nuclei import load_binding_table, load_target
@@ -48,6 +48,7 @@ OVERRIDES = {
     "captures_per_fission": ("reactor", "captures_per_fission"),
     "binding_table": ("target", "binding_table"),
     "sigma_alpha": ("statistics", "sigma_alpha"),
+    "error_scale": ("data", "error_scale"),
 }
 
 
@@ -116,7 +117,8 @@ def _read_dataset(path: Path, spec: Dict[str, Any], text: str) -> Dataset:
     if np.any(np.abs(a[1:, 0] - a[:-1, 1]) > 1e-9):
         raise CevnsInputError(f"data file {path.name}: bins must be contiguous and ordered (each lo = previous hi)")
     edges = check_bins(np.concatenate([a[:, 0], a[-1:, 1]]))
-    return Dataset(edges, a[:, 2] * scale, a[:, 3] * scale, description=str(path.name))
+    err_scale = check_positive("[data] error_scale", spec.get("error_scale", 1.0))
+    return Dataset(edges, a[:, 2] * scale, a[:, 3] * scale * err_scale, description=str(path.name))
 
 
 class Experiment:
@@ -312,6 +314,7 @@ class Experiment:
             "binding_table": self.binding.name,
             "sigma_alpha": self.sigma_alpha,
             "data": self.data.description,
+            "error_scale": float(self.config.get("data", {}).get("error_scale", 1.0)),
         }
 
 
