@@ -354,7 +354,7 @@ class _Minimiser:
 
 def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence[int], widths: np.ndarray,
                      fine: Optional[np.ndarray] = None, n_starts: int = 3, chain: bool = False,
-                     max_sweeps: int = 8, newton_steps: int = 40,
+                     max_sweeps: Optional[int] = None, newton_steps: int = 40,
                      starts: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
     """min over the free coordinates ``i_free`` of chi^2, for every row of ``pts`` at once.
 
@@ -366,8 +366,9 @@ def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence
        finite-difference gradient and Hessian, which follow curved, nearly flat valleys (the ring
        of equal rates of interfering couplings can hold several shallow minima).
     3. With ``chain`` the rows are consecutive points of a scan: every point is re-polished from
-       each neighbour's solution, sweeping until none improves (at most ``max_sweeps``) -- the
-       continuation a point-by-point scan does.
+       each neighbour's solution, sweeping until none improves (at most ``max_sweeps``, default
+       the number of points, so a basin can travel the whole scan) -- the continuation a
+       point-by-point scan does.
 
     Every step keeps the best value seen.  Returns (chi^2 minima, minimising free values).
     """
@@ -413,7 +414,7 @@ def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence
     k = np.argmin(br.reshape(n, n_starts), axis=1)
     best = br.reshape(n, n_starts)[every, k]
     z = zr.reshape(n, n_starts, nf)[every, k]
-    for _ in range(max_sweeps if chain and n > 1 else 0):
+    for _ in range((n if max_sweeps is None else max_sweeps) if chain and n > 1 else 0):
         improved = False
         for side in (-1, 1):  # restart every point from its neighbour's solution, keep what is better
             src = np.clip(every + side, 0, n - 1)
