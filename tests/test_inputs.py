@@ -99,3 +99,16 @@ def test_error_scale_what_if(exp):
     assert scaled.inputs()["error_scale"] == s and exp.inputs()["error_scale"] == 1.0
     with pytest.raises(CevnsInputError, match=r"\[data\] error_scale must be > 0"):
         exp.replace(error_scale=0.0)
+
+
+def test_efficiency_override(exp):
+    """A turn-on curve per detector lowers the rate only near threshold, and bad maps are named."""
+    thr = {d.name: d.threshold_eVee for d in exp.detectors}
+    e = exp.replace(efficiency={n: ([t, t + 50.0], [0.5, 1.0]) for n, t in thr.items()})
+    a, b = exp.predict().cevns, e.predict().cevns
+    assert np.all(b <= a + 1e-12) and b[0] < 0.8 * a[0]
+    np.testing.assert_allclose(b[-3:], a[-3:], rtol=1e-3)  # far above every threshold + 50 eV: unchanged
+    with pytest.raises(CevnsInputError, match="efficiency must map detector names"):
+        exp.replace(efficiency={"C9": ([100.0], [1.0])})
+    with pytest.raises(CevnsInputError, match="efficiency values must lie in"):
+        exp.replace(efficiency={"C2": ([180.0, 200.0], [0.5, 1.5])})

@@ -234,13 +234,17 @@ class Experiment:
         return float(sum(d.exposure_kg_day for d in self.detectors))
 
     def replace(self, **changes: Any) -> "Experiment":
-        """A new experiment with some inputs changed (keywords of ``OVERRIDES`` or ``thresholds_eVee``)."""
+        """A new experiment with some inputs changed: keywords of ``OVERRIDES``, ``numerics``,
+        ``thresholds_eVee`` ({detector: eV_ee}) or ``efficiency`` ({detector: (energies_eVee, values)},
+        linear between points, the curve of that detector replaced)."""
         cfg = copy.deepcopy(self.config)
         numerics = changes.pop("numerics", self.numerics)
         thresholds = changes.pop("thresholds_eVee", None)
+        efficiency = changes.pop("efficiency", None)
         for key, val in changes.items():
             if key not in OVERRIDES:
-                raise CevnsInputError(f"unknown input {key!r}; can change: {sorted(OVERRIDES) + ['thresholds_eVee', 'numerics']}")
+                raise CevnsInputError(f"unknown input {key!r}; can change: "
+                                      f"{sorted(OVERRIDES) + ['efficiency', 'numerics', 'thresholds_eVee']}")
             sec, field = OVERRIDES[key]
             cfg.setdefault(sec, {})[field] = val
         if thresholds is not None:
@@ -251,6 +255,15 @@ class Experiment:
             for d in cfg["detectors"]:
                 if d["name"] in thresholds:
                     d["threshold_eVee"] = float(thresholds[d["name"]])
+        if efficiency is not None:
+            names = {d["name"] for d in cfg["detectors"]}
+            if not isinstance(efficiency, dict) or set(efficiency) - names:
+                raise CevnsInputError(f"efficiency must map detector names {sorted(names)} to "
+                                      "(energies_eVee, values) pairs")
+            for d in cfg["detectors"]:
+                if d["name"] in efficiency:
+                    energies, values = efficiency[d["name"]]
+                    d["efficiency_eVee"], d["efficiency"] = list(map(float, energies)), list(map(float, values))
         return Experiment(cfg, self.base_dir, self._text, numerics)
 
     def predict(self, model: Optional[Model] = None) -> Prediction:

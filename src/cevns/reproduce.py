@@ -67,7 +67,7 @@ def _limit_value(res, param: str):
 
 def run_all(progress: bool = False) -> Dict[str, Any]:
     """Every analysis; returns results, fit objects and timings."""
-    steps = _Steps(progress, 6 + len(EM_PARAMS) + len(SENSITIVITY))
+    steps = _Steps(progress, 7 + len(EM_PARAMS) + len(SENSITIVITY))
     t0 = time.perf_counter()
     exp = load_experiment("conus-plus")
     steps("built response matrices")
@@ -86,7 +86,10 @@ def run_all(progress: bool = False) -> Dict[str, Any]:
     err_scale = paper_results()["conus_plus"]["observed_error"] / float(np.sqrt((exp.data.sigma**2).sum()))
     whatif = [(f"what-if: errors x {err_scale:.3f} (sum to CONUS+'s +-"
                f"{paper_results()['conus_plus']['observed_error']:g})", {"error_scale": err_scale})]
-    for label, kw in SENSITIVITY + whatif:
+    turn_on = [("efficiency: 0.5 at threshold -> 1 at threshold + 50 eV_ee (illustrative)",
+                {"efficiency": {d.name: ([d.threshold_eVee, d.threshold_eVee + 50.0], [0.5, 1.0])
+                                for d in exp.detectors}})]
+    for label, kw in SENSITIVITY + turn_on + whatif:
         e = exp.replace(**kw) if kw else exp
         f = e.fit("sin2w", "cevns+eves", levels=("1sigma",))
         mu = e.limit("mu_nu", 0.9, "cevns+eves")
