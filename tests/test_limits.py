@@ -98,3 +98,17 @@ def test_marginalisation_finds_the_global_minimum(exp, param, channels):
     f = lambda z: float(prob.chi2_points(np.array([x]), np.asarray(z))[0])  # noqa: E731
     brute = optimize.brute(f, [(-s, s) for s in span], Ns=41, finish=optimize.fmin, full_output=True)
     assert ours <= brute[1] + 1e-6
+
+
+@pytest.mark.parametrize("model", ["scalar", "vector-bl"])
+def test_product_convention_is_the_square_of_the_universal_one(exp, model):
+    """g^nu = g^q = g^e = g (universal) and g_X = g^nu g^q (product) are the same physics: the product-convention
+    limit is exactly the universal limit squared -- also below 1e-9, where a root finder with an absolute
+    tolerance would stop early, and when the scan range starts above the limit (followed downwards)."""
+    masses = [0.01, 0.1, 10.0, 1000.0]
+    u = exp.exclusion(model, masses=masses)
+    p = exp.exclusion(model, masses=masses, convention="product")
+    np.testing.assert_allclose(p.g, u.g**2, rtol=1e-7)
+    assert p.g.min() < 1e-10  # the regime that used to be clipped at the bottom of the scan
+    narrow = exp.exclusion(model, masses=masses, convention="product", g_range=(1e-9, 1.0))
+    np.testing.assert_allclose(narrow.g, u.g**2, rtol=1e-5)

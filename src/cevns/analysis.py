@@ -12,7 +12,7 @@ import numpy as np
 from scipy import optimize
 
 from ._poly import monomial_gradient, monomial_matrix
-from .errors import CevnsInputError, check_finite
+from .errors import CevnsInputError, check_finite, check_positive
 from .models import MODELS, Model, model_for_parameter
 from .rates import Basis
 from .results import ContourResult, ExclusionResult, FitResult
@@ -204,7 +204,7 @@ def default_masses(n: int = 121) -> np.ndarray:
 
 def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: float = 0.90, dof: int = 1,
               masses: Optional[Sequence[float]] = None, convention: str = "universal",
-              g_range: Tuple[float, float] = (1e-9, 1.0), n_g: int = 400,
+              g_range: Optional[Tuple[float, float]] = None, n_g: int = 400,
               progress: Optional[Callable[[int, int], None]] = None) -> ExclusionResult:
     """Excluded couplings of a light mediator ("scalar" or "vector-bl") at each mass.
 
@@ -212,6 +212,9 @@ def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: floa
     quantile for ``dof`` degrees of freedom (dof = 1: 2.71 at 90%, a raster scan in mass, the
     default; dof = 2: 4.61).  Per mass the rate is a polynomial in g (the basis), so the scan over
     ``n_g`` couplings is one matrix product; the boundary is refined with Brent's method.
+    ``g_range`` defaults to (1e-9, 1) for universal couplings and (1e-18, 1) for the product
+    convention (whose g is the square of the universal one); should a boundary still fall below the
+    range, it is followed downwards (and the minimum of chi^2 searched there too).
     Allowed islands above the first excluded coupling are reported, not hidden.
     """
     if model not in ("scalar", "vector-bl"):
@@ -222,7 +225,12 @@ def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: floa
     if M.ndim != 1 or M.size == 0 or np.any(~np.isfinite(M)) or np.any(M <= 0):
         raise CevnsInputError("masses must be a non-empty list of positive numbers (MeV)")
     chi2 = chi2_of(exp)
-    g_grid = np.geomspace(g_range[0], g_range[1], n_g)
+    if g_range is None:
+        g_range = (1e-18, 1.0) if convention == "product" else (1e-9, 1.0)
+    lo_g, hi_g = (check_positive("g_range", v) for v in g_range)
+    if not hi_g > lo_g:
+        raise CevnsInputError(f"g_range must be (lo, hi) with 0 < lo < hi, got {tuple(g_range)}")
+    g_grid = np.geomspace(lo_g, hi_g, n_g)
     out_g = np.full(M.size, np.nan)
     islands: List[Dict[str, Any]] = []
     for k, mass in enumerate(M):
@@ -253,7 +261,22 @@ def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: floa
             out_g[k] = np.inf
         else:
             j = int(np.argmax(above))
-            out_g[k] = g_grid[0] if j == 0 else optimize.brentq(f, g_grid[j - 1], g_grid[j], rtol=1e-10)
+            if j > 0:
+                out_g[k] = optimize.brentq(f, g_grid[j - 1], g_grid[j], xtol=1e-12 * g_grid[j - 1], rtol=1e-10)
+            elif f(0.0) > 0:  # even g = 0 is outside: the allowed region (if any) is an island
+                out_g[k] = 0.0
+            else:  # excluded already at the bottom of the scan: look below it for the minimum and the crossing
+                low = np.geomspace(g_grid[0] * 1e-12, g_grid[0], 241)
+                lv = chi_of(low)
+                i = int(np.argmin(lv))
+                a, b = low[max(i - 1, 0)], low[min(i + 1, low.size - 1)]
+                r = optimize.minimize_scalar(lambda t: float(chi_of(np.array([t]))[0]), method="bounded",
+                                             bounds=(a, b), options={"xatol": 1e-9 * (b - a)})
+                cmin = min(cmin, float(lv[i]), float(r.fun))
+                lo = g_grid[0]
+                while f(lo) > 0 and lo > 1e-300:
+                    lo *= 1e-3
+                out_g[k] = optimize.brentq(f, lo, min(lo * 1e3, g_grid[0]), xtol=1e-12 * lo, rtol=1e-10)
             # allowed islands after the first crossing
             allowed = ~above
             allowed[:j] = False
