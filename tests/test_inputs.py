@@ -5,8 +5,8 @@ import pytest
 
 import cevns
 from cevns import CevnsInputError
-from cevns.stats import Chi2
 from cevns.cli import main
+from cevns.stats import Chi2
 
 
 @pytest.mark.parametrize("call,msg", [

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from cevns import CevnsInputError, VectorBL
 from cevns.cli import main
 
 
@@ -112,3 +113,19 @@ def test_product_convention_is_the_square_of_the_universal_one(exp, model):
     assert p.g.min() < 1e-10  # the regime that used to be clipped at the bottom of the scan
     narrow = exp.exclusion(model, masses=masses, convention="product", g_range=(1e-9, 1.0))
     np.testing.assert_allclose(narrow.g, u.g**2, rtol=1e-5)
+
+
+def test_fit_of_a_mediator_coupling_needs_its_model(exp, capsys):
+    """g alone is ambiguous (which mediator, which mass): a clear error, and with the model the
+    one-mass fit agrees with the exclusion scan at that mass."""
+    with pytest.raises(CevnsInputError, match="mediator coupling"):
+        exp.fit("g")
+    res = exp.limit("g", 0.9, model=VectorBL(mass_MeV=10.0))
+    assert res.model == "VectorBL(mass_MeV=10, convention='universal')" and "VectorBL" in str(res)
+    assert res.intervals["90%"][0][1] == pytest.approx(exp.exclusion("vector-bl", masses=[10.0]).g[0], rel=1e-6)
+    assert main(["fit", "--param", "g"]) == 2
+    assert "--mediator" in capsys.readouterr().err
+    assert main(["fit", "--param", "g", "--mediator", "scalar", "--mass", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"].startswith("ScalarMediator(mass_MeV=5")
+    assert main(["exclusion", "--model", "scalar", "--mass-min", "-1"]) == 2
+    assert "--mass-min" in capsys.readouterr().err

@@ -164,17 +164,25 @@ class _Problem:
 
 def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterable = DEFAULT_LEVELS,
         grid: Optional[Sequence[float]] = None, n_grid: int = 201, fixed: Optional[Dict[str, float]] = None,
-        free: Optional[Sequence[str]] = None) -> FitResult:
+        free: Optional[Sequence[str]] = None, model: Optional[Model] = None) -> FitResult:
     """Best fit, Delta chi^2 profile and intervals of one parameter.
 
     The other parameters of the same family (e.g. q_emu, q_etau for q_ee) are marginalised
     (minimised over); sin2w is fixed at its default unless it is the parameter.  Intervals are
     located on the grid and refined by root finding; disjoint regions are kept separate.  For
     parameters that enter only squared (mu_nu, transition charges, couplings) the scan is over
-    x >= 0 and the interval is on |x|.
+    x >= 0 and the interval is on |x|.  A mediator coupling ``g`` needs its model and mass:
+    ``model=VectorBL(mass_MeV=10)`` (the scan over masses is :func:`exclusion`).
     """
     lv = levels_dict(tuple(levels))
-    prob = _Problem(exp, param, channels, fixed, free)
+    if model is None and model_for_parameter(param).mass_table:
+        raise CevnsInputError(f"{param!r} is a mediator coupling: say which mediator and mass, e.g. "
+                              f"fit('{param}', model=VectorBL(mass_MeV=10)), or scan masses with exclusion()")
+    if model is not None:
+        if param not in type(model).parameter_table:
+            raise CevnsInputError(f"{param!r} is not a parameter of {type(model).name}")
+        model = model.replace(**(fixed or {}))
+    prob = _Problem(exp, param, channels, fixed, free, model)
     if grid is None:
         lo, hi = prob.auto_range(max(lv.values()))
         g = np.linspace(lo, hi, n_grid)
@@ -188,8 +196,12 @@ def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterabl
     f = lambda x: prob.profile(x) - chi2_min
     intervals = {k: find_intervals(f, g, level, prof - chi2_min) for k, level in lv.items()}
     ndof = exp.data.counts.size - 1 - len(prob.free)
+    mdl = prob.model
+    label = (f"{type(mdl).__name__}(" + ", ".join([f"{k}={mdl.values()[k]:g}" for k in type(mdl).mass_table]
+                                                  + [f"{k}={v!r}" for k, v in mdl.options.items()]) + ")"
+             if type(mdl).mass_table else "")
     return FitResult(param, "+".join(prob.channels), best, intervals, chi2_min, ndof, prob.unit, g, prof - chi2_min,
-                     prob.free, exp.inputs())
+                     prob.free, exp.inputs(), label)
 
 
 def limit(exp, param: str, cl: float | str = 0.90, channels: str = "cevns+eves", **kw) -> FitResult:

@@ -134,7 +134,17 @@ def _save_plot(draw, path: str) -> None:
 def cmd_fit(args) -> int:
     exp = _experiment(args)
     levels = args.cl or (["1sigma", "90%"] if args.param == "sin2w" else ["90%"])
-    res = exp.fit(args.param, args.channels, levels=[_parse_value(x) for x in levels])
+    model = None
+    if args.mediator is not None or args.mass is not None:
+        from .models import get_model
+
+        if args.mediator is None or args.mass is None:
+            raise CevnsInputError("--mediator and --mass go together (e.g. --param g --mediator vector-bl --mass 10)")
+        model = get_model(args.mediator, mass_MeV=args.mass)
+    elif args.param == "g":
+        raise CevnsInputError("g is a mediator coupling: add --mediator scalar|vector-bl --mass MEV "
+                              "(or scan the masses with `cevns exclusion`)")
+    res = exp.fit(args.param, args.channels, levels=[_parse_value(x) for x in levels], model=model)
     if args.json:
         print(res.to_json())
     else:
@@ -148,6 +158,9 @@ def cmd_exclusion(args) -> int:
     import numpy as np
 
     exp = _experiment(args)
+    if not (0 < args.mass_min < args.mass_max) or args.n_masses < 1:
+        raise CevnsInputError(f"need 0 < --mass-min < --mass-max and --n-masses >= 1; got {args.mass_min:g}, "
+                              f"{args.mass_max:g}, {args.n_masses}")
     masses = np.geomspace(args.mass_min, args.mass_max, args.n_masses)
     res = exp.exclusion(args.model, args.channels, cl=args.cl, dof=args.dof, masses=masses,
                         convention=args.convention, progress=Progress(f"{args.model} scan"))
@@ -206,10 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "the other members of its family are marginalised.")
     _add_common(sp)
     sp.add_argument("--param", required=True,
-                    help="sin2w | mu_nu | q_ee | q_emu | q_etau | r2_ee | r2_emu | r2_etau")
+                    help="sin2w | mu_nu | q_ee | q_emu | q_etau | r2_ee | r2_emu | r2_etau | g (with --mediator, --mass)")
     sp.add_argument("--channels", default="cevns+eves", help="cevns | eves | cevns+eves (default)")
     sp.add_argument("--cl", action="append", metavar="LEVEL",
                     help="confidence level(s): 1sigma, 90%%, 0.95 ... (default 1sigma and 90%% for sin2w, else 90%%)")
+    sp.add_argument("--mediator", choices=["scalar", "vector-bl"], help="with --param g: the mediator model")
+    sp.add_argument("--mass", type=float, metavar="MEV", help="with --param g: the mediator mass [MeV]")
     sp.add_argument("--plot", metavar="FILE", help="draw the Delta chi^2 profile into FILE (png, pdf)")
     sp.set_defaults(func=cmd_fit)
 

@@ -73,6 +73,7 @@ class FitResult:
     dchi2: np.ndarray = field(default_factory=lambda: np.zeros(0))
     marginalised: List[str] = field(default_factory=list)
     inputs: Dict[str, Any] = field(default_factory=dict)
+    model: str = ""  #: the model (with its mass) for a mediator coupling; empty otherwise
 
     def to_dict(self, profile: bool = False) -> Dict[str, Any]:
         """JSON-ready dict: param, channels, best, intervals {level: [[lo, hi], ...]}, chi2_min, ndof
@@ -80,6 +81,8 @@ class FitResult:
         d: Dict[str, Any] = {"param": self.param, "channels": self.channels, "best": float(self.best),
                              "intervals": {k: [[float(a), float(b)] for a, b in v] for k, v in self.intervals.items()},
                              "chi2_min": float(self.chi2_min), "ndof": int(self.ndof)}
+        if self.model:
+            d["model"] = self.model
         if profile:
             d["profile"] = {"x": [float(x) for x in self.grid], "dchi2": [float(x) for x in self.dchi2]}
         return d
@@ -90,7 +93,8 @@ class FitResult:
 
     def __str__(self) -> str:
         u = f" {self.unit}" if self.unit else ""
-        lines = [f"{self.param} from {self.channels}" + (f" ({', '.join(self.marginalised)} marginalised)"
+        lines = [f"{self.param}" + (f" of {self.model}" if self.model else "") + f" from {self.channels}"
+                 + (f" ({', '.join(self.marginalised)} marginalised)"
                                                           if self.marginalised else ""),
                  f"  best fit      {_fmt(self.best)}{u}",
                  f"  chi2_min/ndof {self.chi2_min:.3f} / {self.ndof}"]
