@@ -21,6 +21,7 @@ from cevns.stats import Chi2
     (lambda: cevns.StandardModel(mu_nu=1e-10), "unknown parameter"),
     (lambda: cevns.get_model("axion"), "unknown model"),
     (lambda: cevns.ScalarMediator(convention="odd"), "convention"),
+    (lambda: cevns.StandardModel(sin2w=2.0), r"must lie in \[0, 1\]"),
 ])
 def test_bad_inputs(call, msg):
     with pytest.raises(CevnsInputError, match=msg):

@@ -44,6 +44,8 @@ class Model:
         self._values: Dict[str, float] = {}
         for k, (default, _unit, _s) in self.parameter_table.items():
             self._values[k] = check_finite(k, values.get(k, default))
+        if not 0.0 <= self._values["sin2w"] <= 1.0:
+            raise CevnsInputError(f"sin2w is sin^2 theta_W and must lie in [0, 1], got {self._values['sin2w']:g}")
         for k, (default, unit) in self.mass_table.items():
             self._values[k] = check_positive(k, values.get(k, default), unit=unit)
         self._options = {k: values.get(k, d) for k, d in self.option_table().items()}
