@@ -129,3 +129,18 @@ def test_fit_of_a_mediator_coupling_needs_its_model(exp, capsys):
     assert json.loads(capsys.readouterr().out)["model"].startswith("ScalarMediator(mass_MeV=5")
     assert main(["exclusion", "--model", "scalar", "--mass-min", "-1"]) == 2
     assert "--mass-min" in capsys.readouterr().err
+
+
+def test_asimov_data(exp):
+    """Asimov data at the SM: the fit returns the SM input with chi^2_min = 0; errors scale as asked."""
+    a = exp.asimov()
+    np.testing.assert_allclose(a.data.counts, exp.predict().total)
+    f = a.fit("sin2w")
+    assert f.best == pytest.approx(0.23857, abs=1e-5) and f.chi2_min == pytest.approx(0.0, abs=1e-9)
+    # more exposure with background-dominated errors (x sqrt(f)) gives a tighter expected limit, ~ f^(-1/4)
+    lims = [exp.replace(exposure_kg_day=327 * k).asimov(error_scale=np.sqrt(k)).limit("mu_nu").intervals["90%"][0][1]
+            for k in (1, 4, 16)]
+    assert lims[0] > lims[1] > lims[2] and 0.4 < lims[2] / lims[0] < 0.7
+    assert exp.data.counts[0] != a.data.counts[0]  # the original is untouched
+    with pytest.raises(CevnsInputError, match="error_scale"):
+        exp.asimov(error_scale=-1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import io
 import sys
 from dataclasses import dataclass
@@ -265,6 +266,18 @@ class Experiment:
                     energies, values = efficiency[d["name"]]
                     d["efficiency_eVee"], d["efficiency"] = list(map(float, energies)), list(map(float, values))
         return Experiment(cfg, self.base_dir, self._text, numerics)
+
+    def asimov(self, model: Optional[Model] = None, error_scale: float = 1.0) -> "Experiment":
+        """The same experiment with Asimov data: the counts are the prediction of ``model`` (default the
+        SM) and the errors those of the data times ``error_scale``.  Fits to it give the expected
+        (median) sensitivity.  Scaling the exposure by f: ``exp.replace(exposure_kg_day=f * E).asimov(
+        error_scale=sqrt(f))`` -- counts grow as f, background-dominated errors as sqrt(f)."""
+        s = check_positive("error_scale", error_scale)
+        new = self.replace()
+        new.data = dataclasses.replace(self.data, counts=self.predict(model).total, sigma=self.data.sigma * s,
+                                       description=f"Asimov ({model!r} prediction) with {self.data.description} errors"
+                                       + (f" x {s:g}" if s != 1.0 else ""))
+        return new
 
     def predict(self, model: Optional[Model] = None) -> Prediction:
         """Expected CEvNS and EvES counts per bin for ``model`` (default: the Standard Model)."""
