@@ -63,3 +63,15 @@ def test_results_are_reproducible(outdir, tmp_path):
     """Same command, byte-identical JSON."""
     assert main(["reproduce", "--out", str(tmp_path), "--sin2w-points", str(outdir / "points.csv")]) == 0
     assert (tmp_path / "results.json").read_bytes() == (outdir / "results.json").read_bytes()
+
+
+def test_comparison_with_other_experiments(outdir):
+    """The paper's Tables 1-3 as a cited data file: every row a known quantity with a sane limit, shown in the report."""
+    from cevns.reproduce import COMPARED, other_experiments
+
+    rows = other_experiments()
+    assert {r["quantity"] for r in rows} <= {q for q, _, _ in COMPARED} | {"q_etau", "r2_etau"}
+    for r in rows:
+        assert r["hi"] > 0 and (r["lo"] is None or r["lo"] < r["hi"]) and r["ref"].startswith("[")
+    md = (outdir / "report.md").read_text()
+    assert "| mu_nu [1e-11 mu_B] | 90% C.L. |" in md and "| cevns, digitised CONUS+ data | <= 12.8 |" in md

@@ -159,3 +159,42 @@ def paper_figures(run: Dict[str, Any], outdir: Path, extra_determinations: Seque
         ax.legend(fontsize=8)
     _save(fig, outdir, "fig8_contours")
     plt.close(fig)
+
+    comparison_figure(run["results"], outdir)
+
+
+def comparison_figure(results: Dict[str, Any], outdir: Path) -> None:
+    """fig9: our 90% C.L. limits beside the paper's CONUS+ values and the other experiments of its Tables 1-3."""
+    from .reproduce import other_experiments, paper_results
+
+    plt = _mpl()
+    paper, others = paper_results(), other_experiments()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.4))
+    for ax, (q, sc, unit, xscale) in zip(axes, (("mu_nu", 1e-11, r"$10^{-11}\,\mu_B$", "log"),
+                                                ("q_ee", 1e-12, r"$10^{-12}\,e$", "symlog"),
+                                                ("r2_ee", 1e-32, r"$10^{-32}$ cm$^2$", "linear"))):
+        rows = [("cevns (digitised data)", results[q]["cevns+eves"], "C3"),
+                ("CONUS+ (reference paper)", paper[q]["cevns+eves"], "C3")]
+        rows += [(o["experiment"], o["hi"] if o["lo"] is None else [o["lo"], o["hi"]], "0.35")
+                 for o in others if o["quantity"] == q]
+        for y, (name, v, col) in enumerate(rows):
+            ivs = v if isinstance(v, list) and isinstance(v[0], list) else [v]
+            for iv in ivs:
+                lo, hi = (iv[0], iv[1]) if isinstance(iv, list) else ((0.0 if q == "mu_nu" else -iv), iv)
+                if q == "mu_nu":
+                    ax.barh(y, hi / sc, color=col, alpha=0.8 if y == 0 else 0.5, hatch="//" if y == 1 else None)
+                else:
+                    ax.plot([lo / sc, hi / sc], [y, y], color=col, lw=6 if y < 2 else 4, alpha=0.9 if y == 0 else 0.6,
+                            solid_capstyle="butt")
+        ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xscale(xscale, **({"linthresh": 1.0} if xscale == "symlog" else {}))
+        if xscale == "symlog":
+            ticks = [-100, -10, -1, 0, 1, 10, 100]
+            ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.set_xlabel(f"{q} [{unit}], 90% C.L." + (" (upper limit)" if q == "mu_nu" else " (allowed)"))
+        if q != "mu_nu":
+            ax.axvline(0, color="grey", lw=0.6)
+    fig.suptitle("CONUS+ limits beside the experiments in the reference paper's Tables 1-3", fontsize=10)
+    _save(fig, outdir, "fig9_comparison")
+    plt.close(fig)

@@ -42,6 +42,50 @@ def paper_results() -> Dict[str, Any]:
     return tomllib.loads(resources.files("cevns.data").joinpath("paper_results_2025.toml").read_text())
 
 
+def other_experiments() -> List[Dict[str, Any]]:
+    """Other experiments' 90% C.L. limits on mu_nu, q and <r^2>, as quoted in the reference paper's
+    Tables 1-3 (``data/other_experiments_2025.csv``; comparison only).  ``lo`` is None for a limit on |x|;
+    values in mu_B, e, cm^2."""
+    from .nuclei import _read_data_csv
+
+    out = []
+    for r in _read_data_csv("other_experiments_2025.csv"):
+        sc = float(r["scale"])
+        out.append({"quantity": r["quantity"], "experiment": r["experiment"],
+                    "lo": float(r["lo"]) * sc if r["kind"] == "interval" else None, "hi": float(r["hi"]) * sc,
+                    "unit": r["unit"], "ref": r["paper_ref"]})
+    return out
+
+
+#: the comparison quantities of the paper's Tables 1-3 and their display scale
+COMPARED = (("mu_nu", 1e-11, "1e-11 mu_B"), ("q_ee", 1e-12, "1e-12 e"), ("q_emu", 1e-12, "1e-12 e"),
+            ("r2_ee", 1e-32, "1e-32 cm^2"), ("r2_emu", 1e-32, "1e-32 cm^2"))
+
+
+def _limit_text(v: Any, sc: float) -> str:
+    if isinstance(v, list):
+        ivs = v if isinstance(v[0], list) else [v]
+        return " U ".join(f"[{a / sc:.3g}, {b / sc:.3g}]" for a, b in ivs)
+    return f"<= {v / sc:.3g}"
+
+
+def comparison_with_others(results: Dict[str, Any]) -> List[Tuple[str, str, List[Tuple[str, str]]]]:
+    """Per quantity: (name, unit label, [(who, limit text), ...]) -- ours (CEvNS+EvES), the paper's CONUS+
+    value, then the other experiments of the paper's tables, widest first."""
+    paper = paper_results()
+    others = other_experiments()
+    table = []
+    for q, sc, unit in COMPARED:
+        rows = [("cevns, digitised CONUS+ data", _limit_text(results[q]["cevns+eves"], sc)),
+                ("CONUS+ (reference paper)", _limit_text(paper[q]["cevns+eves"], sc))]
+        mine = sorted((o for o in others if o["quantity"] == q),
+                      key=lambda o: -(o["hi"] - (o["lo"] if o["lo"] is not None else -o["hi"])))
+        rows += [(f"{o['experiment']} {o['ref']}", _limit_text(o["hi"] if o["lo"] is None else [o["lo"], o["hi"]], sc))
+                 for o in mine]
+        table.append((q, unit, rows))
+    return table
+
+
 class _Steps:
     def __init__(self, enabled: bool, total: int):
         self.enabled, self.total, self.n, self.t0 = enabled, total, 0, time.perf_counter()
@@ -264,7 +308,12 @@ def markdown_report(run: Dict[str, Any]) -> str:
             cells = [f"{p} in [{ext[p][0]:.3g}, {ext[p][1]:.3g}] {u}" if ext[p] else f"{p}: empty"
                      for p, u in zip(c.params, c.units)]
             lines.append(f"| {key} | {dof} | {c.level:.2f} | {cells[0]} | {cells[1]} |")
-    lines += ["", "## sin^2 theta_W running (Fig. 3)", "",
+    lines += ["", "## Where the limits sit among other experiments (the paper's Tables 1-3)", "",
+              "Other experiments' 90% C.L. limits as the reference paper quotes them (its reference numbers in "
+              "brackets; `data/other_experiments_2025.csv`), widest first; drawn in fig9_comparison.", ""]
+    for q, unit, entries in comparison_with_others(res):
+        lines += [f"| {q} [{unit}] | 90% C.L. |", "|---|---|"] + [f"| {who} | {txt} |" for who, txt in entries] + [""]
+    lines += ["## sin^2 theta_W running (Fig. 3)", "",
               f"One-loop MS-bar with step thresholds (u, d, s at {effective_light_quark_mass() * 1e3:.0f} MeV from "
               f"alpha(M_Z)): sin^2 theta_W(0) = {Sin2wRunning()(1e-6):.5f} against 0.23857 (PDG, full treatment); "
               "the difference is the W loop and QCD corrections left out (docs/physics.md).", "",
@@ -313,7 +362,7 @@ def html_report(md: str) -> str:
 
 
 FIGURES = ("fig1_spectrum", "fig2_sin2w", "fig3_running", "fig4_magnetic_moment", "fig5_millicharge",
-           "fig6_charge_radius", "fig7_mediators", "fig8_contours")
+           "fig6_charge_radius", "fig7_mediators", "fig8_contours", "fig9_comparison")
 
 
 def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: Optional[str] = None,
