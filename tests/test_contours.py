@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from scipy.stats import chi2 as chi2_dist
 
-from cevns.analysis import _contour_model, chi2_of, combined_basis, marginalise_many
+from cevns.analysis import _contour_model, chi2_of, combined_basis
 from cevns.cli import main
 from cevns.errors import CevnsInputError
+from cevns.minimise import marginalise_many
 from cevns.models import Millicharge
 
 

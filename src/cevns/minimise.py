@@ -1,0 +1,185 @@
+"""Vectorised minimisation of the chi^2 over nuisance couplings, for many scan points at once.
+
+Used by :mod:`cevns.analysis` for profiles (every grid point of a scan in one call) and two-parameter
+contours.  The chi^2 is polynomial in the couplings through the basis of :mod:`cevns.rates`, so each
+stage is a batch of matrix products.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+
+from ._poly import monomial_matrix
+from .rates import Basis
+from .stats import Chi2
+
+_WIDE = np.array([0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.4, 2.0, 3.0, 4.5, 7.0, 10.0])
+_WIDE = np.concatenate([-_WIDE[:0:-1], _WIDE])
+
+
+def _batch_chi2(chi2: Chi2, basis: Basis, pts: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """chi^2 (alpha minimised) at many full parameter points, in chunks to bound memory."""
+    out = np.empty(pts.shape[0])
+    for a in range(0, pts.shape[0], chunk):
+        out[a:a + chunk] = chi2(monomial_matrix(basis.monomials, basis.names, pts[a:a + chunk]) @ basis.B)
+    return out
+
+
+class _Minimiser:
+    """Vectorised local minimisation of chi^2 over the free coordinates of many points at once."""
+
+    D = 1e-4  # finite-difference step [widths]
+    TS = np.array([1.0, 0.5, 0.25, 0.1, 0.03, 0.01])  # Newton step fractions tried at once
+
+    def __init__(self, chi2: Chi2, basis: Basis, pts: np.ndarray, cols: Sequence[int], widths: np.ndarray,
+                 newton_steps: int):
+        self.chi2, self.basis, self.pts, self.cols, self.widths = chi2, basis, pts, list(cols), widths
+        self.nf = len(self.cols)
+        self.newton_steps = newton_steps
+        self.sten = self.grid(np.array([-1.0, 0.0, 1.0]))
+        self.pos = {tuple(o): j for j, o in enumerate(self.sten.astype(int))}
+        self.pattern = self.grid(np.array([-2.0, -1.0, 0.0, 1.0, 2.0]))
+
+    def grid(self, ladder: np.ndarray) -> np.ndarray:
+        return np.stack(np.meshgrid(*([ladder] * self.nf), indexing="ij"), -1).reshape(-1, self.nf)
+
+    def values(self, cand: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """chi^2 at candidates ``cand`` (len(idx), k, nf) of the points ``idx``."""
+        full = np.repeat(self.pts[idx], cand.shape[1], axis=0)
+        full[:, self.cols] = cand.reshape(-1, self.nf)
+        return _batch_chi2(self.chi2, self.basis, full).reshape(idx.size, cand.shape[1])
+
+    def take(self, z: np.ndarray, best: np.ndarray, cand: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Move points ``idx`` to their best candidate where it improves; the mask of moved points."""
+        vals = self.values(cand, idx)
+        k = np.argmin(vals, axis=1)
+        v = vals[np.arange(idx.size), k]
+        better = v < best[idx] - 1e-14 * np.abs(best[idx])
+        moved = np.zeros(best.size, dtype=bool)
+        moved[idx[better]] = True
+        z[idx[better]] = cand[np.arange(idx.size), k][better]
+        best[idx[better]] = v[better]
+        return moved
+
+    def polish(self, z: np.ndarray, best: np.ndarray, idx: np.ndarray, h0: np.ndarray) -> None:
+        """Pattern search (5-point grid per coordinate, step shrinking only when the point stays)
+        to ~1e-3 widths, then damped Newton steps with finite-difference gradient and Hessian."""
+        nf, w = self.nf, self.widths
+        h = np.zeros(best.size)
+        h[idx] = h0[idx]
+        for _ in range(40):
+            act = np.flatnonzero(h > 1e-3)
+            if act.size == 0:
+                break
+            cand = z[act, None, :] + self.pattern[None] * (w[act] * h[act, None])[:, None, :]
+            moved = self.take(z, best, cand, act)
+            h[act[~moved[act]]] *= 0.4
+        unit, d, pos = np.eye(nf, dtype=int), self.D, self.pos
+        act = np.asarray(idx)
+        for _ in range(self.newton_steps):
+            if act.size == 0:
+                break
+            f = self.values(z[act, None, :] + self.sten[None] * d * w[act, None, :], act)
+            f0 = f[:, pos[(0,) * nf]]
+            g = np.empty((act.size, nf))
+            H = np.empty((act.size, nf, nf))
+            for i in range(nf):
+                fp, fm = f[:, pos[tuple(unit[i])]], f[:, pos[tuple(-unit[i])]]
+                g[:, i] = (fp - fm) / (2 * d)
+                H[:, i, i] = (fp - 2 * f0 + fm) / d**2
+                for j in range(i + 1, nf):
+                    e, o = unit[i] + unit[j], unit[i] - unit[j]
+                    H[:, i, j] = H[:, j, i] = (f[:, pos[tuple(e)]] - f[:, pos[tuple(o)]] - f[:, pos[tuple(-o)]]
+                                               + f[:, pos[tuple(-e)]]) / (4 * d**2)
+            lam = np.maximum(0.0, -np.linalg.eigvalsh(H)[:, 0]) * 1.01 + 1e-12 * np.abs(H).max(axis=(1, 2)) + 1e-300
+            step = -np.linalg.solve(H + lam[:, None, None] * np.eye(nf), g[:, :, None])[:, :, 0]
+            cand = z[act, None, :] + self.TS[None, :, None] * (step * w[act])[:, None, :]
+            moved = self.take(z, best, cand, act)
+            act = act[moved[act]]
+
+
+def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence[int], widths: np.ndarray,
+                     fine: Optional[np.ndarray] = None, n_starts: int = 3, chain: bool = False,
+                     max_sweeps: Optional[int] = None, newton_steps: int = 40,
+                     starts: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """min over the free coordinates ``i_free`` of chi^2, for every row of ``pts`` at once.
+
+    1. A joint grid per point locates the basins: each free coordinate takes its starting value in
+       ``pts`` and offsets 0, +-geomspace(``fine``, 10 ``widths``) (``fine`` defaults to widths/50),
+       so narrow valleys near the start and far minima are both seen; ``starts`` adds candidates.
+    2. The ``n_starts`` lowest, mutually distinct grid points of each point are polished
+       independently: a pattern search to ~1e-3 widths, then damped Newton steps with
+       finite-difference gradient and Hessian, which follow curved, nearly flat valleys (the ring
+       of equal rates of interfering couplings can hold several shallow minima).
+    3. With ``chain`` the rows are consecutive points of a scan: every point is re-polished from
+       each neighbour's solution, sweeping until none improves (at most ``max_sweeps``, default
+       the number of points, so a basin can travel the whole scan) -- the continuation a
+       point-by-point scan does.
+
+    Every step keeps the best value seen.  Returns (chi^2 minima, minimising free values).
+    """
+    nf = len(i_free)
+    n = pts.shape[0]
+    if nf == 0:
+        return _batch_chi2(chi2, basis, pts), np.zeros((n, 0))
+    widths = np.asarray(widths, dtype=float)
+    fine = widths / 50.0 if fine is None else np.minimum(np.asarray(fine, dtype=float), widths)
+    every = np.arange(n)
+    m = _Minimiser(chi2, basis, pts, i_free, widths, newton_steps)
+    z0 = pts[:, list(i_free)].astype(float)
+    k_side = 12 if nf == 1 else 6
+    t = np.linspace(0.0, 1.0, k_side)
+    # per point and coordinate: offsets 0 and +-fine * (10 widths / fine)^t  -> (n, nf, 2 k_side + 1)
+    mag = fine[:, :, None] * (10.0 * widths / fine)[:, :, None] ** t[None, None, :]
+    lad = np.concatenate([-mag[:, :, ::-1], np.zeros((n, nf, 1)), mag], axis=2)
+    combo = np.stack(np.meshgrid(*([np.arange(lad.shape[2])] * nf), indexing="ij"), -1).reshape(-1, nf)
+    cand = z0[:, None, :] + np.stack([lad[:, j, combo[:, j]] for j in range(nf)], axis=-1)
+    if starts is not None:
+        cand = np.concatenate([cand, np.asarray(starts, dtype=float)[:, None, :]], axis=1)
+    vals = m.values(cand, every)
+    # the n_starts lowest grid points per point that are apart by more than 30% of their size
+    order = np.argsort(vals, axis=1)
+    picks = np.repeat(order[:, :1], n_starts, axis=1)
+    count = np.ones(n, dtype=int)
+    for c in range(1, min(order.shape[1], 12 * n_starts)):
+        k = order[:, c]
+        cz = cand[every, k]
+        far = np.ones(n, dtype=bool)
+        for j in range(n_starts):
+            other = cand[every, picks[:, j]]
+            dz = np.abs(cz - other) / np.maximum(np.maximum(np.abs(cz - z0), np.abs(other - z0)), fine)
+            far &= (dz.max(axis=1) > 0.3) | (j >= count)
+        ok = far & (count < n_starts)
+        picks[ok, count[ok]] = k[ok]
+        count[ok] += 1
+    reps = np.repeat(every, n_starts)
+    zr = cand[reps, picks.reshape(-1)]
+    br = vals[reps, picks.reshape(-1)]
+    mr = _Minimiser(chi2, basis, pts[reps], i_free, widths[reps], newton_steps)
+    mr.polish(zr, br, np.arange(reps.size), _first_step(zr - z0[reps], widths[reps], fine[reps]))
+    k = np.argmin(br.reshape(n, n_starts), axis=1)
+    best = br.reshape(n, n_starts)[every, k]
+    z = zr.reshape(n, n_starts, nf)[every, k]
+    for _ in range((n if max_sweeps is None else max_sweeps) if chain and n > 1 else 0):
+        improved = False
+        for side in (-1, 1):  # restart every point from its neighbour's solution, keep what is better
+            src = np.clip(every + side, 0, n - 1)
+            idx = every[src != every]
+            trial_z = z.copy()
+            trial_z[idx] = z[src[idx]]
+            trial_b = best.copy()
+            trial_b[idx] = m.values(trial_z[idx][:, None, :], idx)[:, 0]
+            m.polish(trial_z, trial_b, idx, _first_step(trial_z - z0, widths, fine))
+            better = trial_b < best - 1e-12 * np.abs(best)
+            z[better], best[better] = trial_z[better], trial_b[better]
+            improved |= bool(better.any())
+        if not improved:
+            break
+    return best, z
+
+
+def _first_step(offset: np.ndarray, widths: np.ndarray, fine: np.ndarray) -> np.ndarray:
+    """Initial pattern step [widths] per point: 30% of the distance from the start, at least ``fine``."""
+    return np.maximum(0.3 * np.abs(offset), fine).max(axis=1) / widths.max(axis=1)
