@@ -17,7 +17,7 @@ Equation numbers in docstrings refer to ``docs/physics.md`` (the reference paper
 from . import constants, models
 from .detector import Detector, Efficiency, Lindhard, Resolution
 from .errors import CevnsInputError
-from .experiments import Experiment, load_experiment
+from .experiments import Experiment, JointExperiment, load_experiment
 from .flux import ReactorFlux
 from .models import ChargeRadius, MagneticMoment, Millicharge, ScalarMediator, StandardModel, VectorBL, get_model
 from .nuclei import HelmParameters, helm_form_factor, load_binding_table, load_target
@@ -30,7 +30,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Chi2", "ChargeRadius", "CevnsInputError", "ContourResult", "Detector", "Efficiency", "ExclusionResult", "Experiment",
-    "FitResult", "HelmParameters", "Lindhard", "MagneticMoment", "Millicharge", "NumericalSettings",
+    "FitResult", "HelmParameters", "JointExperiment", "Lindhard", "MagneticMoment", "Millicharge", "NumericalSettings",
     "Prediction", "ReactorFlux", "Resolution", "ScalarMediator", "Sin2wRunning", "StandardModel", "VectorBL",
     "constants", "delta_chi2_level", "get_model", "helm_form_factor", "load_binding_table", "load_determinations",
     "load_experiment", "load_target",

@@ -34,7 +34,8 @@ def combined_basis(exp, model: Model, channels: Sequence[str]) -> Basis:
 
 
 def chi2_of(exp) -> Chi2:
-    return Chi2(exp.data.counts, exp.data.sigma, exp.sigma_alpha)
+    """The chi^2 function of an experiment (eq. 20) or of a joint experiment (their sum)."""
+    return exp.chi2_function()
 
 
 class _Problem:

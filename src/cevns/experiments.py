@@ -29,8 +29,9 @@ from .errors import CevnsInputError, check_positive
 from .flux import ReactorFlux
 from .models import Model, StandardModel
 from .nuclei import load_binding_table, load_target
-from .rates import CHANNELS, NumericalSettings, ResponseEngine
+from .rates import CHANNELS, Basis, NumericalSettings, ResponseEngine
 from .results import ContourResult, ExclusionResult, FitResult, Prediction
+from .stats import Chi2, JointChi2
 
 BUILTIN = {"conus-plus": "conus_plus_2025.toml", "conus-plus-2025": "conus_plus_2025.toml"}
 
@@ -317,6 +318,14 @@ class Experiment:
         pred = sum(getattr(p, ch) for ch in _parse_channels(channels))
         return float(chi2_of(self)(pred))
 
+    def chi2_function(self) -> Chi2:
+        """eq. 20 for this experiment's data (alpha minimised analytically)."""
+        return Chi2(self.data.counts, self.data.sigma, self.sigma_alpha)
+
+    def __add__(self, other: "Experiment | JointExperiment") -> "JointExperiment":
+        """``exp1 + exp2``: a joint fit, chi^2 summed (each experiment keeps its own normalisation nuisance)."""
+        return JointExperiment(self, other)
+
     def channels(self, channels: str) -> Tuple[str, ...]:
         """Parse "cevns", "eves" or "cevns+eves" into a tuple of channel names."""
         return _parse_channels(channels)
@@ -364,3 +373,101 @@ def load_experiment(name_or_path: str = "conus-plus", **overrides: Any) -> Exper
     exp = Experiment(cfg, base, text)
     return exp.replace(**overrides) if overrides else exp
 
+
+
+class _JointEngine:
+    """The parts' polynomial bases side by side (bins concatenated, monomials united)."""
+
+    def __init__(self, parts: Sequence[Experiment]):
+        self.parts = parts
+
+    def basis(self, model: Model, channel: str) -> Basis:
+        bases = [e.engine.basis(model, channel) for e in self.parts]
+        monos = sorted({m for b in bases for m in b.monomials})
+        B = np.zeros((len(monos), sum(b.B.shape[1] for b in bases)))
+        col = 0
+        for b in bases:
+            for m, row in zip(b.monomials, b.B):
+                B[monos.index(m), col:col + row.size] = row
+            col += b.B.shape[1]
+        return Basis(bases[0].names, monos, B)
+
+
+class JointExperiment:
+    """Several experiments fitted together: chi^2 is the sum of each one's eq. 20, each with its own
+    normalisation nuisance (independent flux/efficiency normalisations).  Build with ``exp1 + exp2``;
+    it has the analysis methods of :class:`Experiment` (fit, limit, exclusion, contour, chi2, asimov,
+    replace) and predicts a list of per-experiment :class:`~cevns.results.Prediction`.
+    """
+
+    parts: Tuple[Experiment, ...]
+
+    def __init__(self, *experiments: "Experiment | JointExperiment"):
+        parts: List[Experiment] = []
+        for e in experiments:
+            parts.extend(e.parts if isinstance(e, JointExperiment) else [e])
+        if len(parts) < 2:
+            raise CevnsInputError("a joint experiment needs at least two experiments")
+        self.parts = tuple(parts)
+        self.engine = _JointEngine(self.parts)
+        self.data = Dataset(np.arange(sum(e.data.counts.size for e in parts) + 1, dtype=float),
+                            np.concatenate([e.data.counts for e in parts]),
+                            np.concatenate([e.data.sigma for e in parts]),
+                            description=" + ".join(e.data.description for e in parts))
+        self.name = " + ".join(e.name for e in parts)
+        self.title = " + ".join(e.title for e in parts)
+
+    def __add__(self, other: "Experiment | JointExperiment") -> "JointExperiment":
+        return JointExperiment(self, other)
+
+    def chi2_function(self) -> JointChi2:
+        """Sum of the parts' eq. 20."""
+        return JointChi2([e.chi2_function() for e in self.parts])
+
+    def channels(self, channels: str) -> Tuple[str, ...]:
+        """Parse "cevns", "eves" or "cevns+eves"."""
+        return _parse_channels(channels)
+
+    def inputs(self) -> Dict[str, Any]:
+        """The inputs of every part."""
+        return {"joint": [e.inputs() for e in self.parts]}
+
+    def replace(self, **changes: Any) -> "JointExperiment":
+        """The same change applied to every part (see :meth:`Experiment.replace`)."""
+        return JointExperiment(*(e.replace(**changes) for e in self.parts))
+
+    def asimov(self, model: Optional[Model] = None, error_scale: float = 1.0) -> "JointExperiment":
+        """Asimov data in every part (see :meth:`Experiment.asimov`)."""
+        return JointExperiment(*(e.asimov(model, error_scale) for e in self.parts))
+
+    def predict(self, model: Optional[Model] = None) -> List[Prediction]:
+        """One prediction per part."""
+        return [e.predict(model) for e in self.parts]
+
+    def chi2(self, model: Optional[Model] = None, channels: str = "cevns+eves") -> float:
+        """Sum of the parts' chi^2 (eq. 20, alpha minimised each) for ``model``."""
+        return float(sum(e.chi2(model, channels) for e in self.parts))
+
+    def fit(self, param: str = "sin2w", channels: str = "cevns+eves", **kw: Any) -> "FitResult":
+        """Joint best fit and intervals (see :func:`cevns.analysis.fit`)."""
+        from . import analysis
+
+        return analysis.fit(self, param, channels, **kw)
+
+    def limit(self, param: str, cl: float | str = 0.90, channels: str = "cevns+eves", **kw: Any) -> "FitResult":
+        """Joint allowed region at ``cl`` (see :func:`cevns.analysis.limit`)."""
+        from . import analysis
+
+        return analysis.limit(self, param, cl, channels, **kw)
+
+    def exclusion(self, model: str = "scalar", channels: str = "cevns+eves", **kw: Any) -> "ExclusionResult":
+        """Joint mediator exclusion (see :func:`cevns.analysis.exclusion`)."""
+        from . import analysis
+
+        return analysis.exclusion(self, model, channels, **kw)
+
+    def contour(self, params: Sequence[str], channels: str = "cevns+eves", **kw: Any) -> "ContourResult":
+        """Joint two-parameter region (see :func:`cevns.analysis.contour`)."""
+        from . import analysis
+
+        return analysis.contour(self, params, channels, **kw)

@@ -87,6 +87,35 @@ class Chi2:
         return 2.0 * ((1.0 + a) * r - self.data) * (1.0 + a) / self.sigma**2
 
 
+class JointChi2:
+    """Sum of several experiments' chi^2 (eq. 20 each, each with its own normalisation nuisance), acting on
+    their predictions concatenated bin by bin -- "cost functions that add".  Same interface as :class:`Chi2`."""
+
+    def __init__(self, parts: Sequence[Chi2]):
+        if len(parts) < 2:
+            raise CevnsInputError("a joint chi^2 needs at least two parts")
+        self.parts = tuple(parts)
+        edges = np.cumsum([0] + [c.data.size for c in self.parts])
+        self.slices = [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+        self.data = np.concatenate([c.data for c in self.parts])
+        self.sigma = np.concatenate([c.sigma for c in self.parts])
+
+    def alpha_hat(self, pred) -> np.ndarray:
+        """The normalisation nuisance of each part, stacked on the last axis."""
+        r = np.asarray(pred, dtype=float)
+        return np.stack([c.alpha_hat(r[..., sl]) for c, sl in zip(self.parts, self.slices)], -1)
+
+    def __call__(self, pred) -> np.ndarray:
+        """Sum of the parts' minimum chi^2 for the concatenated prediction(s) ``pred``."""
+        r = np.asarray(pred, dtype=float)
+        return np.sum([c(r[..., sl]) for c, sl in zip(self.parts, self.slices)], axis=0)
+
+    def gradient(self, pred: np.ndarray) -> np.ndarray:
+        """d chi^2_min / d pred_i, the parts' gradients concatenated."""
+        r = np.asarray(pred, dtype=float)
+        return np.concatenate([c.gradient(r[sl]) for c, sl in zip(self.parts, self.slices)])
+
+
 def find_intervals(f: Callable[[float], float], grid: Any, level: float,
                    values: Any = None) -> List[List[float]]:
     """Connected regions where f(x) <= level, located on ``grid`` and refined by Brent root finding.
