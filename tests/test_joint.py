@@ -72,3 +72,15 @@ def test_cli_joint(capsys):
     assert main(["fit", "conus-plus", MY, "--param", "mu_nu", "--json"]) == 0
     out = capsys.readouterr()
     assert "joint fit of conus-plus + my-reactor" in out.err and json.loads(out.out)["ndof"] > 18
+
+
+def test_exclusion_when_the_sm_is_outside(exp):
+    """With the example reactor the data prefer new physics: at these masses g = 0 is excluded, the curve
+    reports 0 and the allowed couplings come back as islands that hold the best fit."""
+    j = exp + cevns.load_experiment(MY)
+    r = j.exclusion("vector-bl", masses=[1.0])
+    assert r.g[0] == 0.0 and len(r.islands) == 1
+    (lo, hi), = r.islands[0]["allowed_g"]
+    best = j.fit("g", model=cevns.VectorBL(mass_MeV=1.0)).best
+    assert lo < best < hi
+    assert "the SM itself lies outside" in str(r)

@@ -124,7 +124,8 @@ class FitResult:
 class ExclusionResult:
     """Per mediator mass: the smallest excluded coupling ``g`` and any allowed islands above it.
 
-    ``g`` is inf (null in JSON) where no coupling up to the top of the scan is excluded.
+    ``g`` is inf (null in JSON) where no coupling up to the top of the scan is excluded, and 0 where
+    even g = 0 (the SM) is excluded -- then the allowed couplings are the ``islands``.
     """
 
     model: str
@@ -150,6 +151,9 @@ class ExclusionResult:
             lines.append(f"{m:12.4g} {g:12.4g}")
         if self.islands:
             lines.append(f"  {len(self.islands)} mass point(s) with an allowed island above the limit")
+        if np.any(self.g == 0):
+            lines.append("  g = 0 means the SM itself lies outside the region at that mass: the data prefer a "
+                         "non-zero coupling, and only the islands (.islands) are allowed")
         return "\n".join(lines)
 
     def plot(self, ax=None, label: Optional[str] = None, **kw):
