@@ -27,5 +27,6 @@ def test_python_dash_m():
 
 
 def test_experiment_methods_are_real_methods():
-    for m in ("predict", "fit", "limit", "exclusion", "chi2", "replace"):
-        assert m in vars(cevns.Experiment)
+    for cls in (cevns.Experiment, cevns.JointExperiment):
+        for m in ("predict", "fit", "limit", "exclusion", "contour", "chi2", "replace", "asimov"):
+            assert any(m in vars(c) for c in cls.__mro__), (cls, m)

@@ -123,7 +123,46 @@ def _read_dataset(path: Path, spec: Dict[str, Any], text: str) -> Dataset:
     return Dataset(edges, a[:, 2] * scale, a[:, 3] * scale * err_scale, description=str(path.name))
 
 
-class Experiment:
+class _Analyses:
+    """The analysis methods shared by :class:`Experiment` and :class:`JointExperiment` (thin wrappers over
+    :mod:`cevns.analysis`, which needs ``engine``, ``chi2_function``, ``data`` and ``inputs``)."""
+
+    def __add__(self, other: "Experiment | JointExperiment") -> "JointExperiment":
+        """``exp1 + exp2``: a joint fit, chi^2 summed (each experiment keeps its own normalisation nuisance)."""
+        assert isinstance(self, (Experiment, JointExperiment))
+        return JointExperiment(self, other)
+
+    def channels(self, channels: str) -> Tuple[str, ...]:
+        """Parse "cevns", "eves" or "cevns+eves" into a tuple of channel names."""
+        return _parse_channels(channels)
+
+    def fit(self, param: str = "sin2w", channels: str = "cevns+eves", **kw: Any) -> "FitResult":
+        """Best fit, Delta chi^2 profile and intervals of ``param`` (see :func:`cevns.analysis.fit`)."""
+        from . import analysis
+
+        return analysis.fit(self, param, channels, **kw)
+
+    def limit(self, param: str, cl: float | str = 0.90, channels: str = "cevns+eves", **kw: Any) -> "FitResult":
+        """Allowed region of ``param`` at confidence level ``cl`` (see :func:`cevns.analysis.limit`)."""
+        from . import analysis
+
+        return analysis.limit(self, param, cl, channels, **kw)
+
+    def exclusion(self, model: str = "scalar", channels: str = "cevns+eves", **kw: Any) -> "ExclusionResult":
+        """Mediator exclusion curve in (mass [MeV], g) (see :func:`cevns.analysis.exclusion`)."""
+        from . import analysis
+
+        return analysis.exclusion(self, model, channels, **kw)
+
+    def contour(self, params: Sequence[str], channels: str = "cevns+eves", **kw: Any) -> "ContourResult":
+        """Delta chi^2 over two parameters of one model, e.g. ("q_ee", "q_emu") (see :func:`cevns.analysis.contour`)."""
+        from . import analysis
+
+        return analysis.contour(self, params, channels, **kw)
+
+
+
+class Experiment(_Analyses):
     """An experiment: response engine + data + statistics settings.
 
     Build with :func:`load_experiment`.  Main methods: :meth:`predict`, :meth:`chi2`,
@@ -286,30 +325,6 @@ class Experiment:
         return Prediction(self.edges_eVee.copy(), self.engine.rates(model, "cevns"), self.engine.rates(model, "eves"),
                           repr(model), self.data)
 
-    def fit(self, param: str = "sin2w", channels: str = "cevns+eves", **kw: Any) -> "FitResult":
-        """Best fit, Delta chi^2 profile and intervals of ``param`` (see :func:`cevns.analysis.fit`)."""
-        from . import analysis
-
-        return analysis.fit(self, param, channels, **kw)
-
-    def limit(self, param: str, cl: float | str = 0.90, channels: str = "cevns+eves", **kw: Any) -> "FitResult":
-        """Allowed region of ``param`` at confidence level ``cl`` (see :func:`cevns.analysis.limit`)."""
-        from . import analysis
-
-        return analysis.limit(self, param, cl, channels, **kw)
-
-    def exclusion(self, model: str = "scalar", channels: str = "cevns+eves", **kw: Any) -> "ExclusionResult":
-        """Mediator exclusion curve in (mass [MeV], g) (see :func:`cevns.analysis.exclusion`)."""
-        from . import analysis
-
-        return analysis.exclusion(self, model, channels, **kw)
-
-    def contour(self, params: Sequence[str], channels: str = "cevns+eves", **kw: Any) -> "ContourResult":
-        """Delta chi^2 over two parameters of one model, e.g. ("q_ee", "q_emu") (see :func:`cevns.analysis.contour`)."""
-        from . import analysis
-
-        return analysis.contour(self, params, channels, **kw)
-
     def chi2(self, model: Optional[Model] = None, channels: str = "cevns+eves") -> float:
         """chi^2 of eq. 20 (alpha minimised) for ``model`` using ``channels``."""
         from .analysis import chi2_of
@@ -321,14 +336,6 @@ class Experiment:
     def chi2_function(self) -> Chi2:
         """eq. 20 for this experiment's data (alpha minimised analytically)."""
         return Chi2(self.data.counts, self.data.sigma, self.sigma_alpha)
-
-    def __add__(self, other: "Experiment | JointExperiment") -> "JointExperiment":
-        """``exp1 + exp2``: a joint fit, chi^2 summed (each experiment keeps its own normalisation nuisance)."""
-        return JointExperiment(self, other)
-
-    def channels(self, channels: str) -> Tuple[str, ...]:
-        """Parse "cevns", "eves" or "cevns+eves" into a tuple of channel names."""
-        return _parse_channels(channels)
 
     def inputs(self) -> Dict[str, Any]:
         """Every input that enters the predictions (recorded in results)."""
@@ -380,8 +387,16 @@ class _JointEngine:
 
     def __init__(self, parts: Sequence[Experiment]):
         self.parts = parts
+        self._cache: Dict[Tuple, Basis] = {}
 
     def basis(self, model: Model, channel: str) -> Basis:
+        """Concatenated basis of ``model`` in ``channel`` (cached like the parts' own bases)."""
+        key = model.structure_key() + (channel,)
+        if key not in self._cache:
+            self._cache[key] = self._build(model, channel)
+        return self._cache[key]
+
+    def _build(self, model: Model, channel: str) -> Basis:
         bases = [e.engine.basis(model, channel) for e in self.parts]
         monos = sorted({m for b in bases for m in b.monomials})
         B = np.zeros((len(monos), sum(b.B.shape[1] for b in bases)))
@@ -393,11 +408,11 @@ class _JointEngine:
         return Basis(bases[0].names, monos, B)
 
 
-class JointExperiment:
+class JointExperiment(_Analyses):
     """Several experiments fitted together: chi^2 is the sum of each one's eq. 20, each with its own
     normalisation nuisance (independent flux/efficiency normalisations).  Build with ``exp1 + exp2``;
-    it has the analysis methods of :class:`Experiment` (fit, limit, exclusion, contour, chi2, asimov,
-    replace) and predicts a list of per-experiment :class:`~cevns.results.Prediction`.
+    it has the analysis methods of :class:`Experiment` (fit, limit, exclusion, contour; chi2, asimov,
+    replace act on every part) and predicts a list of per-experiment :class:`~cevns.results.Prediction`.
     """
 
     parts: Tuple[Experiment, ...]
@@ -417,16 +432,9 @@ class JointExperiment:
         self.name = " + ".join(e.name for e in parts)
         self.title = " + ".join(e.title for e in parts)
 
-    def __add__(self, other: "Experiment | JointExperiment") -> "JointExperiment":
-        return JointExperiment(self, other)
-
     def chi2_function(self) -> JointChi2:
         """Sum of the parts' eq. 20."""
         return JointChi2([e.chi2_function() for e in self.parts])
-
-    def channels(self, channels: str) -> Tuple[str, ...]:
-        """Parse "cevns", "eves" or "cevns+eves"."""
-        return _parse_channels(channels)
 
     def inputs(self) -> Dict[str, Any]:
         """The inputs of every part."""
@@ -447,27 +455,3 @@ class JointExperiment:
     def chi2(self, model: Optional[Model] = None, channels: str = "cevns+eves") -> float:
         """Sum of the parts' chi^2 (eq. 20, alpha minimised each) for ``model``."""
         return float(sum(e.chi2(model, channels) for e in self.parts))
-
-    def fit(self, param: str = "sin2w", channels: str = "cevns+eves", **kw: Any) -> "FitResult":
-        """Joint best fit and intervals (see :func:`cevns.analysis.fit`)."""
-        from . import analysis
-
-        return analysis.fit(self, param, channels, **kw)
-
-    def limit(self, param: str, cl: float | str = 0.90, channels: str = "cevns+eves", **kw: Any) -> "FitResult":
-        """Joint allowed region at ``cl`` (see :func:`cevns.analysis.limit`)."""
-        from . import analysis
-
-        return analysis.limit(self, param, cl, channels, **kw)
-
-    def exclusion(self, model: str = "scalar", channels: str = "cevns+eves", **kw: Any) -> "ExclusionResult":
-        """Joint mediator exclusion (see :func:`cevns.analysis.exclusion`)."""
-        from . import analysis
-
-        return analysis.exclusion(self, model, channels, **kw)
-
-    def contour(self, params: Sequence[str], channels: str = "cevns+eves", **kw: Any) -> "ContourResult":
-        """Joint two-parameter region (see :func:`cevns.analysis.contour`)."""
-        from . import analysis
-
-        return analysis.contour(self, params, channels, **kw)
