@@ -14,7 +14,7 @@ from scipy import optimize
 from ._poly import monomial_gradient, monomial_matrix
 from .errors import CevnsInputError, check_finite, check_positive
 from .minimise import _batch_chi2, marginalise_many
-from .models import MODELS, Model, model_for_parameter
+from .models import MODELS, Model, default_free, model_for_parameter
 from .rates import Basis
 from .results import ContourResult, ExclusionResult, FitResult
 from .stats import Chi2, delta_chi2_level, find_intervals, levels_dict
@@ -52,8 +52,9 @@ class _Problem:
         table = cls.parameter_table
         if param not in table:
             raise CevnsInputError(f"parameter {param!r} is not a parameter of {cls.name}")
-        if free is None:  # the other members of the family are free (marginalised), sin2w fixed
-            free = [p for p in table if p not in (param, "sin2w") and p not in (fixed or {})]
+        if free is None:  # the family members that share a flavour and that the data see are free; sin2w fixed
+            seen = {name for m in self.basis.monomials for name, _ in m}
+            free = [p for p in default_free(cls, param, fixed or {}) if p in seen]
         self.free = list(free)
         bad = [p for p in self.free if p not in table or p == param]
         if bad:
@@ -344,7 +345,10 @@ def contour(exp, params: Sequence[str], channels: str = "cevns+eves", cl: float 
     fixed = dict(fixed or {})
     model = cls(**fixed)
     table = cls.parameter_table
-    free = [p for p in table if p not in params and p != "sin2w" and p not in fixed]
+    seen = {name for ch in exp.channels(channels) for m in exp.engine.basis(model, ch).monomials for name, _ in m}
+    free = [p for p in set(default_free(cls, p1, fixed)) | set(default_free(cls, p2, fixed))
+            if p not in params and p in seen]
+    free = [p for p in table if p in free]  # in table order
     axes = []
     for p, other in ((p1, p2), (p2, p1)):
         if ranges and p in ranges:

@@ -29,10 +29,13 @@ EPILOG = """examples:
   cevns exclusion conus-plus --model vector-bl --plot vector.png
   cevns contour conus-plus --params q_ee,q_emu --plot qee_qemu.png
   cevns predict conus-plus --resolution off --exposure 347 --tail cut
-  cevns fit conus-plus my_reactor.toml --param mu_nu   joint fit of two experiments
+  cevns fit conus-plus examples/my_reactor.toml --param mu_nu   joint fit of two experiments
+  cevns predict coherent-csi-2021                   COHERENT CsI: CEvNS, backgrounds, data per PE bin
+  cevns fit coherent-lar-2020 --param sin2w --channels cevns
   cevns reproduce --out cevns-results
 
-units: energies in eV_ee (bins, thresholds), mu_nu in Bohr magnetons, millicharges q_* in e,
+built-in experiments: conus-plus (reactor, Ge), coherent-csi-2021 and coherent-lar-2020 (SNS stopped pions).
+units: energies in eV_ee (germanium bins, thresholds), PE (CsI) or keV_ee (LAr), mu_nu* in Bohr magnetons, millicharges q_* in e,
 charge radii r2_* in cm^2, mediator masses in MeV, couplings dimensionless."""
 
 
@@ -111,15 +114,24 @@ def cmd_predict(args) -> int:
     out = []
     for exp in getattr(joint, "parts", [joint]):
         pred = exp.predict(model)
+        counting = exp.counting_experiment
         if args.json:
             d = pred.to_dict()
             d["experiment"] = exp.name
-            d["flux_cm2_s"] = exp.flux.total_flux()
-            d["exposure_kg_day"] = exp.exposure_kg_day
+            if counting:
+                d["fluence_per_flavour_cm2"] = exp.source.fluence_per_cm2
+                d["mass_kg"] = exp.response.mass_kg
+            else:
+                d["flux_cm2_s"] = exp.flux.total_flux()
+                d["exposure_kg_day"] = exp.exposure_kg_day
             out.append(d)
         else:
             print(f"{exp.title}\n{pred}")
-            print(f"total flux {exp.flux.total_flux():.4e} cm^-2 s^-1; exposure {exp.exposure_kg_day:g} kg d\n")
+            if counting:
+                print(f"fluence {exp.source.fluence_per_cm2:.4e} cm^-2 per flavour; mass {exp.response.mass_kg:g} kg; "
+                      f"observed {exp.data.counts.sum():g} events\n")
+            else:
+                print(f"total flux {exp.flux.total_flux():.4e} cm^-2 s^-1; exposure {exp.exposure_kg_day:g} kg d\n")
     if args.json:
         print(json.dumps(out[0] if len(out) == 1 else out, indent=2))
     return 0
@@ -226,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Expected CEvNS and EvES counts per bin (eq. 17, 19).")
     _add_common(sp)
     sp.add_argument("--model", default="sm",
-                    help="sm | magnetic-moment | millicharge | charge-radius | scalar | vector-bl")
+                    help="sm | magnetic-moment | magnetic-moment-flavour | millicharge | charge-radius | scalar | vector-bl")
     sp.add_argument("--set", action="append", metavar="PARAM=VALUE",
                     help="model parameter, e.g. mu_nu=1e-10, q_ee=1e-12, mass_MeV=5, g=1e-5 (repeatable)")
     sp.set_defaults(func=cmd_predict)
@@ -236,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "the other members of its family are marginalised.")
     _add_common(sp)
     sp.add_argument("--param", required=True,
-                    help="sin2w | mu_nu | q_ee | q_emu | q_etau | r2_ee | r2_emu | r2_etau | g (with --mediator, --mass)")
+                    help="sin2w | mu_nu | mu_nu_e | mu_nu_mu | q_ee | q_mumu | q_emu | q_etau | q_mutau | r2_ee | r2_mumu | "
+                         "r2_emu | r2_etau | r2_mutau | g (with --mediator, --mass)")
     sp.add_argument("--channels", default="cevns+eves", help="cevns | eves | cevns+eves (default)")
     sp.add_argument("--cl", action="append", metavar="LEVEL",
                     help="confidence level(s): 1sigma, 90%%, 0.95 ... (default 1sigma and 90%% for sin2w, else 90%%)")

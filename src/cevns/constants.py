@@ -40,6 +40,10 @@ M_DOWN: float = 4.70  #: MS-bar m_d(2 GeV) [MeV] (PDG 2024)
 SIN2W_MZ: float = 0.23121  #: MS-bar sin^2 theta_W(M_Z)
 SIN2W_LOW_Q: float = 0.23857  #: MS-bar sin^2 theta_W(q -> 0), paper's Sec. 2 value
 M_Z: float = 91187.6  #: Z mass [MeV]
+M_MUON: float = 105.6583755  #: muon mass [MeV]
+M_PION_CHARGED: float = 139.57039  #: pi+ mass [MeV]
+TAU_MUON_US: float = 2.1969811  #: mu+ lifetime [us]
+TAU_PION_US: float = 0.026033  #: pi+ lifetime [us]
 
 # --- time and length -------------------------------------------------------------
 SECONDS_PER_DAY: float = 86400.0

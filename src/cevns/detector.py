@@ -175,17 +175,20 @@ def bin_probabilities(E_true_MeV, edges_MeV, threshold_MeV: float, resolution: R
     return out
 
 
-def check_bins(edges_eVee: Any) -> np.ndarray:
-    """Validated bin edges [eV_ee]: finite, >= 0, strictly increasing, at least one bin."""
-    e = np.asarray(edges_eVee, dtype=float)
+def check_bins(edges_eVee: Any, unit: str = "eV_ee") -> np.ndarray:
+    """Validated bin edges [``unit``]: finite, >= 0, strictly increasing, at least one bin."""
+    try:
+        e = np.asarray(edges_eVee, dtype=float)
+    except (TypeError, ValueError):
+        raise CevnsInputError(f"bin edges must be numbers ({unit}), got {edges_eVee!r}") from None
     if e.ndim != 1 or e.size < 2:
         raise CevnsInputError("binning needs at least two edges (one bin)")
     if not np.all(np.isfinite(e)) or np.any(e < 0):
-        raise CevnsInputError("bin edges must be finite and >= 0 eV_ee")
+        raise CevnsInputError(f"bin edges must be finite and >= 0 {unit}")
     if np.any(np.diff(e) <= 0):
         raise CevnsInputError("bin edges must be strictly increasing (empty or overlapping bins)")
     if e[-1] > 1e6:
-        raise CevnsInputError(f"bin edge {e[-1]:g} eV_ee is implausible (eV_ee expected, not meV?)")
+        raise CevnsInputError(f"bin edge {e[-1]:g} {unit} is implausible (wrong unit?)")
     return e
 
 
@@ -201,3 +204,263 @@ def node_grid(segment_edges: np.ndarray, panel_width: float, n_gl: int) -> Tuple
             weights.append(0.5 * (q - p) * w)
     return np.concatenate(nodes), np.concatenate(weights)
 
+
+
+# --- responses: recoil energy -> observed bins ----------------------------------------------------------------
+# A response maps recoil energies to expected counts per observed energy bin (and per time bin, through
+# ``time_edges_us`` and ``time_efficiency``).  ``cevns_grid`` returns the recoil nodes T [MeV], a per-node
+# factor (the quenching Jacobian where nodes are placed in the observable) and K[bin, node] = exposure x
+# P(bin | node) x node weight, with exposure in kg s (``per_second`` sources) or kg (fluences).  The
+# engine (``cevns.rates``) multiplies in the number of targets per kg and the flux moments.
+
+
+def _gl_bin_probabilities(means: np.ndarray, edges: np.ndarray, pdf, efficiency, sub_nodes: int = 24) -> np.ndarray:
+    """P[i, j] = int_{bin i} pdf(x | mean_j) efficiency(x) dx by Gauss-Legendre per bin (``sub_nodes`` nodes)."""
+    x, w = np.polynomial.legendre.leggauss(sub_nodes)
+    out = np.zeros((edges.size - 1, means.size))
+    for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        xs = 0.5 * (hi - lo) * (x + 1) + lo
+        ws = 0.5 * (hi - lo) * w * efficiency(xs)
+        out[i] = (ws[:, None] * pdf(xs[:, None], means[None, :])).sum(axis=0)
+    return out
+
+
+def _recoil_nodes(breaks_MeV: np.ndarray, panel_MeV: float, n_gl: int) -> Tuple[np.ndarray, np.ndarray]:
+    cuts = np.unique(breaks_MeV[np.isfinite(breaks_MeV) & (breaks_MeV > 0)])
+    return node_grid(cuts, panel_MeV, n_gl)
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """Efficiency eff(x) = a / (1 + exp(-b (x - c))) + d, clipped to [0, 1] (COHERENT CsI, x in PE)."""
+
+    a: float
+    b: float
+    c: float
+    d: float
+
+    def __call__(self, x):
+        v = self.a / (1.0 + np.exp(-self.b * (np.asarray(x, dtype=float) - self.c))) + self.d
+        return np.clip(v, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Tabulated:
+    """Efficiency tabulated against the observable, linear between points, constant beyond the ends."""
+
+    x: Tuple[float, ...]
+    values: Tuple[float, ...]
+
+    def __post_init__(self):
+        Efficiency(tuple(self.x), tuple(self.values))  # same checks: increasing x, values in [0, 1]
+
+    def __call__(self, x):
+        return np.interp(np.asarray(x, dtype=float), self.x, self.values)
+
+
+@dataclass(frozen=True)
+class TimeEfficiency:
+    """Time efficiency: 1 before ``t0_us``, exp(-(t - t0) / decay_us) after (1 everywhere if decay_us is inf)."""
+
+    t0_us: float = 0.0
+    decay_us: float = float("inf")
+
+    def __call__(self, t):
+        t = np.asarray(t, dtype=float)
+        if not np.isfinite(self.decay_us):
+            return np.ones_like(t)
+        return np.where(t < self.t0_us, 1.0, np.exp(-(t - self.t0_us) / self.decay_us))
+
+
+@dataclass(frozen=True)
+class RecoilResponse:
+    """A detector seen through the mean observable of a nuclear recoil and its spread.
+
+    ``quenching``: "polynomial" (E_ee [MeV_ee] = sum_k c_k T^(k+1), T in MeV_nr: the COHERENT CsI
+    form, ``coefficients`` = (c_0..c_3)) or "linear-qf" (QF = c_0 + c_1 T[keV_nr], E_ee = QF T: the
+    COHERENT LAr form).  ``observable``: "PE" (E_ee [keV_ee] x ``light_yield`` photoelectrons, spread by a
+    Gamma distribution with a = g_0 / E_ee, b = g_1 E_ee, shape 1 + b, scale 1 / (a (1 + b)):
+    ``spread`` = (g_0, g_1), CsI) or "keVee" (Gaussian with sigma = spread[0] sqrt(E[keV_ee]), LAr).
+    ``efficiency`` acts on the observed value; ``edges`` are the observed bins; ``time_edges_us`` the
+    time bins (``time_efficiency`` within).  ``mass_kg`` is the target mass.
+    """
+
+    mass_kg: float
+    quenching: str
+    coefficients: Tuple[float, ...]
+    observable: str
+    spread: Tuple[float, ...]
+    edges: Tuple[float, ...]
+    efficiency: Any = None
+    light_yield: float = 1.0
+    time_edges_us: Optional[Tuple[float, ...]] = None
+    time_efficiency: TimeEfficiency = field(default_factory=TimeEfficiency)
+    recoil_range_MeV: Tuple[float, float] = (1e-4, 0.5)
+    panel_MeV: float = 5e-4
+    n_gl: int = 6
+
+    def __post_init__(self):
+        check_positive("detector mass_kg", self.mass_kg, unit="kg")
+        if self.quenching not in ("polynomial", "linear-qf"):
+            raise CevnsInputError(f"quenching model must be 'lindhard', 'polynomial' or 'linear-qf', got {self.quenching!r}")
+        if self.observable not in ("PE", "keVee"):
+            raise CevnsInputError(f"observable must be 'PE' or 'keVee', got {self.observable!r}")
+        check_bins(self.edges, unit=self.observable)
+        if self.time_edges_us is not None:
+            t = np.asarray(self.time_edges_us, dtype=float)
+            if t.ndim != 1 or t.size < 2 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+                raise CevnsInputError("time bin edges must be finite and strictly increasing (us)")
+        lo, hi = self.recoil_range_MeV
+        if not 0 < lo < hi:
+            raise CevnsInputError(f"recoil_range_MeV must satisfy 0 < lo < hi, got {self.recoil_range_MeV}")
+        grid = np.geomspace(lo, hi, 400)
+        e = self.ee_from_nr(grid)
+        if np.any(np.diff(e) <= 0) or np.any(e <= 0):
+            raise CevnsInputError(f"quenching {self.quenching} {self.coefficients} is not positive and increasing "
+                                  f"over recoils {lo * 1e3:g}-{hi * 1e3:g} keV_nr")
+
+    def ee_from_nr(self, T_MeV):
+        """Electron-equivalent energy [MeV_ee] of a nuclear recoil T [MeV_nr]."""
+        T = np.asarray(T_MeV, dtype=float)
+        c = self.coefficients
+        if self.quenching == "polynomial":
+            return sum(ck * T ** (k + 1) for k, ck in enumerate(c))
+        return (c[0] + c[1] * T / C.keV) * T
+
+    def mean_observed(self, T_MeV):
+        """Mean observed value (PE or keV_ee) of a recoil T [MeV_nr]."""
+        E_kev = self.ee_from_nr(T_MeV) / C.keV
+        return E_kev * self.light_yield if self.observable == "PE" else E_kev
+
+    def _pdf(self, x, mean):
+        if self.observable == "PE":
+            from scipy.special import gammaln
+
+            E = np.maximum(mean / self.light_yield, 1e-12)  # keV_ee
+            a, b = self.spread[0] / E, self.spread[1] * E
+            k, theta = 1.0 + b, 1.0 / (a * (1.0 + b))
+            xs = np.maximum(x, 1e-300)
+            return np.exp((k - 1.0) * np.log(xs) - xs / theta - k * np.log(theta) - gammaln(k)) * (x > 0)
+        s = self.spread[0] * np.sqrt(np.maximum(mean, 1e-12))
+        return np.exp(-0.5 * ((x - mean) / s) ** 2) / (np.sqrt(2 * np.pi) * s)
+
+    def _eff(self, x):
+        return np.ones_like(x) if self.efficiency is None else self.efficiency(x)
+
+    def cevns_grid(self, target, source, numerics=None):
+        """(T nodes [MeV_nr], per-node factor (ones), K[energy bin, node] [kg MeV]) for CEvNS on ``target``."""
+        from .xsec import t_max
+
+        lo, hi = self.recoil_range_MeV
+        breaks = [lo, hi] + [float(t_max(E, i.mass_MeV)) for E in source.energy_breaks_MeV for i in target.isotopes]
+        top = max(float(t_max(source.max_energy_MeV, i.mass_MeV)) for i in target.isotopes)
+        b = np.array([x for x in breaks if x <= min(hi, top)] + [min(hi, top)])
+        T, w = _recoil_nodes(b, self.panel_MeV, self.n_gl)
+        P = _gl_bin_probabilities(self.mean_observed(T), np.asarray(self.edges, dtype=float), self._pdf, self._eff)
+        return T, np.ones_like(T), self.mass_kg * P * w[None, :]
+
+    def eves_grid(self, binding, source, numerics=None):
+        """None: electron recoils are outside this response (COHERENT's analyses cut them; docs/physics.md)."""
+        return None
+
+    def time_weights(self, source, component) -> np.ndarray:
+        """Fraction of a source component's events in each time bin (time efficiency included); [1] if untimed."""
+        if self.time_edges_us is None:
+            return np.ones(1)
+        return source.time_fractions(self.time_edges_us, component, self.time_efficiency)
+
+    @property
+    def n_energy_bins(self) -> int:
+        return len(self.edges) - 1
+
+    @property
+    def n_time_bins(self) -> int:
+        return 1 if self.time_edges_us is None else len(self.time_edges_us) - 1
+
+
+@dataclass(frozen=True)
+class NumericalSettings:
+    """Quadrature settings of the recoil-energy integrals (defaults: error ~1e-7 per bin; docs/reliability.md).
+
+    panel_eV: maximum panel width in true ionisation energy [eV_ee]; n_gl: Gauss-Legendre nodes per panel;
+    floor_eV: lowest true energy considered when resolution smears events up [eV_ee].
+    """
+
+    panel_eV: float = 5.0
+    n_gl: int = 4
+    floor_eV: float = 5.0
+
+
+@dataclass(frozen=True)
+class IonisationResponse:
+    """Reactor germanium detectors (eq. 17, 19): Lindhard quenching, Gaussian resolution, thresholds,
+    efficiencies and exposures of several detectors whose counts are summed in bins of ionisation energy
+    ``edges_eVee``.  Nodes are placed in true ionisation energy (CEvNS: mapped to nuclear recoil, with the
+    Jacobian of eq. 17 as the per-node factor; EvES: electron recoil, cut at the binding energies)."""
+
+    detectors: Tuple[Detector, ...]
+    quenching: Lindhard
+    resolution: Resolution
+    edges_eVee: Tuple[float, ...]
+
+    time_edges_us = None
+
+    def __post_init__(self):
+        edges = np.asarray(self.edges_eVee, dtype=float) * C.eV
+        thr = np.array([d.threshold_eVee for d in self.detectors]) * C.eV
+        if np.all(thr >= edges[-1]):
+            raise CevnsInputError(
+                f"every detector threshold ({', '.join(f'{d.threshold_eVee:g}' for d in self.detectors)} eV_ee) "
+                f"is at or above the last bin edge ({edges[-1] / C.eV:g} eV_ee): no bin can be filled")
+
+    @property
+    def edges(self) -> np.ndarray:
+        return np.asarray(self.edges_eVee, dtype=float) * C.eV
+
+    @property
+    def n_energy_bins(self) -> int:
+        return len(self.edges_eVee) - 1
+
+    n_time_bins = 1
+
+    def _res(self, d: Detector) -> Resolution:
+        """The detector's own resolution, else the experiment's."""
+        return d.resolution if d.resolution is not None else self.resolution
+
+    def _true_range(self, numerics: NumericalSettings) -> Tuple[float, float]:
+        lo, hi = self.edges[0], self.edges[-1]
+        res = [self._res(d) for d in self.detectors]
+        if any(r.on for r in res):
+            lo = max(numerics.floor_eV * C.eV, min(lo - r.nsigma * float(r.sigma(lo)) for r in res if r.on))
+            hi = max(hi + r.nsigma * float(r.sigma(hi)) for r in res if r.on)
+        return lo, hi
+
+    def _nodes(self, extra_edges: np.ndarray, numerics: NumericalSettings) -> Tuple[np.ndarray, np.ndarray]:
+        lo, hi = self._true_range(numerics)
+        thr = np.array([d.threshold_eVee for d in self.detectors]) * C.eV
+        cuts = np.concatenate([[lo, hi], self.edges, thr, extra_edges])
+        cuts = np.unique(cuts[(cuts >= lo) & (cuts <= hi)])
+        return node_grid(cuts, numerics.panel_eV * C.eV, numerics.n_gl)
+
+    def _response(self, E_true: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """K[i, j] = sum_d exposure_d [kg s] * P_d[i, j] * w_j."""
+        K = np.zeros((self.edges.size - 1, E_true.size))
+        for d in self.detectors:
+            P = bin_probabilities(E_true, self.edges, d.threshold_eVee * C.eV, self._res(d), d.efficiency)
+            K += d.exposure_kg_day * C.SECONDS_PER_DAY * P
+        return K * weights[None, :]
+
+    def cevns_grid(self, target, source, numerics: NumericalSettings):
+        """(T_N nodes [MeV], Jacobian dT_N/dT_ee per node, K[bin, node] [kg s MeV_ee])."""
+        Tee, w = self._nodes(np.array([]), numerics)
+        T_N = self.quenching.nr_from_ee(Tee)
+        jac = 1.0 / self.quenching.dee_dnr(T_N)  # dT_N/dT_ee, the bracket of eq. 17
+        return T_N, jac, self._response(Tee, w)
+
+    def eves_grid(self, binding, source, numerics: NumericalSettings):
+        """(T_e nodes [MeV], K[bin, node] [kg s MeV]) with nodes cut at the binding energies (Z_eff steps, eq. 19)."""
+        Te, we = self._nodes(binding.edges_MeV, numerics)
+        return Te, self._response(Te, we)
+
+    def time_weights(self, source, component) -> np.ndarray:
+        return np.ones(1)

@@ -24,16 +24,22 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .detector import Detector, Efficiency, Lindhard, Resolution, check_bins
+from .detector import (Detector, Efficiency, IonisationResponse, Lindhard, Logistic, RecoilResponse, Resolution, Tabulated,
+                       TimeEfficiency, check_bins)
 from .errors import CevnsInputError, check_positive
 from .flux import ReactorFlux
+from .stopped_pion import StoppedPionSource
 from .models import Model, StandardModel
 from .nuclei import load_binding_table, load_target
 from .rates import CHANNELS, Basis, NumericalSettings, ResponseEngine
 from .results import ContourResult, ExclusionResult, FitResult, Prediction
 from .stats import Chi2, JointChi2
 
-BUILTIN = {"conus-plus": "conus_plus_2025.toml", "conus-plus-2025": "conus_plus_2025.toml"}
+BUILTIN = {"conus-plus": "conus_plus_2025.toml", "conus-plus-2025": "conus_plus_2025.toml",
+           "coherent-csi-2021": "coherent_csi_2021.toml", "coherent-lar-2020": "coherent_lar_2020.toml"}
+
+#: source kinds of the [source] section -> builder (a new source is one entry here)
+SOURCE_KINDS = {"reactor": lambda exp: exp._reactor_source(), "stopped-pion": lambda exp: exp._stopped_pion_source()}
 
 #: keyword overrides accepted by load_experiment / Experiment.replace -> (section, key)
 OVERRIDES = {
@@ -51,7 +57,16 @@ OVERRIDES = {
     "binding_table": ("target", "binding_table"),
     "sigma_alpha": ("statistics", "sigma_alpha"),
     "error_scale": ("data", "error_scale"),
+    "pot_mean_us": ("source", "pot_mean_us"),
+    "pot_width_us": ("source", "pot_width_us"),
+    "nu_per_pot": ("source", "nu_per_pot"),
+    "pot": ("source", "pot"),
+    "form_factor": ("target", "form_factor"),
+    "radii_fm": ("target", "radii_fm"),
+    "signal_sigma": ("likelihood", "signal_sigma"),
 }
+#: sections an override may create when the file has none; any other must exist in the experiment
+_OPTIONAL_SECTIONS = ("statistics", "resolution", "data", "target")
 
 
 def _line_of(text: str, key: str) -> str:
@@ -204,33 +219,94 @@ class Experiment(_Analyses):
 
     def _build(self) -> None:
         t = self._section("target")
-        element = t.get("element")
+        element = t.get("element", t.get("label"))
         if element is None:
-            raise CevnsInputError("experiment file: missing field 'element' in [target]")
-        self.target = load_target(element, t.get("abundances"))
-        self.binding = load_binding_table(element, t.get("binding_table", "carlson"))
+            raise CevnsInputError("experiment file: missing field 'element' (or 'label' with 'composition') in [target]")
+        self.target = load_target(str(element), t.get("abundances"), composition=t.get("composition"),
+                                  form_factor=str(t.get("form_factor", "helm")), radii_fm=t.get("radii_fm"))
+        eves = t.get("eves", True)
+        if not isinstance(eves, bool):
+            raise CevnsInputError(f"[target] eves must be true or false, got {eves!r}")
+        self.binding = load_binding_table(str(element), t.get("binding_table", "carlson")) if eves else None
+        kind = self.config.get("source", {}).get("kind", "reactor") if "source" in self.config else "reactor"
+        if kind not in SOURCE_KINDS:
+            raise CevnsInputError(f"[source] kind must be one of {sorted(SOURCE_KINDS)}, got {kind!r}")
+        self.source = SOURCE_KINDS[kind](self)
+        q = self._section("quenching")
+        qmodel = q.get("model", "lindhard")
+        if qmodel == "lindhard":
+            self._build_ionisation()
+        elif qmodel in ("polynomial", "linear-qf"):
+            self.response = self._recoil_response(self.config)
+        else:
+            raise CevnsInputError(f"[quenching] model must be 'lindhard', 'polynomial' or 'linear-qf', got {qmodel!r}")
+        self.engine = ResponseEngine(self.target, self.source, self.response, self.binding, self.numerics)
+        lik = self.config.get("likelihood", {"kind": "chi2"})
+        if not isinstance(lik, dict) or lik.get("kind", "chi2") not in ("chi2", "poisson"):
+            raise CevnsInputError(f"[likelihood] kind must be 'chi2' or 'poisson', got {lik!r}")
+        self.likelihood_kind = lik.get("kind", "chi2")
+        if self.likelihood_kind == "chi2":
+            spec = self._section("data")
+            if "file" not in spec:
+                raise CevnsInputError("experiment file: missing field 'file' in [data]")
+            self.data = _read_dataset(self.base_dir / spec["file"], spec, self._text)
+            if self.data.counts.size != self.engine.n_bins:
+                raise CevnsInputError(f"data have {self.data.counts.size} bins, the detector {self.engine.n_bins}")
+            self.sigma_alpha = self._num("statistics", "sigma_alpha", 0.20) if "statistics" in self.config else 0.20
+            if not np.isfinite(self.sigma_alpha) or self.sigma_alpha < 0:
+                raise CevnsInputError(f"[statistics] sigma_alpha must be >= 0, got {self.sigma_alpha:g}")
+        else:
+            from .counting import build_counting
+
+            self.counting = build_counting(self, lik)
+            self.data = self.counting.dataset
+            self.sigma_alpha = float(self.counting.likelihood.signal_sigma)
+
+    # --- sources (registry: SOURCE_KINDS) -------------------------------------------------------
+    def _reactor_source(self) -> ReactorFlux:
         r = self._section("reactor")
         ff = r.get("fission_fractions")
         if not isinstance(ff, dict):
             raise CevnsInputError(f"experiment file: [reactor] fission_fractions must be a table like "
                                   f"{{ U235 = 0.53, ... }}{_line_of(self._text, 'fission_fractions')}")
-        self.flux = ReactorFlux(
+        return ReactorFlux(
             thermal_power_GW=self._num("reactor", "thermal_power_GW", required=True),
             distance_m=self._num("reactor", "distance_m", required=True),
             energy_per_fission_MeV=self._num("reactor", "energy_per_fission_MeV", 205.24),
-            fission_fractions={k: float(v) for k, v in ff.items()},
+            fission_fractions={k: self._float(f"[reactor] fission_fractions.{k}", v) for k, v in ff.items()},
             captures_per_fission=self._num("reactor", "captures_per_fission", 0.6),
             tail=str(r.get("tail", "summation")))
-        q = self._section("quenching")
-        if q.get("model", "lindhard") != "lindhard":
-            raise CevnsInputError(f"[quenching] model must be 'lindhard', got {q.get('model')!r}")
+
+    def _stopped_pion_source(self) -> StoppedPionSource:
+        return StoppedPionSource(pot=self._num("source", "pot", required=True),
+                                 nu_per_pot=self._num("source", "nu_per_pot", required=True),
+                                 distance_m=self._num("source", "distance_m", required=True),
+                                 pot_mean_us=self._num("source", "pot_mean_us", 0.44),
+                                 pot_width_us=self._num("source", "pot_width_us", 0.15))
+
+    @property
+    def flux(self):
+        """The neutrino source (a :class:`~cevns.flux.ReactorFlux` or a :class:`~cevns.stopped_pion.StoppedPionSource`)."""
+        return self.source
+
+    def _float(self, what: str, v: Any) -> float:
+        if isinstance(v, bool):
+            raise CevnsInputError(f"experiment file: {what} must be a number, got {v!r}")
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            raise CevnsInputError(f"experiment file: {what} must be a number, got {v!r}") from None
+
+    # --- responses ------------------------------------------------------------------------------
+    def _build_ionisation(self) -> None:
+        """Reactor germanium: Lindhard quenching, Fano resolution, [[detectors]] sharing an exposure."""
         self.quenching = Lindhard(k=self._num("quenching", "k", 0.162), Z=self.target.Z)
         res = self.config.get("resolution", {"model": "off"})
         self.resolution = Resolution(model=str(res.get("model", "off")),
-                                     sigma0_eV=float(res.get("sigma0_eV", 20.38)),
-                                     fano=float(res.get("fano", 0.11)),
-                                     pair_energy_eV=float(res.get("pair_energy_eV", 2.96)),
-                                     nsigma=float(res.get("nsigma", 6.0)))
+                                     sigma0_eV=self._float("[resolution] sigma0_eV", res.get("sigma0_eV", 20.38)),
+                                     fano=self._float("[resolution] fano", res.get("fano", 0.11)),
+                                     pair_energy_eV=self._float("[resolution] pair_energy_eV", res.get("pair_energy_eV", 2.96)),
+                                     nsigma=self._float("[resolution] nsigma", res.get("nsigma", 6.0)))
         dets = self.config.get("detectors")
         if not isinstance(dets, list) or not dets:
             raise CevnsInputError("experiment file: needs at least one [[detectors]] entry")
@@ -239,40 +315,102 @@ class Experiment(_Analyses):
             for key in ("name", "mass_kg", "threshold_eVee"):
                 if key not in d:
                     raise CevnsInputError(f"experiment file: [[detectors]] entry {i + 1} is missing {key!r}")
-            masses.append(float(d["mass_kg"]))
+            masses.append(self._float(f"[[detectors]] {d['name']} mass_kg", d["mass_kg"]))
         total_exposure = self._num("exposure", "total_kg_day", required=True)
         if not np.isfinite(total_exposure) or total_exposure <= 0:
             raise CevnsInputError(f"[exposure] total_kg_day must be > 0 kg d, got {total_exposure:g}")
         mtot = sum(masses)
+
         def own_resolution(d: Dict[str, Any]) -> Optional[Resolution]:
             # per-detector noise (sigma0_eV) or Fano factor override the [resolution] section
             if "sigma0_eV" not in d and "fano" not in d:
                 return None
             g = self.resolution
-            return Resolution(model=g.model, sigma0_eV=float(d.get("sigma0_eV", g.sigma0_eV)),
-                              fano=float(d.get("fano", g.fano)), pair_energy_eV=g.pair_energy_eV, nsigma=g.nsigma)
+            return Resolution(model=g.model, sigma0_eV=self._float("sigma0_eV", d.get("sigma0_eV", g.sigma0_eV)),
+                              fano=self._float("fano", d.get("fano", g.fano)), pair_energy_eV=g.pair_energy_eV,
+                              nsigma=g.nsigma)
 
         self.detectors = tuple(
-            Detector(str(d["name"]), float(d["mass_kg"]), float(d["threshold_eVee"]),
-                     d.get("exposure_kg_day", total_exposure * float(d["mass_kg"]) / mtot),
+            Detector(str(d["name"]), m, self._float(f"[[detectors]] {d['name']} threshold_eVee", d["threshold_eVee"]),
+                     self._float(f"[[detectors]] {d['name']} exposure_kg_day",
+                                 d.get("exposure_kg_day", total_exposure * m / mtot)),
                      Efficiency(tuple(d.get("efficiency_eVee", ())), tuple(d.get("efficiency", ()))),
                      own_resolution(d))
-            for d in dets)
+            for d, m in zip(dets, masses))
         spec = self._section("data")
         if "file" not in spec:
             raise CevnsInputError("experiment file: missing field 'file' in [data]")
-        self.data = _read_dataset(self.base_dir / spec["file"], spec, self._text)
-        self.edges_eVee = self.data.edges_eVee
-        self.sigma_alpha = self._num("statistics", "sigma_alpha", 0.20) if "statistics" in self.config else 0.20
-        if not np.isfinite(self.sigma_alpha) or self.sigma_alpha < 0:
-            raise CevnsInputError(f"[statistics] sigma_alpha must be >= 0, got {self.sigma_alpha:g}")
-        self.engine = ResponseEngine(self.target, self.binding, self.flux, self.quenching, self.resolution,
-                                     self.detectors, self.edges_eVee, self.numerics)
+        edges = _read_dataset(self.base_dir / spec["file"], spec, self._text).edges_eVee
+        self.response = IonisationResponse(self.detectors, self.quenching, self.resolution, tuple(edges))
+
+    def _recoil_response(self, cfg: Dict[str, Any]) -> RecoilResponse:
+        """Spallation-source detectors (COHERENT CsI, LAr): quenching curve, spread, efficiency, time bins."""
+        q, d = cfg.get("quenching", {}), cfg.get("detector")
+        if not isinstance(d, dict):
+            raise CevnsInputError("experiment file: a 'polynomial' or 'linear-qf' quenching needs a [detector] section")
+        coeffs = q.get("coefficients")
+        if not isinstance(coeffs, list) or not coeffs:
+            raise CevnsInputError("[quenching] coefficients must be a list of numbers")
+        te = d.get("time_efficiency", {})
+        if not isinstance(te, dict):
+            raise CevnsInputError("[detector] time_efficiency must be a table { t0_us = ..., decay_us = ... }")
+        return RecoilResponse(
+            mass_kg=self._float("[detector] mass_kg", d.get("mass_kg")),
+            quenching=str(q.get("model")),
+            coefficients=tuple(self._float("[quenching] coefficients", c) for c in coeffs),
+            observable=str(d.get("observable", "keVee")),
+            spread=tuple(self._float("[detector] spread", c) for c in d.get("spread", [])),
+            edges=tuple(self._float("[detector] energy_edges", c) for c in d.get("energy_edges", [])),
+            efficiency=self._efficiency(d.get("efficiency")),
+            light_yield=self._float("[detector] light_yield", d.get("light_yield", 1.0)),
+            time_edges_us=(tuple(self._float("[detector] time_edges_us", c) for c in d["time_edges_us"])
+                           if "time_edges_us" in d else None),
+            time_efficiency=TimeEfficiency(self._float("time_efficiency t0_us", te.get("t0_us", 0.0)),
+                                           self._float("time_efficiency decay_us", te.get("decay_us", float("inf")))))
+
+    def _efficiency(self, spec: Any):
+        if spec is None:
+            return None
+        if not isinstance(spec, dict) or spec.get("kind") not in ("logistic", "table"):
+            raise CevnsInputError(f"[detector] efficiency must be {{ kind = 'logistic', a, b, c, d }} or "
+                                  f"{{ kind = 'table', file, x, value }}; got {spec!r}")
+        if spec["kind"] == "logistic":
+            return Logistic(*(self._float(f"efficiency {k}", spec.get(k)) for k in "abcd"))
+        from .counting import read_table
+
+        tab = read_table(self.base_dir / str(spec.get("file")), [str(spec.get("x")), str(spec.get("value"))])
+        return Tabulated(tuple(tab[:, 0]), tuple(tab[:, 1]))
 
     # --- public API ------------------------------------------------------------------------------
     @property
+    def counting_experiment(self) -> bool:
+        """True for a Poisson counting experiment (COHERENT-like), False for a chi^2 excess (CONUS+)."""
+        return self.likelihood_kind == "poisson"
+
+    @property
     def exposure_kg_day(self) -> float:
+        """Reactor-on exposure [kg d] (reactor experiments; NaN for a spallation source, whose exposure is
+        its mass and the protons on target)."""
+        if not hasattr(self, "detectors"):
+            return float("nan")
         return float(sum(d.exposure_kg_day for d in self.detectors))
+
+    @property
+    def edges_eVee(self) -> np.ndarray:
+        """Energy bin edges [eV_ee] of a reactor germanium experiment."""
+        if not isinstance(self.response, IonisationResponse):
+            raise CevnsInputError(f"{self.name} bins in {self.response.observable}, not eV_ee: use .energy_edges")
+        return np.asarray(self.response.edges_eVee, dtype=float)
+
+    @property
+    def energy_edges(self) -> np.ndarray:
+        """Energy bin edges in the detector's observable (eV_ee for germanium, PE or keV_ee for COHERENT)."""
+        return np.asarray(self.response.edges_eVee if isinstance(self.response, IonisationResponse)
+                          else self.response.edges, dtype=float)
+
+    @property
+    def energy_unit(self) -> str:
+        return "eV_ee" if isinstance(self.response, IonisationResponse) else self.response.observable
 
     def replace(self, **changes: Any) -> "Experiment":
         """A new experiment with some inputs changed: keywords of ``OVERRIDES``, ``numerics``,
@@ -287,6 +425,10 @@ class Experiment(_Analyses):
                 raise CevnsInputError(f"unknown input {key!r}; can change: "
                                       f"{sorted(OVERRIDES) + ['efficiency', 'numerics', 'thresholds_eVee']}")
             sec, field = OVERRIDES[key]
+            if key == "distance_m" and "source" in cfg:
+                sec = "source"
+            if sec not in cfg and sec not in _OPTIONAL_SECTIONS:
+                raise CevnsInputError(f"input {key!r} does not apply to {self.name} (it has no [{sec}] section)")
             cfg.setdefault(sec, {})[field] = val
         if thresholds is not None:
             names = {d["name"] for d in cfg["detectors"]}
@@ -314,6 +456,16 @@ class Experiment(_Analyses):
         error_scale=sqrt(f))`` -- counts grow as f, background-dominated errors as sqrt(f)."""
         s = check_positive("error_scale", error_scale)
         new = self.replace()
+        if self.counting_experiment:
+            if s != 1.0:
+                raise CevnsInputError("error_scale applies to chi^2 experiments; a counting experiment's errors are "
+                                      "Poisson (scale its exposure instead)")
+            from .counting import with_data
+
+            new.counting = with_data(self.counting, self.predict(model).total + self.counting.likelihood.bkg_total,
+                                     f"Asimov ({model!r} prediction + backgrounds)")
+            new.data = new.counting.dataset
+            return new
         new.data = dataclasses.replace(self.data, counts=self.predict(model).total, sigma=self.data.sigma * s,
                                        description=f"Asimov ({model!r} prediction) with {self.data.description} errors"
                                        + (f" x {s:g}" if s != 1.0 else ""))
@@ -322,8 +474,12 @@ class Experiment(_Analyses):
     def predict(self, model: Optional[Model] = None) -> Prediction:
         """Expected CEvNS and EvES counts per bin for ``model`` (default: the Standard Model)."""
         model = model or StandardModel()
-        return Prediction(self.edges_eVee.copy(), self.engine.rates(model, "cevns"), self.engine.rates(model, "eves"),
-                          repr(model), self.data)
+        r = self.response
+        bkg = self.counting.likelihood.bkg_total if self.counting_experiment else None
+        return Prediction(self.energy_edges.copy(), self.engine.rates(model, "cevns"), self.engine.rates(model, "eves"),
+                          repr(model), self.data, unit=self.energy_unit,
+                          time_edges_us=None if r.time_edges_us is None else np.asarray(r.time_edges_us, dtype=float),
+                          background=bkg)
 
     def chi2(self, model: Optional[Model] = None, channels: str = "cevns+eves") -> float:
         """chi^2 of eq. 20 (alpha minimised) for ``model`` using ``channels``."""
@@ -333,12 +489,29 @@ class Experiment(_Analyses):
         pred = sum(getattr(p, ch) for ch in _parse_channels(channels))
         return float(chi2_of(self)(pred))
 
-    def chi2_function(self) -> Chi2:
-        """eq. 20 for this experiment's data (alpha minimised analytically)."""
+    def chi2_function(self) -> Any:
+        """The statistic of this experiment: eq. 20 (alpha minimised analytically) for a chi^2 experiment,
+        -2 ln lambda with profiled nuisances (:class:`cevns.poisson.PoissonLikelihood`) for a counting one."""
+        if self.counting_experiment:
+            return self.counting.likelihood
         return Chi2(self.data.counts, self.data.sigma, self.sigma_alpha)
 
     def inputs(self) -> Dict[str, Any]:
         """Every input that enters the predictions (recorded in results)."""
+        if self.counting_experiment:
+            src, r, like = self.source, self.response, self.counting.likelihood
+            return {"experiment": self.name, "target": self.target.element, "form_factor": self.target.form_factor,
+                    "radii_fm": {str(z): v for z, v in self.target.radii_fm},
+                    "source": {"kind": src.kind, "pot": src.pot, "nu_per_pot": src.nu_per_pot,
+                               "distance_m": src.distance_m, "pot_mean_us": src.pot_mean_us,
+                               "pot_width_us": src.pot_width_us, "fluence_cm2": src.fluence_per_cm2},
+                    "detector": {"mass_kg": r.mass_kg, "quenching": r.quenching, "coefficients": list(r.coefficients),
+                                 "observable": r.observable, "energy_edges": list(r.edges),
+                                 "time_edges_us": None if r.time_edges_us is None else list(r.time_edges_us)},
+                    "likelihood": "poisson", "nuisances": list(like.names), "signal_sigma": like.signal_sigma,
+                    "backgrounds": {n: float(b.sum()) for n, b in zip(self.counting.background_names,
+                                                                      like.backgrounds)},
+                    "data": self.data.description, "observed_events": float(self.data.counts.sum())}
         return {
             "experiment": self.name,
             "exposure_kg_day": self.exposure_kg_day,

@@ -165,11 +165,29 @@ class ReactorFlux:
             cum[n] = np.concatenate([np.cumsum(seg[::-1])[::-1], [0.0]])  # int_{E_k}^{E_max}
         return E, cum
 
-    def moments(self, E_min_MeV) -> Dict[int, np.ndarray]:
+    kind = "reactor"
+
+    @property
+    def components(self) -> Tuple[Tuple[str, bool], ...]:
+        """(flavour, antineutrino) of the source's components: electron antineutrinos only."""
+        return (("e", True),)
+
+    @property
+    def per_second(self) -> bool:
+        """Moments are a flux (per second): the detector exposure is mass x live time."""
+        return True
+
+    @property
+    def max_energy_MeV(self) -> float:
+        return E_MAX_MEV
+
+    def moments(self, E_min_MeV, component: Tuple[str, bool] = ("e", True)) -> Dict[int, np.ndarray]:
         """Flux moments Phi_n(E_min) = int_{E_min}^{E_max} dPhi/dE E^n dE for n = 0, -1, -2.
 
-        Units: cm^-2 s^-1 MeV^n.  ``E_min`` in MeV (any shape).
+        Units: cm^-2 s^-1 MeV^n.  ``E_min`` in MeV (any shape).  ``component``: only ("e", True).
         """
+        if component != ("e", True):
+            raise CevnsInputError(f"a reactor emits electron antineutrinos only, not {component!r}")
         E, cum = self._cumulative
         x = np.asarray(E_min_MeV, dtype=float)
         xc = np.clip(x, E[0], E[-1])

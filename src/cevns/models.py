@@ -90,8 +90,13 @@ class Model:
                 tuple(sorted(self._options.items())))
 
     # --- physics: override in subclasses ------------------------------------------------
-    def cevns_terms(self, T, iso: Isotope, F2, p: Mapping[str, Any]) -> xsec.Terms:
-        """CEvNS dsigma/dT_N terms for one isotope (eq. 1)."""
+    # ``flavour`` ("e", "mu", "tau") and ``antineutrino`` name the incoming neutrino.  Electromagnetic
+    # parameters are those of the neutrino of that flavour; an antineutrino's charge and charge radius are
+    # the negatives of its neutrino's, and its Z and photon vector couplings flip sign together, so the
+    # cross sections written with the neutrino's parameters (eq. 7a, 7b) hold for both (docs/physics.md).
+    def cevns_terms(self, T, iso: Isotope, F2, p: Mapping[str, Any], flavour: str = "e",
+                    antineutrino: bool = True) -> xsec.Terms:
+        """CEvNS dsigma/dT_N terms for one isotope (eq. 1); the SM is the same for every flavour."""
         return xsec.cevns_coherent_terms(T, iso.mass_MeV, F2, xsec.weak_charge(iso.Z, iso.N, p["sin2w"]) ** 2)
 
     def eves_terms(self, T, p: Mapping[str, Any], flavour: str = "e", antineutrino: bool = True) -> xsec.Terms:
@@ -100,11 +105,12 @@ class Model:
         return xsec.eves_terms(T, *xsec.eves_coefficients(gv, ga, antineutrino))
 
     # --- direct evaluation (for users and for the slow reference) ------------------------------
-    def dsigma_cevns(self, E_MeV, T_MeV, iso: Isotope, form_factor=None):
+    def dsigma_cevns(self, E_MeV, T_MeV, iso: Isotope, form_factor=None, flavour: str = "e",
+                     antineutrino: bool = True):
         """dsigma/dT_N [cm^2/MeV] for neutrino energy E and nuclear recoil T (both MeV).
 
         Zero where T is kinematically forbidden.  ``form_factor``: callable F(q [MeV]);
-        default Helm with the standard parameters.
+        default Helm with the standard parameters.  Default neutrino: a reactor anti-nu_e.
         """
         from .nuclei import helm_form_factor
 
@@ -112,7 +118,7 @@ class Model:
         T = check_energies("recoil energy T", T_MeV)
         q = np.sqrt(2.0 * iso.mass_MeV * T)
         F = helm_form_factor(q, iso.A) if form_factor is None else form_factor(q)
-        val = xsec.evaluate_terms(self.cevns_terms(T, iso, F**2, self._values), E)
+        val = xsec.evaluate_terms(self.cevns_terms(T, iso, F**2, self._values, flavour, antineutrino), E)
         return np.where(E >= xsec.e_min(T, iso.mass_MeV), val, 0.0) * C.CM2_PER_MEV_M2
 
     def dsigma_eves(self, E_MeV, T_MeV, flavour: str = "e", antineutrino: bool = True):
@@ -135,26 +141,55 @@ class StandardModel(Model):
 
 
 class MagneticMoment(Model):
-    """Effective electron-antineutrino magnetic moment (eq. 6a, 6b).  mu_nu in Bohr magnetons."""
+    """One effective magnetic moment mu_nu for every flavour (eq. 6a, 6b), in Bohr magnetons.
+
+    At a reactor it is the effective anti-nu_e moment of the paper; at a stopped-pion source it is the
+    common moment of nu_e, nu_mu and anti-nu_mu.  Flavour by flavour: :class:`FlavourMagneticMoment`.
+    """
 
     name = "magnetic-moment"
     parameter_table = {**Model.parameter_table, "mu_nu": (0.0, "mu_B", 1e-10)}
 
-    def cevns_terms(self, T, iso, F2, p):
+    def _moment(self, p, flavour: str):
+        return p["mu_nu"]
+
+    def cevns_terms(self, T, iso, F2, p, flavour="e", antineutrino=True):
         """SM plus eq. 6a (incoherent)."""
-        t = super().cevns_terms(T, iso, F2, p)
-        m = xsec.magnetic_terms(T, p["mu_nu"] ** 2, iso.Z**2 * F2)
+        t = super().cevns_terms(T, iso, F2, p, flavour, antineutrino)
+        m = xsec.magnetic_terms(T, self._moment(p, flavour) ** 2, iso.Z**2 * F2)
         return _add_terms(t, m)
 
     def eves_terms(self, T, p, flavour="e", antineutrino=True):
         """SM plus eq. 6b (incoherent)."""
-        return _add_terms(super().eves_terms(T, p, flavour, antineutrino), xsec.magnetic_terms(T, p["mu_nu"] ** 2))
+        return _add_terms(super().eves_terms(T, p, flavour, antineutrino),
+                          xsec.magnetic_terms(T, self._moment(p, flavour) ** 2))
+
+
+class FlavourMagneticMoment(MagneticMoment):
+    """Effective magnetic moments per flavour, mu_nu_e and mu_nu_mu [mu_B] (eq. 5, 6a, 6b for each flavour).
+
+    A reactor (anti-nu_e) sees mu_nu_e only; a stopped-pion source sees mu_nu_e (delayed nu_e) and
+    mu_nu_mu (prompt nu_mu and delayed anti-nu_mu).
+    """
+
+    name = "magnetic-moment-flavour"
+    parameter_table = {**Model.parameter_table, "mu_nu_e": (0.0, "mu_B", 1e-10), "mu_nu_mu": (0.0, "mu_B", 1e-10)}
+
+    def _moment(self, p, flavour: str):
+        if flavour not in ("e", "mu"):
+            raise CevnsInputError(f"{type(self).__name__} has no moment for flavour {flavour!r}")
+        return p["mu_nu_" + flavour]
 
 
 class _ElectromagneticCharges(Model):
-    """Shared structure of eq. 7a/7b: a diagonal shift Q_ee and transition shifts Q_emu, Q_etau."""
+    """Shared structure of eq. 7a/7b for every flavour l: a diagonal shift Q_ll and transition shifts Q_ll'.
+
+    Parameters: diagonal ``<prefix>ee``, ``<prefix>mumu`` and transition ``<prefix>emu``, ``<prefix>etau``,
+    ``<prefix>mutau`` (|Q_ll'| = |Q_l'l|: the transition moments are shared between the two flavours).
+    """
 
     _prefix: ClassVar[str] = ""
+    _PAIRS: ClassVar[Dict[Tuple[str, str], str]] = {("e", "mu"): "emu", ("e", "tau"): "etau", ("mu", "tau"): "mutau"}
 
     def _shift(self, T, m, x):
         """Q_ll' of one parameter: a millicharge (q_*, in e) or a charge radius (r2_*, in cm^2)."""
@@ -162,41 +197,49 @@ class _ElectromagneticCharges(Model):
             return xsec.em_charge_shift(T, m, q_e=x)
         return xsec.em_charge_shift(T, m, r2_natural=x / C.CM2_PER_MEV_M2)
 
-    def _shifts(self, T, m, p):
+    def _shifts(self, T, m, p, flavour: str = "e"):
+        if flavour not in ("e", "mu"):
+            raise CevnsInputError(f"{type(self).__name__}: no parameters for flavour {flavour!r} (e and mu only)")
         P = self._prefix
-        diag = self._shift(T, m, p[P + "ee"])
-        trans = self._shift(T, m, p[P + "emu"]) ** 2 + self._shift(T, m, p[P + "etau"]) ** 2
+        diag = self._shift(T, m, p[P + flavour + flavour])
+        trans: Any = 0.0
+        for (a, b), tag in self._PAIRS.items():
+            if flavour in (a, b):
+                trans = trans + self._shift(T, m, p[P + tag]) ** 2
         return diag, trans
 
-    def cevns_terms(self, T, iso, F2, p):
-        diag, trans = self._shifts(T, iso.mass_MeV, p)
+    def cevns_terms(self, T, iso, F2, p, flavour="e", antineutrino=True):
+        diag, trans = self._shifts(T, iso.mass_MeV, p, flavour)
         charge2 = ((0.5 - 2.0 * p["sin2w"] - diag) * iso.Z - 0.5 * iso.N) ** 2 + iso.Z**2 * trans
         return xsec.cevns_coherent_terms(T, iso.mass_MeV, F2, charge2)
 
     def eves_terms(self, T, p, flavour="e", antineutrino=True):
-        if flavour != "e":
-            raise CevnsInputError(f"{type(self).__name__} is defined for electron (anti)neutrinos only")
         gv, ga = xsec.electron_couplings(p["sin2w"], flavour)
-        diag, trans = self._shifts(T, C.M_ELECTRON, p)
+        diag, trans = self._shifts(T, C.M_ELECTRON, p, flavour)
         return xsec.eves_terms(T, *xsec.eves_coefficients(gv, ga, antineutrino, diag, trans))
 
 
+def _em_table(prefix: str, unit: str, scale: float) -> Dict[str, Tuple[float, str, float]]:
+    names = ("ee", "mumu", "emu", "etau", "mutau")
+    return {**Model.parameter_table, **{prefix + n: (0.0, unit, scale) for n in names}}
+
+
 class Millicharge(_ElectromagneticCharges):
-    """Neutrino millicharges q_ee, q_emu, q_etau in units of e (eq. 7a, 7b)."""
+    """Neutrino millicharges in units of e (eq. 7a, 7b): diagonal q_ee, q_mumu; transition q_emu, q_etau,
+    q_mutau.  A reactor sees q_ee, q_emu, q_etau."""
 
     name = "millicharge"
     _prefix = "q_"
-    parameter_table = {**Model.parameter_table, "q_ee": (0.0, "e", 1e-12), "q_emu": (0.0, "e", 1e-12),
-                       "q_etau": (0.0, "e", 1e-12)}
+    parameter_table = _em_table("q_", "e", 1e-12)
 
 
 class ChargeRadius(_ElectromagneticCharges):
-    """Neutrino charge radii <r^2>_ee, <r^2>_emu, <r^2>_etau in cm^2 (eq. 7a, 7b)."""
+    """Neutrino charge radii <r^2> in cm^2 (eq. 7a, 7b): diagonal r2_ee, r2_mumu; transition r2_emu, r2_etau,
+    r2_mutau.  A reactor sees r2_ee, r2_emu, r2_etau."""
 
     name = "charge-radius"
     _prefix = "r2_"
-    parameter_table = {**Model.parameter_table, "r2_ee": (0.0, "cm^2", 1e-32), "r2_emu": (0.0, "cm^2", 1e-32),
-                       "r2_etau": (0.0, "cm^2", 1e-32)}
+    parameter_table = _em_table("r2_", "cm^2", 1e-32)
 
 
 class _Mediator(Model):
@@ -223,8 +266,8 @@ class VectorBL(_Mediator):
 
     name = "vector-bl"
 
-    def cevns_terms(self, T, iso, F2, p):
-        """Eq. 10-11: the SM weak charge shifted by the Z' exchange."""
+    def cevns_terms(self, T, iso, F2, p, flavour="e", antineutrino=True):
+        """Eq. 10-11: the SM weak charge shifted by the Z' exchange (the same for every flavour)."""
         M = self._values["mass_MeV"]
         m = iso.mass_MeV
         q_zp = -float(iso.A)  # Q_Z' = Q^nu [Z(2Q^u+Q^d) + N(Q^u+2Q^d)] = -A (eq. 11)
@@ -245,11 +288,12 @@ class ScalarMediator(_Mediator):
 
     name = "scalar"
 
-    def cevns_terms(self, T, iso, F2, p):
-        """SM plus eq. 14-15 (incoherent)."""
+    def cevns_terms(self, T, iso, F2, p, flavour="e", antineutrino=True):
+        """SM plus eq. 14-15 (incoherent; the same for every flavour)."""
         M = self._values["mass_MeV"]
         q_phi = self._pair(p["g"]) * xsec.scalar_nucleon_charge(iso.Z, iso.N)
-        return _add_terms(super().cevns_terms(T, iso, F2, p), xsec.scalar_terms(T, iso.mass_MeV, M, q_phi**2, F2))
+        return _add_terms(super().cevns_terms(T, iso, F2, p, flavour, antineutrino),
+                          xsec.scalar_terms(T, iso.mass_MeV, M, q_phi**2, F2))
 
     def eves_terms(self, T, p, flavour="e", antineutrino=True):
         """SM plus eq. 16 (incoherent)."""
@@ -266,7 +310,8 @@ def _add_terms(a: xsec.Terms, b: xsec.Terms) -> xsec.Terms:
 
 
 MODELS: Dict[str, Type[Model]] = {cls.name: cls for cls in
-                                  (StandardModel, MagneticMoment, Millicharge, ChargeRadius, ScalarMediator, VectorBL)}
+                                  (StandardModel, MagneticMoment, FlavourMagneticMoment, Millicharge, ChargeRadius,
+                                   ScalarMediator, VectorBL)}
 
 
 def model_for_parameter(param: str) -> Type[Model]:
@@ -278,8 +323,49 @@ def model_for_parameter(param: str) -> Type[Model]:
     raise CevnsInputError(f"unknown parameter {param!r}; known: {known}")
 
 
+_FLAVOURS = ("e", "mu", "tau")
+
+
+def flavours_of(param: str) -> Tuple[str, ...]:
+    """Neutrino flavours a parameter name refers to: q_emu -> ("e", "mu"), mu_nu_e -> ("e",), r2_mumu ->
+    ("mu",); () for flavour-blind parameters (sin2w, mu_nu, g)."""
+    head, _, tail = param.rpartition("_")
+    if head in ("mu_nu",):
+        return (tail,) if tail in _FLAVOURS else ()
+    if head not in ("q", "r2"):
+        return ()
+    out = []
+    rest = tail
+    while rest:
+        for f in ("tau", "mu", "e"):
+            if rest.startswith(f):
+                out.append(f)
+                rest = rest[len(f):]
+                break
+        else:
+            return ()
+    return tuple(dict.fromkeys(out))
+
+
+def default_free(cls: Type[Model], param: str, fixed: Mapping[str, Any] = ()) -> list:
+    """The parameters marginalised by default in a fit of ``param``: the other members of its model's
+    family (sin2w excluded) that share a flavour with it (all, for flavour-blind parameters); the rest stay
+    at their defaults.  E.g. q_ee -> q_emu, q_etau (the paper's choice); q_mumu -> q_emu, q_mutau;
+    mu_nu_e -> none (mu_nu_mu stays 0)."""
+    mine = set(flavours_of(param))
+    out = []
+    for p in cls.parameter_table:
+        if p in (param, "sin2w") or p in fixed:
+            continue
+        theirs = set(flavours_of(p))
+        if not mine or not theirs or mine & theirs:
+            out.append(p)
+    return out
+
+
 def get_model(name: str, **values: Any) -> Model:
-    """Model by its CLI name ("sm", "magnetic-moment", "millicharge", "charge-radius", "scalar", "vector-bl")."""
+    """Model by its CLI name (a key of :data:`MODELS`: "sm", "magnetic-moment", "magnetic-moment-flavour",
+    "millicharge", "charge-radius", "scalar", "vector-bl")."""
     if name not in MODELS:
         raise CevnsInputError(f"unknown model {name!r}; known: {sorted(MODELS)}")
     return MODELS[name](**values)

@@ -1,44 +1,36 @@
 """Binned predictions (eq. 17 and 19) through precomputed response matrices.
 
-Everything that does not depend on the fitted parameters -- flux moments,
-kinematics, form factor, quenching and its Jacobian, resolution, thresholds,
-efficiency, exposure -- is folded once into, per channel, per-node arrays and a
-response matrix K[bin, node].  A model's rate is a polynomial in its couplings
-(``cevns._poly``); its basis B[monomial, bin] = K @ (per-node coefficients) is
-computed once per model structure (and per mediator mass), after which a
-prediction is one small dot product.
+Everything that does not depend on the fitted parameters -- flux moments, kinematics, form factor,
+quenching and its Jacobian, resolution, thresholds, efficiency, exposure, arrival times -- is folded once
+into, per channel and source component, per-node arrays and a response matrix K[bin, node].  A model's
+rate is a polynomial in its couplings (``cevns._poly``); its basis B[monomial, bin] = K @ (per-node
+coefficients), one outer product with the component's time fractions per source component (``design.md``:
+time factorises), is computed once per model structure (and per mediator mass), after which a prediction
+is one small dot product.
+
+The engine is generic: a *source* (``cevns.flux.ReactorFlux``, ``cevns.stopped_pion.StoppedPionSource``)
+gives flux moments per component (flavour, antineutrino) and, if timed, arrival-time fractions; a
+*response* (``cevns.detector.IonisationResponse``, ``cevns.detector.RecoilResponse``) gives recoil nodes
+and K.  Bins are energy-major: index = energy bin x n_time_bins + time bin.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from . import constants as C
 from ._poly import Poly, monomial_matrix
-from .detector import Detector, Lindhard, Resolution, bin_probabilities, node_grid
+from .detector import NumericalSettings
 from .errors import CevnsInputError
-from .flux import ReactorFlux
 from .models import Model
-from .nuclei import BindingTable, Target, helm_form_factor
+from .nuclei import BindingTable, Target
 from .xsec import e_min
 
 CHANNELS = ("cevns", "eves")
-
-
-@dataclass(frozen=True)
-class NumericalSettings:
-    """Quadrature settings of the recoil-energy integrals (defaults: error ~1e-7 per bin; docs/reliability.md).
-
-    panel_eV: maximum panel width in true ionisation energy [eV_ee]; n_gl: Gauss-Legendre nodes per panel;
-    floor_eV: lowest true energy considered when resolution smears events up [eV_ee].
-    """
-
-    panel_eV: float = 5.0
-    n_gl: int = 4
-    floor_eV: float = 5.0
+__all__ = ["CHANNELS", "Basis", "NumericalSettings", "ResponseEngine"]
 
 
 @dataclass
@@ -55,83 +47,68 @@ class Basis:
 
 
 class ResponseEngine:
-    """Response matrices of one experiment for CEvNS and EvES."""
+    """Response matrices of one experiment for CEvNS and EvES: ``source`` x ``target`` x ``response``.
 
-    def __init__(self, target: Target, binding: BindingTable, flux: ReactorFlux, quenching: Lindhard,
-                 resolution: Resolution, detectors: Sequence[Detector], edges_eVee: np.ndarray,
+    ``binding`` is the atom's binding table for EvES (None: no EvES, its basis is zero).
+    """
+
+    def __init__(self, target: Target, source: Any, response: Any, binding: Optional[BindingTable] = None,
                  numerics: NumericalSettings = NumericalSettings()):
-        self.target, self.binding, self.flux = target, binding, flux
-        self.quenching, self.resolution = quenching, resolution
-        self.detectors = tuple(detectors)
-        self.edges = np.asarray(edges_eVee, dtype=float) * C.eV
+        self.target, self.source, self.response, self.binding = target, source, response, binding
         self.numerics = numerics
-        thr = np.array([d.threshold_eVee for d in self.detectors]) * C.eV
-        if np.all(thr >= self.edges[-1]):
-            raise CevnsInputError(
-                f"every detector threshold ({', '.join(f'{d.threshold_eVee:g}' for d in self.detectors)} eV_ee) "
-                f"is at or above the last bin edge ({self.edges[-1] / C.eV:g} eV_ee): no bin can be filled")
+        self.n_time = int(response.n_time_bins)
+        self.n_bins = int(response.n_energy_bins) * self.n_time
         self._basis_cache: Dict[Tuple, Basis] = {}
         self._build()
 
-    # --- construction ---------------------------------------------------------------------
-    def _true_range(self) -> Tuple[float, float]:
-        lo, hi = self.edges[0], self.edges[-1]
-        res = [self._res(d) for d in self.detectors]
-        if any(r.on for r in res):
-            lo = max(self.numerics.floor_eV * C.eV, min(lo - r.nsigma * float(r.sigma(lo)) for r in res if r.on))
-            hi = max(hi + r.nsigma * float(r.sigma(hi)) for r in res if r.on)
-        return lo, hi
-
-    def _res(self, d: Detector) -> Resolution:
-        """The detector's own resolution, else the experiment's."""
-        return d.resolution if d.resolution is not None else self.resolution
-
-    def _nodes(self, extra_edges: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        lo, hi = self._true_range()
-        thr = np.array([d.threshold_eVee for d in self.detectors]) * C.eV
-        cuts = np.concatenate([[lo, hi], self.edges, thr, extra_edges])
-        cuts = np.unique(cuts[(cuts >= lo) & (cuts <= hi)])
-        return node_grid(cuts, self.numerics.panel_eV * C.eV, self.numerics.n_gl)
-
-    def _response(self, E_true: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """K[i, j] = sum_d exposure_d [s kg] * atoms/kg * P_d[i, j] * w_j * (cm^2 per MeV^-2)."""
-        K = np.zeros((self.edges.size - 1, E_true.size))
-        for d in self.detectors:
-            P = bin_probabilities(E_true, self.edges, d.threshold_eVee * C.eV, self._res(d), d.efficiency)
-            K += d.exposure_kg_day * C.SECONDS_PER_DAY * P
-        return K * weights[None, :] * self.target.atoms_per_kg() * C.CM2_PER_MEV_M2
-
     def _build(self) -> None:
-        # CEvNS: nodes in true ionisation energy, mapped to nuclear recoil by the quenching
-        Tee, w = self._nodes(np.array([]))
-        T_N = self.quenching.nr_from_ee(Tee)
-        jac = 1.0 / self.quenching.dee_dnr(T_N)  # dT_N/dT_ee, the bracket of eq. 17
-        self.cevns_nodes = Tee
+        per_kg = self.target.atoms_per_kg() * C.CM2_PER_MEV_M2
+        comps = self.source.components
+        self.time_weights = {c: np.asarray(self.response.time_weights(self.source, c), dtype=float) for c in comps}
+        # CEvNS: nodes in nuclear recoil, per-node factor (quenching Jacobian where nodes sit in T_ee)
+        T_N, factor, K = self.response.cevns_grid(self.target, self.source, self.numerics)
         self.T_N = T_N
-        self.iso_data = []
+        self.cevns_nodes = T_N
+        self.K_cevns = K * per_kg
+        self.iso_data: List[Tuple[Any, Any, Dict[Tuple[str, bool], Dict[int, np.ndarray]]]] = []
         for iso in self.target.isotopes:
             m = iso.mass_MeV
-            F2 = helm_form_factor(np.sqrt(2.0 * m * T_N), iso.A, self.target.helm) ** 2
-            mom = self.flux.moments(e_min(T_N, m))
-            self.iso_data.append((iso, F2, {n: iso.abundance * jac * v for n, v in mom.items()}))
-        self.K_cevns = self._response(Tee, w)
-        # EvES: nodes in electron recoil energy, cut at the binding energies (Z_eff steps, eq. 19)
-        Te, we = self._nodes(self.binding.edges_MeV)
-        self.eves_nodes = Te
-        zeff = self.binding.z_eff(Te)
-        self.eves_moments = {n: zeff * v for n, v in self.flux.moments(e_min(Te, C.M_ELECTRON)).items()}
-        self.K_eves = self._response(Te, we)
+            F2 = self.target.form_factor_squared(iso, np.sqrt(2.0 * m * T_N))
+            Emin = e_min(T_N, m)
+            mom = {c: {n: iso.abundance * factor * v for n, v in self.source.moments(Emin, c).items()} for c in comps}
+            self.iso_data.append((iso, F2, mom))
+        # EvES: nodes in electron recoil (Z_eff steps of eq. 19), if the response sees electron recoils
+        grid = None if self.binding is None else self.response.eves_grid(self.binding, self.source, self.numerics)
+        if grid is None:
+            self.eves_nodes = np.zeros(0)
+            self.K_eves = np.zeros((self.response.n_energy_bins, 0))
+            self.eves_moments: Dict[Tuple[str, bool], Dict[int, np.ndarray]] = {}
+        else:
+            Te, Ke = grid
+            assert self.binding is not None
+            self.eves_nodes = Te
+            zeff = self.binding.z_eff(Te)
+            Emin = e_min(Te, C.M_ELECTRON)
+            self.eves_moments = {c: {n: zeff * v for n, v in self.source.moments(Emin, c).items()} for c in comps}
+            self.K_eves = Ke * per_kg
+
+    @property
+    def has_eves(self) -> bool:
+        return self.eves_nodes.size > 0
 
     # --- per-node differential rates as polynomials ----------------------------------------------
-    def _node_rate(self, model: Model, channel: str, p) -> Poly:
+    def _node_rate(self, model: Model, channel: str, p, component: Tuple[str, bool]) -> Poly:
+        flavour, anti = component
         total = Poly()
         if channel == "cevns":
             for iso, F2, mom in self.iso_data:
-                for n, c in model.cevns_terms(self.T_N, iso, F2, p).items():
-                    total = total + Poly.lift(c) * mom[n]
+                for n, c in model.cevns_terms(self.T_N, iso, F2, p, flavour, anti).items():
+                    total = total + Poly.lift(c) * mom[component][n]
         elif channel == "eves":
-            for n, c in model.eves_terms(self.eves_nodes, p).items():
-                total = total + Poly.lift(c) * self.eves_moments[n]
+            if not self.has_eves:
+                return total
+            for n, c in model.eves_terms(self.eves_nodes, p, flavour, anti).items():
+                total = total + Poly.lift(c) * self.eves_moments[component][n]
         else:
             raise CevnsInputError(f"unknown channel {channel!r}; use 'cevns' or 'eves'")
         return total
@@ -140,12 +117,18 @@ class ResponseEngine:
         """Polynomial basis of ``model`` in ``channel`` (cached by model type, masses, options)."""
         key = model.structure_key() + (channel,)
         if key not in self._basis_cache:
-            poly = self._node_rate(model, channel, model.symbols())
             K = self.K_cevns if channel == "cevns" else self.K_eves
             n_nodes = K.shape[1]
-            rows = {m: K @ np.broadcast_to(np.asarray(c, dtype=float), (n_nodes,)) for m, c in poly.terms.items()}
+            rows: Dict[Any, np.ndarray] = {}
+            for comp in self.source.components:
+                poly = self._node_rate(model, channel, model.symbols(), comp)
+                tw = self.time_weights[comp]
+                for m, c in poly.terms.items():
+                    r = K @ np.broadcast_to(np.asarray(c, dtype=float), (n_nodes,))
+                    r = r if self.n_time == 1 and tw[0] == 1.0 else np.outer(r, tw).ravel()
+                    rows[m] = rows[m] + r if m in rows else r
             monos = sorted(m for m, row in rows.items() if np.any(row != 0))  # drop identically-zero terms
-            B = np.array([rows[m] for m in monos]) if monos else np.zeros((1, K.shape[0]))
+            B = np.array([rows[m] for m in monos]) if monos else np.zeros((1, self.n_bins))
             monos = monos or [()]
             self._basis_cache[key] = Basis(model.parameters, monos, B)
         return self._basis_cache[key]
@@ -157,8 +140,11 @@ class ResponseEngine:
     def mean_momentum_transfer(self, model: Model) -> float:
         """Rate-weighted mean momentum transfer q = sqrt(2 m_N T_N) [MeV] of the binned CEvNS events
         (the scale at which a CEvNS determination of sin^2 theta_W is placed, Fig. 3)."""
-        rate = self._node_rate(model, "cevns", model.values())
-        r = np.broadcast_to(np.asarray(rate.terms.get((), 0.0), dtype=float), self.T_N.shape)
-        w = self.K_cevns.sum(axis=0) * r
-        m = sum(iso.abundance * iso.mass_MeV for iso in self.target.isotopes)
+        w = np.zeros(self.T_N.shape)
+        for comp in self.source.components:
+            rate = self._node_rate(model, "cevns", model.values(), comp)
+            r = np.broadcast_to(np.asarray(rate.terms.get((), 0.0), dtype=float), self.T_N.shape)
+            w = w + self.K_cevns.sum(axis=0) * r * self.time_weights[comp].sum()
+        m = sum(iso.abundance * iso.mass_MeV for iso in self.target.isotopes) / sum(
+            iso.abundance for iso in self.target.isotopes)
         return float((w * np.sqrt(2.0 * m * self.T_N)).sum() / w.sum())

@@ -15,32 +15,77 @@ def _fmt(x: float) -> str:
 
 @dataclass
 class Prediction:
-    """Expected counts per bin: ``cevns`` and ``eves`` (events), bins ``edges_eVee`` [eV_ee]."""
+    """Expected counts per bin: ``cevns`` and ``eves`` (events), energy bins ``edges_eVee`` in ``unit``
+    (eV_ee for germanium; PE or keVee for COHERENT, whose bins are energy x time, flattened energy-major
+    with ``time_edges_us``).  ``background``: the expected background per bin of a counting experiment."""
 
     edges_eVee: np.ndarray
     cevns: np.ndarray
     eves: np.ndarray
     model: str = "StandardModel()"
     data: Any = None
+    unit: str = "eV_ee"
+    time_edges_us: Optional[np.ndarray] = None
+    background: Optional[np.ndarray] = None
 
     @property
     def total(self) -> np.ndarray:
         return self.cevns + self.eves
 
+    @property
+    def shape(self) -> Tuple[int, int]:
+        """(energy bins, time bins)."""
+        return (self.edges_eVee.size - 1, 1 if self.time_edges_us is None else self.time_edges_us.size - 1)
+
     def to_dict(self) -> Dict[str, Any]:
-        """JSON-ready dict: model, bins_eVee [[lo, hi], ...] in eV_ee, cevns, eves (events per bin), totals."""
+        """JSON-ready dict: model, energy bins [[lo, hi], ...] (``bins_eVee`` for germanium, else ``bins`` with
+        ``unit``, and ``time_bins_us``), cevns, eves (events per bin, energy-major), total_cevns, total_eves."""
         e = self.edges_eVee
-        return {"model": self.model, "bins_eVee": [[float(a), float(b)] for a, b in zip(e[:-1], e[1:])],
-                "cevns": [float(x) for x in self.cevns], "eves": [float(x) for x in self.eves],
-                "total_cevns": float(self.cevns.sum()), "total_eves": float(self.eves.sum())}
+        key = "bins_eVee" if self.unit == "eV_ee" else "bins"
+        d: Dict[str, Any] = {"model": self.model, key: [[float(a), float(b)] for a, b in zip(e[:-1], e[1:])]}
+        if self.unit != "eV_ee":
+            d["unit"] = self.unit
+        if self.time_edges_us is not None:
+            t = self.time_edges_us
+            d["time_bins_us"] = [[float(a), float(b)] for a, b in zip(t[:-1], t[1:])]
+        d.update({"cevns": [float(x) for x in self.cevns], "eves": [float(x) for x in self.eves],
+                  "total_cevns": float(self.cevns.sum()), "total_eves": float(self.eves.sum())})
+        if self.background is not None:
+            d["total_background"] = float(self.background.sum())
+        return d
 
     def __str__(self) -> str:
+        if self.time_edges_us is not None:
+            return self._str_2d()
         e = self.edges_eVee
         lines = [f"Prediction for {self.model} (events per bin)",
                  f"{'bin [eV_ee]':>14} {'CEvNS':>10} {'EvES':>10} {'total':>10}"]
         for a, b, c, v in zip(e[:-1], e[1:], self.cevns, self.eves):
             lines.append(f"{a:6.0f}-{b:<7.0f} {c:10.3f} {v:10.4f} {c + v:10.3f}")
         lines.append(f"{'sum':>14} {self.cevns.sum():10.2f} {self.eves.sum():10.3f} {self.total.sum():10.2f}")
+        return "\n".join(lines)
+
+    def _str_2d(self) -> str:
+        ne, nt = self.shape
+        c = self.cevns.reshape(ne, nt)
+        b = None if self.background is None else self.background.reshape(ne, nt)
+        d = None if self.data is None else np.asarray(self.data.counts).reshape(ne, nt)
+        head = f"{'bin [' + self.unit + ']':>14} {'CEvNS':>10}" + (f" {'background':>11}" if b is not None else "") \
+            + (f" {'data':>8}" if d is not None else "")
+        lines = [f"Prediction for {self.model} (events, summed over time bins)", head]
+        e, t = self.edges_eVee, self.time_edges_us
+        for i in range(ne):
+            row = f"{e[i]:6.4g}-{e[i + 1]:<7.4g} {c[i].sum():10.3f}"
+            row += f" {b[i].sum():11.2f}" if b is not None else ""
+            row += f" {d[i].sum():8.0f}" if d is not None else ""
+            lines.append(row)
+        lines.append(f"{'time [us]':>14} {'CEvNS':>10}")
+        assert t is not None
+        for j in range(nt):
+            lines.append(f"{t[j]:6.3g}-{t[j + 1]:<7.3g} {c[:, j].sum():10.3f}")
+        tot = f"{'sum':>14} {self.cevns.sum():10.2f}" + (f" {b.sum():11.2f}" if b is not None else "") \
+            + (f" {d.sum():8.0f}" if d is not None else "")
+        lines.append(tot)
         return "\n".join(lines)
 
     def plot(self, ax=None, label: Optional[str] = None, data: bool = True, **kw):

@@ -1,0 +1,251 @@
+"""Counting experiments (COHERENT CsI, LAr): observed counts, backgrounds and nuisances in energy x time bins.
+
+Reads the ``[data]``, ``[likelihood]``, ``[[backgrounds]]`` and ``[[signal_shapes]]`` sections of an
+experiment file and builds the :class:`cevns.poisson.PoissonLikelihood` of the experiment.  Bins are
+energy-major (index = energy bin x n_time + time bin), as in :mod:`cevns.rates`.
+
+* ``[data] kind = "events"``: an event list (columns ``energy``, ``time``) binned here; ``"table"``: a table
+  of bin centres and counts (e.g. the LAr release's 3D PDFs), each row added to the bin holding its centre
+  (summing over any other axis, e.g. F90).
+* ``[[backgrounds]]``: ``kind = "events"`` (binned like the data; ``time_shape = "uniform"`` keeps the
+  energy projection and spreads it uniformly in time: a steady-state background), ``"projections"``
+  (an energy shape, normalised to one inside the energy range, times a time shape in absolute counts per
+  fine bin, times the time efficiency) or ``"table"``; ``normalisation`` rescales to that many events in the
+  analysis region, ``sigma`` is its relative uncertainty; ``shapes`` are +-1 sigma template columns.
+* ``[[signal_shapes]]``: ``key = "quenching.coefficients"`` or ``"detector.efficiency"`` with ``plus`` /
+  ``minus`` values (the SM signal recomputed with them), or ``template`` columns of a table (relative
+  changes of the release's signal template applied to ours).  Each becomes a relative signal-shape nuisance.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .errors import CevnsInputError
+from .poisson import PoissonLikelihood
+
+MAX_ROWS = 2_000_000
+
+
+def read_table(path: Path, columns: Sequence[str]) -> np.ndarray:
+    """Numeric columns ``columns`` of a CSV with a header (``#`` comment lines skipped): (n_rows, n_columns)."""
+    if not path.is_file():
+        raise CevnsInputError(f"data file {str(path)!r} not found")
+    if path.stat().st_size > 200_000_000:
+        raise CevnsInputError(f"data file {path.name} is larger than 200 MB")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CevnsInputError(f"data file {path.name} is not UTF-8 text") from None
+    lines = [(i + 1, ln) for i, ln in enumerate(text.splitlines()) if ln.strip() and not ln.lstrip().startswith("#")]
+    if len(lines) < 2:
+        raise CevnsInputError(f"data file {path.name}: needs a header and at least one row")
+    if len(lines) > MAX_ROWS:
+        raise CevnsInputError(f"data file {path.name}: more than {MAX_ROWS} rows")
+    header = [h.strip() for h in lines[0][1].split(",")]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise CevnsInputError(f"data file {path.name}: missing column(s) {missing}; has {header}")
+    idx = [header.index(c) for c in columns]
+    out = np.empty((len(lines) - 1, len(columns)))
+    for r, (lineno, ln) in enumerate(lines[1:]):
+        f = ln.split(",")
+        try:
+            out[r] = [float(f[i]) for i in idx]
+        except (ValueError, IndexError):
+            raise CevnsInputError(f"data file {path.name}, line {lineno}: expected numbers in {list(columns)}, "
+                                  f"got {ln.strip()!r}") from None
+    if not np.all(np.isfinite(out)):
+        raise CevnsInputError(f"data file {path.name}: NaN or inf")
+    return out
+
+
+@dataclass(frozen=True)
+class CountingData:
+    """Observed counts in energy x time bins (flattened energy-major), with sqrt(n) display errors."""
+
+    energy_edges: np.ndarray
+    time_edges: Optional[np.ndarray]
+    counts: np.ndarray
+    sigma: np.ndarray
+    description: str = ""
+    unit: str = "PE"
+
+    @property
+    def shape(self):
+        return (self.energy_edges.size - 1, 1 if self.time_edges is None else self.time_edges.size - 1)
+
+
+@dataclass
+class Counting:
+    """What a counting experiment adds to the engine: data, backgrounds, the likelihood and its nuisances."""
+
+    dataset: CountingData
+    likelihood: PoissonLikelihood
+    background_names: List[str]
+    signal_shape_names: List[str]
+
+
+def _columns(spec: Dict[str, Any], what: str, roles: Sequence[str]) -> List[str]:
+    cols = spec.get("columns")
+    if not isinstance(cols, dict) or any(r not in cols for r in roles):
+        raise CevnsInputError(f"{what}: columns must name {list(roles)}, e.g. {{ energy = 'pe', time = 't_us' }}")
+    return [str(cols[r]) for r in roles]
+
+
+def _bin2d(e: np.ndarray, t: np.ndarray, w: np.ndarray, ee: np.ndarray, te: Optional[np.ndarray]) -> np.ndarray:
+    """Histogram in [lo, hi) bins, energy-major flattening."""
+    tt = np.zeros_like(e) if te is None else t
+    tedges = np.array([-np.inf, np.inf]) if te is None else te
+    h, _, _ = np.histogram2d(e, tt, bins=[ee, tedges], weights=w)
+    # np.histogram2d closes the last bin on the right; keep [lo, hi): drop entries exactly on the top edges
+    top = (e == ee[-1]) | ((te is not None) & (tt == tedges[-1]))
+    if np.any(top):
+        h2, _, _ = np.histogram2d(e[top], tt[top], bins=[ee, tedges], weights=w[top])
+        h = h - h2
+    return h.ravel()
+
+
+def _rebin_1d(centres: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Sum of values whose centre lies in each [lo, hi) bin."""
+    k = np.searchsorted(edges, centres, side="right") - 1
+    ok = (k >= 0) & (k < edges.size - 1)
+    return np.bincount(k[ok], weights=values[ok], minlength=edges.size - 1)
+
+
+def _binned(exp, spec: Dict[str, Any], what: str, value_col: Optional[str] = None) -> np.ndarray:
+    """Counts per analysis bin of an events or table source described by ``spec``."""
+    r = exp.response
+    ee = np.asarray(r.edges, dtype=float)
+    te = None if r.time_edges_us is None else np.asarray(r.time_edges_us, dtype=float)
+    kind = spec.get("kind")
+    path = exp.base_dir / str(spec.get("file"))
+    if kind == "events":
+        ce, ct = _columns(spec, what, ("energy", "time"))
+        a = read_table(path, [ce, ct])
+        if spec.get("time_shape") == "uniform":
+            if te is None:
+                raise CevnsInputError(f"{what}: time_shape = 'uniform' needs time bins")
+            inside = (a[:, 1] >= te[0]) & (a[:, 1] < te[-1])
+            e_counts = _rebin_1d(a[inside, 0], np.ones(int(inside.sum())), ee)
+            frac = np.diff(te) / (te[-1] - te[0])
+            return np.outer(e_counts, frac).ravel()
+        if "time_shape" in spec:
+            raise CevnsInputError(f"{what}: time_shape must be 'uniform' (or absent), got {spec['time_shape']!r}")
+        return _bin2d(a[:, 0], a[:, 1], np.ones(a.shape[0]), ee, te)
+    if kind == "table":
+        ce, ct, cv = _columns(spec, what, ("energy", "time", "value"))
+        cv = value_col or cv
+        a = read_table(path, [ce, ct, cv])
+        return _bin2d(a[:, 0], a[:, 1], a[:, 2], ee, te)
+    if kind == "projections":
+        ec, tc = spec.get("energy_columns"), spec.get("time_columns")
+        if not isinstance(ec, dict) or not isinstance(tc, dict):
+            raise CevnsInputError(f"{what}: projections need energy_columns and time_columns {{ centre, value }}")
+        ea = read_table(exp.base_dir / str(spec.get("energy_file")), [str(ec.get("centre")), str(ec.get("value"))])
+        ta = read_table(exp.base_dir / str(spec.get("time_file")), [str(tc.get("centre")), str(tc.get("value"))])
+        e_shape = _rebin_1d(ea[:, 0], ea[:, 1], ee)
+        if e_shape.sum() <= 0:
+            raise CevnsInputError(f"{what}: the energy shape is empty inside the analysis bins")
+        e_shape = e_shape / e_shape.sum()
+        if te is None:
+            return e_shape * ta[:, 1].sum()
+        t_counts = _rebin_1d(ta[:, 0], ta[:, 1] * r.time_efficiency(ta[:, 0]), te)
+        return np.outer(e_shape, t_counts).ravel()
+    raise CevnsInputError(f"{what}: kind must be 'events', 'table' or 'projections', got {kind!r}")
+
+
+def _signal_variant(exp, key: str, value: Any) -> np.ndarray:
+    """SM CEvNS signal per bin with one detector input changed (``key`` = "quenching.coefficients" or
+    "detector.efficiency")."""
+    from .models import StandardModel
+    from .rates import ResponseEngine
+
+    sec, field = key.split(".", 1)
+    cfg = copy.deepcopy(exp.config)
+    cfg.setdefault(sec, {})[field] = value
+    engine = ResponseEngine(exp.target, exp.source, exp._recoil_response(cfg), exp.binding, exp.numerics)
+    return engine.rates(StandardModel(), "cevns")
+
+
+def build_counting(exp, lik: Dict[str, Any]) -> Counting:
+    """The data, backgrounds and Poisson likelihood of a counting experiment (module docstring)."""
+    from .models import StandardModel
+
+    spec = exp.config.get("data")
+    if not isinstance(spec, dict):
+        raise CevnsInputError("experiment file: missing section [data]")
+    r = exp.response
+    counts = _binned(exp, spec, "[data]")
+    ee = np.asarray(r.edges, dtype=float)
+    te = None if r.time_edges_us is None else np.asarray(r.time_edges_us, dtype=float)
+    data = CountingData(ee, te, counts, np.sqrt(np.maximum(counts, 1.0)), description=str(spec.get("file")),
+                        unit=r.observable)
+    bkgs, bsig, bnames, bshapes, bshape_names = [], [], [], [], []
+    for i, b in enumerate(exp.config.get("backgrounds", [])):
+        what = f"[[backgrounds]] {b.get('name', i + 1)}"
+        shape = _binned(exp, b, what)
+        norm = b.get("normalisation")
+        scale = 1.0
+        if norm is not None:
+            if shape.sum() <= 0:
+                raise CevnsInputError(f"{what}: empty inside the analysis bins, cannot be normalised")
+            scale = exp._float(f"{what} normalisation", norm) / shape.sum()
+        sig = exp._float(f"{what} sigma", b.get("sigma", 0.0))
+        if sig < 0:
+            raise CevnsInputError(f"{what}: sigma must be >= 0")
+        bkgs.append(shape * scale)
+        bsig.append(sig)
+        bnames.append(str(b.get("name", f"background {i + 1}")))
+        for sh in b.get("shapes", []):
+            plus = _binned(exp, b, what, str(sh.get("plus"))) * scale
+            minus = _binned(exp, b, what, str(sh["minus"])) * scale if "minus" in sh else None
+            bshapes.append(0.5 * (plus - minus) if minus is not None else plus - shape * scale)
+            bshape_names.append(str(sh.get("name", "shape")))
+    nominal = exp.engine.rates(StandardModel(), "cevns")
+    safe = np.where(nominal > 0, nominal, 1.0)
+    sshapes, snames = [], []
+    for i, sh in enumerate(exp.config.get("signal_shapes", [])):
+        what = f"[[signal_shapes]] {sh.get('name', i + 1)}"
+        if "template" in sh:
+            t = sh["template"]
+            tspec = {"kind": "table", "file": t.get("file"), "columns": {"energy": spec["columns"]["energy"],
+                                                                          "time": spec["columns"]["time"],
+                                                                          "value": t.get("nominal")}}
+            nom = _binned(exp, tspec, what)
+            plus = _binned(exp, tspec, what, str(t.get("plus")))
+            minus = _binned(exp, tspec, what, str(t["minus"])) if "minus" in t else None
+            diff = 0.5 * (plus - minus) if minus is not None else plus - nom
+            rel = np.where(nom > 0, diff / np.where(nom > 0, nom, 1.0), 0.0)
+        else:
+            key = sh.get("key")
+            if key not in ("quenching.coefficients", "detector.efficiency"):
+                raise CevnsInputError(f"{what}: key must be 'quenching.coefficients' or 'detector.efficiency'")
+            plus = _signal_variant(exp, key, sh.get("plus"))
+            minus = _signal_variant(exp, key, sh["minus"]) if "minus" in sh else None
+            diff = 0.5 * (plus - minus) if minus is not None else plus - nominal
+            rel = np.where(nominal > 0, diff / safe, 0.0)
+        sshapes.append(rel)
+        snames.append(str(sh.get("name", f"signal shape {i + 1}")))
+    sigma_s = exp._float("[likelihood] signal_sigma", lik.get("signal_sigma", 0.0))
+    names = (["signal normalisation"] if sigma_s > 0 else []) + snames \
+        + [n for n, s in zip(bnames, bsig) if s > 0] + bshape_names
+    like = PoissonLikelihood(counts, np.array(bkgs) if bkgs else None, bsig, sigma_s,
+                             np.array(sshapes) if sshapes else None, np.array(bshapes) if bshapes else None, names)
+    return Counting(data, like, bnames, snames)
+
+
+def with_data(c: Counting, counts: np.ndarray, description: str) -> Counting:
+    """The same counting experiment with other observed counts (e.g. Asimov data); nuisances unchanged."""
+    L = c.likelihood
+    like = PoissonLikelihood(counts, L.backgrounds, L.background_sigmas, L.signal_sigma, L.signal_shapes,
+                             L.background_shapes, L.names)
+    d = c.dataset
+    data = CountingData(d.energy_edges, d.time_edges, np.asarray(counts, dtype=float),
+                        np.sqrt(np.maximum(counts, 1.0)), description, d.unit)
+    return Counting(data, like, c.background_names, c.signal_shape_names)
