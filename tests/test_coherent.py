@@ -1,0 +1,255 @@
+"""COHERENT CsI and LAr: the stopped-pion source, the responses, the Poisson likelihood, the released numbers."""
+
+import numpy as np
+import pytest
+from scipy import integrate, optimize
+
+import cevns
+from cevns import constants as C
+from cevns.detector import RecoilResponse
+from cevns.models import ChargeRadius, FlavourMagneticMoment, Millicharge
+from cevns.nuclei import load_target
+from cevns.poisson import PoissonLikelihood
+from cevns.stopped_pion import COMPONENTS, StoppedPionSource, michel_spectrum, prompt_energy_MeV
+
+SNS = StoppedPionSource(pot=1.38e23, nu_per_pot=0.09, distance_m=27.5)
+
+
+@pytest.fixture(scope="module")
+def csi():
+    return cevns.load_experiment("coherent-csi-2021")
+
+
+@pytest.fixture(scope="module")
+def lar():
+    return cevns.load_experiment("coherent-lar-2020")
+
+
+# --- the source -----------------------------------------------------------------------------------------
+def test_prompt_line_energy():
+    # (m_pi^2 - m_mu^2) / (2 m_pi) with PDG masses
+    assert prompt_energy_MeV() == pytest.approx(29.792, abs=1e-3)
+
+
+@pytest.mark.parametrize("comp", [("e", False), ("mu", True)])
+def test_michel_spectra_normalised_and_mean_energies(comp):
+    m = C.M_MUON
+    norm = integrate.quad(lambda E: float(michel_spectrum(E, comp)), 0, m / 2)[0]
+    mean = integrate.quad(lambda E: E * float(michel_spectrum(E, comp)), 0, m / 2)[0]
+    assert norm == pytest.approx(1.0, rel=1e-12)
+    assert mean == pytest.approx(StoppedPionSource.mean_energy_MeV(comp), rel=1e-12)
+    assert mean == pytest.approx({("e", False): 31.70, ("mu", True): 36.98}[comp], abs=0.01)
+
+
+@pytest.mark.parametrize("comp", [("e", False), ("mu", True)])
+@pytest.mark.parametrize("emin", [0.5, 10.0, 29.0, 52.0])
+def test_michel_moments_are_the_integrals(comp, emin):
+    mom = SNS.moments(emin, comp)
+    for n in (0, -1, -2):
+        ref = integrate.quad(lambda E: float(SNS.spectrum(E, comp)) * E**n, emin, C.M_MUON / 2)[0]
+        assert mom[n] == pytest.approx(ref, rel=1e-9)
+
+
+def test_prompt_moments_are_a_step_at_the_line():
+    E0 = prompt_energy_MeV()
+    below, above = SNS.moments(E0 - 1e-6, ("mu", False)), SNS.moments(E0 + 1e-6, ("mu", False))
+    for n in (0, -1, -2):
+        assert below[n] == pytest.approx(SNS.fluence_per_cm2 * E0**n, rel=1e-12)
+        assert above[n] == 0.0
+    # every component carries the same number of neutrinos
+    for comp in COMPONENTS:
+        assert SNS.moments(0.0, comp)[0] == pytest.approx(SNS.fluence_per_cm2, rel=1e-12)
+
+
+def test_fluence_is_pot_times_yield_over_sphere():
+    d_cm = 27.5e2
+    assert SNS.fluence_per_cm2 == pytest.approx(1.38e23 * 0.09 / (4 * np.pi * d_cm**2), rel=1e-12)
+
+
+@pytest.mark.parametrize("comp", list(COMPONENTS))
+def test_arrival_times_normalised_with_the_lifetimes(comp):
+    t = np.linspace(-3, 60, 630001)
+    f = SNS.time_pdf(t, comp)
+    assert np.all(np.isfinite(f)) and np.all(f >= 0)
+    assert np.trapezoid(f, t) == pytest.approx(1.0, abs=1e-6)
+    mean = np.trapezoid(f * t, t)
+    expect = SNS.pot_mean_us + C.TAU_PION_US + (0.0 if comp == ("mu", False) else C.TAU_MUON_US)
+    assert mean == pytest.approx(expect, abs=1e-4)
+    assert SNS.time_fractions([-3, 60], comp)[0] == pytest.approx(1.0, abs=1e-6)
+
+
+# --- targets and responses ---------------------------------------------------------------------------------
+def test_csi_is_one_cs_and_one_iodine_per_formula_unit():
+    t = load_target("CsI", composition={"Cs": 1, "I": 1})
+    assert sorted((i.Z, i.A, i.abundance) for i in t.isotopes) == [(53, 127, 1.0), (55, 133, 1.0)]
+    assert t.molar_mass_g == pytest.approx(132.905451961 + 126.904473)
+    with pytest.raises(cevns.CevnsInputError, match="compound"):
+        _ = t.Z
+
+
+def test_radius_enters_the_form_factor():
+    t0 = load_target("CsI", composition={"Cs": 1, "I": 1})
+    t1 = load_target("CsI", composition={"Cs": 1, "I": 1}, radii_fm={"Cs": 5.5})
+    cs = [i for i in t0.isotopes if i.Z == 55][0]
+    q = np.array([20.0, 50.0])  # MeV
+    assert np.all(t1.form_factor_squared(cs, q) < t0.form_factor_squared(cs, q))  # larger radius, smaller F
+    io = [i for i in t0.isotopes if i.Z == 53][0]
+    assert np.allclose(t1.form_factor_squared(io, q), t0.form_factor_squared(io, q))
+    # an rms radius equal to the default Helm one reproduces the default form factor
+    R0 = t0.helm.radius_fm(133)
+    rms = np.sqrt(0.6 * R0**2 + 3 * t0.helm.s_fm**2)
+    t2 = load_target("CsI", composition={"Cs": 1, "I": 1}, radii_fm={"Cs": rms})
+    assert np.allclose(t2.form_factor_squared(cs, q), t0.form_factor_squared(cs, q), rtol=1e-12)
+
+
+@pytest.mark.parametrize("observable,spread,ly", [("PE", (0.0749, 9.56), 13.35), ("keVee", (0.58,), 1.0)])
+def test_response_conserves_events(observable, spread, ly):
+    """Without efficiency and with bins that hold every outcome >= 0, each recoil lands in some bin: P sums to 1
+    (the Gamma in PE has no negative outcomes; the keV_ee Gaussian loses its tail below zero, and only that)."""
+    r = RecoilResponse(mass_kg=1.0, quenching="linear-qf", coefficients=(0.246, 0.00078), observable=observable,
+                       spread=spread, edges=(0.0, 2.0, 5.0, 3000.0), light_yield=ly, recoil_range_MeV=(2e-3, 0.1))
+    T = np.geomspace(5e-3, 0.1, 7)
+    from cevns.detector import _gl_bin_probabilities
+
+    mean = r.mean_observed(T)
+    P = _gl_bin_probabilities(mean, np.asarray(r.edges), r._pdf, r._eff, sub_nodes=200)
+    from scipy.special import ndtr
+
+    kept = np.ones(T.size) if observable == "PE" else ndtr(mean / (0.58 * np.sqrt(mean)))
+    assert P.sum(axis=0) == pytest.approx(kept, abs=2e-4)
+
+
+def test_gamma_pe_distribution_has_the_light_yield_as_mean():
+    r = RecoilResponse(mass_kg=1.0, quenching="polynomial", coefficients=(0.0554628, 4.30681, -111.707, 840.384),
+                       observable="PE", spread=(0.0749, 9.56), edges=(0.0, 60.0), light_yield=13.35)
+    T = np.array([0.01, 0.02])
+    x = np.linspace(1e-6, 400, 400001)
+    for mean in r.mean_observed(T):
+        f = r._pdf(x, mean)
+        assert np.trapezoid(f, x) == pytest.approx(1.0, abs=1e-6)
+        # the Gamma's mean is 1/a = E_ee / 0.0749 = 13.351 PE/keV_ee: the light yield 13.35 to 1e-4
+        assert np.trapezoid(f * x, x) == pytest.approx(mean / 13.35 / 0.0749, rel=1e-6)
+        assert np.trapezoid(f * x, x) == pytest.approx(mean, rel=1e-4)
+    # 13.35 PE per keV_ee (cohfit): E_ee(10 keV_nr) from the release's polynomial
+    ee = 0.0554628 * 0.01 + 4.30681 * 0.01**2 - 111.707 * 0.01**3 + 840.384 * 0.01**4
+    assert r.mean_observed(0.01) == pytest.approx(ee * 1e3 * 13.35, rel=1e-12)
+
+
+# --- flavour physics ----------------------------------------------------------------------------------------
+def test_swapping_e_and_mu_parameters_swaps_their_effects():
+    iso = load_target("Ar").isotopes[-1]
+    T = np.array([5e-3, 2e-2, 6e-2])
+    F2 = np.ones_like(T)
+    for cls, pre, scale in ((ChargeRadius, "r2_", 3e-32), (Millicharge, "q_", 2e-10)):
+        a = cls(**{pre + "ee": scale, pre + "emu": 0.7 * scale, pre + "mutau": 0.4 * scale}).values()
+        b = cls(**{pre + "mumu": scale, pre + "emu": 0.7 * scale, pre + "etau": 0.4 * scale}).values()
+        te = cls().cevns_terms(T, iso, F2, a, "e", False)
+        tm = cls().cevns_terms(T, iso, F2, b, "mu", False)
+        for n in te:
+            assert np.allclose(te[n], tm[n], rtol=1e-12, atol=0)
+        assert not np.allclose(cls().cevns_terms(T, iso, F2, a, "mu", False)[0], te[0], rtol=1e-3, atol=0)
+    a = FlavourMagneticMoment(mu_nu_e=3e-10).values()
+    b = FlavourMagneticMoment(mu_nu_mu=3e-10).values()
+    te, tm = FlavourMagneticMoment().cevns_terms(T, iso, F2, a, "e"), FlavourMagneticMoment().cevns_terms(T, iso, F2, b, "mu")
+    assert all(np.allclose(te[n], tm[n], rtol=1e-12, atol=0) for n in te)
+
+
+def test_flavours_a_reactor_cannot_see_leave_its_chi2_unchanged():
+    exp = cevns.load_experiment("conus-plus")
+    sm = exp.chi2()
+    for model in (ChargeRadius(r2_mumu=5e-31, r2_mutau=5e-31), Millicharge(q_mumu=1e-11, q_mutau=1e-11),
+                  FlavourMagneticMoment(mu_nu_mu=1e-9)):
+        assert exp.chi2(model) == pytest.approx(sm, rel=1e-12)
+    assert exp.chi2(FlavourMagneticMoment(mu_nu_e=1e-10)) == pytest.approx(
+        exp.chi2(cevns.MagneticMoment(mu_nu=1e-10)), rel=1e-12)
+
+
+def test_muon_flavour_moves_coherent(csi):
+    base = csi.predict().cevns.sum()
+    assert csi.predict(FlavourMagneticMoment(mu_nu_mu=5e-9)).cevns.sum() > base * 1.01
+    assert csi.predict(ChargeRadius(r2_mumu=-3e-31)).cevns.sum() != pytest.approx(base, rel=1e-3)
+
+
+# --- the Poisson likelihood ----------------------------------------------------------------------------------
+def test_poisson_without_nuisances_is_the_deviance():
+    n = np.array([3.0, 0.0, 10.0, 7.0])
+    mu = np.array([2.5, 0.4, 12.0, 6.0])
+    L = PoissonLikelihood(n)
+    expect = 2 * np.sum(mu - n + np.where(n > 0, n * np.log(np.where(n > 0, n, 1) / mu), 0))
+    assert float(L(mu)) == pytest.approx(expect, rel=1e-13)
+
+
+def test_poisson_profile_matches_a_brute_force_minimisation(lar):
+    L = lar.counting.likelihood
+    s = lar.predict().cevns * 1.2
+
+    def full(theta):
+        J = L._jacobian(s[None, :])[0]
+        mu = s + L.bkg_total + J @ theta
+        if np.any(mu <= 0):
+            return 1e30
+        return float(L._stat(mu[None, :], theta[None, :])[0])
+
+    ref = optimize.minimize(full, np.zeros(L.n_nuisances), method="BFGS", options={"gtol": 1e-10})
+    assert float(L(s)) == pytest.approx(ref.fun, abs=1e-6)
+    assert float(L(s)) <= ref.fun + 1e-9
+
+
+def test_poisson_gradient_by_finite_differences(csi):
+    L = csi.counting.likelihood
+    s = csi.predict().cevns
+    g = L.gradient(s)
+    for i in (5, 20, 40):
+        h = 1e-4 * max(s[i], 1.0)
+        e = np.zeros_like(s)
+        e[i] = h
+        fd = (float(L(s + e)) - float(L(s - e))) / (2 * h)
+        assert g[i] == pytest.approx(fd, rel=1e-4, abs=1e-6)
+
+
+def test_joint_likelihood_is_the_sum_of_the_parts(csi, lar):
+    cp = cevns.load_experiment("conus-plus")
+    joint = cp + csi + lar
+    for model in (None, cevns.ChargeRadius(r2_ee=-2e-31, r2_mumu=1e-31), cevns.StandardModel(sin2w=0.25)):
+        assert joint.chi2(model) == pytest.approx(cp.chi2(model) + csi.chi2(model) + lar.chi2(model), rel=1e-12)
+
+
+def test_asimov_counting_returns_the_standard_model(lar):
+    a = lar.asimov()
+    assert float(a.chi2()) == pytest.approx(0.0, abs=1e-8)
+    f = a.fit("sin2w", "cevns", levels=("1sigma",))
+    assert f.best == pytest.approx(C.SIN2W_LOW_Q, abs=2e-4)
+    assert f.chi2_min == pytest.approx(0.0, abs=1e-6)
+
+
+# --- the released numbers -------------------------------------------------------------------------------------
+def test_csi_event_counts_from_the_release(csi):
+    # 0 <= PE < 60, 0 <= t < 6 us: 1578 coincidence and 1295 anti-coincidence events (PROVENANCE of the release)
+    assert csi.data.counts.sum() == 1578
+    ss = csi.counting.likelihood.backgrounds[csi.counting.background_names.index("steady-state")]
+    assert ss.sum() == pytest.approx(1295.0, abs=1e-9)
+
+
+def test_lar_observed_events_and_the_release_prediction(lar):
+    assert lar.data.counts.sum() == 3752  # datanobkgsub.txt
+    sm = lar.predict().cevns.sum()
+    assert abs(sm - 128.0) < 17.0  # the collaboration's prediction 128 +- 17
+    L = lar.counting.likelihood
+    x = np.linspace(0.2, 3.0, 561)
+    best = x[int(np.argmin(L(np.outer(x, lar.predict().cevns))))] * sm
+    assert abs(best - 159.0) < 43.0  # fitted 159 +- 43 (release)
+
+
+def test_lar_time_and_energy_shapes_against_the_release(lar):
+    """Our SM prediction against the release's cevnspdf.txt, both normalised, per time and energy bin."""
+    from cevns.counting import _binned
+
+    spec = {"kind": "table", "file": "coherent_lar_2020_pdfs.csv",
+            "columns": {"energy": "energy_keVee", "time": "t_us", "value": "cevns"}}
+    theirs = _binned(lar, spec, "test").reshape(12, 10)
+    ours = lar.predict().cevns.reshape(12, 10)
+    assert theirs.sum() == pytest.approx(128.0, abs=0.01)
+    for axis in (0, 1):
+        a, b = ours.sum(axis) / ours.sum(), theirs.sum(axis) / theirs.sum()
+        big = b > 0.05
+        assert np.all(np.abs(a[big] / b[big] - 1) < 0.15), (axis, a, b)
