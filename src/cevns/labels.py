@@ -139,8 +139,8 @@ def channel_label(channels: str) -> str:
     if channels in CHANNELS:
         return CHANNELS[channels]
     parts = [p.strip().lower() for p in channels.split("+")]
-    if all(p in CHANNELS for p in parts):
-        return " + ".join(CHANNELS[p] for p in parts)
+    if parts and all(p in ("cevns", "eves") for p in parts):
+        return " + ".join(CHANNELS[p] for p in ("cevns", "eves") if p in parts)
     raise UnknownLabel(f"no figure label declared for channels {channels!r}")
 
 
