@@ -236,12 +236,13 @@ def comparison_figure(results: Dict[str, Any], outdir: Path) -> None:
 
 def _comparison(results: Dict[str, Any], outdir: Path) -> None:
     from matplotlib.patches import Patch
+    from matplotlib.ticker import MultipleLocator
 
     from .reproduce import other_experiments, paper_results
 
     paper, others = paper_results(), other_experiments()
     ours_col = channel_style("cevns+eves")["color"]
-    fig, axes = new_figure(TWO_COLUMN, 2.9, 1, 3)
+    fig, axes = new_figure(TWO_COLUMN, 2.9, 1, 3, width_ratios=(1.0, 1.3, 1.0))
     for ax, q, xscale in zip(axes, ("mu_nu", "q_ee", "r2_ee"), ("log", "symlog", "linear")):
         lab = label(q)
         sc = lab.scale
@@ -265,8 +266,11 @@ def _comparison(results: Dict[str, Any], outdir: Path) -> None:
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.set_xscale(xscale, **({"linthresh": 1.0} if xscale == "symlog" else {}))
         if xscale == "symlog":
-            ticks = [-100, -10, 0, 10, 100]
-            ax.set_xticks(ticks, [f"${t}$" for t in ticks])
+            ticks = [-100, -1, 0, 1, 100]
+            ax.set_xticks(ticks, [f"${t}$" for t in ticks], fontsize=6.5)
+            ax.set_xticks([-10, 10], minor=True)
+        elif xscale == "linear":
+            ax.xaxis.set_major_locator(MultipleLocator(50))
         ax.set_xlabel(f"{lab.abs_axis() if q == 'mu_nu' else lab.axis}")
         if q != "mu_nu":
             ax.axvline(0, color="0.6", lw=0.5)
