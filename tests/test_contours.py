@@ -90,7 +90,7 @@ def test_plot(qq, tmp_path):
 
     fig, ax = plt.subplots()
     qq.plot(ax, scale=(1e-12, 1e-12))
-    assert ax.get_xlabel() == "q_ee [1e-12 e]"
+    assert ax.get_xlabel() == r"$q_{\nu_{ee}}$ [$10^{-12}\,e$]"  # the declared symbol and unit (cevns.labels)
     fig.savefig(tmp_path / "c.png")
     plt.close(fig)
 

@@ -1,6 +1,6 @@
 """Command-line interface: a thin layer over the Python API.
 
-  cevns predict conus-plus [--model magnetic-moment --set mu_nu=1e-10] [--json]
+  cevns predict conus-plus [--model magnetic-moment --set mu_nu=1e-10] [--json] [--plot FILE]
   cevns fit conus-plus --param sin2w [--channels cevns] [--json] [--plot FILE]
   cevns exclusion conus-plus --model vector-bl [--json] [--plot FILE]
   cevns contour conus-plus --params q_ee,q_emu [--dof 2] [--json] [--plot FILE]
@@ -23,7 +23,7 @@ from .errors import CevnsInputError
 
 EPILOG = """examples:
   cevns predict conus-plus                          SM counts per bin (CEvNS, EvES)
-  cevns predict conus-plus --model magnetic-moment --set mu_nu=1e-10
+  cevns predict conus-plus --model magnetic-moment --set mu_nu=1e-10 --plot mu.png
   cevns fit conus-plus --param sin2w --plot sin2w.png
   cevns fit conus-plus --param q_ee --channels cevns+eves --json
   cevns exclusion conus-plus --model vector-bl --plot vector.png
@@ -134,7 +134,25 @@ def cmd_predict(args) -> int:
                 print(f"total flux {exp.flux.total_flux():.4e} cm^-2 s^-1; exposure {exp.exposure_kg_day:g} kg d\n")
     if args.json:
         print(json.dumps(out[0] if len(out) == 1 else out, indent=2))
+    if args.plot:
+        _plot_predictions(getattr(joint, "parts", [joint]), model, args.plot)
     return 0
+
+
+def _plot_predictions(exps, model, path: str) -> None:
+    """`predict --plot`: per experiment, CEvNS and EvES stacked over the data (like Fig. 1)."""
+    from .labels import model_label
+    from .style import SINGLE_COLUMN, figure_style, legend, new_figure
+
+    with figure_style():
+        fig, axes = new_figure(SINGLE_COLUMN * len(exps), 2.7, 1, len(exps), squeeze=False)
+        for ax, exp in zip(axes[0], exps):
+            exp.predict(model).plot(ax, label=model_label(model), stacked=True)
+            ax.set_xlim(exp.edges_eVee[0], exp.edges_eVee[-1])
+            ax.set_title(exp.title, fontsize=7)
+            legend(ax, loc="upper right")
+        fig.savefig(path)
+    print(f"wrote {path}", file=sys.stderr)
 
 
 def _announce_joint(exp) -> None:
@@ -142,19 +160,26 @@ def _announce_joint(exp) -> None:
         print(f"joint fit of {exp.name} (chi^2 summed, one normalisation nuisance each)", file=sys.stderr)
 
 
-def _save_plot(draw, path: str) -> None:
-    import matplotlib
+def _save_plot(draw, path: str, title: str = "", legend_kw=None) -> None:
+    """Draw into a new single-column figure in the cevns style and save it (no pyplot: the backend is left
+    alone); ``title``: the experiment, small, above the axes."""
+    from .style import figure_style, legend, new_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    draw(ax)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
+    with figure_style():
+        fig, ax = new_figure("single")
+        draw(ax)
+        legend(ax, **(legend_kw or {"loc": "best"}))
+        if title:
+            ax.set_title(title, fontsize=7)
+        fig.savefig(path)
     print(f"wrote {path}", file=sys.stderr)
+
+
+def _plot_title(exp, model=None) -> str:
+    from .labels import model_label
+
+    title = getattr(exp, "title", None) or exp.name
+    return title + (f"; {model_label(model)}" if model is not None else "")
 
 
 def cmd_fit(args) -> int:
@@ -177,7 +202,9 @@ def cmd_fit(args) -> int:
     else:
         print(res)
     if args.plot:
-        _save_plot(lambda ax: res.plot(ax, label=f"{exp.title}: {res.channels}"), args.plot)
+        from .style import channel_style
+
+        _save_plot(lambda ax: res.plot(ax, **channel_style(res.channels)), args.plot, _plot_title(exp, model))
     return 0
 
 
@@ -197,7 +224,9 @@ def cmd_exclusion(args) -> int:
     else:
         print(res)
     if args.plot:
-        _save_plot(lambda ax: res.plot(ax), args.plot)
+        from .style import channel_style
+
+        _save_plot(lambda ax: res.plot(ax, **channel_style(res.channels)), args.plot, _plot_title(exp))
     return 0
 
 
@@ -214,7 +243,10 @@ def cmd_contour(args) -> int:
     else:
         print(res)
     if args.plot:
-        _save_plot(lambda ax: res.plot(ax, label=f"{exp.title}: {res.channels}"), args.plot)
+        from .style import channel_style
+
+        _save_plot(lambda ax: res.plot(ax, color=channel_style(res.channels).get("color", "C0")), args.plot,
+                   _plot_title(exp))
     return 0
 
 
@@ -241,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="sm | magnetic-moment | magnetic-moment-flavour | millicharge | charge-radius | scalar | vector-bl")
     sp.add_argument("--set", action="append", metavar="PARAM=VALUE",
                     help="model parameter, e.g. mu_nu=1e-10, q_ee=1e-12, mass_MeV=5, g=1e-5 (repeatable)")
+    sp.add_argument("--plot", metavar="FILE",
+                    help="draw CEvNS and EvES stacked over the data into FILE (png, pdf), like Fig. 1")
     sp.set_defaults(func=cmd_predict)
 
     sp = sub.add_parser("fit", help="best fit, Delta chi^2 profile and intervals of one parameter",

@@ -88,18 +88,45 @@ class Prediction:
         lines.append(tot)
         return "\n".join(lines)
 
-    def plot(self, ax=None, label: Optional[str] = None, data: bool = True, **kw):
-        """Step plot of the total prediction (and the data points) on ``ax``."""
-        import matplotlib.pyplot as plt
+    def plot(self, ax=None, label: Optional[str] = None, data: bool = True, stacked: bool = False, **kw):
+        """Step plot of the total prediction (and the data points) on ``ax`` (the current pyplot Axes if
+        None), labelled for a legend: ``label`` or the model's parameters as symbols.  ``stacked``: CEvNS
+        and EvES as stacked filled steps (each labelled by its channel) instead of one total."""
+        from matplotlib.colors import to_rgba
 
-        ax = ax or plt.gca()
+        from .labels import channel_label, model_label
+        from .style import channel_style, dataset_style
+
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            ax = plt.gca()
         e = self.edges_eVee
-        ax.stairs(self.total, e, label=label or self.model, **kw)
+        name = label or model_label(self.model)
+        ne, nt = self.shape
+        # a counting experiment (energy x time bins) is drawn as its energy projection, on top of its background
+        cevns, total = self.cevns.reshape(ne, nt).sum(1), self.total.reshape(ne, nt).sum(1)
+        bkg = np.zeros(ne) if self.background is None else self.background.reshape(ne, nt).sum(1)
+        if self.background is not None:
+            ax.stairs(bkg, e, fill=True, facecolor="0.85", edgecolor="0.5", lw=0.8, label="background")
+        if stacked:
+            for part, base, ch in ((bkg + cevns, bkg, "cevns"), (bkg + total, bkg + cevns, "eves")):
+                col = to_rgba(channel_style(ch)["color"])
+                ax.stairs(part, e, baseline=base, fill=True, facecolor=col[:3] + (0.35,), edgecolor=col, lw=1.0,
+                          label=f"{name}: {channel_label(ch)}" if name else channel_label(ch))
+        else:
+            ax.stairs(bkg + total, e, label=name, **kw)
         if data and self.data is not None:
             c = 0.5 * (e[1:] + e[:-1])
-            ax.errorbar(c, self.data.counts, yerr=self.data.sigma, fmt="ko", ms=3, label="data")
-        ax.set_xlabel(r"$T_e$ [eV$_{ee}$]")
-        ax.set_ylabel("events / bin")
+            ds = dataset_style("conus-plus")
+            counts = np.asarray(self.data.counts).reshape(ne, nt).sum(1)
+            err = np.asarray(self.data.sigma) if nt == 1 else np.sqrt(np.maximum(counts, 1.0))
+            ax.errorbar(c, counts, yerr=err, xerr=np.diff(e) / 2, fmt="o", color=ds["color"],
+                        ms=2.5, lw=0.8, label="data", zorder=5)
+        unit = {"eV_ee": r"eV$_{ee}$", "keVee": r"keV$_{ee}$", "PE": "PE"}.get(self.unit, self.unit)
+        ax.set_xlabel(r"ionisation energy $T_e$ [eV$_{ee}$]" if self.unit == "eV_ee" else f"energy [{unit}]")
+        w = np.diff(e)
+        ax.set_ylabel(f"events / {w[0]:g} {unit}" if np.allclose(w, w[0]) else "events / bin")
         return ax
 
 
@@ -147,20 +174,27 @@ class FitResult:
             lines.append(f"  {k:>5} C.L.    " + " U ".join(f"[{_fmt(a)}, {_fmt(b)}]" for a, b in v) + u)
         return "\n".join(lines)
 
-    def plot(self, ax=None, label: Optional[str] = None, levels: bool = True, **kw):
-        """Delta chi^2 profile on ``ax``, with horizontal lines at the interval levels."""
-        import matplotlib.pyplot as plt
-
+    def plot(self, ax=None, label: Optional[str] = None, levels: bool = True, scale: Optional[float] = None, **kw):
+        """Delta chi^2 profile on ``ax`` (the current pyplot Axes if None), labelled by its channels for a
+        legend, with horizontal lines at the interval levels.  The parameter is drawn in its display
+        unit (:mod:`cevns.labels`: mu_nu in 1e-11 mu_B, q in 1e-12 e, <r^2> in 1e-32 cm^2), or divided by
+        ``scale`` if given."""
+        from .labels import channel_label, level_label
+        from .labels import label as param_label
         from .stats import delta_chi2_level
+        from .style import level_line
 
-        ax = ax or plt.gca()
-        ax.plot(self.grid, self.dchi2, label=label or self.channels, **kw)
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            ax = plt.gca()
+        lab = param_label(self.param)
+        sc = lab.scale if scale is None else scale
+        ax.plot(self.grid / sc, self.dchi2, label=label or channel_label(self.channels), **kw)
         if levels:
             for k in self.intervals:
-                lv = delta_chi2_level(k, 1)
-                ax.axhline(lv, color="grey", lw=0.8, ls=":")
-                ax.text(ax.get_xlim()[1], lv, f" {k}", va="center", fontsize=8, color="grey")
-        ax.set_xlabel(self.param + (f" [{self.unit}]" if self.unit else ""))
+                level_line(ax, delta_chi2_level(k, 1), level_label(k) + " C.L.", x=0.98, ha="right")
+        ax.set_xlabel(lab.axis_for(sc))
         ax.set_ylabel(r"$\Delta\chi^2$")
         return ax
 
@@ -202,13 +236,20 @@ class ExclusionResult:
         return "\n".join(lines)
 
     def plot(self, ax=None, label: Optional[str] = None, **kw):
-        """The excluded-coupling curve g(M) on log axes of ``ax`` (M in MeV)."""
-        import matplotlib.pyplot as plt
+        """The excluded-coupling curve g(M) on log axes of ``ax`` (the current pyplot Axes if None; M in MeV),
+        labelled for a legend by the mediator and channels."""
+        from .labels import channel_label
+        from .labels import label as param_label
 
-        ax = ax or plt.gca()
-        ax.loglog(self.mass_MeV, self.g, label=label or f"{self.model} ({self.channels})", **kw)
-        ax.set_xlabel(r"$M_X$ [MeV]")
-        ax.set_ylabel(r"$g_X$")
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            ax = plt.gca()
+        name = {"scalar": "scalar", "vector-bl": r"B$-$L vector"}.get(self.model, self.model)
+        default = f"{name}, {channel_label(self.channels)}, {100 * self.cl:g}% C.L."
+        ax.loglog(self.mass_MeV, self.g, label=label or default, **kw)
+        ax.set_xlabel(param_label("mass_MeV").axis)
+        ax.set_ylabel(param_label("g").symbol + (r" ($g^\nu g^q$)" if self.convention == "product" else ""))
         return ax
 
 
@@ -278,18 +319,25 @@ class ContourResult:
             lines.append(f"  {name:>8} in " + (f"[{_fmt(ext[0])}, {_fmt(ext[1])}]{u}" if ext else "(empty)"))
         return "\n".join(lines)
 
-    def plot(self, ax=None, label: Optional[str] = None, scale: Tuple[float, float] = (1.0, 1.0),
+    def plot(self, ax=None, label: Optional[str] = None, scale: Optional[Tuple[float, float]] = None,
              color: str = "C0", ls: str = "-"):
-        """The contour Delta chi^2 = level on ``ax`` (axes divided by ``scale``) and the best-fit point (+)."""
-        import matplotlib.pyplot as plt
+        """The contour Delta chi^2 = level on ``ax`` (the current pyplot Axes if None) and the best-fit point
+        (+), labelled for a legend.  Axes in the parameters' display units (:mod:`cevns.labels`), or divided
+        by ``scale`` if given."""
+        from .labels import channel_label, level_label
+        from .labels import label as param_label
 
-        ax = ax or plt.gca()
-        ax.contour(self.x / scale[0], self.y / scale[1], self.dchi2.T, levels=[self.level], colors=color,
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            ax = plt.gca()
+        labs = [param_label(p) for p in self.params]
+        sc = tuple(lab.scale for lab in labs) if scale is None else scale
+        ax.contour(self.x / sc[0], self.y / sc[1], self.dchi2.T, levels=[self.level], colors=color,
                    linestyles=ls)
-        cl = self.cl if isinstance(self.cl, str) else f"{100 * self.cl:g}%"
-        ax.plot([], [], color=color, ls=ls, label=label or f"{self.channels}, {cl} C.L. ({self.dof} dof)")
-        ax.plot(self.best[0] / scale[0], self.best[1] / scale[1], "+", color=color)
-        su = ["" if s == 1.0 else f"{s:g} " for s in scale]
-        ax.set_xlabel(f"{self.params[0]} [{su[0]}{self.units[0]}]" if self.units[0] else self.params[0])
-        ax.set_ylabel(f"{self.params[1]} [{su[1]}{self.units[1]}]" if self.units[1] else self.params[1])
+        ax.plot([], [], color=color, ls=ls,
+                label=label or f"{channel_label(self.channels)}, {level_label(self.cl)} C.L. ({self.dof} dof)")
+        ax.plot(self.best[0] / sc[0], self.best[1] / sc[1], "+", color=color)
+        ax.set_xlabel(labs[0].axis_for(sc[0]))
+        ax.set_ylabel(labs[1].axis_for(sc[1]))
         return ax

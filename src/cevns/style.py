@@ -1,0 +1,107 @@
+"""The cevns figure style: the shipped ``cevns.mplstyle``, journal widths, one fixed look per channel and data set.
+
+Library code never calls ``matplotlib.use`` nor changes the global rcParams: the style is applied with
+:func:`figure_style`, a context manager, around the drawing *and* saving of each figure, and figures
+written to files are :class:`matplotlib.figure.Figure` objects that never touch pyplot or its backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Dict, Iterator, Sequence, Tuple, Union
+
+#: journal widths [inch]: one column and the full page width of two-column journals
+SINGLE_COLUMN = 3.4
+TWO_COLUMN = 7.0
+
+#: the Okabe-Ito palette (colour-blind safe), also the colour cycle of the style file
+OKABE_ITO: Dict[str, str] = {"blue": "#0072B2", "vermillion": "#D55E00", "green": "#009E73", "purple": "#CC79A7",
+                             "orange": "#E69F00", "sky": "#56B4E9", "yellow": "#F0E442", "black": "#000000"}
+
+#: one fixed colour and line style per channel, in every figure
+CHANNEL_STYLE: Dict[str, Dict[str, Any]] = {
+    "cevns": {"color": OKABE_ITO["blue"], "ls": "--"},
+    "eves": {"color": OKABE_ITO["green"], "ls": ":"},
+    "cevns+eves": {"color": OKABE_ITO["vermillion"], "ls": "-"},
+}
+
+#: one fixed colour, line style and marker per data set (COHERENT and the combination: declared for later)
+DATASET_STYLE: Dict[str, Dict[str, Any]] = {
+    "conus-plus": {"color": OKABE_ITO["black"], "ls": "-", "marker": "o"},
+    "coherent-csi": {"color": OKABE_ITO["orange"], "ls": "-.", "marker": "s"},
+    "coherent-lar": {"color": OKABE_ITO["sky"], "ls": (0, (5, 1.5, 1, 1.5, 1, 1.5)), "marker": "D"},
+    "combined": {"color": OKABE_ITO["purple"], "ls": "-", "marker": "*"},
+}
+
+#: the look of reference lines (confidence levels, zero lines) and their labels
+GUIDE = {"color": "0.45", "lw": 0.6, "ls": ":"}
+GUIDE_TEXT = {"color": "0.3", "fontsize": 6.5}
+
+
+def channel_style(channels: str) -> Dict[str, Any]:
+    """Colour and line style of a channel (``cevns``, ``eves``, ``cevns+eves``; order of the sum ignored)."""
+    key = "+".join(sorted(c.strip().lower() for c in channels.split("+")))
+    return dict(CHANNEL_STYLE.get(key, {}))
+
+
+def dataset_style(name: str) -> Dict[str, Any]:
+    """Colour, line style and marker of a data set (``conus-plus``, ``coherent-csi``, ``coherent-lar``, ``combined``)."""
+    return dict(DATASET_STYLE.get(name, {}))
+
+
+def style_file() -> Path:
+    """Path of the shipped ``cevns.mplstyle`` (package data)."""
+    return Path(str(resources.files("cevns.data").joinpath("cevns.mplstyle")))
+
+
+@contextlib.contextmanager
+def figure_style() -> Iterator[None]:
+    """Apply the cevns style inside a ``with`` block only (``matplotlib.style.context``)."""
+    import matplotlib.style
+
+    with resources.as_file(resources.files("cevns.data").joinpath("cevns.mplstyle")) as p:
+        with matplotlib.style.context(str(p)):
+            yield
+
+
+def new_figure(width: Union[str, float] = "single", height: float | None = None, nrows: int = 1, ncols: int = 1,
+               **subplots_kw: Any) -> Tuple[Any, Any]:
+    """A :class:`matplotlib.figure.Figure` (no pyplot, no backend switch) and its axes; ``width`` "single"
+    (3.4 in), "double" (7.0 in) or inches.  Call inside :func:`figure_style`."""
+    from matplotlib.figure import Figure
+
+    w = {"single": SINGLE_COLUMN, "double": TWO_COLUMN}.get(width, width) if isinstance(width, str) else width
+    if isinstance(w, str):
+        raise ValueError(f"width must be 'single', 'double' or inches, got {width!r}")
+    fig = Figure(figsize=(w, height if height is not None else 0.76 * SINGLE_COLUMN))
+    subplots_kw.setdefault("squeeze", True)
+    axes = fig.subplots(nrows, ncols, **subplots_kw)
+    return fig, axes
+
+
+def legend(ax, handles: Sequence[Any] | None = None, **kw: Any):
+    """``ax.legend`` with each label once (the first artist of a repeated label is kept)."""
+    if handles is None:
+        hs, ls = ax.get_legend_handles_labels()
+    else:
+        hs, ls = list(handles), [h.get_label() for h in handles]
+    seen: Dict[str, Any] = {}
+    for h, lab in zip(hs, ls):
+        if lab and not lab.startswith("_") and lab not in seen:
+            seen[lab] = h
+    return ax.legend(list(seen.values()), list(seen), **kw)
+
+
+def level_line(ax, level: float, text: str, x: float = 0.02, ha: str = "left") -> None:
+    """A horizontal guide at Delta chi^2 = ``level`` with its label just above it, inside the axes at axes
+    fraction ``x``."""
+    ax.axhline(level, **GUIDE)
+    ax.text(x, level, text, transform=ax.get_yaxis_transform(), ha=ha, va="bottom", **GUIDE_TEXT)
+
+
+def save(fig, base: Union[str, Path], exts: Sequence[str] = ("png", "pdf")) -> None:
+    """Write ``base.<ext>`` for each extension (call inside :func:`figure_style`, so savefig settings apply)."""
+    for ext in exts:
+        fig.savefig(f"{base}.{ext}")
