@@ -148,7 +148,7 @@ def _plot_predictions(exps, model, path: str) -> None:
         fig, axes = new_figure(SINGLE_COLUMN * len(exps), 2.7, 1, len(exps), squeeze=False)
         for ax, exp in zip(axes[0], exps):
             exp.predict(model).plot(ax, label=model_label(model), stacked=True)
-            ax.set_xlim(exp.edges_eVee[0], exp.edges_eVee[-1])
+            ax.set_xlim(exp.energy_edges[0], exp.energy_edges[-1])
             ax.set_title(exp.title, fontsize=7)
             legend(ax, loc="upper right")
         fig.savefig(path)

@@ -110,7 +110,8 @@ class Prediction:
         if self.background is not None:
             ax.stairs(bkg, e, fill=True, facecolor="0.85", edgecolor="0.5", lw=0.8, label="background")
         if stacked:
-            for part, base, ch in ((bkg + cevns, bkg, "cevns"), (bkg + total, bkg + cevns, "eves")):
+            parts = [(bkg + cevns, bkg, "cevns")] + ([(bkg + total, bkg + cevns, "eves")] if np.any(self.eves) else [])
+            for part, base, ch in parts:
                 col = to_rgba(channel_style(ch)["color"])
                 ax.stairs(part, e, baseline=base, fill=True, facecolor=col[:3] + (0.35,), edgecolor=col, lw=1.0,
                           label=f"{name}: {channel_label(ch)}" if name else channel_label(ch))
