@@ -24,16 +24,26 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .detector import (Detector, Efficiency, IonisationResponse, Lindhard, Logistic, RecoilResponse, Resolution, Tabulated,
-                       TimeEfficiency, check_bins)
+from .detector import (
+    Detector,
+    Efficiency,
+    IonisationResponse,
+    Lindhard,
+    Logistic,
+    RecoilResponse,
+    Resolution,
+    Tabulated,
+    TimeEfficiency,
+    check_bins,
+)
 from .errors import CevnsInputError, check_positive
 from .flux import ReactorFlux
-from .stopped_pion import StoppedPionSource
 from .models import Model, StandardModel
 from .nuclei import load_binding_table, load_target
 from .rates import CHANNELS, Basis, NumericalSettings, ResponseEngine
 from .results import ContourResult, ExclusionResult, FitResult, Prediction
 from .stats import Chi2, JointChi2
+from .stopped_pion import StoppedPionSource
 
 BUILTIN = {"conus-plus": "conus_plus_2025.toml", "conus-plus-2025": "conus_plus_2025.toml",
            "coherent-csi-2021": "coherent_csi_2021.toml", "coherent-lar-2020": "coherent_lar_2020.toml"}
@@ -216,6 +226,9 @@ class Experiment(_Analyses):
         except (TypeError, ValueError):
             raise CevnsInputError(f"experiment file: [{sec}] {key} must be a number, got {v!r}"
                                   f"{_line_of(self._text, key)}") from None
+
+    response: Any  #: IonisationResponse (reactor germanium) or RecoilResponse (spallation source)
+    data: Any  #: Dataset (chi^2 excess) or CountingData (Poisson counts)
 
     def _build(self) -> None:
         t = self._section("target")
@@ -526,7 +539,7 @@ class Experiment(_Analyses):
                      "energy_per_fission_MeV": self.flux.energy_per_fission_MeV,
                      "fission_fractions": self.flux.fractions, "captures_per_fission": self.flux.captures_per_fission,
                      "tail": self.flux.tail, "total_flux_cm2_s": self.flux.total_flux()},
-            "binding_table": self.binding.name,
+            "binding_table": self.binding.name if self.binding is not None else None,
             "sigma_alpha": self.sigma_alpha,
             "data": self.data.description,
             "error_scale": float(self.config.get("data", {}).get("error_scale", 1.0)),

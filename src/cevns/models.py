@@ -13,7 +13,7 @@ polynomial variables by the rate engine, so fits never recompute an integral;
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, Mapping, Tuple, Type
+from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type
 
 import numpy as np
 
@@ -347,7 +347,7 @@ def flavours_of(param: str) -> Tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def default_free(cls: Type[Model], param: str, fixed: Mapping[str, Any] = ()) -> list:
+def default_free(cls: Type[Model], param: str, fixed: Optional[Mapping[str, Any]] = None) -> list:
     """The parameters marginalised by default in a fit of ``param``: the other members of its model's
     family (sin2w excluded) that share a flavour with it (all, for flavour-blind parameters); the rest stay
     at their defaults.  E.g. q_ee -> q_emu, q_etau (the paper's choice); q_mumu -> q_emu, q_mutau;
@@ -355,7 +355,7 @@ def default_free(cls: Type[Model], param: str, fixed: Mapping[str, Any] = ()) ->
     mine = set(flavours_of(param))
     out = []
     for p in cls.parameter_table:
-        if p in (param, "sin2w") or p in fixed:
+        if p in (param, "sin2w") or p in (fixed or {}):
             continue
         theirs = set(flavours_of(p))
         if not mine or not theirs or mine & theirs:

@@ -21,7 +21,7 @@ parts add into joint fits.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -44,8 +44,8 @@ class PoissonLikelihood:
     names : names of the nuisances in order (signal norm, shapes, backgrounds, background shapes).
     """
 
-    def __init__(self, data: Sequence[float], backgrounds: Optional[np.ndarray] = None,
-                 background_sigmas: Sequence[float] = (), signal_sigma: float = 0.0,
+    def __init__(self, data: Any, backgrounds: Optional[np.ndarray] = None,
+                 background_sigmas: Any = (), signal_sigma: float = 0.0,
                  signal_shapes: Optional[np.ndarray] = None, background_shapes: Optional[np.ndarray] = None,
                  names: Optional[Sequence[str]] = None, iterations: int = 30, tol: float = 1e-9):
         d = np.asarray(data, dtype=float)
