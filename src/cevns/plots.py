@@ -164,7 +164,8 @@ def _running_figure(run: Dict[str, Any], outdir: Path, extra_determinations: Seq
     mu = np.geomspace(1e-4, 91.1876, 300)
     ax.semilogx(mu, Sin2wRunning()(mu), color="0.35", lw=1.0, label=r"one-loop $\overline{\rm MS}$ running")
     points = [(d, "s") for d in load_determinations()] + [(d, "D") for d in extra_determinations]
-    colours = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "purple", "orange", "sky")]
+    # orange and sky are the COHERENT data sets' colours (style.DATASET_STYLE): not used for other points
+    colours = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "purple")] + ["0.45", "#8c564b"]
     for i, (d, marker) in enumerate(points):
         open_ = d["scheme"] != "MSbar"
         ax.errorbar(d["Q_GeV"], d["value"], yerr=[[d["err_minus"]], [d["err_plus"]]], fmt=marker,
@@ -177,6 +178,11 @@ def _running_figure(run: Dict[str, Any], outdir: Path, extra_determinations: Seq
                 lw=1.0, label="CONUS+ (this package, digitised data)", zorder=5)
     ax.errorbar(q_conus * 1.25, 0.252, yerr=[[0.064], [0.056]], fmt=ds["marker"], mfc="white", color=ds["color"],
                 ms=4, lw=1.0, label="CONUS+ (reference paper)", zorder=5)
+    for key, c in run.get("coherent_sin2w", {}).items():  # computed by cevns from the COHERENT data releases
+        st = dataset_style("coherent-csi" if "csi" in key else "coherent-lar")
+        lo, hi = c["1sigma"][0]
+        ax.errorbar(c["Q_MeV"] * 1e-3, c["best"], yerr=[[c["best"] - lo], [hi - c["best"]]], fmt=st["marker"],
+                    color=st["color"], ms=4, lw=1.0, label=f"{c['label']} (this package)", zorder=5)
     ax.set_xlabel(r"$Q$ [GeV]")
     ax.set_ylabel(r"$\sin^2\hat\theta_W(Q)$")
     ax.set_xlim(5e-5, 300)
