@@ -74,6 +74,7 @@ OVERRIDES = {
     "form_factor": ("target", "form_factor"),
     "radii_fm": ("target", "radii_fm"),
     "signal_sigma": ("likelihood", "signal_sigma"),
+    "shared": ("likelihood", "shared"),
 }
 #: sections an override may create when the file has none; any other must exist in the experiment
 _OPTIONAL_SECTIONS = ("statistics", "resolution", "data", "target")
@@ -274,6 +275,19 @@ class Experiment(_Analyses):
             self.counting = build_counting(self, lik)
             self.data = self.counting.dataset
             self.sigma_alpha = float(self.counting.likelihood.signal_sigma)
+        shared = lik.get("shared", {})
+        if not isinstance(shared, dict) or not all(isinstance(v, str) for v in shared.values()):
+            raise CevnsInputError("[likelihood] shared must map nuisance names to tags, e.g. "
+                                  "{ \"signal normalisation\" = \"sns-flux\" }")
+        if shared and self.likelihood_kind != "poisson":
+            raise CevnsInputError("[likelihood] shared nuisances need a Poisson likelihood (a chi^2 experiment's "
+                                  "normalisation is minimised analytically, on its own)")
+        unknown = set(shared) - set(self.counting.likelihood.names if shared else [])
+        if unknown:
+            raise CevnsInputError(f"[likelihood] shared: unknown nuisance(s) {sorted(unknown)}; "
+                                  f"known: {self.counting.likelihood.names}")
+        #: nuisance name -> tag; parts of a joint fit with the same tag share that nuisance
+        self.shared_nuisances: Dict[str, str] = dict(shared)
 
     # --- sources (registry: SOURCE_KINDS) -------------------------------------------------------
     def _reactor_source(self) -> ReactorFlux:
@@ -594,6 +608,29 @@ class _JointEngine:
         return Basis(bases[0].names, monos, B)
 
 
+class _GroupedStatistic:
+    """Sum of statistics, each acting on its own subset of the concatenated bins (the interface of
+    :class:`~cevns.stats.Chi2`: call on predictions (n_bins,) or (n_points, n_bins); gradient)."""
+
+    def __init__(self, groups: Sequence[Tuple[Any, np.ndarray]], n_bins: int):
+        self.groups = list(groups)
+        self.data = np.zeros(n_bins)
+        self.sigma = np.zeros(n_bins)
+        for st, ix in self.groups:
+            self.data[ix], self.sigma[ix] = st.data, st.sigma
+
+    def __call__(self, pred) -> np.ndarray:
+        r = np.asarray(pred, dtype=float)
+        return np.sum([st(r[..., ix]) for st, ix in self.groups], axis=0)
+
+    def gradient(self, pred: np.ndarray) -> np.ndarray:
+        r = np.asarray(pred, dtype=float)
+        out = np.zeros_like(r)
+        for st, ix in self.groups:
+            out[ix] += st.gradient(r[ix])
+        return out
+
+
 class JointExperiment(_Analyses):
     """Several experiments fitted together: chi^2 is the sum of each one's eq. 20, each with its own
     normalisation nuisance (independent flux/efficiency normalisations).  Build with ``exp1 + exp2``;
@@ -618,9 +655,35 @@ class JointExperiment(_Analyses):
         self.name = " + ".join(e.name for e in parts)
         self.title = " + ".join(e.title for e in parts)
 
-    def chi2_function(self) -> JointChi2:
-        """Sum of the parts' eq. 20."""
-        return JointChi2([e.chi2_function() for e in self.parts])
+    def chi2_function(self) -> Any:
+        """Sum of the parts' statistics (eq. 20 for chi^2 parts, -2 ln lambda for counting parts).  Counting
+        parts whose files tag a nuisance alike (``[likelihood] shared``) are profiled together, that
+        nuisance shared (e.g. the SNS flux of CsI and LAr); every other nuisance stays with its part."""
+        stats = [e.chi2_function() for e in self.parts]
+        tags = [e.shared_nuisances for e in self.parts]
+        counting = [i for i, e in enumerate(self.parts) if e.counting_experiment]
+        seen: Dict[str, int] = {}
+        for i in counting:
+            for t in set(tags[i].values()):
+                seen[t] = seen.get(t, 0) + 1
+        if not any(n > 1 for n in seen.values()):
+            return JointChi2(stats)
+        from .poisson import PoissonLikelihood
+
+        edges = np.cumsum([0] + [e.data.counts.size for e in self.parts])
+        idx = [np.arange(edges[i], edges[i + 1]) for i in range(len(self.parts))]
+        merged = PoissonLikelihood.combine([stats[i] for i in counting], [tags[i] for i in counting])
+        groups = [(stats[i], idx[i]) for i in range(len(self.parts)) if i not in counting]
+        groups.append((merged, np.concatenate([idx[i] for i in counting])))
+        return _GroupedStatistic(groups, int(edges[-1]))
+
+    def shared_nuisances(self) -> Dict[str, List[str]]:
+        """Nuisances profiled jointly across parts: tag -> the parts (by name) that share it."""
+        out: Dict[str, List[str]] = {}
+        for e in self.parts:
+            for t in e.shared_nuisances.values():
+                out.setdefault(t, []).append(e.name)
+        return {t: v for t, v in out.items() if len(v) > 1}
 
     def inputs(self) -> Dict[str, Any]:
         """The inputs of every part."""
@@ -639,5 +702,8 @@ class JointExperiment(_Analyses):
         return [e.predict(model) for e in self.parts]
 
     def chi2(self, model: Optional[Model] = None, channels: str = "cevns+eves") -> float:
-        """Sum of the parts' chi^2 (eq. 20, alpha minimised each) for ``model``."""
-        return float(sum(e.chi2(model, channels) for e in self.parts))
+        """The joint statistic for ``model``: the sum of the parts' (eq. 20, alpha minimised each; -2 ln lambda
+        of counting parts, shared nuisances profiled together)."""
+        ch = _parse_channels(channels)
+        pred = np.concatenate([sum(getattr(p, c) for c in ch) for p in self.predict(model)])
+        return float(self.chi2_function()(pred))

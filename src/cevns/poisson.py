@@ -70,28 +70,75 @@ class PoissonLikelihood:
         self.signal_sigma = float(signal_sigma)
         self.signal_shapes, self.background_shapes = S, D
         self.bkg_total = B.sum(axis=0)
-        # the columns of J that do not depend on the signal
-        fixed = [s * b for s, b in zip(bs, B) if s > 0] + list(D)
-        self._J_fixed = np.array(fixed).T if fixed else np.zeros((n, 0))
-        self._bkg_keep = [i for i, s in enumerate(bs) if s > 0]
-        self.n_signal_cols = (1 if self.signal_sigma > 0 else 0) + S.shape[0]
-        self.n_nuisances = self.n_signal_cols + self._J_fixed.shape[1]
+        # J(s) = [s * V_k ... | F_j ...]: signal columns scale with the signal, the others are fixed
+        V = ([np.full(n, self.signal_sigma)] if self.signal_sigma > 0 else []) + list(S)
+        F = [s * b for s, b in zip(bs, B) if s > 0] + list(D)
         default = (["signal_norm"] if self.signal_sigma > 0 else []) + [f"signal_shape_{k}" for k in range(S.shape[0])] \
-            + [f"background_{i}" for i in self._bkg_keep] + [f"background_shape_{j}" for j in range(D.shape[0])]
-        self.names = list(names) if names is not None else default
+            + [f"background_{i}" for i, s in enumerate(bs) if s > 0] + [f"background_shape_{j}" for j in range(D.shape[0])]
+        self._set_columns(np.array(V).reshape(len(V), n), np.array(F).reshape(len(F), n),
+                          list(names) if names is not None else default)
+        self.iterations, self.tol = iterations, tol
+
+    def _set_columns(self, V: np.ndarray, F: np.ndarray, names: Sequence[str]) -> None:
+        self._V, self._F = V, F
+        self._J_fixed = F.T
+        self.n_signal_cols = V.shape[0]
+        self.n_nuisances = V.shape[0] + F.shape[0]
+        self.names = list(names)
         if len(self.names) != self.n_nuisances:
             raise CevnsInputError(f"{len(self.names)} nuisance names for {self.n_nuisances} nuisances")
-        self.iterations, self.tol = iterations, tol
+        d = self.data
         self._dlogd = np.where(d > 0, d * np.log(np.maximum(d, _TINY)), 0.0)
+
+    @classmethod
+    def combine(cls, parts: Sequence["PoissonLikelihood"], tags: Sequence[dict]) -> "PoissonLikelihood":
+        """One likelihood over several parts' bins (concatenated in order).  ``tags[i]`` maps nuisance names
+        of part i to a shared tag: nuisances with the same tag become one (fully correlated, each part keeping
+        its own sigma); the others stay separate.  Without shared tags it equals the sum of the parts."""
+        n = [p.data.size for p in parts]
+        off = np.concatenate([[0], np.cumsum(n)])
+        total = int(off[-1])
+        cols: dict = {}  # key -> (is_signal, vector)
+        order = []
+        for i, (p, tg) in enumerate(zip(parts, tags)):
+            unknown = set(tg) - set(p.names)
+            if unknown:
+                raise CevnsInputError(f"shared nuisance(s) {sorted(unknown)} not in {p.names}")
+            for k, name in enumerate(p.names):
+                is_sig = k < p.n_signal_cols
+                vec = np.zeros(total)
+                vec[off[i]:off[i + 1]] = p._V[k] if is_sig else p._F[k - p.n_signal_cols]
+                key = ("shared", tg[name]) if name in tg else ("own", i, name)
+                if key in cols:
+                    if cols[key][0] != is_sig:
+                        raise CevnsInputError(f"shared nuisance {tg[name]!r} mixes a signal and a background nuisance")
+                    cols[key] = (is_sig, cols[key][1] + vec)
+                else:
+                    cols[key] = (is_sig, vec)
+                    order.append(key)
+        out = cls.__new__(cls)
+        out.data = np.concatenate([p.data for p in parts])
+        out.sigma = np.sqrt(np.maximum(out.data, 1.0))
+        nb = max(p.backgrounds.shape[0] for p in parts) if parts else 0
+        out.backgrounds = np.zeros((0, total)) if nb == 0 else np.concatenate(
+            [np.vstack([p.backgrounds, np.zeros((nb - p.backgrounds.shape[0], p.data.size))]) for p in parts], axis=1)
+        out.background_sigmas = np.zeros(out.backgrounds.shape[0])
+        out.signal_sigma = 0.0
+        out.signal_shapes = np.zeros((0, total))
+        out.background_shapes = np.zeros((0, total))
+        out.bkg_total = np.concatenate([p.bkg_total for p in parts])
+        sig = [k for k in order if cols[k][0]]
+        fix = [k for k in order if not cols[k][0]]
+        label = lambda k: k[1] if k[0] == "shared" else f"{k[2]} [{k[1] + 1}]"
+        out._set_columns(np.array([cols[k][1] for k in sig]).reshape(len(sig), total),
+                         np.array([cols[k][1] for k in fix]).reshape(len(fix), total), [label(k) for k in sig + fix])
+        out.iterations, out.tol = max(p.iterations for p in parts), min(p.tol for p in parts)
+        return out
 
     # --- the model -----------------------------------------------------------------------------------
     def _jacobian(self, s: np.ndarray) -> np.ndarray:
         """J(s): (P, n_bins, n_nuisances)."""
-        cols = []
-        if self.signal_sigma > 0:
-            cols.append(self.signal_sigma * s)
-        cols += [s * dk for dk in self.signal_shapes]
-        Js = np.stack(cols, axis=-1) if cols else np.zeros(s.shape + (0,))
+        Js = s[..., None] * self._V.T  # (P, n_bins, n_signal_cols)
         Jf = np.broadcast_to(self._J_fixed, s.shape + (self._J_fixed.shape[1],))
         return np.concatenate([Js, Jf], axis=-1)
 
@@ -166,14 +213,7 @@ class PoissonLikelihood:
         """d(-2 ln lambda)/d pred_i for one prediction (envelope theorem: nuisances held at their minimum)."""
         s = np.asarray(pred, dtype=float)
         _, theta, mu = self.profile(s)
-        scale = np.ones_like(s)
-        c = 0
-        if self.signal_sigma > 0:
-            scale = scale + self.signal_sigma * theta[0]
-            c = 1
-        for dk in self.signal_shapes:
-            scale = scale + theta[c] * dk
-            c += 1
+        scale = 1.0 + theta[:self.n_signal_cols] @ self._V
         return 2.0 * (1.0 - self.data / np.maximum(mu, _TINY)) * scale
 
     def pulls(self, pred) -> dict:
