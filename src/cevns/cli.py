@@ -33,6 +33,7 @@ EPILOG = """examples:
   cevns predict coherent-csi-2021                   COHERENT CsI: CEvNS, backgrounds, data per PE bin
   cevns fit coherent-lar-2020 --param sin2w --channels cevns
   cevns reproduce --out cevns-results
+  cevns reproduce global --out cevns-global         reactor + COHERENT, alone and combined
 
 built-in experiments: conus-plus (reactor, Ge), coherent-csi-2021 and coherent-lar-2020 (SNS stopped pions).
 units: energies in eV_ee (germanium bins, thresholds), PE (CsI) or keV_ee (LAr), mu_nu* in Bohr magnetons, millicharges q_* in e,
@@ -251,9 +252,21 @@ def cmd_contour(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
+    if args.study == "global":
+        if args.sin2w_points is not None:
+            raise CevnsInputError("--sin2w-points belongs to the paper study (its Fig. 3)")
+        from .global_study import reproduce_global
+
+        reproduce_global(args.out or "cevns-global", progress=True, transitions=args.transitions)
+        if args.docs:
+            from pathlib import Path
+
+            Path(args.docs).write_text("<!-- written by `cevns reproduce global --docs FILE`; do not edit by hand -->\n"
+                                       + (Path(args.out or "cevns-global") / "report.md").read_text())
+        return 0
     from .reproduce import reproduce
 
-    reproduce(args.out, progress=True, docs=args.docs, sin2w_points=args.sin2w_points)
+    reproduce(args.out or "cevns-results", progress=True, docs=args.docs, sin2w_points=args.sin2w_points)
     return 0
 
 
@@ -322,10 +335,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--plot", metavar="FILE", help="draw the contour into FILE (png, pdf)")
     sp.set_defaults(func=cmd_contour)
 
-    sp = sub.add_parser("reproduce", help="every result of the paper, with report and figures",
-                        description="Run every analysis on the embedded CONUS+ data and write results.json, "
-                        "report.md/html and the figures.")
-    sp.add_argument("--out", default="cevns-results", help="output folder (default ./cevns-results)")
+    sp = sub.add_parser("reproduce", help="a whole study (the paper's, or the global fit), with report and figures",
+                        description="Run every analysis of a study and write results.json, report.md/html and the "
+                        "figures.  'paper' (default): the reference paper on the embedded CONUS+ data.  'global': "
+                        "CONUS+, COHERENT CsI and LAr alone and combined, flavour by flavour.")
+    sp.add_argument("study", nargs="?", default="paper", choices=["paper", "global"],
+                    help="paper (default) or global")
+    sp.add_argument("--out", default=None,
+                    help="output folder (default ./cevns-results for paper, ./cevns-global for global)")
+    sp.add_argument("--transitions", default="zero", choices=["zero", "marginalised"],
+                    help="global study: transition EM parameters at zero (default) or marginalised")
     sp.add_argument("--docs", metavar="FILE", help="also write the validation table to FILE (docs/validation.md)")
     sp.add_argument("--sin2w-points", metavar="CSV",
                     help="further sin^2 theta_W determinations for Fig. 3 (columns: label,Q_GeV,value,err_plus,"

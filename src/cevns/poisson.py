@@ -159,8 +159,12 @@ class PoissonLikelihood:
             return (out[0], theta[0], mu0[0]) if one else (out, theta, mu0)
         J = self._jacobian(s2)
         mu = mu0.copy()
-        f = self._stat(mu, theta)
-        active = np.ones(P, dtype=bool)
+        with np.errstate(over="ignore", invalid="ignore"):
+            f = self._stat(mu, theta)
+        # points with a non-finite or astronomically large signal are not profiled: their statistic at the
+        # nominal nuisances (inf if the signal is not finite) already rules them out
+        active = np.all(np.isfinite(s2), axis=1) & (np.abs(s2).max(axis=1) < 1e12)
+        f = np.where(np.all(np.isfinite(s2), axis=1), f, np.inf)
         eye = np.eye(k)
         for _ in range(self.iterations):
             idx = np.flatnonzero(active)

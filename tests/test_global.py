@@ -1,0 +1,87 @@
+"""The global study: reactor and spallation data, alone and combined."""
+
+import json
+
+import numpy as np
+import pytest
+
+import cevns
+from cevns import constants as C
+from cevns.global_study import markdown_report, run_global
+
+
+@pytest.fixture(scope="module")
+def run():
+    return run_global(n_masses=7, n_grid=21)
+
+
+def _width(iv):
+    return sum(b - a for a, b in iv)
+
+
+def test_every_result_for_every_data_set(run):
+    r = run["results"]
+    assert r["datasets"] == ["conus-plus", "coherent-csi-2021", "coherent-lar-2020", "combined"]
+    for key in r["datasets"]:
+        assert 0.15 < r["sin2w"][key]["best"] < 0.35
+        for p in ("mu_nu_e", "r2_ee", "q_ee"):
+            assert r["limits"][p][key] is not None
+    # a reactor sees no muon flavour: reported as such, not as a number
+    for p in ("mu_nu_mu", "q_mumu", "r2_mumu"):
+        assert r["limits"][p]["conus-plus"] is None
+        assert r["limits"][p]["combined"] is not None
+    json.dumps(r, allow_nan=False)  # strict JSON
+    text = markdown_report(run)
+    assert "not seen" in text and "sns-flux" in text
+
+
+def test_combined_never_wider_than_the_tightest_single_data_set(run):
+    """Holds wherever no data set prefers a non-zero value that the others do not: to 1e-3 here (mu_nu_e is
+    wider than CONUS+'s alone by 3e-4, COHERENT's faint preference for a moment), see the exception below."""
+    r = run["results"]
+    singles = [k for k in r["datasets"] if k != "combined"]
+    w = {k: _width(r["sin2w"][k]["1sigma"]) for k in r["datasets"]}
+    assert w["combined"] <= min(w[k] for k in singles) + 1e-9
+    for p in ("mu_nu_e", "q_ee", "r2_ee", "r2_mumu", "q_mumu"):
+        ws = [_width(r["limits"][p][k]["90%"]) for k in singles if r["limits"][p][k] is not None]
+        assert _width(r["limits"][p]["combined"]["90%"]) <= min(ws) * (1 + 1e-3), p
+
+
+def test_the_exception_mu_nu_mu_is_explained_by_the_lar_preference(run):
+    """LAr alone prefers mu_nu_mu != 0 (its CEvNS excess): added to CsI (best fit at 0) the combined 90% limit
+    sits between CsI's and LAr's, a few per cent above CsI's.  The Delta chi^2 rule, not a bug."""
+    r = run["results"]["limits"]["mu_nu_mu"]
+    csi, lar, comb = (r[k]["90%"][0][1] for k in ("coherent-csi-2021", "coherent-lar-2020", "combined"))
+    assert csi < comb < lar
+    assert r["coherent-lar-2020"]["best"] > 1e-9 and r["coherent-csi-2021"]["best"] < 1e-12
+
+
+def test_reactor_wins_at_low_mass_coherent_at_high_mass(run):
+    r = run["results"]
+    for m in ("vector-bl", "scalar"):
+        g = {k: np.array([np.inf if x is None else x for x in r["mediators"][m][k]["g"]]) for k in r["datasets"]}
+        best_coherent = np.minimum(g["coherent-csi-2021"], g["coherent-lar-2020"])
+        assert g["conus-plus"][0] < best_coherent[0]  # 10 keV
+        assert g["conus-plus"][-1] > best_coherent[-1]  # 10 GeV
+        assert len(r["crossover"][m]["masses_MeV"]) >= 1 and r["crossover"][m]["reactor_tighter_below"]
+
+
+def test_contributions_add_up(run):
+    rows = run["results"]["contributions"]
+    total = rows[-1]["statistic_alone"]
+    together = [r for r in rows if "profiled together" in r["experiment"]]
+    conus = [r for r in rows if r["experiment"] == "conus-plus"]
+    assert total == pytest.approx(conus[0]["statistic_alone"] + together[0]["statistic_alone"], rel=1e-10)
+    assert "sns-flux" in together[0]["pulls"]
+
+
+def test_joint_with_an_asimov_copy_of_itself():
+    """Data + an Asimov (SM) copy: the best fit moves between the data's and the SM value, the interval
+    shrinks by about sqrt(2) (the curvature doubles near the minimum)."""
+    lar = cevns.load_experiment("coherent-lar-2020").replace(shared={})
+    alone = lar.fit("sin2w", "cevns", levels=("1sigma",))
+    both = (lar + lar.asimov()).fit("sin2w", "cevns", levels=("1sigma",))
+    lo, hi = sorted((alone.best, C.SIN2W_LOW_Q))
+    assert lo < both.best < hi
+    ratio = _width(alone.intervals["1sigma"]) / _width(both.intervals["1sigma"])
+    assert 1.2 < ratio < 1.7
