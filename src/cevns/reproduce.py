@@ -351,8 +351,8 @@ def markdown_report(run: Dict[str, Any]) -> str:
               "| data set | Q [MeV] | sin^2 theta_W (1 sigma) | -2 ln L_min / ndof |", "|---|---|---|---|"]
     for c in res.get("coherent_sin2w", {}).values():
         lo, hi = c["1sigma"][0]
-        lines.append(f"| {c['label']} (cevns) | {c['Q_MeV']:.1f} | {_value_with_errors(c['best'], hi - c['best'], c['best'] - lo)} "
-                     f"| {c['chi2_min']:.1f} / {c['ndof']} |")
+        val = _value_with_errors(c["best"], hi - c["best"], c["best"] - lo)
+        lines.append(f"| {c['label']} (cevns) | {c['Q_MeV']:.1f} | {val} | {c['chi2_min']:.1f} / {c['ndof']} |")
     lines += ["", "Dresden-II is not drawn: its value could not be read from a source the package can cite; add it "
               "with `--sin2w-points FILE`.", "",
               f"Our CONUS+ point is placed at the rate-weighted mean momentum transfer of the binned SM CEvNS events, "
