@@ -81,6 +81,10 @@ class PoissonLikelihood:
 
     def _set_columns(self, V: np.ndarray, F: np.ndarray, names: Sequence[str]) -> None:
         self._V, self._F = V, F
+        # column products per bin for the Hessian blocks: G[n, a*b] = c_a[n] c_b[n]
+        self._G_VV = (V.T[:, :, None] * V.T[:, None, :]).reshape(V.shape[1], -1)
+        self._G_VF = (V.T[:, :, None] * F.T[:, None, :]).reshape(V.shape[1], -1)
+        self._G_FF = (F.T[:, :, None] * F.T[:, None, :]).reshape(F.shape[1], -1)
         self._J_fixed = F.T
         self.n_signal_cols = V.shape[0]
         self.n_nuisances = V.shape[0] + F.shape[0]
@@ -146,6 +150,32 @@ class PoissonLikelihood:
         m = np.maximum(mu, _TINY)
         return 2.0 * (m - self.data + self._dlogd - self.data * np.log(m)).sum(-1) + (theta * theta).sum(-1)
 
+    def _shift(self, s: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """J(s) theta = s * (theta_V @ V) + theta_F @ F, for many points (no (P, n, k) tensor)."""
+        kv = self.n_signal_cols
+        return s * (theta[:, :kv] @ self._V) + theta[:, kv:] @ self._F
+
+    def _newton_system(self, s: np.ndarray, mu: np.ndarray, theta: np.ndarray):
+        """Gradient and Hessian of the statistic in theta at many points, as matrix products over bins:
+        J^T W J block by block with the column products precomputed (``_G*``), so one GEMM per block."""
+        kv, kf = self.n_signal_cols, self._F.shape[0]
+        r = 1.0 - self.data / mu
+        W = self.data / mu**2
+        g = np.empty_like(theta)
+        g[:, :kv] = (r * s) @ self._V.T
+        g[:, kv:] = r @ self._F.T
+        g = 2.0 * g + 2.0 * theta
+        P, k = theta.shape
+        H = np.empty((P, k, k))
+        Ws = W * s
+        H[:, :kv, :kv] = ((Ws * s) @ self._G_VV).reshape(P, kv, kv)
+        H[:, :kv, kv:] = (Ws @ self._G_VF).reshape(P, kv, kf)
+        H[:, kv:, :kv] = H[:, :kv, kv:].transpose(0, 2, 1)
+        H[:, kv:, kv:] = (W @ self._G_FF).reshape(P, kf, kf)
+        H = 2.0 * H
+        H[:, np.arange(k), np.arange(k)] += 2.0
+        return g, H
+
     def profile(self, pred) -> tuple:
         """(statistic, theta*, mu*) for prediction(s) ``pred``: the nuisances minimised by damped Newton steps."""
         s = np.asarray(pred, dtype=float)
@@ -157,7 +187,6 @@ class PoissonLikelihood:
         if k == 0:
             out = self._stat(mu0, theta)
             return (out[0], theta[0], mu0[0]) if one else (out, theta, mu0)
-        J = self._jacobian(s2)
         mu = mu0.copy()
         with np.errstate(over="ignore", invalid="ignore"):
             f = self._stat(mu, theta)
@@ -165,18 +194,14 @@ class PoissonLikelihood:
         # nominal nuisances (inf if the signal is not finite) already rules them out
         active = np.all(np.isfinite(s2), axis=1) & (np.abs(s2).max(axis=1) < 1e12)
         f = np.where(np.all(np.isfinite(s2), axis=1), f, np.inf)
-        eye = np.eye(k)
         for _ in range(self.iterations):
             idx = np.flatnonzero(active)
             if idx.size == 0:
                 break
-            Ja, ma, ta = J[idx], np.maximum(mu[idx], _TINY), theta[idx]
-            r = 1.0 - self.data / ma
-            g = 2.0 * (r[:, None, :] @ Ja)[:, 0, :] + 2.0 * ta
-            W = self.data / ma**2
-            H = 2.0 * (Ja.transpose(0, 2, 1) @ (Ja * W[:, :, None])) + 2.0 * eye
+            sa, ma, ta = s2[idx], np.maximum(mu[idx], _TINY), theta[idx]
+            g, H = self._newton_system(sa, ma, ta)
             step = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
-            dmu = (Ja @ step[:, :, None])[:, :, 0]
+            dmu = self._shift(sa, step)
             # largest step fraction keeping every expectation positive, then backtracking
             with np.errstate(divide="ignore", invalid="ignore"):
                 lim = np.where(dmu < 0, -(ma - 1e-9 * np.maximum(ma, 1.0)) / dmu, np.inf).min(axis=1)
@@ -184,9 +209,10 @@ class PoissonLikelihood:
             new_f = np.full(idx.size, np.inf)
             new_t, new_mu = ta.copy(), ma.copy()
             pending = np.ones(idx.size, dtype=bool)
+            base = mu0[idx] + self._shift(sa, ta)
             for _ls in range(30):
                 cand_t = ta + t[:, None] * step
-                cand_mu = mu0[idx] + (Ja @ cand_t[:, :, None])[:, :, 0]
+                cand_mu = base + t[:, None] * dmu
                 fc = self._stat(cand_mu, cand_t)
                 ok = pending & (fc <= f[idx] + 1e-12 * np.abs(f[idx]))
                 new_f[ok], new_t[ok], new_mu[ok] = fc[ok], cand_t[ok], cand_mu[ok]
@@ -208,7 +234,9 @@ class PoissonLikelihood:
         if s.ndim == 1:
             return np.asarray(self.profile(s)[0])
         out = np.empty(s.shape[0])
-        step = max(1, 4_000_000 // max(1, s.shape[1] * max(1, self.n_nuisances)))
+        # 64 points per block: the matrix products stay below OpenBLAS's threading threshold, which on a busy
+        # machine costs far more than it gains (measured: 0.66 s per 20,000 LAr points, 5 s with 256 per block)
+        step = 64
         for a in range(0, s.shape[0], step):
             out[a:a + step] = self.profile(s[a:a + step])[0]
         return out
