@@ -13,7 +13,7 @@ from scipy import optimize
 
 from ._poly import monomial_gradient, monomial_matrix
 from .errors import CevnsInputError, check_finite, check_positive
-from .minimise import _batch_chi2, marginalise_many
+from .minimise import _batch_chi2, _Minimiser, marginalise_many
 from .models import MODELS, Model, model_for_parameter
 from .rates import Basis
 from .results import ContourResult, ExclusionResult, FitResult
@@ -70,6 +70,8 @@ class _Problem:
         # is the rate even in the parameter of interest? (then |x| is what is constrained)
         self.even = all(dict(m).get(param, 0) % 2 == 0 for m in self.basis.monomials)
         self._last = self._base[self._i_free].copy()
+        self._near_last = self._last.copy()
+        self._grid_x, self._grid_z = np.zeros(1), self._last[None, :].copy()
         self.zscale = self.scale[param]
         self._ladder = np.array([0.0, 0.03, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0])
         self._ladder = np.concatenate([-self._ladder[:0:-1], self._ladder])
@@ -122,46 +124,151 @@ class _Problem:
         self._last = centre + res.x * widths if res.fun <= vals.min() else grid[int(np.argmin(vals))]
         return best
 
+    def _widths(self, xs: np.ndarray) -> np.ndarray:
+        """Search widths of the free parameters at each x, as in :meth:`profile`: max(|x|, zscale) for
+        parameters in the unit of x, their own scale otherwise.  Shape (len(xs), n_free)."""
+        zs = np.maximum(np.abs(xs), self.zscale)
+        return np.stack([zs if self.units[p] == self.unit else np.full(xs.size, self.scale[p]) for p in self.free], 1)
+
+    def profile_points(self, xs: np.ndarray, starts: Optional[np.ndarray] = None, ladder: Optional[np.ndarray] = None,
+                       step: float = 0.0) -> Tuple[np.ndarray, np.ndarray]:
+        """The profile (chi^2 minimised over the free parameters) at every x of ``xs`` at once, and the
+        minimising free values, shape (len(xs), n_free).
+
+        Candidates per point: the grid ``ladder`` x widths around the defaults of the free parameters in
+        every direction (the ladder of :meth:`profile` unless given; an empty ladder: none), plus ``starts``
+        (len(xs), k, n_free), e.g. the solutions of neighbouring points.  The best candidate of every point
+        is polished, all points at once: damped Newton steps with finite-difference gradient and Hessian
+        (:class:`cevns.minimise._Minimiser`), after a pattern search from ``step`` widths if ``step`` > 1e-3.
+        """
+        xs = np.atleast_1d(np.asarray(xs, dtype=float))
+        n, nf = xs.size, len(self.free)
+        if nf == 0:
+            return self.chi2_points(xs), np.zeros((n, 0))
+        pts = np.tile(self._base, (n, 1))
+        pts[:, self._i_param] = xs
+        widths = self._widths(xs)
+        lad = self._ladder if ladder is None else np.asarray(ladder, dtype=float)
+        if nf > 2 and ladder is None:
+            lad = lad[::2]
+        cands = []
+        if lad.size:
+            steps = np.stack(np.meshgrid(*([lad] * nf), indexing="ij"), -1).reshape(-1, nf)
+            cands.append(self._base[self._i_free][None, None, :] + steps[None] * widths[:, None, :])
+        if starts is not None:
+            cands.append(np.asarray(starts, dtype=float).reshape(n, -1, nf))
+        cand = np.concatenate(cands, axis=1)
+        every = np.arange(n)
+        m = _Minimiser(self.chi2, self.basis, pts, self._i_free, widths, newton_steps=40, escape=True, gain=1e-13)
+        vals = m.values(cand, every)
+        k = np.argmin(vals, axis=1)
+        z, best = cand[every, k], vals[every, k]
+        m.polish(z, best, every, np.full(n, step))
+        return best, z
+
+    #: the coarser search of a whole scan (continuation along the scan carries the basins between points)
+    _SCAN_LADDER = np.array([-3.0, -1.5, -0.75, -0.35, -0.1, 0.0, 0.1, 0.35, 0.75, 1.5, 3.0])
+
     def profile_many(self, xs: np.ndarray) -> np.ndarray:
-        """:meth:`profile` at many x at once (vectorised, :func:`marginalise_many`); widths as in :meth:`profile`."""
+        """:meth:`profile` at many x at once: :meth:`profile_points` at every x, then continuation -- a
+        point whose neighbour's solution is lower at its own x restarts from it, sweeping until none
+        improves (a basin can travel the whole scan).  The solutions are kept as warm starts for
+        :meth:`profile_near`."""
         xs = np.asarray(xs, dtype=float)
         if not self.free:
             return self.chi2_points(xs)
-        pts = np.tile(self._base, (xs.size, 1))
-        pts[:, self._i_param] = xs
-        zs = np.maximum(np.abs(xs), self.zscale)
-        widths = np.stack([zs if self.units[p] == self.unit else np.full(xs.size, self.scale[p]) for p in self.free], 1)
-        fine = np.stack([np.full(xs.size, self.scale[p]) for p in self.free], 1)
-        return marginalise_many(self.chi2, self.basis, pts, self._i_free, widths, fine=fine, chain=True)[0]
+        vals, z = self.profile_points(xs, ladder=self._SCAN_LADDER)
+        n, every = xs.size, np.arange(xs.size)
+        for _ in range(n if n > 1 else 0):
+            nb = np.stack([z[np.maximum(every - 1, 0)], z[np.minimum(every + 1, n - 1)]], 1)
+            pts = np.tile(self._base, (n, 1))
+            pts[:, self._i_param] = xs
+            m = _Minimiser(self.chi2, self.basis, pts, self._i_free, self._widths(xs), newton_steps=40)
+            nv = m.values(nb, every)
+            k = np.argmin(nv, axis=1)
+            idx = np.flatnonzero(nv[every, k] < vals - 1e-12 * np.abs(vals))
+            if idx.size == 0:
+                break
+            v2, z2 = self.profile_points(xs[idx], starts=nb[idx, k[idx]][:, None, :], ladder=np.zeros(0))
+            better = v2 < vals[idx]
+            vals[idx[better]], z[idx[better]] = v2[better], z2[better]
+        self._grid_x, self._grid_z = xs, z
+        return vals
+
+    def profile_near(self, x: float) -> float:
+        """:meth:`profile` at one x inside the last :meth:`profile_many` scan, warm-started from the solutions
+        at the neighbouring scan points and at the previous call (for root finding and the minimum)."""
+        if not self.free:
+            return float(self.chi2_points(np.array([x]))[0])
+        gx, gz = self._grid_x, self._grid_z
+        j = int(np.clip(np.searchsorted(gx, x), 1, gx.size - 1))
+        starts = np.stack([gz[j - 1], gz[j], self._near_last])[None]
+        v, z = self.profile_points(np.array([x]), starts=starts, ladder=np.zeros(0))
+        self._near_last = z[0]
+        return float(v[0])
+
+    def slope_near(self, x: float) -> float:
+        """d/dx of the profile at x (envelope theorem: the partial derivative of chi^2 at the minimising free
+        values of :meth:`profile_near`, from the gradient of the chi^2 and of the polynomial basis)."""
+        self.profile_near(x)
+        p = self._base.copy()
+        p[self._i_param] = x
+        p[self._i_free] = self._near_last
+        mons, names, B = self.basis.monomials, self.basis.names, self.basis.B
+        r = (monomial_matrix(mons, names, p[None, :]) @ B)[0]
+        return float((monomial_gradient(mons, names, p, [self.param]) @ B @ self.chi2.gradient(r))[0])
 
     def global_min(self, grid: np.ndarray, prof: np.ndarray) -> Tuple[float, float]:
+        """The minimum of the profile near the lowest scan point: Brent's bounded search between its neighbours
+        when no parameter is free (cheap), else the root of the profile's slope when it changes sign there."""
         i = int(np.argmin(prof))
         lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
-        if hi > lo:
-            r = optimize.minimize_scalar(self.profile, bounds=(lo, hi), method="bounded",
+        if hi > lo and not self.free:
+            r = optimize.minimize_scalar(self.profile_near, bounds=(lo, hi), method="bounded",
                                          options={"xatol": 1e-10 * max(abs(hi), abs(lo), 1e-300)})
             if r.fun < prof[i]:
                 return float(r.x), float(r.fun)
+        elif hi > lo:
+            self._near_last = self._grid_z[i]
+            if i > 0 and i < grid.size - 1:  # the slope changes sign in [lo, x_i] or [x_i, hi]
+                s_i = self.slope_near(grid[i])
+                a, b = (lo, grid[i]) if s_i > 0 else (grid[i], hi)
+                if s_i != 0 and self.slope_near(a) < 0 < self.slope_near(b):
+                    x = optimize.brentq(self.slope_near, a, b, xtol=1e-10 * max(abs(hi), abs(lo), 1e-300), rtol=1e-12)
+                    v = self.profile_near(x)
+                    if v < prof[i]:
+                        return float(x), float(v)
+            else:  # at an end of the scan: is the profile still falling towards the inner neighbour?
+                a, b = (lo, hi)
+                if self.slope_near(a) < 0 < self.slope_near(b):
+                    x = optimize.brentq(self.slope_near, a, b, xtol=1e-10 * max(abs(hi), abs(lo), 1e-300), rtol=1e-12)
+                    v = self.profile_near(x)
+                    if v < prof[i]:
+                        return float(x), float(v)
         return float(grid[i]), float(prof[i])
 
     def auto_range(self, level: float) -> Tuple[float, float]:
         """A symmetric scan range (x >= 0 for even parameters) wide enough that the profile rises
-        more than ``level`` + 2 above the lowest value seen at both ends."""
+        more than ``level`` + 2 above the lowest value seen at both ends: x doubles from the parameter's
+        scale (the profile at a batch of doublings computed at once, the stopping rule applied in order)."""
         if self.param == "sin2w":
             return 0.0, 0.6
         s = self.scale[self.param]
-        seen = [self.profile(0.0)]
-        x = s
-        for _ in range(90):
-            self.zscale = x
-            up = self.profile(x)
-            down = up if self.even else self.profile(-x)
-            seen += [up, down]
-            m = min(seen)
-            if up - m > level + 2.0 and down - m > level + 2.0:
-                break
-            x *= 2.0
-        return (0.0 if self.even else -x), x
+        self.zscale = s
+        lowest = float(self.profile_points(np.array([0.0]))[0][0])
+        batch = 8
+        for k0 in range(0, 90, batch):
+            x = s * 2.0 ** np.arange(k0, min(k0 + batch, 90))
+            with np.errstate(over="ignore", invalid="ignore"):  # far beyond the range: may overflow, not used
+                vals = self.profile_points(x if self.even else np.concatenate([x, -x]))[0]
+            up, down = vals[:x.size], (vals[:x.size] if self.even else vals[x.size:])
+            for j in range(x.size):
+                lowest = min(lowest, up[j], down[j])
+                if up[j] - lowest > level + 2.0 and down[j] - lowest > level + 2.0:
+                    self.zscale = float(x[j])
+                    return (0.0 if self.even else -float(x[j])), float(x[j])
+        self.zscale = s * 2.0 ** 89
+        return (0.0 if self.even else -s * 2.0 ** 90), s * 2.0 ** 90
 
 
 def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterable = DEFAULT_LEVELS,
@@ -195,7 +302,7 @@ def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterabl
     prof = prob.profile_many(g)
     best, chi2_min = prob.global_min(g, prof)
     chi2_min = min(chi2_min, float(prof.min()))
-    f = lambda x: prob.profile(x) - chi2_min
+    f = lambda x: prob.profile_near(x) - chi2_min
     intervals = {k: find_intervals(f, g, level, prof - chi2_min) for k, level in lv.items()}
     ndof = exp.data.counts.size - 1 - len(prob.free)
     mdl = prob.model

@@ -19,8 +19,9 @@ _WIDE = np.array([0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.4, 2.0, 3.0
 _WIDE = np.concatenate([-_WIDE[:0:-1], _WIDE])
 
 
-def _batch_chi2(chi2: Chi2, basis: Basis, pts: np.ndarray, chunk: int = 65536) -> np.ndarray:
-    """chi^2 (alpha minimised) at many full parameter points, in chunks to bound memory."""
+def _batch_chi2(chi2: Chi2, basis: Basis, pts: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """chi^2 (alpha minimised) at many full parameter points, in chunks that stay in the CPU cache
+    (measured: 2,048 points per product are ~10x faster per point than 65,536)."""
     out = np.empty(pts.shape[0])
     for a in range(0, pts.shape[0], chunk):
         out[a:a + chunk] = chi2(monomial_matrix(basis.monomials, basis.names, pts[a:a + chunk]) @ basis.B)
@@ -33,9 +34,14 @@ class _Minimiser:
     D = 1e-4  # finite-difference step [widths]
     TS = np.array([1.0, 0.5, 0.25, 0.1, 0.03, 0.01])  # Newton step fractions tried at once
 
+    #: escape steps along the direction of most negative curvature [widths], both signs
+    ESC = np.array([1.0, 0.3, 0.1, 0.03, 0.01, 0.003])
+
     def __init__(self, chi2: Chi2, basis: Basis, pts: np.ndarray, cols: Sequence[int], widths: np.ndarray,
-                 newton_steps: int):
+                 newton_steps: int, escape: bool = False, gain: float = 1e-14):
         self.chi2, self.basis, self.pts, self.cols, self.widths = chi2, basis, pts, list(cols), widths
+        self.escape = escape  # also try steps along negative curvature (leaves saddles and maxima, e.g. z = 0)
+        self.gain = gain  # a move must lower chi^2 by more than this fraction of it
         self.nf = len(self.cols)
         self.newton_steps = newton_steps
         self.sten = self.grid(np.array([-1.0, 0.0, 1.0]))
@@ -49,14 +55,16 @@ class _Minimiser:
         """chi^2 at candidates ``cand`` (len(idx), k, nf) of the points ``idx``."""
         full = np.repeat(self.pts[idx], cand.shape[1], axis=0)
         full[:, self.cols] = cand.reshape(-1, self.nf)
-        return _batch_chi2(self.chi2, self.basis, full).reshape(idx.size, cand.shape[1])
+        with np.errstate(over="ignore", invalid="ignore"):  # a wild trial step may overflow: never chosen
+            v = _batch_chi2(self.chi2, self.basis, full).reshape(idx.size, cand.shape[1])
+        return np.where(np.isnan(v), np.inf, v)
 
     def take(self, z: np.ndarray, best: np.ndarray, cand: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Move points ``idx`` to their best candidate where it improves; the mask of moved points."""
         vals = self.values(cand, idx)
         k = np.argmin(vals, axis=1)
         v = vals[np.arange(idx.size), k]
-        better = v < best[idx] - 1e-14 * np.abs(best[idx])
+        better = v < best[idx] - self.gain * np.abs(best[idx])
         moved = np.zeros(best.size, dtype=bool)
         moved[idx[better]] = True
         z[idx[better]] = cand[np.arange(idx.size), k][better]
@@ -93,9 +101,13 @@ class _Minimiser:
                     e, o = unit[i] + unit[j], unit[i] - unit[j]
                     H[:, i, j] = H[:, j, i] = (f[:, pos[tuple(e)]] - f[:, pos[tuple(o)]] - f[:, pos[tuple(-o)]]
                                                + f[:, pos[tuple(-e)]]) / (4 * d**2)
-            lam = np.maximum(0.0, -np.linalg.eigvalsh(H)[:, 0]) * 1.01 + 1e-12 * np.abs(H).max(axis=(1, 2)) + 1e-300
+            ev, vec = np.linalg.eigh(H)
+            lam = np.maximum(0.0, -ev[:, 0]) * 1.01 + 1e-12 * np.abs(H).max(axis=(1, 2)) + 1e-300
             step = -np.linalg.solve(H + lam[:, None, None] * np.eye(nf), g[:, :, None])[:, :, 0]
             cand = z[act, None, :] + self.TS[None, :, None] * (step * w[act])[:, None, :]
+            if self.escape:  # at a stationary point that is not a minimum the Newton step is zero: go downhill
+                esc = np.concatenate([self.ESC, -self.ESC])[None, :, None] * (vec[:, :, 0] * w[act])[:, None, :]
+                cand = np.concatenate([cand, z[act, None, :] + esc], axis=1)
             moved = self.take(z, best, cand, act)
             act = act[moved[act]]
 

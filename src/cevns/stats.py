@@ -60,6 +60,8 @@ class Chi2:
         check_positive("sigma_alpha", self.sigma_alpha, allow_zero=True)
         object.__setattr__(self, "data", d)
         object.__setattr__(self, "sigma", s)
+        object.__setattr__(self, "_w", 1.0 / s**2)  # weights 1/sigma^2
+        object.__setattr__(self, "_dw", d / s**2)
 
     def alpha_hat(self, pred) -> np.ndarray:
         """Analytic minimum alpha* of eq. 20 for prediction(s) ``pred`` [events per bin]."""
@@ -78,8 +80,19 @@ class Chi2:
         return (res * res).sum(-1) + pen
 
     def __call__(self, pred) -> np.ndarray:
-        """Minimum over alpha of eq. 20 for the prediction(s) ``pred``."""
-        return self.chi2_at(pred, self.alpha_hat(pred))
+        """Minimum over alpha of eq. 20 for the prediction(s) ``pred``.
+
+        The same as ``chi2_at(pred, alpha_hat(pred))``, with the sums written as products with the
+        weights 1/sigma^2 (the inner loop of every fit: fewer temporary arrays)."""
+        r = np.asarray(pred, dtype=float)
+        if self.sigma_alpha == 0:
+            res = r - self.data
+            return (res * res) @ self._w
+        rw = r * self._w
+        rr = np.einsum("...i,...i->...", rw, r)
+        a = (rw @ self.data - rr) / (rr + 1.0 / self.sigma_alpha**2)
+        res = (1.0 + a)[..., None] * r - self.data
+        return (res * res) @ self._w + (a / self.sigma_alpha) ** 2
 
     def gradient(self, pred: np.ndarray) -> np.ndarray:
         """d chi^2_min / d pred_i for one prediction (envelope theorem: alpha held at alpha*)."""

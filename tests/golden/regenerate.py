@@ -60,8 +60,8 @@ def load(path: Path) -> Any:
 
 
 #: relative tolerances, first match of a path (keys joined by "/") prefix wins; the rest: DEFAULT_RTOL.
-#: Measured: rerunning with another BLAS thread count, and the limits / exclusion algorithms of issue 14
-#: against the ones that wrote the files, move these numbers by < 1e-8 (see docs/performance.md).
+#: Measured: rerunning with one BLAS thread instead of two changes nothing; the rewritten limits, exclusion
+#: curves and chi^2 of issue 14 move these numbers by < 1e-10 relative (most by ~1e-16), r2_ee aside (below).
 #: Contours (a grid of the vectorised marginaliser, crossings interpolated linearly) keep 1e-4.
 TIGHT_RTOL = 1e-6
 DEFAULT_RTOL = 1e-4
@@ -70,7 +70,18 @@ TIGHT = ("prediction/", "results/sm_prediction/", "results/data/", "results/inpu
          "sensitivity/", "mediator_choices/")
 
 
+#: Exceptions, measured.  r2_ee: the files were written by the code before issue 14, whose chi^2_min for r2_ee
+#: (7.411679 CEvNS, 7.413761 CEvNS+EvES) sat 4e-5 above the true minimum (7.4116355, 7.4137222: found by the
+#: new profile and by Nelder-Mead on the whole (r2_ee, r2_emu, r2_etau) space), because the marginaliser stopped
+#: at the stationary point r2_emu = r2_etau = 0; the edges move by 1.1e-6 of the interval width.  Kept, not
+#: rewritten, so that the files stay the record of the old code; 1e-5 bounds the correction.
+LOOSER = {"results/r2_ee/": 1e-5}
+
+
 def rtol_for(path: str) -> float:
+    for prefix, tol in LOOSER.items():
+        if path.startswith(prefix):
+            return tol
     return TIGHT_RTOL if path.startswith(TIGHT) else DEFAULT_RTOL
 
 
