@@ -4,7 +4,7 @@ profiles, intervals and confidence levels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Sequence
 
 import numpy as np
@@ -49,6 +49,7 @@ class Chi2:
     data: np.ndarray
     sigma: np.ndarray
     sigma_alpha: float = 0.20
+    _w: np.ndarray = field(init=False, repr=False, compare=False)  # weights 1/sigma^2
 
     def __post_init__(self):
         d = np.asarray(self.data, dtype=float)
@@ -60,8 +61,7 @@ class Chi2:
         check_positive("sigma_alpha", self.sigma_alpha, allow_zero=True)
         object.__setattr__(self, "data", d)
         object.__setattr__(self, "sigma", s)
-        object.__setattr__(self, "_w", 1.0 / s**2)  # weights 1/sigma^2
-        object.__setattr__(self, "_dw", d / s**2)
+        object.__setattr__(self, "_w", 1.0 / s**2)
 
     def alpha_hat(self, pred) -> np.ndarray:
         """Analytic minimum alpha* of eq. 20 for prediction(s) ``pred`` [events per bin]."""
