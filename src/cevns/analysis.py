@@ -84,6 +84,11 @@ class _Problem:
             pts[:, self._i_free] = np.atleast_2d(free_scaled) * np.array([self.scale[p] for p in self.free])
         return self.chi2(monomial_matrix(self.basis.monomials, self.basis.names, pts) @ self.basis.B)
 
+    def _full_points_many(self, xs: np.ndarray) -> np.ndarray:
+        pts = np.tile(self._base, (xs.size, 1))
+        pts[:, self._i_param] = xs
+        return pts
+
     def _full_points(self, x: float, z: np.ndarray) -> np.ndarray:
         pts = np.tile(self._base, (np.atleast_2d(z).shape[0], 1))
         pts[:, self._i_param] = x
@@ -159,7 +164,7 @@ class _Problem:
             cands.append(np.asarray(starts, dtype=float).reshape(n, -1, nf))
         cand = np.concatenate(cands, axis=1)
         every = np.arange(n)
-        m = _Minimiser(self.chi2, self.basis, pts, self._i_free, widths, newton_steps=40, escape=True, gain=1e-13)
+        m = _Minimiser(self.chi2, self.basis, pts, self._i_free, widths, newton_steps=40, escape=True, gain=1e-11)
         vals = m.values(cand, every)
         k = np.argmin(vals, axis=1)
         z, best = cand[every, k], vals[every, k]
@@ -170,15 +175,34 @@ class _Problem:
     _SCAN_LADDER = np.array([-3.0, -1.5, -0.75, -0.35, -0.1, 0.0, 0.1, 0.35, 0.75, 1.5, 3.0])
 
     def profile_many(self, xs: np.ndarray) -> np.ndarray:
-        """:meth:`profile` at many x at once: :meth:`profile_points` at every x, then continuation -- a
-        point whose neighbour's solution is lower at its own x restarts from it, sweeping until none
-        improves (a basin can travel the whole scan).  The solutions are kept as warm starts for
-        :meth:`profile_near`."""
+        """:meth:`profile` at many x at once: :meth:`profile_points` with a grid search at every 4th x, the x
+        between started from the solutions around them; then continuation -- a point whose neighbour's
+        solution is lower at its own x restarts from it, sweeping until none improves (a basin can travel the
+        whole scan).  With more than two free parameters: :func:`marginalise_many` (measured: the fast path can
+        miss a far basin of a third parameter).  The solutions are kept as warm starts for :meth:`profile_near`."""
         xs = np.asarray(xs, dtype=float)
         if not self.free:
             return self.chi2_points(xs)
-        vals, z = self.profile_points(xs, ladder=self._SCAN_LADDER)
+        if len(self.free) > 2:  # basins far apart in a third parameter (e.g. sin2w): the thorough marginaliser
+            widths = self._widths(xs)
+            fine = np.stack([np.full(xs.size, self.scale[p]) for p in self.free], 1)
+            vals, self._grid_z = marginalise_many(self.chi2, self.basis, self._full_points_many(xs), self._i_free, widths,
+                                                  fine=fine, chain=True)
+            self._grid_x = xs
+            return vals
         n, every = xs.size, np.arange(xs.size)
+        # the search at every 4th point (and the last), the points between started from those around them
+        sub = np.unique(np.concatenate([every[::4], [n - 1]]))
+        vs, zs = self.profile_points(xs[sub], ladder=self._SCAN_LADDER)
+        vals, z = np.empty(n), np.empty((n, len(self.free)))
+        vals[sub], z[sub] = vs, zs
+        rest = np.setdiff1d(every, sub)
+        if rest.size:
+            j = np.searchsorted(sub, rest)
+            a, b = sub[j - 1], sub[j]
+            t = ((xs[rest] - xs[a]) / (xs[b] - xs[a]))[:, None]
+            starts = np.stack([z[a], z[b], (1 - t) * z[a] + t * z[b]], 1)
+            vals[rest], z[rest] = self.profile_points(xs[rest], starts=starts, ladder=np.zeros(0))
         for _ in range(n if n > 1 else 0):
             nb = np.stack([z[np.maximum(every - 1, 0)], z[np.minimum(every + 1, n - 1)]], 1)
             pts = np.tile(self._base, (n, 1))
@@ -207,16 +231,20 @@ class _Problem:
         self._near_last = z[0]
         return float(v[0])
 
-    def slope_near(self, x: float) -> float:
-        """d/dx of the profile at x (envelope theorem: the partial derivative of chi^2 at the minimising free
-        values of :meth:`profile_near`, from the gradient of the chi^2 and of the polynomial basis)."""
-        self.profile_near(x)
+    def profile_slope_near(self, x: float) -> Tuple[float, float]:
+        """:meth:`profile_near` at x and its derivative d/dx (envelope theorem: the partial derivative of chi^2 at
+        the minimising free values, from the gradient of the chi^2 and of the polynomial basis)."""
+        v = self.profile_near(x)
         p = self._base.copy()
         p[self._i_param] = x
         p[self._i_free] = self._near_last
         mons, names, B = self.basis.monomials, self.basis.names, self.basis.B
         r = (monomial_matrix(mons, names, p[None, :]) @ B)[0]
-        return float((monomial_gradient(mons, names, p, [self.param]) @ B @ self.chi2.gradient(r))[0])
+        return v, float((monomial_gradient(mons, names, p, [self.param]) @ B @ self.chi2.gradient(r))[0])
+
+    def slope_near(self, x: float) -> float:
+        """d/dx of the profile at x (:meth:`profile_slope_near`)."""
+        return self.profile_slope_near(x)[1]
 
     def global_min(self, grid: np.ndarray, prof: np.ndarray) -> Tuple[float, float]:
         """The minimum of the profile near the lowest scan point: Brent's bounded search between its neighbours
@@ -255,12 +283,12 @@ class _Problem:
             return 0.0, 0.6
         s = self.scale[self.param]
         self.zscale = s
-        lowest = float(self.profile_points(np.array([0.0]))[0][0])
+        lowest = float(self.profile_points(np.array([0.0]), ladder=self._SCAN_LADDER)[0][0])
         batch = 8
         for k0 in range(0, 90, batch):
             x = s * 2.0 ** np.arange(k0, min(k0 + batch, 90))
             with np.errstate(over="ignore", invalid="ignore"):  # far beyond the range: may overflow, not used
-                vals = self.profile_points(x if self.even else np.concatenate([x, -x]))[0]
+                vals = self.profile_points(x if self.even else np.concatenate([x, -x]), ladder=self._SCAN_LADDER)[0]
             up, down = vals[:x.size], (vals[:x.size] if self.even else vals[x.size:])
             for j in range(x.size):
                 lowest = min(lowest, up[j], down[j])
@@ -303,7 +331,12 @@ def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterabl
     best, chi2_min = prob.global_min(g, prof)
     chi2_min = min(chi2_min, float(prof.min()))
     f = lambda x: prob.profile_near(x) - chi2_min
-    intervals = {k: find_intervals(f, g, level, prof - chi2_min) for k, level in lv.items()}
+
+    def f_slope(x: float) -> Tuple[float, float]:  # Newton's method for the edges (free parameters: each value costs)
+        v, s = prob.profile_slope_near(x)
+        return v - chi2_min, s
+
+    intervals = {k: find_intervals(f, g, level, prof - chi2_min, f_slope if prob.free else None) for k, level in lv.items()}
     ndof = exp.data.counts.size - 1 - len(prob.free)
     mdl = prob.model
     label = (f"{type(mdl).__name__}(" + ", ".join([f"{k}={mdl.values()[k]:g}" for k in type(mdl).mass_table]

@@ -46,6 +46,17 @@ class _Minimiser:
         self.newton_steps = newton_steps
         self.sten = self.grid(np.array([-1.0, 0.0, 1.0]))
         self.pos = {tuple(o): j for j, o in enumerate(self.sten.astype(int))}
+        # stencil columns of the central differences: f(+e_i), f(-e_i); f(e_i + e_j), f(e_i - e_j), f(-e_i + e_j), f(-e_i - e_j)
+        unit, pos = np.eye(self.nf, dtype=int), self.pos
+        self._c0 = pos[(0,) * self.nf]
+        self._cp = np.array([pos[tuple(unit[i])] for i in range(self.nf)], dtype=int)
+        self._cm = np.array([pos[tuple(-unit[i])] for i in range(self.nf)], dtype=int)
+        pairs = [(i, j) for i in range(self.nf) for j in range(i + 1, self.nf)]
+        self._pi = np.array([i for i, _ in pairs], dtype=int)
+        self._pj = np.array([j for _, j in pairs], dtype=int)
+        self._cpp, self._cpm, self._cmp, self._cmm = (
+            np.array([pos[tuple(a * unit[i] + b * unit[j])] for i, j in pairs], dtype=int)
+            for a, b in ((1, 1), (1, -1), (-1, 1), (-1, -1)))
         self.pattern = self.grid(np.array([-2.0, -1.0, 0.0, 1.0, 2.0]))
 
     def grid(self, ladder: np.ndarray) -> np.ndarray:
@@ -84,31 +95,28 @@ class _Minimiser:
             cand = z[act, None, :] + self.pattern[None] * (w[act] * h[act, None])[:, None, :]
             moved = self.take(z, best, cand, act)
             h[act[~moved[act]]] *= 0.4
-        unit, d, pos = np.eye(nf, dtype=int), self.D, self.pos
+        d = self.D
         act = np.asarray(idx)
         for _ in range(self.newton_steps):
             if act.size == 0:
                 break
             f = self.values(z[act, None, :] + self.sten[None] * d * w[act, None, :], act)
-            f0 = f[:, pos[(0,) * nf]]
-            g = np.empty((act.size, nf))
+            fp, fm, f0 = f[:, self._cp], f[:, self._cm], f[:, self._c0, None]
+            g = (fp - fm) / (2 * d)
             H = np.empty((act.size, nf, nf))
-            for i in range(nf):
-                fp, fm = f[:, pos[tuple(unit[i])]], f[:, pos[tuple(-unit[i])]]
-                g[:, i] = (fp - fm) / (2 * d)
-                H[:, i, i] = (fp - 2 * f0 + fm) / d**2
-                for j in range(i + 1, nf):
-                    e, o = unit[i] + unit[j], unit[i] - unit[j]
-                    H[:, i, j] = H[:, j, i] = (f[:, pos[tuple(e)]] - f[:, pos[tuple(o)]] - f[:, pos[tuple(-o)]]
-                                               + f[:, pos[tuple(-e)]]) / (4 * d**2)
+            H[:, self._pi, self._pj] = H[:, self._pj, self._pi] = (f[:, self._cpp] - f[:, self._cpm] - f[:, self._cmp]
+                                                                  + f[:, self._cmm]) / (4 * d**2)
+            H[:, np.arange(nf), np.arange(nf)] = (fp - 2 * f0 + fm) / d**2
             ev, vec = np.linalg.eigh(H)
             lam = np.maximum(0.0, -ev[:, 0]) * 1.01 + 1e-12 * np.abs(H).max(axis=(1, 2)) + 1e-300
             step = -np.linalg.solve(H + lam[:, None, None] * np.eye(nf), g[:, :, None])[:, :, 0]
             cand = z[act, None, :] + self.TS[None, :, None] * (step * w[act])[:, None, :]
-            if self.escape:  # at a stationary point that is not a minimum the Newton step is zero: go downhill
-                esc = np.concatenate([self.ESC, -self.ESC])[None, :, None] * (vec[:, :, 0] * w[act])[:, None, :]
-                cand = np.concatenate([cand, z[act, None, :] + esc], axis=1)
             moved = self.take(z, best, cand, act)
+            neg = act[(ev[:, 0] < 0) & ~moved[act]]
+            if self.escape and neg.size:  # a saddle or a maximum (e.g. z = 0) stops Newton: go down the negative curvature
+                v0 = vec[(ev[:, 0] < 0) & ~moved[act], :, 0]
+                esc = np.concatenate([self.ESC, -self.ESC])[None, :, None] * (v0 * w[neg])[:, None, :]
+                moved |= self.take(z, best, z[neg, None, :] + esc, neg)
             act = act[moved[act]]
 
 

@@ -5,7 +5,7 @@ profiles, intervals and confidence levels.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy import optimize
@@ -131,8 +131,9 @@ class JointChi2:
 
 
 def find_intervals(f: Callable[[float], float], grid: Any, level: float,
-                   values: Any = None) -> List[List[float]]:
-    """Connected regions where f(x) <= level, located on ``grid`` and refined by Brent root finding.
+                   values: Any = None, f_slope: Optional[Callable[[float], Tuple[float, float]]] = None) -> List[List[float]]:
+    """Connected regions where f(x) <= level, located on ``grid`` and refined by root finding: Brent's
+    method, or with ``f_slope`` (x -> (f(x), f'(x))) Newton's, kept inside the bracket.
 
     A region touching an end of the grid is closed there (that end is a boundary of the scan,
     e.g. a physical one).  Disjoint regions are returned as separate [lo, hi] pairs.
@@ -141,6 +142,12 @@ def find_intervals(f: Callable[[float], float], grid: Any, level: float,
     y = np.asarray(values if values is not None else [f(v) for v in x], dtype=float) - level
     inside = y <= 0
     out: List[List[float]] = []
+
+    def root(i: int, j: int) -> float:
+        if f_slope is None:
+            return _root(f, level, x[i], x[j])
+        return _root_newton(f_slope, level, x[i], x[j], y[i], y[j])
+
     i = 0
     while i < x.size:
         if not inside[i]:
@@ -149,8 +156,8 @@ def find_intervals(f: Callable[[float], float], grid: Any, level: float,
         j = i
         while j + 1 < x.size and inside[j + 1]:
             j += 1
-        lo = x[i] if i == 0 else _root(f, level, x[i - 1], x[i])
-        hi = x[j] if j == x.size - 1 else _root(f, level, x[j], x[j + 1])
+        lo = x[i] if i == 0 else root(i - 1, i)
+        hi = x[j] if j == x.size - 1 else root(j, j + 1)
         out.append([float(lo), float(hi)])
         i = j + 1
     return out
@@ -159,6 +166,31 @@ def find_intervals(f: Callable[[float], float], grid: Any, level: float,
 def _root(f: Callable[[float], float], level: float, a: float, b: float) -> float:
     """Crossing of f = level in [a, b], to 1e-10 of the bracket width (scale-free)."""
     return float(optimize.brentq(lambda t: f(t) - level, a, b, xtol=1e-10 * abs(b - a), rtol=1e-12))
+
+
+def _root_newton(f_slope: Callable[[float], Tuple[float, float]], level: float, a: float, b: float,
+                 ya: float, yb: float) -> float:
+    """Crossing of f = level in [a, b] (f(a) - level = ``ya`` and f(b) - level = ``yb`` of opposite signs) by
+    Newton steps from the secant point, bisecting whenever a step would leave the shrinking bracket; to 1e-10
+    of the bracket width, like :func:`_root`."""
+    tol = 1e-10 * abs(b - a)
+    x = a + (b - a) * ya / (ya - yb) if ya != yb else 0.5 * (a + b)
+    for _ in range(100):
+        v, s = f_slope(x)
+        r = v - level
+        if r == 0.0:
+            return float(x)
+        if (r < 0) == (ya < 0):
+            a, ya = x, r
+        else:
+            b, yb = x, r
+        xn = x - r / s if s != 0 and np.isfinite(s) else 0.5 * (a + b)
+        if not (min(a, b) < xn < max(a, b)):
+            xn = 0.5 * (a + b)
+        if abs(xn - x) <= tol or abs(b - a) <= tol:
+            return float(xn)
+        x = xn
+    return float(x)
 
 
 def levels_dict(levels: Sequence[str | float]) -> Dict[str, float]:
