@@ -379,69 +379,179 @@ def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: floa
     if M.ndim != 1 or M.size == 0 or np.any(~np.isfinite(M)) or np.any(M <= 0):
         raise CevnsInputError("masses must be a non-empty list of positive numbers (MeV)")
     chi2 = chi2_of(exp)
+    islands: List[Dict[str, Any]] = []
     if g_range is None:
         g_range = (1e-18, 1.0) if convention == "product" else (1e-9, 1.0)
     lo_g, hi_g = (check_positive("g_range", v) for v in g_range)
     if not hi_g > lo_g:
         raise CevnsInputError(f"g_range must be (lo, hi) with 0 < lo < hi, got {tuple(g_range)}")
     g_grid = np.geomspace(lo_g, hi_g, n_g)
-    out_g = np.full(M.size, np.nan)
-    islands: List[Dict[str, Any]] = []
+    # per mass the prediction is a polynomial in g: coefficients C[mass, power, bin] from the basis (only this is per mass)
+    coefs = []
     for k, mass in enumerate(M):
         mdl = MODELS[model](mass_MeV=float(mass), convention=convention)
-        basis = combined_basis(exp, mdl, ch)
-        names = basis.names
-        base = np.array([mdl.values()[n] for n in names])
-        ig = names.index("g")
-
-        def chi_of(gs):
-            pts = np.tile(base, (np.size(gs), 1))
-            pts[:, ig] = gs
-            return chi2(monomial_matrix(basis.monomials, names, pts) @ basis.B)
-
-        vals = chi_of(np.concatenate([[0.0], g_grid]))
-        cmin = float(vals.min())
-        i_min = int(np.argmin(vals))
-        if 0 < i_min < vals.size - 1:
-            gg = np.concatenate([[0.0], g_grid])
-            r = optimize.minimize_scalar(lambda t: float(chi_of(np.array([t]))[0]),
-                                         bounds=(gg[i_min - 1], gg[i_min + 1]), method="bounded",
-                                         options={"xatol": 1e-9 * (gg[i_min + 1] - gg[i_min - 1])})
-            cmin = min(cmin, float(r.fun))
-        d = vals[1:] - cmin
-        f = lambda t: float(chi_of(np.array([t]))[0]) - cmin - level
-        above = d > level
-        if not above.any():
-            out_g[k] = np.inf
-        else:
-            j = int(np.argmax(above))
-            if j > 0:
-                out_g[k] = optimize.brentq(f, g_grid[j - 1], g_grid[j], xtol=1e-12 * g_grid[j - 1], rtol=1e-10)
-            elif f(0.0) > 0:  # even g = 0 is outside: the allowed region (if any) is an island
-                out_g[k] = 0.0
-            else:  # excluded already at the bottom of the scan: look below it for the minimum and the crossing
-                low = np.geomspace(g_grid[0] * 1e-12, g_grid[0], 241)
-                lv = chi_of(low)
-                i = int(np.argmin(lv))
-                a, b = low[max(i - 1, 0)], low[min(i + 1, low.size - 1)]
-                r = optimize.minimize_scalar(lambda t: float(chi_of(np.array([t]))[0]), method="bounded",
-                                             bounds=(a, b), options={"xatol": 1e-9 * (b - a)})
-                cmin = min(cmin, float(lv[i]), float(r.fun))
-                lo = g_grid[0]
-                while f(lo) > 0 and lo > 1e-300:
-                    lo *= 1e-3
-                out_g[k] = optimize.brentq(f, lo, min(lo * 1e3, g_grid[0]), xtol=1e-12 * lo, rtol=1e-10)
-            # allowed islands after the first crossing
-            allowed = ~above
-            allowed[:j] = False
-            if allowed.any():
-                regs = find_intervals(lambda t: f(t) + level, g_grid, level, d)
-                regs = [r for r in regs if r[0] > out_g[k]]
-                if regs:
-                    islands.append({"mass_MeV": float(mass), "allowed_g": regs})
+        coefs.append(_g_coefficients(combined_basis(exp, mdl, ch), mdl.values()))
         if progress:
             progress(k + 1, M.size)
+    C = np.stack(coefs)
+    every = np.arange(M.size)
+    gg = np.concatenate([[0.0], g_grid])
+    vals = _chi2_rows(chi2, np.einsum("gk,mkb->mgb", gg[:, None] ** np.arange(C.shape[1]), C).reshape(-1, C.shape[2]))
+    vals = vals.reshape(M.size, gg.size)
+    # the minimum over g between the neighbours of the lowest scan point, all masses at once
+    i_min = np.argmin(vals, axis=1)
+    cmin = vals[every, i_min]
+    inner = np.flatnonzero((i_min > 0) & (i_min < gg.size - 1))
+    if inner.size:
+        cmin[inner] = np.minimum(cmin[inner], _grid_min(chi2, C, inner, gg[i_min[inner] - 1], gg[i_min[inner] + 1]))
+    d = vals[:, 1:] - cmin[:, None]
+    above = d > level
+    out_g = np.where(above.any(axis=1), np.nan, np.inf)
+    j = np.argmax(above, axis=1)
+    # the first crossing of the level, refined between the scan points around it, all masses at once
+    first = np.flatnonzero(above.any(axis=1) & (j > 0))
+    if first.size:
+        out_g[first] = _roots(chi2, C, first, g_grid[j[first] - 1], g_grid[j[first]], cmin[first] + level)
+    for kb in np.flatnonzero(above.any(axis=1) & (j == 0)):  # excluded already at the bottom of the scan (rare)
+        out_g[kb], cmin[kb] = _exclusion_below_scan(chi2, C[kb], g_grid, cmin[kb], level)
+    # allowed islands after the first crossing: every run of scan points back inside, edges refined at once
+    edges: List[Tuple[int, int, int, float, float, Optional[float]]] = []  # (mass, island, side, a, b, fixed edge)
+    runs: Dict[int, List[List[float]]] = {}
+    last = g_grid.size - 1
+    for km in np.flatnonzero(above.any(axis=1)):
+        k = int(km)
+        inside = ~above[k]
+        inside[:j[k]] = False
+        if not inside.any():
+            continue
+        starts = np.flatnonzero(inside & ~np.concatenate([[False], inside[:-1]]))
+        ends = np.flatnonzero(inside & ~np.concatenate([inside[1:], [False]]))
+        runs[k] = [[np.nan, np.nan] for _ in starts]
+        for r, (i0, i1) in enumerate(zip(starts.tolist(), ends.tolist())):
+            edges.append((k, r, 0, float(g_grid[max(i0 - 1, 0)]), float(g_grid[i0]), float(g_grid[0]) if i0 == 0 else None))
+            edges.append((k, r, 1, float(g_grid[i1]), float(g_grid[min(i1 + 1, last)]),
+                          float(g_grid[i1]) if i1 == last else None))
+    if edges:
+        idx = np.array([e[0] for e in edges])
+        free_edges = np.array([e[5] is None for e in edges])
+        roots = np.array([e[5] if e[5] is not None else np.nan for e in edges], dtype=float)
+        if free_edges.any():
+            sel = np.flatnonzero(free_edges)
+            roots[sel] = _roots(chi2, C, idx[sel], np.array([edges[i][3] for i in sel]), np.array([edges[i][4] for i in sel]),
+                                cmin[idx[sel]] + level)
+        for (k, r, side, *_), x in zip(edges, roots):
+            runs[k][r][side] = float(x)
+    for k in sorted(runs):
+        regs = [rg for rg in runs[k] if rg[0] > out_g[k]]
+        if regs:
+            islands.append({"mass_MeV": float(M[k]), "allowed_g": regs})
     return ExclusionResult(model, "+".join(ch), float(cl), level, M, out_g, islands, convention)
+
+
+def _g_coefficients(basis: Basis, values: Dict[str, float]) -> np.ndarray:
+    """The prediction as a polynomial in the coupling g: coefficients (power of g, bin), the other
+    parameters of the basis at ``values``."""
+    powers = [dict(m).get("g", 0) for m in basis.monomials]
+    out = np.zeros((max(powers) + 1, basis.B.shape[1]))
+    for m, k, row in zip(basis.monomials, powers, basis.B):
+        factor = 1.0
+        for name, pw in m:
+            if name != "g":
+                factor *= values[name] ** pw
+        out[k] += factor * row
+    return out
+
+
+def _chi2_rows(chi2, preds: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """chi^2 of many predictions (rows), in cache-sized chunks."""
+    out = np.empty(preds.shape[0])
+    for a in range(0, preds.shape[0], chunk):
+        out[a:a + chunk] = chi2(preds[a:a + chunk])
+    return out
+
+
+def _chi2_at(chi2, C: np.ndarray, idx: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """chi^2 at coupling g[i] of mass idx[i] (C: coefficients per mass, power of g and bin)."""
+    gp = np.asarray(g, dtype=float)[:, None] ** np.arange(C.shape[1])
+    return _chi2_rows(chi2, np.einsum("nk,nkb->nb", gp, C[idx]))
+
+
+def _grid_min(chi2, C: np.ndarray, idx: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Minimum of chi^2 over g in [a, b] for each mass idx, all at once: 17 points across the bracket, the bracket
+    shrunk to the neighbours of the lowest (8x per round) until it is 1e-9 of its start, like the bounded Brent
+    search it replaces; the lowest value seen."""
+    a, b = np.array(a, dtype=float), np.array(b, dtype=float)
+    t = np.linspace(0.0, 1.0, 17)
+    best = np.full(a.size, np.inf)
+    stop = 1e-9 * (b - a)
+    for _ in range(30):
+        act = np.flatnonzero(b - a > stop)
+        if act.size == 0:
+            break
+        xs = a[act, None] + t[None, :] * (b - a)[act, None]
+        f = _chi2_at(chi2, C, np.repeat(idx[act], t.size), xs.ravel()).reshape(act.size, t.size)
+        i = np.argmin(f, axis=1)
+        best[act] = np.minimum(best[act], f[np.arange(act.size), i])
+        rows = np.arange(act.size)
+        a[act], b[act] = xs[rows, np.maximum(i - 1, 0)], xs[rows, np.minimum(i + 1, t.size - 1)]
+    return best
+
+
+def _roots(chi2, C: np.ndarray, idx: np.ndarray, a: np.ndarray, b: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """g in [a, b] where chi^2 of mass idx crosses ``target`` (one sign change per bracket), all brackets at once:
+    regula falsi with the Illinois rule, bisecting when a bracket shrinks too slowly; to 1e-12 of a and 1e-10
+    relative, as the Brent root finding it replaces."""
+    a, b = np.array(a, dtype=float), np.array(b, dtype=float)
+    fa = _chi2_at(chi2, C, idx, a) - target
+    fb = _chi2_at(chi2, C, idx, b) - target
+    x = 0.5 * (a + b)
+    tol = 1e-12 * np.abs(a) + 1e-10 * np.abs(b)
+    side = np.zeros(a.size, dtype=int)
+    width = b - a
+    for it in range(300):
+        act = np.flatnonzero(b - a > tol)
+        if act.size == 0:
+            break
+        aa, bb, ffa, ffb = a[act], b[act], fa[act], fb[act]
+        xs = (aa * ffb - bb * ffa) / (ffb - ffa)
+        slow = (b[act] - a[act]) > 0.5 * width[act]  # the last step did not halve the bracket: bisect
+        bad = ~np.isfinite(xs) | (xs <= aa) | (xs >= bb) | (slow & (it % 3 == 2))
+        xs[bad] = 0.5 * (aa[bad] + bb[bad])
+        width[act] = b[act] - a[act]
+        fx = _chi2_at(chi2, C, idx[act], xs) - target[act]
+        x[act] = xs
+        left = np.sign(fx) == np.sign(ffa)  # the root is in [x, b]
+        hit = fx == 0
+        la, ra = act[left & ~hit], act[~left & ~hit]
+        a[la], fa[la] = xs[left & ~hit], fx[left & ~hit]
+        fb[la] *= np.where(side[la] == 1, 0.5, 1.0)  # Illinois: the end kept twice has its value halved
+        side[la] = 1
+        b[ra], fb[ra] = xs[~left & ~hit], fx[~left & ~hit]
+        fa[ra] *= np.where(side[ra] == -1, 0.5, 1.0)
+        side[ra] = -1
+        h = act[hit]
+        a[h] = b[h] = xs[hit]
+    return x
+
+
+def _exclusion_below_scan(chi2, Ck: np.ndarray, g_grid: np.ndarray, cmin: float, level: float) -> Tuple[float, float]:
+    """One mass excluded already at the bottom of the coupling scan: (excluded coupling, chi^2_min).  0 if even
+    g = 0 is outside (the allowed region, if any, is an island); else the minimum and the crossing searched below."""
+    one = np.zeros(1, dtype=int)
+    chi = lambda t: float(_chi2_at(chi2, Ck[None], one, np.array([t]))[0])  # noqa: E731
+    f = lambda t: chi(t) - cmin - level  # noqa: E731
+    if f(0.0) > 0:
+        return 0.0, cmin
+    low = np.geomspace(g_grid[0] * 1e-12, g_grid[0], 241)
+    lv = _chi2_at(chi2, Ck[None], np.zeros(low.size, dtype=int), low)
+    i = int(np.argmin(lv))
+    a, b = low[max(i - 1, 0)], low[min(i + 1, low.size - 1)]
+    r = optimize.minimize_scalar(chi, method="bounded", bounds=(a, b), options={"xatol": 1e-9 * (b - a)})
+    cmin = min(cmin, float(lv[i]), float(r.fun))
+    lo = g_grid[0]
+    while f(lo) > 0 and lo > 1e-300:
+        lo *= 1e-3
+    return float(optimize.brentq(f, lo, min(lo * 1e3, g_grid[0]), xtol=1e-12 * lo, rtol=1e-10)), cmin
 
 
 def _contour_model(params: Sequence[str]):
