@@ -261,15 +261,15 @@ class _Problem:
             if i > 0 and i < grid.size - 1:  # the slope changes sign in [lo, x_i] or [x_i, hi]
                 s_i = self.slope_near(grid[i])
                 a, b = (lo, grid[i]) if s_i > 0 else (grid[i], hi)
-                if s_i != 0 and self.slope_near(a) < 0 < self.slope_near(b):
-                    x = optimize.brentq(self.slope_near, a, b, xtol=1e-10 * max(abs(hi), abs(lo), 1e-300), rtol=1e-12)
+                if s_i != 0 and self.slope_near(a) < 0 < self.slope_near(b):  # (chi^2_min to ~1e-14 needs x to ~1e-7)
+                    x = optimize.brentq(self.slope_near, a, b, xtol=1e-8 * (hi - lo), rtol=1e-12)
                     v = self.profile_near(x)
                     if v < prof[i]:
                         return float(x), float(v)
             else:  # at an end of the scan: is the profile still falling towards the inner neighbour?
                 a, b = (lo, hi)
                 if self.slope_near(a) < 0 < self.slope_near(b):
-                    x = optimize.brentq(self.slope_near, a, b, xtol=1e-10 * max(abs(hi), abs(lo), 1e-300), rtol=1e-12)
+                    x = optimize.brentq(self.slope_near, a, b, xtol=1e-8 * (hi - lo), rtol=1e-12)
                     v = self.profile_near(x)
                     if v < prof[i]:
                         return float(x), float(v)
@@ -283,12 +283,14 @@ class _Problem:
             return 0.0, 0.6
         s = self.scale[self.param]
         self.zscale = s
-        lowest = float(self.profile_points(np.array([0.0]), ladder=self._SCAN_LADDER)[0][0])
+        lowest = np.inf
         batch = 8
         for k0 in range(0, 90, batch):
             x = s * 2.0 ** np.arange(k0, min(k0 + batch, 90))
             with np.errstate(over="ignore", invalid="ignore"):  # far beyond the range: may overflow, not used
-                vals = self.profile_points(x if self.even else np.concatenate([x, -x]), ladder=self._SCAN_LADDER)[0]
+                vals, z = self.profile_points(x if self.even else np.concatenate([x, -x]), ladder=self._SCAN_LADDER)
+            if k0 == 0:  # x = 0, its search helped by the first batch's solutions (its minimum may lie far out)
+                lowest = float(self.profile_points(np.array([0.0]), starts=z[None], ladder=self._SCAN_LADDER)[0][0])
             up, down = vals[:x.size], (vals[:x.size] if self.even else vals[x.size:])
             for j in range(x.size):
                 lowest = min(lowest, up[j], down[j])
