@@ -136,7 +136,7 @@ class _Problem:
         return np.stack([zs if self.units[p] == self.unit else np.full(xs.size, self.scale[p]) for p in self.free], 1)
 
     def profile_points(self, xs: np.ndarray, starts: Optional[np.ndarray] = None, ladder: Optional[np.ndarray] = None,
-                       step: float = 0.0) -> Tuple[np.ndarray, np.ndarray]:
+                       step: float = 0.0, gain: float = 1e-11) -> Tuple[np.ndarray, np.ndarray]:
         """The profile (chi^2 minimised over the free parameters) at every x of ``xs`` at once, and the
         minimising free values, shape (len(xs), n_free).
 
@@ -144,7 +144,8 @@ class _Problem:
         every direction (the ladder of :meth:`profile` unless given; an empty ladder: none), plus ``starts``
         (len(xs), k, n_free), e.g. the solutions of neighbouring points.  The best candidate of every point
         is polished, all points at once: damped Newton steps with finite-difference gradient and Hessian
-        (:class:`cevns.minimise._Minimiser`), after a pattern search from ``step`` widths if ``step`` > 1e-3.
+        (:class:`cevns.minimise._Minimiser`), after a pattern search from ``step`` widths if ``step`` > 1e-3, until
+        a step gains less than ``gain`` times chi^2.
         """
         xs = np.atleast_1d(np.asarray(xs, dtype=float))
         n, nf = xs.size, len(self.free)
@@ -164,7 +165,7 @@ class _Problem:
             cands.append(np.asarray(starts, dtype=float).reshape(n, -1, nf))
         cand = np.concatenate(cands, axis=1)
         every = np.arange(n)
-        m = _Minimiser(self.chi2, self.basis, pts, self._i_free, widths, newton_steps=40, escape=True, gain=1e-11)
+        m = _Minimiser(self.chi2, self.basis, pts, self._i_free, widths, newton_steps=40, escape=True, gain=gain)
         vals = m.values(cand, every)
         k = np.argmin(vals, axis=1)
         z, best = cand[every, k], vals[every, k]
@@ -173,6 +174,9 @@ class _Problem:
 
     #: the coarser search of a whole scan (continuation along the scan carries the basins between points)
     _SCAN_LADDER = np.array([-3.0, -1.5, -0.75, -0.35, -0.1, 0.0, 0.1, 0.35, 0.75, 1.5, 3.0])
+    #: a scan point stops at a gain of 1e-9 chi^2 (a drawn profile and warm starts; the edges and the minimum are
+    #: polished to 1e-11 by :meth:`profile_near`)
+    _SCAN_GAIN = 1e-9
 
     def profile_many(self, xs: np.ndarray) -> np.ndarray:
         """:meth:`profile` at many x at once: :meth:`profile_points` with a grid search at every 4th x, the x
@@ -193,7 +197,7 @@ class _Problem:
         n, every = xs.size, np.arange(xs.size)
         # the search at every 4th point (and the last), the points between started from those around them
         sub = np.unique(np.concatenate([every[::4], [n - 1]]))
-        vs, zs = self.profile_points(xs[sub], ladder=self._SCAN_LADDER)
+        vs, zs = self.profile_points(xs[sub], ladder=self._SCAN_LADDER, gain=self._SCAN_GAIN)
         vals, z = np.empty(n), np.empty((n, len(self.free)))
         vals[sub], z[sub] = vs, zs
         rest = np.setdiff1d(every, sub)
@@ -202,7 +206,7 @@ class _Problem:
             a, b = sub[j - 1], sub[j]
             t = ((xs[rest] - xs[a]) / (xs[b] - xs[a]))[:, None]
             starts = np.stack([z[a], z[b], (1 - t) * z[a] + t * z[b]], 1)
-            vals[rest], z[rest] = self.profile_points(xs[rest], starts=starts, ladder=np.zeros(0))
+            vals[rest], z[rest] = self.profile_points(xs[rest], starts=starts, ladder=np.zeros(0), gain=self._SCAN_GAIN)
         for _ in range(n if n > 1 else 0):
             nb = np.stack([z[np.maximum(every - 1, 0)], z[np.minimum(every + 1, n - 1)]], 1)
             pts = np.tile(self._base, (n, 1))
@@ -213,7 +217,7 @@ class _Problem:
             idx = np.flatnonzero(nv[every, k] < vals - 1e-12 * np.abs(vals))
             if idx.size == 0:
                 break
-            v2, z2 = self.profile_points(xs[idx], starts=nb[idx, k[idx]][:, None, :], ladder=np.zeros(0))
+            v2, z2 = self.profile_points(xs[idx], starts=nb[idx, k[idx]][:, None, :], ladder=np.zeros(0), gain=self._SCAN_GAIN)
             better = v2 < vals[idx]
             vals[idx[better]], z[idx[better]] = v2[better], z2[better]
         self._grid_x, self._grid_z = xs, z

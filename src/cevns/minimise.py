@@ -48,6 +48,31 @@ def _batch_chi2(chi2: Chi2, basis: Basis, pts: np.ndarray, chunk: int = 2048) ->
     return out
 
 
+def _grid(ladder: np.ndarray, nf: int) -> np.ndarray:
+    return np.stack(np.meshgrid(*([ladder] * nf), indexing="ij"), -1).reshape(-1, nf)
+
+
+_STENCILS: Dict[int, Dict[str, Any]] = {}
+
+
+def _stencils(nf: int) -> Dict[str, Any]:
+    """The finite-difference stencil and pattern of ``nf`` coordinates, and the stencil columns of the central
+    differences: f(+e_i), f(-e_i); f(e_i + e_j), f(e_i - e_j), f(-e_i + e_j), f(-e_i - e_j) for i < j (cached)."""
+    if nf not in _STENCILS:
+        sten = _grid(np.array([-1.0, 0.0, 1.0]), nf)
+        pos = {tuple(o): j for j, o in enumerate(sten.astype(int))}
+        unit = np.eye(nf, dtype=int)
+        pairs = [(i, j) for i in range(nf) for j in range(i + 1, nf)]
+        st: Dict[str, Any] = {"sten": sten, "pos": pos, "pattern": _grid(np.array([-2.0, -1.0, 0.0, 1.0, 2.0]), nf),
+                              "c0": pos[(0,) * nf], "cp": np.array([pos[tuple(unit[i])] for i in range(nf)], dtype=int),
+                              "cm": np.array([pos[tuple(-unit[i])] for i in range(nf)], dtype=int),
+                              "pi": np.array([i for i, _ in pairs], dtype=int), "pj": np.array([j for _, j in pairs], dtype=int)}
+        for key, (a, b) in zip(("cpp", "cpm", "cmp", "cmm"), ((1, 1), (1, -1), (-1, 1), (-1, -1))):
+            st[key] = np.array([pos[tuple(a * unit[i] + b * unit[j])] for i, j in pairs], dtype=int)
+        _STENCILS[nf] = st
+    return _STENCILS[nf]
+
+
 class _Minimiser:
     """Vectorised local minimisation of chi^2 over the free coordinates of many points at once."""
 
@@ -66,23 +91,13 @@ class _Minimiser:
         self.gain = gain  # a move must lower chi^2 by more than this fraction of it
         self.nf = len(self.cols)
         self.newton_steps = newton_steps
-        self.sten = self.grid(np.array([-1.0, 0.0, 1.0]))
-        self.pos = {tuple(o): j for j, o in enumerate(self.sten.astype(int))}
-        # stencil columns of the central differences: f(+e_i), f(-e_i); f(e_i + e_j), f(e_i - e_j), f(-e_i + e_j), f(-e_i - e_j)
-        unit, pos = np.eye(self.nf, dtype=int), self.pos
-        self._c0 = pos[(0,) * self.nf]
-        self._cp = np.array([pos[tuple(unit[i])] for i in range(self.nf)], dtype=int)
-        self._cm = np.array([pos[tuple(-unit[i])] for i in range(self.nf)], dtype=int)
-        pairs = [(i, j) for i in range(self.nf) for j in range(i + 1, self.nf)]
-        self._pi = np.array([i for i, _ in pairs], dtype=int)
-        self._pj = np.array([j for _, j in pairs], dtype=int)
-        self._cpp, self._cpm, self._cmp, self._cmm = (
-            np.array([pos[tuple(a * unit[i] + b * unit[j])] for i, j in pairs], dtype=int)
-            for a, b in ((1, 1), (1, -1), (-1, 1), (-1, -1)))
-        self.pattern = self.grid(np.array([-2.0, -1.0, 0.0, 1.0, 2.0]))
+        st = _stencils(self.nf)
+        self.sten, self.pos, self.pattern = st["sten"], st["pos"], st["pattern"]
+        self._c0, self._cp, self._cm, self._pi, self._pj = st["c0"], st["cp"], st["cm"], st["pi"], st["pj"]
+        self._cpp, self._cpm, self._cmp, self._cmm = st["cpp"], st["cpm"], st["cmp"], st["cmm"]
 
     def grid(self, ladder: np.ndarray) -> np.ndarray:
-        return np.stack(np.meshgrid(*([ladder] * self.nf), indexing="ij"), -1).reshape(-1, self.nf)
+        return _grid(ladder, self.nf)
 
     def values(self, cand: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """chi^2 at candidates ``cand`` (len(idx), k, nf) of the points ``idx``."""
