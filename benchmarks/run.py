@@ -61,7 +61,7 @@ def main():
     rows = []
 
     def row(name, t, base=None, note=""):
-        ratio = f"{base / t:10.0f}x" if base else ""
+        ratio = (f"{base / t:10.0f}x" if base / t >= 100 else f"{base / t:10.1f}x") if base else ""
         rows.append((name, t, ratio, note))
         print(f"{name:<48} {t * 1e3:12.3f} ms {ratio:>12} {note}", flush=True)
 
@@ -104,11 +104,23 @@ def main():
             continue  # as e-mu
         tt = median_time(lambda: exp.limit(p, 0.9, ch), repeat=max(1, rep // 2))
         row(f"3. limit {p} ({ch})", tt, t_ref * 200)
+    import before_issue14 as before
+
     t14 = median_time(lambda: [exp.limit(p, 0.9, ch) for p, ch in PAPER_LIMITS], repeat=rep)
-    row("3. all 14 limits of the paper (one after another)", t14)
+    t14_before = median_time(lambda: [before.limit(exp, p, 0.9, ch) for p, ch in PAPER_LIMITS], repeat=max(1, rep // 3))
+    edges = max(abs(a - b) / (iv_new[-1][1] - iv_new[0][0])
+                for p, ch in PAPER_LIMITS
+                for iv_new, iv_old in [(exp.limit(p, 0.9, ch).intervals["90%"], before.limit(exp, p, 0.9, ch)[0])]
+                for x, y in zip(iv_new, iv_old) for a, b in zip(x, y))
+    row("3. all 14 limits, before issue 14 (baseline)", t14_before)
+    row("3. all 14 limits of the paper (one after another)", t14, t14_before,
+        note=f"edges vs baseline: max {edges:.1e} of the width")
     M100 = np.geomspace(0.01, 1e4, 100)
     t_ex = median_time(lambda: exp.exclusion("vector-bl", masses=M100), repeat=rep)
-    row("4. exclusion curve, 100 masses (vector B-L)", t_ex, t_ref * 100 * 30)
+    t_ex_before = median_time(lambda: before.exclusion(exp, "vector-bl", masses=M100), repeat=rep)
+    g_diff = np.nanmax(np.abs(exp.exclusion("vector-bl", masses=M100).g / before.exclusion(exp, "vector-bl", masses=M100) - 1))
+    row("4. exclusion, 100 masses, before issue 14 (baseline)", t_ex_before)
+    row("4. exclusion curve, 100 masses (vector B-L)", t_ex, t_ex_before, note=f"g vs baseline: max {g_diff:.1e} relative")
     from cevns.analysis import combined_basis
 
     def first_call(n):
@@ -159,9 +171,12 @@ def main():
     print(f"\npeak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if args.tests:
         root = os.path.join(os.path.dirname(__file__), "..")
-        t_def = wall([py, "-m", "pytest", "-q", "-p", "no:cacheprovider"], 1, cwd=root)
-        t_slow = wall([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "slow"], 1, cwd=root)
-        print(f"test suite: default (README command) {t_def:.1f} s, slow (-m slow) {t_slow:.1f} s")
+        for label, extra in (("default (the README's python -m pytest -q)", []), ("slow (-m slow)", ["-m", "slow"])):
+            t = time.perf_counter()
+            r = subprocess.run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra], cwd=root, capture_output=True,
+                               text=True)
+            last = (r.stdout.strip().splitlines() or [""])[-1]
+            print(f"test suite, {label}: {time.perf_counter() - t:.1f} s  ({last})", flush=True)
 
 
 if __name__ == "__main__":
