@@ -291,10 +291,13 @@ class _Problem:
         batch = 8
         for k0 in range(0, 90, batch):
             x = s * 2.0 ** np.arange(k0, min(k0 + batch, 90))
+            xs = np.concatenate([[0.0] if k0 == 0 else [], x, [] if self.even else -x])
             with np.errstate(over="ignore", invalid="ignore"):  # far beyond the range: may overflow, not used
-                vals, z = self.profile_points(x if self.even else np.concatenate([x, -x]), ladder=self._SCAN_LADDER)
-            if k0 == 0:  # x = 0, its search helped by the first batch's solutions (its minimum may lie far out)
-                lowest = float(self.profile_points(np.array([0.0]), starts=z[None], ladder=self._SCAN_LADDER)[0][0])
+                vals, z = self.profile_points(xs, ladder=self._SCAN_LADDER)
+            if k0 == 0:  # x = 0 (solved beside the first batch): also from the batch's solutions (its minimum may lie far out)
+                v0 = self.profile_points(np.array([0.0]), starts=z[None], ladder=np.zeros(0))[0][0]
+                lowest = float(min(vals[0], v0))
+                vals = vals[1:]
             up, down = vals[:x.size], (vals[:x.size] if self.even else vals[x.size:])
             for j in range(x.size):
                 lowest = min(lowest, up[j], down[j])

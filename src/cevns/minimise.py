@@ -87,7 +87,7 @@ class _Minimiser:
         self.chi2, self.basis, self.pts, self.cols, self.widths = chi2, basis, pts, list(cols), widths
         self.escape = escape  # also try steps along negative curvature (leaves saddles and maxima, e.g. z = 0)
         # and longer Newton steps: in a quartic valley (a ring of equal rates flattening out) the minimum is 3 steps away
-        self.ts = np.concatenate([[3.0, 2.0], self.TS]) if escape else self.TS
+        self.ts = np.concatenate([[30.0, 10.0, 3.0, 2.0], self.TS]) if escape else self.TS
         self.gain = gain  # a move must lower chi^2 by more than this fraction of it
         self.nf = len(self.cols)
         self.newton_steps = newton_steps
