@@ -1,7 +1,9 @@
 """Benchmarks of the fast engine against the slow nested-quad reference (issue: benchmarks and speed).
 
-Run:  python benchmarks/run.py [--quick]
-Prints the median time of each case and its ratio to the baseline measured in the same run.
+Run:  python benchmarks/run.py [--quick] [--tests]
+Prints the median time of each case and its ratio to the baseline measured in the same run: start-up
+against `python -c "import numpy"`, the engine against the nested-quad reference.  ``--tests`` also times
+the default test suite (the README's command) and the slow one (``-m slow``).
 No test asserts a time; the numbers go into docs/performance.md.
 """
 
@@ -12,6 +14,7 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,20 +38,46 @@ def median_time(fn, repeat=5, number=1):
     return statistics.median(ts)
 
 
+def wall(cmd, repeat=7, **kw):
+    """Median wall time of a command run in a fresh process [s]."""
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=False, **kw)
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+PAPER_LIMITS = [(p, ch) for p in ("mu_nu", "q_ee", "q_emu", "q_etau", "r2_ee", "r2_emu", "r2_etau")
+                for ch in ("cevns", "cevns+eves")]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer repeats; reference on 2 bins")
+    ap.add_argument("--tests", action="store_true", help="also time the default and the slow test suites")
     args = ap.parse_args()
     rep = 3 if args.quick else 7
     rows = []
 
     def row(name, t, base=None, note=""):
-        ratio = f"{base / t:10.0f}x" if base else ""
+        ratio = (f"{base / t:10.0f}x" if base / t >= 100 else f"{base / t:10.1f}x") if base else ""
         rows.append((name, t, ratio, note))
         print(f"{name:<48} {t * 1e3:12.3f} ms {ratio:>12} {note}", flush=True)
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"numpy {np.__version__}")
+          f"numpy {np.__version__}; load average {os.getloadavg()[0]:.1f}")
+    # start-up, each in a fresh interpreter: the floor is importing numpy alone
+    py = sys.executable
+    t_np = wall([py, "-c", "import numpy"], rep)
+    script = os.path.join(os.path.dirname(py), "cevns")  # the console script, as a user runs it
+    t_help = wall([script, "--help"] if os.path.exists(script) else [py, "-m", "cevns", "--help"], rep)
+    t_imp = wall([py, "-c", "import cevns"], rep)
+    t_imp_exp = wall([py, "-c", "import cevns; cevns.load_experiment('conus-plus').predict()"], rep)
+    print(f"{'0. start-up: python -c import numpy (floor)':<48} {t_np * 1e3:12.1f} ms")
+    print(f"{'0. start-up: cevns --help':<48} {t_help * 1e3:12.1f} ms {t_help / t_np:11.2f}x of the floor")
+    print(f"{'0. start-up: import cevns':<48} {t_imp * 1e3:12.1f} ms {t_imp / t_np:11.2f}x of the floor")
+    print(f"{'0. start-up: import, load, SM prediction':<48} {t_imp_exp * 1e3:12.1f} ms {t_imp_exp / t_np:11.2f}x of the floor")
     # baseline: the slow reference (tests/reference.py), SM CEvNS per bin, resolution off
     import reference as ref
 
@@ -70,15 +99,50 @@ def main():
     row("1. SM prediction, warm", t_warm, t_ref, note=f"engine vs reference: max |diff| {agree:.1e}")
     t_prof = median_time(lambda: exp.fit("sin2w", n_grid=200), repeat=rep)
     row("2. sin2w profile, 200 points + intervals", t_prof, t_ref * 200)
-    total = 0.0
-    for p in ("mu_nu", "q_ee", "q_emu", "r2_ee", "r2_emu"):
-        for ch in ("cevns", "cevns+eves"):
-            tt = median_time(lambda: exp.limit(p, 0.9, ch), repeat=max(1, rep // 2))
-            total += tt * (2 if p in ("q_emu", "r2_emu") else 1)  # etau identical to emu
-            row(f"3. limit {p} ({ch})", tt, t_ref * 200)
-    row("3. all 14 limits of the paper", total)
-    t_ex = median_time(lambda: exp.exclusion("vector-bl", masses=np.geomspace(0.01, 1e4, 100)), repeat=rep)
-    row("4. exclusion curve, 100 masses (vector B-L)", t_ex, t_ref * 100 * 30)
+    for p, ch in PAPER_LIMITS:
+        if p.endswith("etau"):
+            continue  # as e-mu
+        tt = median_time(lambda: exp.limit(p, 0.9, ch), repeat=max(1, rep // 2))
+        row(f"3. limit {p} ({ch})", tt, t_ref * 200)
+    import before_issue14 as before
+
+    t14 = median_time(lambda: [exp.limit(p, 0.9, ch) for p, ch in PAPER_LIMITS], repeat=rep)
+    t14_before = median_time(lambda: [before.limit(exp, p, 0.9, ch) for p, ch in PAPER_LIMITS], repeat=max(1, rep // 3))
+    edges = max(abs(a - b) / (iv_new[-1][1] - iv_new[0][0])
+                for p, ch in PAPER_LIMITS
+                for iv_new, iv_old in [(exp.limit(p, 0.9, ch).intervals["90%"], before.limit(exp, p, 0.9, ch)[0])]
+                for x, y in zip(iv_new, iv_old) for a, b in zip(x, y))
+    row("3. all 14 limits, before issue 14 (baseline)", t14_before)
+    row("3. all 14 limits of the paper (one after another)", t14, t14_before,
+        note=f"edges vs baseline: max {edges:.1e} of the width")
+    M100 = np.geomspace(0.01, 1e4, 100)
+    t_ex = median_time(lambda: exp.exclusion("vector-bl", masses=M100), repeat=rep)
+    t_ex_before = median_time(lambda: before.exclusion(exp, "vector-bl", masses=M100), repeat=rep)
+    g_diff = np.nanmax(np.abs(exp.exclusion("vector-bl", masses=M100).g / before.exclusion(exp, "vector-bl", masses=M100) - 1))
+    row("4. exclusion, 100 masses, before issue 14 (baseline)", t_ex_before)
+    row("4. exclusion curve, 100 masses (vector B-L)", t_ex, t_ex_before, note=f"g vs baseline: max {g_diff:.1e} relative")
+    from cevns.analysis import combined_basis
+
+    def first_call(n):
+        e = cevns.load_experiment("conus-plus")
+        e.predict()
+        t = time.perf_counter()
+        e.exclusion("vector-bl", masses=np.geomspace(0.01, 1e4, n))
+        return time.perf_counter() - t
+
+    def bases_only(n):
+        e = cevns.load_experiment("conus-plus")
+        e.predict()
+        t = time.perf_counter()
+        for m in np.geomspace(0.01, 1e4, n):
+            combined_basis(e, M.VectorBL(mass_MeV=float(m)), ("cevns", "eves"))
+        return time.perf_counter() - t
+
+    t_first = statistics.median(first_call(100) for _ in range(rep))
+    t_bases = statistics.median(bases_only(100) for _ in range(rep))
+    row("4. exclusion, 100 masses, first call", t_first, note=f"of which the 100 bases (rates.py): {t_bases * 1e3:.1f} ms")
+    t_first1000 = statistics.median(first_call(1000) for _ in range(max(1, rep // 3)))
+    row("4. exclusion, 1000 masses, first call", t_first1000, note=f"{t_first1000 / t_first:.1f}x the 100-mass call")
     t_c = median_time(lambda: exp.contour(("q_ee", "q_emu"), n=61), repeat=rep)
     row("4b. contour q_ee x q_emu, 61 x 61, q_etau marginalised", t_c, t_ref * 61 * 61)
     t_c2 = median_time(lambda: exp.contour(("q_ee", "sin2w"), n=61), repeat=max(1, rep // 2))
@@ -105,6 +169,14 @@ def main():
                                                                             "q_emu": (-4e-12, 4e-12)}), repeat=3)
         print(f"  contour {n:4d} x {n:<4d}: {tt * 1e3:7.1f} ms")
     print(f"\npeak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    if args.tests:
+        root = os.path.join(os.path.dirname(__file__), "..")
+        for label, extra in (("default (the README's python -m pytest -q)", []), ("slow (-m slow)", ["-m", "slow"])):
+            t = time.perf_counter()
+            r = subprocess.run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra], cwd=root, capture_output=True,
+                               text=True)
+            last = (r.stdout.strip().splitlines() or [""])[-1]
+            print(f"test suite, {label}: {time.perf_counter() - t:.1f} s  ({last})", flush=True)
 
 
 if __name__ == "__main__":

@@ -13,3 +13,30 @@ def exp():
 def exp_nores(exp):
     """CONUS+ with resolution off: eq. 17 literally."""
     return exp.replace(resolution="off")
+
+
+@pytest.fixture(scope="session")
+def reproduced(tmp_path_factory):
+    """One `cevns reproduce` per test session, through the command line (with a user's Fig. 3 points file):
+    (output folder, the run dictionary that :func:`cevns.reproduce.reproduce` returned)."""
+    import cevns.reproduce as R
+    from cevns.cli import main
+
+    out = tmp_path_factory.mktemp("results")
+    points = out / "points.csv"
+    points.write_text("label,Q_GeV,value,err_plus,err_minus,scheme,reference\nTest point,0.05,0.24,0.02,0.03,MSbar,test\n")
+    runs = []
+    real = R.reproduce
+
+    def spy(*args, **kw):
+        runs.append(real(*args, **kw))
+        return runs[-1]
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(R, "reproduce", spy)  # cmd_reproduce imports it at call time
+    try:
+        assert main(["reproduce", "--out", str(out), "--sin2w-points", str(points)]) == 0
+    finally:
+        mp.undo()
+    assert len(runs) == 1
+    return out, runs[0]

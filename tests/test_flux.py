@@ -30,6 +30,7 @@ KNOTS = sorted({float(x) for x in np.concatenate([_table("summation_fission_spec
                                                    _table("capture_spectra.csv", ("U239", "Np239"))[0], [2.0, 8.0]])})
 
 
+@pytest.mark.slow  # ~15 s of scipy.quad; the moments enter the golden per-bin SM prediction of the default run
 @pytest.mark.parametrize("tail", ["summation", "extrapolate", "cut"])
 def test_moments_against_quad(tail):
     f = ReactorFlux(tail=tail)

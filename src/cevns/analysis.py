@@ -13,7 +13,7 @@ from scipy import optimize
 
 from ._poly import monomial_gradient, monomial_matrix
 from .errors import CevnsInputError, check_finite, check_positive
-from .minimise import _batch_chi2, marginalise_many
+from .minimise import _batch_chi2, _Minimiser, marginalise_many
 from .models import MODELS, Model, default_free, model_for_parameter
 from .rates import Basis
 from .results import ContourResult, ExclusionResult, FitResult
@@ -71,6 +71,8 @@ class _Problem:
         # is the rate even in the parameter of interest? (then |x| is what is constrained)
         self.even = all(dict(m).get(param, 0) % 2 == 0 for m in self.basis.monomials)
         self._last = self._base[self._i_free].copy()
+        self._near_last = self._last.copy()
+        self._grid_x, self._grid_z = np.zeros(1), self._last[None, :].copy()
         self.zscale = self.scale[param]
         self._ladder = np.array([0.0, 0.03, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0])
         self._ladder = np.concatenate([-self._ladder[:0:-1], self._ladder])
@@ -82,6 +84,11 @@ class _Problem:
         if free_scaled is not None and len(self.free):
             pts[:, self._i_free] = np.atleast_2d(free_scaled) * np.array([self.scale[p] for p in self.free])
         return self.chi2(monomial_matrix(self.basis.monomials, self.basis.names, pts) @ self.basis.B)
+
+    def _full_points_many(self, xs: np.ndarray) -> np.ndarray:
+        pts = np.tile(self._base, (xs.size, 1))
+        pts[:, self._i_param] = xs
+        return pts
 
     def _full_points(self, x: float, z: np.ndarray) -> np.ndarray:
         pts = np.tile(self._base, (np.atleast_2d(z).shape[0], 1))
@@ -123,46 +130,183 @@ class _Problem:
         self._last = centre + res.x * widths if res.fun <= vals.min() else grid[int(np.argmin(vals))]
         return best
 
+    def _widths(self, xs: np.ndarray) -> np.ndarray:
+        """Search widths of the free parameters at each x, as in :meth:`profile`: max(|x|, zscale) for
+        parameters in the unit of x, their own scale otherwise.  Shape (len(xs), n_free)."""
+        zs = np.maximum(np.abs(xs), self.zscale)
+        return np.stack([zs if self.units[p] == self.unit else np.full(xs.size, self.scale[p]) for p in self.free], 1)
+
+    def profile_points(self, xs: np.ndarray, starts: Optional[np.ndarray] = None, ladder: Optional[np.ndarray] = None,
+                       step: float = 0.0, gain: float = 1e-11) -> Tuple[np.ndarray, np.ndarray]:
+        """The profile (chi^2 minimised over the free parameters) at every x of ``xs`` at once, and the
+        minimising free values, shape (len(xs), n_free).
+
+        Candidates per point: the grid ``ladder`` x widths around the defaults of the free parameters in
+        every direction (the ladder of :meth:`profile` unless given; an empty ladder: none), plus ``starts``
+        (len(xs), k, n_free), e.g. the solutions of neighbouring points.  The best candidate of every point
+        is polished, all points at once: damped Newton steps with finite-difference gradient and Hessian
+        (:class:`cevns.minimise._Minimiser`), after a pattern search from ``step`` widths if ``step`` > 1e-3, until
+        a step gains less than ``gain`` times chi^2.
+        """
+        xs = np.atleast_1d(np.asarray(xs, dtype=float))
+        n, nf = xs.size, len(self.free)
+        if nf == 0:
+            return self.chi2_points(xs), np.zeros((n, 0))
+        pts = np.tile(self._base, (n, 1))
+        pts[:, self._i_param] = xs
+        widths = self._widths(xs)
+        lad = self._ladder if ladder is None else np.asarray(ladder, dtype=float)
+        if nf > 2 and ladder is None:
+            lad = lad[::2]
+        cands = []
+        if lad.size:
+            steps = np.stack(np.meshgrid(*([lad] * nf), indexing="ij"), -1).reshape(-1, nf)
+            cands.append(self._base[self._i_free][None, None, :] + steps[None] * widths[:, None, :])
+        if starts is not None:
+            cands.append(np.asarray(starts, dtype=float).reshape(n, -1, nf))
+        cand = np.concatenate(cands, axis=1)
+        every = np.arange(n)
+        m = _Minimiser(self.chi2, self.basis, pts, self._i_free, widths, newton_steps=40, escape=True, gain=gain)
+        vals = m.values(cand, every)
+        k = np.argmin(vals, axis=1)
+        z, best = cand[every, k], vals[every, k]
+        m.polish(z, best, every, np.full(n, step))
+        return best, z
+
+    #: the coarser search of a whole scan (continuation along the scan carries the basins between points)
+    _SCAN_LADDER = np.array([-3.0, -1.5, -0.75, -0.35, -0.1, 0.0, 0.1, 0.35, 0.75, 1.5, 3.0])
+    #: a scan point stops at a gain of 1e-9 chi^2 (a drawn profile and warm starts; the edges and the minimum are
+    #: polished to 1e-11 by :meth:`profile_near`)
+    _SCAN_GAIN = 1e-9
+
     def profile_many(self, xs: np.ndarray) -> np.ndarray:
-        """:meth:`profile` at many x at once (vectorised, :func:`marginalise_many`); widths as in :meth:`profile`."""
+        """:meth:`profile` at many x at once: :meth:`profile_points` with a grid search at every 4th x, the x
+        between started from the solutions around them; then continuation -- a point whose neighbour's
+        solution is lower at its own x restarts from it, sweeping until none improves (a basin can travel the
+        whole scan).  With more than two free parameters: :func:`marginalise_many` (measured: the fast path can
+        miss a far basin of a third parameter).  The solutions are kept as warm starts for :meth:`profile_near`."""
         xs = np.asarray(xs, dtype=float)
         if not self.free:
             return self.chi2_points(xs)
-        pts = np.tile(self._base, (xs.size, 1))
-        pts[:, self._i_param] = xs
-        zs = np.maximum(np.abs(xs), self.zscale)
-        widths = np.stack([zs if self.units[p] == self.unit else np.full(xs.size, self.scale[p]) for p in self.free], 1)
-        fine = np.stack([np.full(xs.size, self.scale[p]) for p in self.free], 1)
-        return marginalise_many(self.chi2, self.basis, pts, self._i_free, widths, fine=fine, chain=True)[0]
+        if len(self.free) > 2:  # basins far apart in a third parameter (e.g. sin2w): the thorough marginaliser
+            widths = self._widths(xs)
+            fine = np.stack([np.full(xs.size, self.scale[p]) for p in self.free], 1)
+            vals, self._grid_z = marginalise_many(self.chi2, self.basis, self._full_points_many(xs), self._i_free, widths,
+                                                  fine=fine, chain=True)
+            self._grid_x = xs
+            return vals
+        n, every = xs.size, np.arange(xs.size)
+        # the search at every 4th point (and the last), the points between started from those around them
+        sub = np.unique(np.concatenate([every[::4], [n - 1]]))
+        vs, zs = self.profile_points(xs[sub], ladder=self._SCAN_LADDER, gain=self._SCAN_GAIN)
+        vals, z = np.empty(n), np.empty((n, len(self.free)))
+        vals[sub], z[sub] = vs, zs
+        rest = np.setdiff1d(every, sub)
+        if rest.size:
+            j = np.searchsorted(sub, rest)
+            a, b = sub[j - 1], sub[j]
+            t = ((xs[rest] - xs[a]) / (xs[b] - xs[a]))[:, None]
+            starts = np.stack([z[a], z[b], (1 - t) * z[a] + t * z[b]], 1)
+            vals[rest], z[rest] = self.profile_points(xs[rest], starts=starts, ladder=np.zeros(0), gain=self._SCAN_GAIN)
+        for _ in range(n if n > 1 else 0):
+            nb = np.stack([z[np.maximum(every - 1, 0)], z[np.minimum(every + 1, n - 1)]], 1)
+            pts = np.tile(self._base, (n, 1))
+            pts[:, self._i_param] = xs
+            m = _Minimiser(self.chi2, self.basis, pts, self._i_free, self._widths(xs), newton_steps=40)
+            nv = m.values(nb, every)
+            k = np.argmin(nv, axis=1)
+            idx = np.flatnonzero(nv[every, k] < vals - 1e-12 * np.abs(vals))
+            if idx.size == 0:
+                break
+            v2, z2 = self.profile_points(xs[idx], starts=nb[idx, k[idx]][:, None, :], ladder=np.zeros(0), gain=self._SCAN_GAIN)
+            better = v2 < vals[idx]
+            vals[idx[better]], z[idx[better]] = v2[better], z2[better]
+        self._grid_x, self._grid_z = xs, z
+        return vals
+
+    def profile_near(self, x: float) -> float:
+        """:meth:`profile` at one x inside the last :meth:`profile_many` scan, warm-started from the solutions
+        at the neighbouring scan points and at the previous call (for root finding and the minimum)."""
+        if not self.free:
+            return float(self.chi2_points(np.array([x]))[0])
+        gx, gz = self._grid_x, self._grid_z
+        j = int(np.clip(np.searchsorted(gx, x), 1, gx.size - 1))
+        starts = np.stack([gz[j - 1], gz[j], self._near_last])[None]
+        v, z = self.profile_points(np.array([x]), starts=starts, ladder=np.zeros(0))
+        self._near_last = z[0]
+        return float(v[0])
+
+    def profile_slope_near(self, x: float) -> Tuple[float, float]:
+        """:meth:`profile_near` at x and its derivative d/dx (envelope theorem: the partial derivative of chi^2 at
+        the minimising free values, from the gradient of the chi^2 and of the polynomial basis)."""
+        v = self.profile_near(x)
+        p = self._base.copy()
+        p[self._i_param] = x
+        p[self._i_free] = self._near_last
+        mons, names, B = self.basis.monomials, self.basis.names, self.basis.B
+        r = (monomial_matrix(mons, names, p[None, :]) @ B)[0]
+        return v, float((monomial_gradient(mons, names, p, [self.param]) @ B @ self.chi2.gradient(r))[0])
+
+    def slope_near(self, x: float) -> float:
+        """d/dx of the profile at x (:meth:`profile_slope_near`)."""
+        return self.profile_slope_near(x)[1]
 
     def global_min(self, grid: np.ndarray, prof: np.ndarray) -> Tuple[float, float]:
+        """The minimum of the profile near the lowest scan point: Brent's bounded search between its neighbours
+        when no parameter is free (cheap), else the root of the profile's slope when it changes sign there."""
         i = int(np.argmin(prof))
         lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
-        if hi > lo:
-            r = optimize.minimize_scalar(self.profile, bounds=(lo, hi), method="bounded",
+        if hi > lo and not self.free:
+            r = optimize.minimize_scalar(self.profile_near, bounds=(lo, hi), method="bounded",
                                          options={"xatol": 1e-10 * max(abs(hi), abs(lo), 1e-300)})
             if r.fun < prof[i]:
                 return float(r.x), float(r.fun)
+        elif hi > lo:
+            self._near_last = self._grid_z[i]
+            if i > 0 and i < grid.size - 1:  # the slope changes sign in [lo, x_i] or [x_i, hi]
+                s_i = self.slope_near(grid[i])
+                a, b = (lo, grid[i]) if s_i > 0 else (grid[i], hi)
+                if s_i != 0 and self.slope_near(a) < 0 < self.slope_near(b):  # (chi^2_min to ~1e-14 needs x to ~1e-7)
+                    x = optimize.brentq(self.slope_near, a, b, xtol=1e-8 * (hi - lo), rtol=1e-12)
+                    v = self.profile_near(x)
+                    if v < prof[i]:
+                        return float(x), float(v)
+            else:  # at an end of the scan: is the profile still falling towards the inner neighbour?
+                a, b = (lo, hi)
+                if self.slope_near(a) < 0 < self.slope_near(b):
+                    x = optimize.brentq(self.slope_near, a, b, xtol=1e-8 * (hi - lo), rtol=1e-12)
+                    v = self.profile_near(x)
+                    if v < prof[i]:
+                        return float(x), float(v)
         return float(grid[i]), float(prof[i])
 
     def auto_range(self, level: float) -> Tuple[float, float]:
         """A symmetric scan range (x >= 0 for even parameters) wide enough that the profile rises
-        more than ``level`` + 2 above the lowest value seen at both ends."""
+        more than ``level`` + 2 above the lowest value seen at both ends: x doubles from the parameter's
+        scale (the profile at a batch of doublings computed at once, the stopping rule applied in order)."""
         if self.param == "sin2w":
             return 0.0, 0.6
         s = self.scale[self.param]
-        seen = [self.profile(0.0)]
-        x = s
-        for _ in range(90):
-            self.zscale = x
-            up = self.profile(x)
-            down = up if self.even else self.profile(-x)
-            seen += [up, down]
-            m = min(seen)
-            if up - m > level + 2.0 and down - m > level + 2.0:
-                break
-            x *= 2.0
-        return (0.0 if self.even else -x), x
+        self.zscale = s
+        lowest = np.inf
+        batch = 8
+        for k0 in range(0, 90, batch):
+            x = s * 2.0 ** np.arange(k0, min(k0 + batch, 90))
+            xs = np.concatenate([[0.0] if k0 == 0 else [], x, [] if self.even else -x])
+            with np.errstate(over="ignore", invalid="ignore"):  # far beyond the range: may overflow, not used
+                vals, z = self.profile_points(xs, ladder=self._SCAN_LADDER)
+            if k0 == 0:  # x = 0 (solved beside the first batch): also from the batch's solutions (its minimum may lie far out)
+                v0 = self.profile_points(np.array([0.0]), starts=z[None], ladder=np.zeros(0))[0][0]
+                lowest = float(min(vals[0], v0))
+                vals = vals[1:]
+            up, down = vals[:x.size], (vals[:x.size] if self.even else vals[x.size:])
+            for j in range(x.size):
+                lowest = min(lowest, up[j], down[j])
+                if up[j] - lowest > level + 2.0 and down[j] - lowest > level + 2.0:
+                    self.zscale = float(x[j])
+                    return (0.0 if self.even else -float(x[j])), float(x[j])
+        self.zscale = s * 2.0 ** 89
+        return (0.0 if self.even else -s * 2.0 ** 90), s * 2.0 ** 90
 
 
 def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterable = DEFAULT_LEVELS,
@@ -196,8 +340,13 @@ def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterabl
     prof = prob.profile_many(g)
     best, chi2_min = prob.global_min(g, prof)
     chi2_min = min(chi2_min, float(prof.min()))
-    f = lambda x: prob.profile(x) - chi2_min
-    intervals = {k: find_intervals(f, g, level, prof - chi2_min) for k, level in lv.items()}
+    f = lambda x: prob.profile_near(x) - chi2_min
+
+    def f_slope(x: float) -> Tuple[float, float]:  # Newton's method for the edges (free parameters: each value costs)
+        v, s = prob.profile_slope_near(x)
+        return v - chi2_min, s
+
+    intervals = {k: find_intervals(f, g, level, prof - chi2_min, f_slope if prob.free else None) for k, level in lv.items()}
     ndof = exp.data.counts.size - 1 - len(prob.free)
     mdl = prob.model
     label = (f"{type(mdl).__name__}(" + ", ".join([f"{k}={mdl.values()[k]:g}" for k in type(mdl).mass_table]
@@ -240,69 +389,179 @@ def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: floa
     if M.ndim != 1 or M.size == 0 or np.any(~np.isfinite(M)) or np.any(M <= 0):
         raise CevnsInputError("masses must be a non-empty list of positive numbers (MeV)")
     chi2 = chi2_of(exp)
+    islands: List[Dict[str, Any]] = []
     if g_range is None:
         g_range = (1e-18, 1.0) if convention == "product" else (1e-9, 1.0)
     lo_g, hi_g = (check_positive("g_range", v) for v in g_range)
     if not hi_g > lo_g:
         raise CevnsInputError(f"g_range must be (lo, hi) with 0 < lo < hi, got {tuple(g_range)}")
     g_grid = np.geomspace(lo_g, hi_g, n_g)
-    out_g = np.full(M.size, np.nan)
-    islands: List[Dict[str, Any]] = []
+    # per mass the prediction is a polynomial in g: coefficients C[mass, power, bin] from the basis (only this is per mass)
+    coefs = []
     for k, mass in enumerate(M):
         mdl = MODELS[model](mass_MeV=float(mass), convention=convention)
-        basis = combined_basis(exp, mdl, ch)
-        names = basis.names
-        base = np.array([mdl.values()[n] for n in names])
-        ig = names.index("g")
-
-        def chi_of(gs):
-            pts = np.tile(base, (np.size(gs), 1))
-            pts[:, ig] = gs
-            return chi2(monomial_matrix(basis.monomials, names, pts) @ basis.B)
-
-        vals = chi_of(np.concatenate([[0.0], g_grid]))
-        cmin = float(vals.min())
-        i_min = int(np.argmin(vals))
-        if 0 < i_min < vals.size - 1:
-            gg = np.concatenate([[0.0], g_grid])
-            r = optimize.minimize_scalar(lambda t: float(chi_of(np.array([t]))[0]),
-                                         bounds=(gg[i_min - 1], gg[i_min + 1]), method="bounded",
-                                         options={"xatol": 1e-9 * (gg[i_min + 1] - gg[i_min - 1])})
-            cmin = min(cmin, float(r.fun))
-        d = vals[1:] - cmin
-        f = lambda t: float(chi_of(np.array([t]))[0]) - cmin - level
-        above = d > level
-        if not above.any():
-            out_g[k] = np.inf
-        else:
-            j = int(np.argmax(above))
-            if j > 0:
-                out_g[k] = optimize.brentq(f, g_grid[j - 1], g_grid[j], xtol=1e-12 * g_grid[j - 1], rtol=1e-10)
-            elif f(0.0) > 0:  # even g = 0 is outside: the allowed region (if any) is an island
-                out_g[k] = 0.0
-            else:  # excluded already at the bottom of the scan: look below it for the minimum and the crossing
-                low = np.geomspace(g_grid[0] * 1e-12, g_grid[0], 241)
-                lv = chi_of(low)
-                i = int(np.argmin(lv))
-                a, b = low[max(i - 1, 0)], low[min(i + 1, low.size - 1)]
-                r = optimize.minimize_scalar(lambda t: float(chi_of(np.array([t]))[0]), method="bounded",
-                                             bounds=(a, b), options={"xatol": 1e-9 * (b - a)})
-                cmin = min(cmin, float(lv[i]), float(r.fun))
-                lo = g_grid[0]
-                while f(lo) > 0 and lo > 1e-300:
-                    lo *= 1e-3
-                out_g[k] = optimize.brentq(f, lo, min(lo * 1e3, g_grid[0]), xtol=1e-12 * lo, rtol=1e-10)
-            # allowed islands after the first crossing
-            allowed = ~above
-            allowed[:j] = False
-            if allowed.any():
-                regs = find_intervals(lambda t: f(t) + level, g_grid, level, d)
-                regs = [r for r in regs if r[0] > out_g[k]]
-                if regs:
-                    islands.append({"mass_MeV": float(mass), "allowed_g": regs})
+        coefs.append(_g_coefficients(combined_basis(exp, mdl, ch), mdl.values()))
         if progress:
             progress(k + 1, M.size)
+    C = np.stack(coefs)
+    every = np.arange(M.size)
+    gg = np.concatenate([[0.0], g_grid])
+    vals = _chi2_rows(chi2, np.einsum("gk,mkb->mgb", gg[:, None] ** np.arange(C.shape[1]), C).reshape(-1, C.shape[2]))
+    vals = vals.reshape(M.size, gg.size)
+    # the minimum over g between the neighbours of the lowest scan point, all masses at once
+    i_min = np.argmin(vals, axis=1)
+    cmin = vals[every, i_min]
+    inner = np.flatnonzero((i_min > 0) & (i_min < gg.size - 1))
+    if inner.size:
+        cmin[inner] = np.minimum(cmin[inner], _grid_min(chi2, C, inner, gg[i_min[inner] - 1], gg[i_min[inner] + 1]))
+    d = vals[:, 1:] - cmin[:, None]
+    above = d > level
+    out_g = np.where(above.any(axis=1), np.nan, np.inf)
+    j = np.argmax(above, axis=1)
+    # the first crossing of the level, refined between the scan points around it, all masses at once
+    first = np.flatnonzero(above.any(axis=1) & (j > 0))
+    if first.size:
+        out_g[first] = _roots(chi2, C, first, g_grid[j[first] - 1], g_grid[j[first]], cmin[first] + level)
+    for kb in np.flatnonzero(above.any(axis=1) & (j == 0)):  # excluded already at the bottom of the scan (rare)
+        out_g[kb], cmin[kb] = _exclusion_below_scan(chi2, C[kb], g_grid, cmin[kb], level)
+    # allowed islands after the first crossing: every run of scan points back inside, edges refined at once
+    edges: List[Tuple[int, int, int, float, float, Optional[float]]] = []  # (mass, island, side, a, b, fixed edge)
+    runs: Dict[int, List[List[float]]] = {}
+    last = g_grid.size - 1
+    for km in np.flatnonzero(above.any(axis=1)):
+        k = int(km)
+        inside = ~above[k]
+        inside[:j[k]] = False
+        if not inside.any():
+            continue
+        starts = np.flatnonzero(inside & ~np.concatenate([[False], inside[:-1]]))
+        ends = np.flatnonzero(inside & ~np.concatenate([inside[1:], [False]]))
+        runs[k] = [[np.nan, np.nan] for _ in starts]
+        for r, (i0, i1) in enumerate(zip(starts.tolist(), ends.tolist())):
+            edges.append((k, r, 0, float(g_grid[max(i0 - 1, 0)]), float(g_grid[i0]), float(g_grid[0]) if i0 == 0 else None))
+            edges.append((k, r, 1, float(g_grid[i1]), float(g_grid[min(i1 + 1, last)]),
+                          float(g_grid[i1]) if i1 == last else None))
+    if edges:
+        idx = np.array([e[0] for e in edges])
+        free_edges = np.array([e[5] is None for e in edges])
+        roots = np.array([e[5] if e[5] is not None else np.nan for e in edges], dtype=float)
+        if free_edges.any():
+            sel = np.flatnonzero(free_edges)
+            roots[sel] = _roots(chi2, C, idx[sel], np.array([edges[i][3] for i in sel]), np.array([edges[i][4] for i in sel]),
+                                cmin[idx[sel]] + level)
+        for (k, r, side, *_), x in zip(edges, roots):
+            runs[k][r][side] = float(x)
+    for k in sorted(runs):
+        regs = [rg for rg in runs[k] if rg[0] > out_g[k]]
+        if regs:
+            islands.append({"mass_MeV": float(M[k]), "allowed_g": regs})
     return ExclusionResult(model, "+".join(ch), float(cl), level, M, out_g, islands, convention)
+
+
+def _g_coefficients(basis: Basis, values: Dict[str, float]) -> np.ndarray:
+    """The prediction as a polynomial in the coupling g: coefficients (power of g, bin), the other
+    parameters of the basis at ``values``."""
+    powers = [dict(m).get("g", 0) for m in basis.monomials]
+    out = np.zeros((max(powers) + 1, basis.B.shape[1]))
+    for m, k, row in zip(basis.monomials, powers, basis.B):
+        factor = 1.0
+        for name, pw in m:
+            if name != "g":
+                factor *= values[name] ** pw
+        out[k] += factor * row
+    return out
+
+
+def _chi2_rows(chi2, preds: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """chi^2 of many predictions (rows), in cache-sized chunks."""
+    out = np.empty(preds.shape[0])
+    for a in range(0, preds.shape[0], chunk):
+        out[a:a + chunk] = chi2(preds[a:a + chunk])
+    return out
+
+
+def _chi2_at(chi2, C: np.ndarray, idx: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """chi^2 at coupling g[i] of mass idx[i] (C: coefficients per mass, power of g and bin)."""
+    gp = np.asarray(g, dtype=float)[:, None] ** np.arange(C.shape[1])
+    return _chi2_rows(chi2, np.einsum("nk,nkb->nb", gp, C[idx]))
+
+
+def _grid_min(chi2, C: np.ndarray, idx: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Minimum of chi^2 over g in [a, b] for each mass idx, all at once: 17 points across the bracket, the bracket
+    shrunk to the neighbours of the lowest (8x per round) until it is 1e-9 of its start, like the bounded Brent
+    search it replaces; the lowest value seen."""
+    a, b = np.array(a, dtype=float), np.array(b, dtype=float)
+    t = np.linspace(0.0, 1.0, 17)
+    best = np.full(a.size, np.inf)
+    stop = 1e-9 * (b - a)
+    for _ in range(30):
+        act = np.flatnonzero(b - a > stop)
+        if act.size == 0:
+            break
+        xs = a[act, None] + t[None, :] * (b - a)[act, None]
+        f = _chi2_at(chi2, C, np.repeat(idx[act], t.size), xs.ravel()).reshape(act.size, t.size)
+        i = np.argmin(f, axis=1)
+        best[act] = np.minimum(best[act], f[np.arange(act.size), i])
+        rows = np.arange(act.size)
+        a[act], b[act] = xs[rows, np.maximum(i - 1, 0)], xs[rows, np.minimum(i + 1, t.size - 1)]
+    return best
+
+
+def _roots(chi2, C: np.ndarray, idx: np.ndarray, a: np.ndarray, b: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """g in [a, b] where chi^2 of mass idx crosses ``target`` (one sign change per bracket), all brackets at once:
+    regula falsi with the Illinois rule, bisecting when a bracket shrinks too slowly; to 1e-12 of a and 1e-10
+    relative, as the Brent root finding it replaces."""
+    a, b = np.array(a, dtype=float), np.array(b, dtype=float)
+    fa = _chi2_at(chi2, C, idx, a) - target
+    fb = _chi2_at(chi2, C, idx, b) - target
+    x = 0.5 * (a + b)
+    tol = 1e-12 * np.abs(a) + 1e-10 * np.abs(b)
+    side = np.zeros(a.size, dtype=int)
+    width = b - a
+    for it in range(300):
+        act = np.flatnonzero(b - a > tol)
+        if act.size == 0:
+            break
+        aa, bb, ffa, ffb = a[act], b[act], fa[act], fb[act]
+        xs = (aa * ffb - bb * ffa) / (ffb - ffa)
+        slow = (b[act] - a[act]) > 0.5 * width[act]  # the last step did not halve the bracket: bisect
+        bad = ~np.isfinite(xs) | (xs <= aa) | (xs >= bb) | (slow & (it % 3 == 2))
+        xs[bad] = 0.5 * (aa[bad] + bb[bad])
+        width[act] = b[act] - a[act]
+        fx = _chi2_at(chi2, C, idx[act], xs) - target[act]
+        x[act] = xs
+        left = np.sign(fx) == np.sign(ffa)  # the root is in [x, b]
+        hit = fx == 0
+        la, ra = act[left & ~hit], act[~left & ~hit]
+        a[la], fa[la] = xs[left & ~hit], fx[left & ~hit]
+        fb[la] *= np.where(side[la] == 1, 0.5, 1.0)  # Illinois: the end kept twice has its value halved
+        side[la] = 1
+        b[ra], fb[ra] = xs[~left & ~hit], fx[~left & ~hit]
+        fa[ra] *= np.where(side[ra] == -1, 0.5, 1.0)
+        side[ra] = -1
+        h = act[hit]
+        a[h] = b[h] = xs[hit]
+    return x
+
+
+def _exclusion_below_scan(chi2, Ck: np.ndarray, g_grid: np.ndarray, cmin: float, level: float) -> Tuple[float, float]:
+    """One mass excluded already at the bottom of the coupling scan: (excluded coupling, chi^2_min).  0 if even
+    g = 0 is outside (the allowed region, if any, is an island); else the minimum and the crossing searched below."""
+    one = np.zeros(1, dtype=int)
+    chi = lambda t: float(_chi2_at(chi2, Ck[None], one, np.array([t]))[0])  # noqa: E731
+    f = lambda t: chi(t) - cmin - level  # noqa: E731
+    if f(0.0) > 0:
+        return 0.0, cmin
+    low = np.geomspace(g_grid[0] * 1e-12, g_grid[0], 241)
+    lv = _chi2_at(chi2, Ck[None], np.zeros(low.size, dtype=int), low)
+    i = int(np.argmin(lv))
+    a, b = low[max(i - 1, 0)], low[min(i + 1, low.size - 1)]
+    r = optimize.minimize_scalar(chi, method="bounded", bounds=(a, b), options={"xatol": 1e-9 * (b - a)})
+    cmin = min(cmin, float(lv[i]), float(r.fun))
+    lo = g_grid[0]
+    while f(lo) > 0 and lo > 1e-300:
+        lo *= 1e-3
+    return float(optimize.brentq(f, lo, min(lo * 1e3, g_grid[0]), xtol=1e-12 * lo, rtol=1e-10)), cmin
 
 
 def _contour_model(params: Sequence[str]):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where it is used: the command line imports this module to start
+    import numpy as np
 
 
 class CevnsInputError(ValueError):
@@ -34,6 +35,8 @@ def check_positive(name: str, value: Any, *, allow_zero: bool = False, unit: str
 
 def check_energies(name: str, values: Any, unit: str = "MeV") -> np.ndarray:
     """Array of strictly positive, finite energies, else a clear error."""
+    import numpy as np
+
     arr = np.asarray(values, dtype=float)
     if not np.all(np.isfinite(arr)):
         raise CevnsInputError(f"{name} must be finite ({unit}); got NaN or inf")

@@ -1,0 +1,181 @@
+"""Write the golden values of the paper's results (tests/golden/*.json) from the current code.
+
+Run:  python tests/golden/regenerate.py
+
+The files pin every number of ``cevns reproduce`` (results.json, the sensitivity table, the mediator
+choices table) and the per-bin SM prediction of conus-plus; ``tests/test_golden.py`` compares a fresh
+run with them.  A change of physics or numerics therefore shows up as a failing test; if the change
+is intended, rerun this script and commit the diff of the JSON files with it, so a reviewer reads
+exactly which numbers moved and by how much.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Dict
+
+HERE = Path(__file__).resolve().parent
+RESULTS_FILE = HERE / "conus_plus_results.json"
+PREDICTION_FILE = HERE / "conus_plus_sm_prediction.json"
+
+
+def _clean(v: Any) -> Any:
+    """JSON-ready: tuples to lists, numpy scalars to float, dict keys to str (floats keep repr)."""
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    if isinstance(v, (bool, str)) or v is None:
+        return v
+    if isinstance(v, int):
+        return v
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return v
+
+
+def results_from_run(run: Dict[str, Any]) -> Dict[str, Any]:
+    """The pinned numbers of one ``run_all``/``reproduce`` run (the package version left out)."""
+    results = {k: v for k, v in run["results"].items() if k != "version"}
+    return _clean({"results": results, "sensitivity": run["sensitivity"], "mediator_choices": run["mediator_choices"]})
+
+
+def prediction(exp) -> Dict[str, Any]:
+    """The per-bin SM prediction (events per bin) of an experiment."""
+    d = exp.predict().to_dict()
+    return _clean({k: d[k] for k in ("bins_eVee", "cevns", "eves", "total_cevns", "total_eves")})
+
+
+def dump(obj: Any, path: Path) -> None:
+    text = json.dumps(obj, indent=1, sort_keys=True, allow_nan=True)
+    json.loads(text)  # round trip
+    path.write_text(text + "\n")
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+#: relative tolerances, first match of a path (keys joined by "/") prefix wins; the rest: DEFAULT_RTOL.
+#: Measured: rerunning with one BLAS thread instead of two changes nothing; the rewritten limits, exclusion
+#: curves and chi^2 of issue 14 move these numbers by < 1e-10 relative (most by ~1e-16), r2_ee aside (below).
+#: Contours (a grid of the vectorised marginaliser, crossings interpolated linearly) keep 1e-4.
+TIGHT_RTOL = 1e-6
+DEFAULT_RTOL = 1e-4
+TIGHT = ("prediction/", "results/sm_prediction/", "results/data/", "results/inputs/", "results/conventions/",
+         "results/sin2w/", "results/mu_nu/", "results/q_", "results/r2_", "results/scalar/", "results/vector_bl/",
+         "sensitivity/", "mediator_choices/")
+
+
+#: Exceptions, measured.  r2_ee: the files were written by the code before issue 14, whose chi^2_min for r2_ee
+#: (7.411679 CEvNS, 7.413761 CEvNS+EvES) sat 4e-5 above the true minimum (7.4116355, 7.4137222: found by the
+#: new profile and by Nelder-Mead on the whole (r2_ee, r2_emu, r2_etau) space), because the marginaliser stopped
+#: at the stationary point r2_emu = r2_etau = 0; the edges move by 1.1e-6 of the interval width.  Kept, not
+#: rewritten, so that the files stay the record of the old code; 1e-5 bounds the correction.
+LOOSER = {"results/r2_ee/": 1e-5}
+
+
+def rtol_for(path: str) -> float:
+    for prefix, tol in LOOSER.items():
+        if path.startswith(prefix):
+            return tol
+    return TIGHT_RTOL if path.startswith(TIGHT) else DEFAULT_RTOL
+
+
+def _is_interval(v: Any) -> bool:
+    return (isinstance(v, list) and len(v) == 2 and all(isinstance(x, float) for x in v)
+            and all(math.isfinite(x) for x in v) and v[0] < v[1])
+
+
+def compare(new: Any, old: Any, path: str = "", scale: float = 0.0) -> list:
+    """Differences of ``new`` from the golden ``old``: a list of (path, old, new, what).
+
+    Numbers agree to the relative tolerance of their path (:func:`rtol_for`), measured against
+    max(|old|, ``scale``): the edges of an interval [lo, hi] against its width too (a relative error
+    of an edge near zero means nothing), a contour's best-fit point against the extent of the region.
+    Infinities, None, strings, integers and the shape of the tree must match exactly."""
+    out: list = []
+    if isinstance(old, dict):
+        if not isinstance(new, dict) or set(new) != set(old):
+            return [(path, sorted(old), sorted(new) if isinstance(new, dict) else new, "keys differ")]
+        for k in old:
+            here = f"{path}/{k}" if path else str(k)
+            if k == "best" and "extent" in old and isinstance(old["best"], list):  # contour best fit
+                widths = [e[1] - e[0] if e else 0.0 for e in old["extent"].values()]
+                if not isinstance(new[k], list) or len(new[k]) != len(widths):
+                    out.append((here, old[k], new[k], "length differs"))
+                    continue
+                for i, (a, b) in enumerate(zip(new[k], old[k])):
+                    out += compare(a, b, f"{here}/{i}", widths[i])
+                continue
+            out += compare(new[k], old[k], here, scale)
+        return out
+    if isinstance(old, list):
+        if not isinstance(new, list) or len(new) != len(old):
+            return [(path, old, new, "length differs")]
+        width = old[1] - old[0] if _is_interval(old) else 0.0
+        for i, (a, b) in enumerate(zip(new, old)):
+            out += compare(a, b, f"{path}/{i}", max(width, scale))
+        return out
+    if isinstance(old, float) and isinstance(new, (int, float)) and not isinstance(new, bool):
+        if not (math.isfinite(old) and math.isfinite(new)):
+            return [] if new == old else [(path, old, new, "not finite")]
+        tol = rtol_for(path) * max(abs(old), scale)
+        return [] if abs(new - old) <= tol else [(path, old, new, f"|diff| {abs(new - old):.3g} > {tol:.3g}")]
+    return [] if new == old and type(new) is type(old) else [(path, old, new, "differs")]
+
+
+def max_relative_differences(new: Any, old: Any) -> Dict[str, float]:
+    """Largest |new - old| / max(|old|, scale) per top-level group (for measuring, and for the commit message)."""
+    worst: Dict[str, float] = {}
+
+    def walk(a: Any, b: Any, path: str, scale: float) -> None:
+        if isinstance(b, dict):
+            for k in b:
+                if k == "best" and "extent" in b and isinstance(b["best"], list):
+                    for x, y, e in zip(a["best"], b["best"], b["extent"].values()):
+                        walk(x, y, f"{path}/best", (e[1] - e[0]) if e else 0.0)
+                    continue
+                walk(a[k], b[k], f"{path}/{k}" if path else str(k), scale)
+        elif isinstance(b, list):
+            w = b[1] - b[0] if _is_interval(b) else 0.0
+            for x, y in zip(a, b):
+                walk(x, y, path, max(w, scale))
+        elif isinstance(b, float) and math.isfinite(b) and isinstance(a, float) and math.isfinite(a):
+            key = "/".join(path.split("/")[:3])
+            d = abs(a - b) / max(abs(b), scale, 1e-300)
+            worst[key] = max(worst.get(key, 0.0), d)
+
+    walk(new, old, "", 0.0)
+    return worst
+
+
+def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="compare a fresh run with the files instead of writing them")
+    args = ap.parse_args()
+    import cevns
+    from cevns.reproduce import run_all
+
+    run = run_all()
+    new = {"results": results_from_run(run), "prediction": prediction(cevns.load_experiment("conus-plus"))}
+    if args.check:
+        old = {"results": load(RESULTS_FILE), "prediction": load(PREDICTION_FILE)}
+        for k, v in sorted(max_relative_differences(new, old).items()):
+            print(f"{k:<50} {v:.2e}")
+        bad = compare(new["results"], old["results"]) + compare(new["prediction"], old["prediction"], "prediction")
+        for b in bad:
+            print("DIFFERS", *b)
+        raise SystemExit(1 if bad else 0)
+    dump(new["results"], RESULTS_FILE)
+    dump(new["prediction"], PREDICTION_FILE)
+    print(f"wrote {RESULTS_FILE.name}, {PREDICTION_FILE.name} in {HERE}")
+
+
+if __name__ == "__main__":
+    main()
