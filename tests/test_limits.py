@@ -170,7 +170,7 @@ def test_limit_edges_are_crossings_of_the_true_profile(exp, param, channels):
     whole = lambda u: float(prob.chi2_points(np.array([u[0] * sc]), u[1:])[0])  # noqa: E731
     true_min = nm(whole, [np.concatenate([[res.best / sc], z]) for z in free_starts]).fun
     assert res.chi2_min == pytest.approx(true_min, abs=1e-8)
-    assert res.chi2_min <= true_min + 1e-10
+    assert res.chi2_min <= true_min + 1e-8  # the stuck minimum of before issue 14 sat 4e-5 above
     for lo, hi in res.intervals["90%"]:
         for x in (lo, hi):
             if x == 0.0 and prob.even:
