@@ -60,10 +60,17 @@ class Progress:
 
 
 def _parse_value(text: str) -> Any:
+    """A number, else a JSON value (tables and lists: '{"C2": 200}', '[0.25, 0.00078]'), else the text."""
     try:
         return float(text)
     except ValueError:
-        return text
+        pass
+    if text[:1] in "{[":
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise CevnsInputError(f"not valid JSON: {text!r}") from None
+    return text
 
 
 def _pairs(items: Optional[List[str]], what: str) -> Dict[str, Any]:

@@ -86,8 +86,8 @@ def _mediators(run: Dict[str, Any], outdir: Path) -> None:
             # None: nothing excluded up to the top of the scan; 0: the SM itself outside the region (islands)
             g = np.array([np.nan if (x is None or x == 0) else x for x in v["g"]], dtype=float)
             st = _style(run, key)
-            ax.loglog(v["mass_MeV"], g, color=st["color"], ls=st["ls"], lw=1.6 if key == "combined" else 1.0,
-                      label=r["labels"][key])
+            ax.loglog(v["mass_MeV"], g, color=st["color"], ls=st["ls"], lw=2.2 if key == "combined" else 1.0,
+                      label=r["labels"][key], zorder=1 if key == "combined" else 2)  # the combined curve beneath
         for x in r["crossover"][m]["masses_MeV"]:
             ax.axvline(x, color="0.6", lw=0.5, ls=":")
         ax.set_xlabel(r"$M_X$ [MeV]")
