@@ -1,4 +1,5 @@
-"""cevns: reactor CEvNS and EvES phenomenology -- predictions, fits and limits.
+"""cevns: CEvNS and EvES phenomenology -- predictions, fits and limits for reactor (CONUS+) and
+stopped-pion (COHERENT CsI, LAr) data, alone or combined.
 
 Quick start::
 
@@ -39,6 +40,8 @@ _LAZY: Dict[str, str] = {
     "ContourResult": "results", "ExclusionResult": "results", "FitResult": "results", "Prediction": "results",
     "Sin2wRunning": "running", "load_determinations": "running",
     "Chi2": "stats", "delta_chi2_level": "stats",
+    "FlavourMagneticMoment": "models", "StoppedPionSource": "stopped_pion", "PoissonLikelihood": "poisson",
+    "RecoilResponse": "detector", "IonisationResponse": "detector",
 }
 
 __all__ = [
@@ -48,6 +51,7 @@ __all__ = [
     "constants", "delta_chi2_level", "get_model", "helm_form_factor", "load_binding_table", "load_determinations",
     "load_experiment", "load_target",
     "models", "__version__",
+    "FlavourMagneticMoment", "StoppedPionSource", "PoissonLikelihood", "RecoilResponse", "IonisationResponse",
 ]
 
 
@@ -67,13 +71,16 @@ def __dir__() -> List[str]:
 
 if TYPE_CHECKING:  # static checkers and IDEs see the eager imports
     from . import constants, models
-    from .detector import Detector, Efficiency, Lindhard, Resolution
+    from .detector import Detector, Efficiency, IonisationResponse, Lindhard, RecoilResponse, Resolution
     from .errors import CevnsInputError
     from .experiments import Experiment, JointExperiment, load_experiment
     from .flux import ReactorFlux
-    from .models import ChargeRadius, MagneticMoment, Millicharge, ScalarMediator, StandardModel, VectorBL, get_model
+    from .models import (ChargeRadius, FlavourMagneticMoment, MagneticMoment, Millicharge, ScalarMediator, StandardModel,
+                         VectorBL, get_model)
+    from .poisson import PoissonLikelihood
     from .nuclei import HelmParameters, helm_form_factor, load_binding_table, load_target
     from .rates import NumericalSettings
     from .results import ContourResult, ExclusionResult, FitResult, Prediction
     from .running import Sin2wRunning, load_determinations
     from .stats import Chi2, delta_chi2_level
+    from .stopped_pion import StoppedPionSource

@@ -463,4 +463,5 @@ class IonisationResponse:
         return Te, self._response(Te, we)
 
     def time_weights(self, source, component) -> np.ndarray:
+        """[1]: a reactor experiment is not timed (one time bin holding every event)."""
         return np.ones(1)

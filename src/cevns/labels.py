@@ -63,7 +63,7 @@ class Label:
         return f"{self.symbol} [${sep.join(parts)}$]" if parts else self.symbol
 
     def abs_axis(self, *others: "Label") -> str:
-        """Axis label for a parameter that enters squared: |x| (= |y| ...) [unit]."""
+        """Axis label for a parameter that enters squared: ``|x| (= |y| ...) [unit]``."""
         s = " = ".join(f"$|{lab.math}|$" for lab in (self, *others))
         return f"{s} [{self.unit}]" if self.unit_math else s
 
