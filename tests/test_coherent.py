@@ -280,3 +280,23 @@ def test_lar_time_and_energy_shapes_against_the_release(lar):
         a, b = ours.sum(axis) / ours.sum(), theirs.sum(axis) / theirs.sum()
         big = b > 0.05
         assert np.all(np.abs(a[big] / b[big] - 1) < 0.15), (axis, a, b)
+
+
+def test_registry_lists_resolve():
+    """Every registered model and experiment exists, and every model class is registered (one place to add)."""
+    from cevns import models, registry
+
+    for name in registry.EXPERIMENTS:
+        assert cevns.load_experiment(name).engine.n_bins > 0
+    classes = {c for c in vars(models).values() if isinstance(c, type) and issubclass(c, models.Model)
+               and not c.__name__.startswith("_") and c is not models.Model}
+    assert classes == set(models.MODELS.values())
+    assert set(registry.MEDIATORS) == {n for n, c in models.MODELS.items() if c.mass_table}
+
+
+def test_basis_evaluates_a_batch_of_points(csi):
+    b = csi.engine.basis(ChargeRadius(), "cevns")
+    x = np.array([-3e-31, 0.0, 2e-31])
+    batch = b.evaluate_many(b.points(ChargeRadius().values(), 3, r2_mumu=x))
+    for xi, row in zip(x, batch):
+        assert np.allclose(row, csi.predict(ChargeRadius(r2_mumu=xi)).cevns, rtol=1e-12, atol=0)

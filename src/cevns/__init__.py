@@ -75,10 +75,18 @@ if TYPE_CHECKING:  # static checkers and IDEs see the eager imports
     from .errors import CevnsInputError
     from .experiments import Experiment, JointExperiment, load_experiment
     from .flux import ReactorFlux
-    from .models import (ChargeRadius, FlavourMagneticMoment, MagneticMoment, Millicharge, ScalarMediator, StandardModel,
-                         VectorBL, get_model)
-    from .poisson import PoissonLikelihood
+    from .models import (
+        ChargeRadius,
+        FlavourMagneticMoment,
+        MagneticMoment,
+        Millicharge,
+        ScalarMediator,
+        StandardModel,
+        VectorBL,
+        get_model,
+    )
     from .nuclei import HelmParameters, helm_form_factor, load_binding_table, load_target
+    from .poisson import PoissonLikelihood
     from .rates import NumericalSettings
     from .results import ContourResult, ExclusionResult, FitResult, Prediction
     from .running import Sin2wRunning, load_determinations

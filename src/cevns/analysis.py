@@ -83,7 +83,7 @@ class _Problem:
         pts[:, self._i_param] = x
         if free_scaled is not None and len(self.free):
             pts[:, self._i_free] = np.atleast_2d(free_scaled) * np.array([self.scale[p] for p in self.free])
-        return self.chi2(monomial_matrix(self.basis.monomials, self.basis.names, pts) @ self.basis.B)
+        return self.chi2(self.basis.evaluate_many(pts))
 
     def _full_points_many(self, xs: np.ndarray) -> np.ndarray:
         pts = np.tile(self._base, (xs.size, 1))
@@ -115,7 +115,7 @@ class _Problem:
         steps = np.stack(np.meshgrid(*([self._ladder] * nf), indexing="ij"), -1).reshape(-1, nf)
         grid = np.vstack([centre + steps * widths, self._last[None, :]])
         pts = self._full_points(x, grid)
-        vals = self.chi2(monomial_matrix(self.basis.monomials, self.basis.names, pts) @ self.basis.B)
+        vals = self.chi2(self.basis.evaluate_many(pts))
         z0 = (grid[int(np.argmin(vals))] - centre) / widths
         mons, names, B = self.basis.monomials, self.basis.names, self.basis.B
 
@@ -381,8 +381,9 @@ def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: floa
     range, it is followed downwards (and the minimum of chi^2 searched there too).
     Allowed islands above the first excluded coupling are reported, not hidden.
     """
-    if model not in ("scalar", "vector-bl"):
-        raise CevnsInputError(f"exclusion model must be 'scalar' or 'vector-bl', got {model!r}")
+    if model not in MODELS or not MODELS[model].mass_table:
+        mediators = sorted(k for k, c in MODELS.items() if c.mass_table)
+        raise CevnsInputError(f"exclusion model must be a mediator model ({', '.join(mediators)}), got {model!r}")
     level = delta_chi2_level(cl, dof)
     ch = exp.channels(channels)
     M = default_masses() if masses is None else np.asarray(masses, dtype=float)

@@ -98,9 +98,12 @@ def _experiment(args):
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
+    from . import registry
+
     p.add_argument("experiment", nargs="*",
-                   help="built-in experiment name (conus-plus, the default) or path to an experiment TOML file; "
-                        "several are fitted jointly (chi^2 summed, one normalisation nuisance each)")
+                   help="built-in experiment (" + ", ".join(k for k in registry.EXPERIMENTS if k != "conus-plus-2025")
+                        + "; default conus-plus) or path to an experiment TOML file; several are fitted jointly "
+                        "(their statistics summed, each with its own nuisances unless the files share one)")
     g = p.add_argument_group("inputs the paper leaves open (defaults in docs/physics.md)")
     g.add_argument("--k", type=float, help="Lindhard quenching parameter k (default 0.162)")
     g.add_argument("--resolution", choices=["fano", "off"], help="energy resolution model ('off' = eq. 17 literally)")
@@ -258,6 +261,29 @@ def cmd_contour(args) -> int:
     return 0
 
 
+def cmd_list(args) -> int:
+    """`cevns list`: built-in experiments, models and their parameters with units."""
+    from . import registry
+    from .models import MODELS
+
+    data: Dict[str, Any] = {"experiments": {k: v[1] for k, v in registry.EXPERIMENTS.items()},
+            "models": {name: {"parameters": {p: unit for p, (_d, unit, _s) in cls.parameter_table.items()},
+                              "masses": {p: unit for p, (_d, unit) in cls.mass_table.items()},
+                              "description": " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())}
+                       for name, cls in MODELS.items()}}
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    print("built-in experiments:")
+    for k, v in data["experiments"].items():
+        print(f"  {k:<20} {v}")
+    print("\nmodels (--model) and their parameters (--set, --param) [unit]:")
+    for name, m in data["models"].items():
+        pars = ", ".join(f"{p} [{u}]" if u else p for p, u in {**m["parameters"], **m["masses"]}.items())
+        print(f"  {name:<24} {pars}\n  {'':<24} {m['description']}")
+    return 0
+
+
 def cmd_reproduce(args) -> int:
     if args.study == "global":
         if args.sin2w_points is not None:
@@ -278,10 +304,10 @@ def cmd_reproduce(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cevns", description="Reactor CEvNS and EvES phenomenology: predictions, "
-                                "fits and limits (CONUS+ built in).", epilog=EPILOG,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    from . import __version__
+    p = argparse.ArgumentParser(prog="cevns", description="CEvNS and EvES phenomenology: predictions, fits and "
+                                "limits for reactor (CONUS+) and stopped-pion (COHERENT CsI, LAr) data, alone or "
+                                "combined.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from . import __version__, registry
 
     p.add_argument("--version", action="version", version=f"cevns {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -289,8 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("predict", help="expected counts per bin for a model",
                         description="Expected CEvNS and EvES counts per bin (eq. 17, 19).")
     _add_common(sp)
-    sp.add_argument("--model", default="sm",
-                    help="sm | magnetic-moment | magnetic-moment-flavour | millicharge | charge-radius | scalar | vector-bl")
+    sp.add_argument("--model", default="sm", choices=list(registry.MODELS),
+                    help=" | ".join(registry.MODELS) + " (default sm; `cevns list` shows their parameters)")
     sp.add_argument("--set", action="append", metavar="PARAM=VALUE",
                     help="model parameter, e.g. mu_nu=1e-10, q_ee=1e-12, mass_MeV=5, g=1e-5 (repeatable)")
     sp.add_argument("--plot", metavar="FILE",
@@ -307,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--channels", default="cevns+eves", help="cevns | eves | cevns+eves (default)")
     sp.add_argument("--cl", action="append", metavar="LEVEL",
                     help="confidence level(s): 1sigma, 90%%, 0.95 ... (default 1sigma and 90%% for sin2w, else 90%%)")
-    sp.add_argument("--mediator", choices=["scalar", "vector-bl"], help="with --param g: the mediator model")
+    sp.add_argument("--mediator", choices=list(registry.MEDIATORS), help="with --param g: the mediator model")
     sp.add_argument("--mass", type=float, metavar="MEV", help="with --param g: the mediator mass [MeV]")
     sp.add_argument("--plot", metavar="FILE", help="draw the Delta chi^2 profile into FILE (png, pdf)")
     sp.set_defaults(func=cmd_fit)
@@ -315,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("exclusion", help="light-mediator exclusion in (M, g)",
                         description="Smallest excluded coupling per mediator mass (and allowed islands).")
     _add_common(sp)
-    sp.add_argument("--model", required=True, choices=["scalar", "vector-bl"])
+    sp.add_argument("--model", required=True, choices=list(registry.MEDIATORS))
     sp.add_argument("--channels", default="cevns+eves")
     sp.add_argument("--cl", type=float, default=0.90, help="confidence level (default 0.90)")
     sp.add_argument("--dof", type=int, default=1, choices=[1, 2],
@@ -341,6 +367,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--grid", action="store_true", help="with --json: include the whole Delta chi^2 grid")
     sp.add_argument("--plot", metavar="FILE", help="draw the contour into FILE (png, pdf)")
     sp.set_defaults(func=cmd_contour)
+
+    sp = sub.add_parser("list", help="built-in experiments, models and parameters with units",
+                        description="List the built-in experiments, the models and their parameters with units.")
+    sp.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    sp.set_defaults(func=cmd_list)
 
     sp = sub.add_parser("reproduce", help="a whole study (the paper's, or the global fit), with report and figures",
                         description="Run every analysis of a study and write results.json, report.md/html and the "

@@ -24,6 +24,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from . import registry as _registry
 from .detector import (
     Detector,
     Efficiency,
@@ -45,8 +46,8 @@ from .results import ContourResult, ExclusionResult, FitResult, Prediction
 from .stats import Chi2, JointChi2
 from .stopped_pion import StoppedPionSource
 
-BUILTIN = {"conus-plus": "conus_plus_2025.toml", "conus-plus-2025": "conus_plus_2025.toml",
-           "coherent-csi-2021": "coherent_csi_2021.toml", "coherent-lar-2020": "coherent_lar_2020.toml"}
+#: built-in experiment name -> its file (from :data:`cevns.registry.EXPERIMENTS`)
+BUILTIN = {name: f for name, (f, _) in _registry.EXPERIMENTS.items()}
 
 #: source kinds of the [source] section -> builder (a new source is one entry here)
 SOURCE_KINDS = {"reactor": lambda exp: exp._reactor_source(), "stopped-pion": lambda exp: exp._stopped_pion_source()}

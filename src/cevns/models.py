@@ -309,9 +309,18 @@ def _add_terms(a: xsec.Terms, b: xsec.Terms) -> xsec.Terms:
     return out
 
 
-MODELS: Dict[str, Type[Model]] = {cls.name: cls for cls in
-                                  (StandardModel, MagneticMoment, FlavourMagneticMoment, Millicharge, ChargeRadius,
-                                   ScalarMediator, VectorBL)}
+def _registered() -> Dict[str, Type[Model]]:
+    from . import registry
+
+    out = {name: globals()[cls] for name, cls in registry.MODELS.items()}
+    for name, cls in out.items():
+        if cls.name != name:
+            raise RuntimeError(f"registry name {name!r} and {cls.__name__}.name {cls.name!r} differ")
+    return out
+
+
+#: model name -> class, from :data:`cevns.registry.MODELS` (one line there per model)
+MODELS: Dict[str, Type[Model]] = _registered()
 
 
 def model_for_parameter(param: str) -> Type[Model]:

@@ -41,9 +41,21 @@ class Basis:
     monomials: List[Tuple]
     B: np.ndarray  # (n_monomials, n_bins)
 
+    def points(self, values: Dict[str, float], n: int = 1, **columns: Any) -> np.ndarray:
+        """(n, len(names)) parameter points: ``values`` in every row, ``columns`` {name: n values} overriding."""
+        pts = np.tile(np.array([values[k] for k in self.names], dtype=float), (n, 1))
+        for k, v in columns.items():
+            pts[:, self.names.index(k)] = v
+        return pts
+
+    def evaluate_many(self, points: np.ndarray) -> np.ndarray:
+        """Counts per bin at many parameter points (rows of ``points``, columns in ``names`` order):
+        (n_points, n_bins), one matrix product."""
+        return monomial_matrix(self.monomials, self.names, np.atleast_2d(points)) @ self.B
+
     def evaluate(self, values: Dict[str, float]) -> np.ndarray:
-        pts = np.array([[values[n] for n in self.names]], dtype=float)
-        return (monomial_matrix(self.monomials, self.names, pts) @ self.B)[0]
+        """Counts per bin at one point ``values`` {name: value}."""
+        return self.evaluate_many(self.points(values))[0]
 
 
 class ResponseEngine:
