@@ -290,12 +290,7 @@ def cmd_reproduce(args) -> int:
             raise CevnsInputError("--sin2w-points belongs to the paper study (its Fig. 3)")
         from .global_study import reproduce_global
 
-        reproduce_global(args.out or "cevns-global", progress=True, transitions=args.transitions)
-        if args.docs:
-            from pathlib import Path
-
-            Path(args.docs).write_text("<!-- written by `cevns reproduce global --docs FILE`; do not edit by hand -->\n"
-                                       + (Path(args.out or "cevns-global") / "report.md").read_text())
+        reproduce_global(args.out or "cevns-global", progress=True, transitions=args.transitions, docs=args.docs)
         return 0
     from .reproduce import reproduce
 

@@ -92,6 +92,8 @@ def _parse_channels(channels: str) -> Tuple[str, ...]:
     parts = tuple(p.strip() for p in str(channels).split("+") if p.strip())
     if not parts or any(p not in CHANNELS for p in parts):
         raise CevnsInputError(f"channels must be 'cevns', 'eves' or 'cevns+eves', got {channels!r}")
+    if len(set(parts)) != len(parts):
+        raise CevnsInputError(f"channels: each channel once, got {channels!r} (use 'cevns', 'eves' or 'cevns+eves')")
     return parts
 
 

@@ -17,7 +17,6 @@ plane), or with them marginalised (``transitions="marginalised"``, slower).
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -293,20 +292,16 @@ def global_figures(run: Dict[str, Any], outdir: Path) -> None:
     draw_global(run, outdir)
 
 
-def reproduce_global(out: str | Path = "cevns-global", progress: bool = False, transitions: str = "zero") -> Dict[str, Any]:
-    """Run the global study and write results.json, report.md/html and the figures into ``out``."""
-    from .reproduce import html_report
+def reproduce_global(out: str | Path = "cevns-global", progress: bool = False, transitions: str = "zero",
+                     docs: Optional[str] = None) -> Dict[str, Any]:
+    """Run the global study and write results.json, report.md/html and the figures into ``out`` (and the
+    report to ``docs``, e.g. docs/global_results.md)."""
+    from .reproduce import write_study
 
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
     run = run_global(progress, transitions)
-    t = time.perf_counter()
-    global_figures(run, outdir)
-    run["figure_seconds"] = time.perf_counter() - t
-    (outdir / "results.json").write_text(json.dumps(run["results"], indent=1, sort_keys=True))
-    md = markdown_report(run)
-    (outdir / "report.md").write_text(md)
-    (outdir / "report.html").write_text(html_report(md))
+    write_study(outdir, run, global_figures, markdown_report, docs, "cevns reproduce global --docs docs/global_results.md")
     if progress:
         print(f"\nwrote {outdir}/results.json, report.md, report.html and {len(FIGURES)} figures (PNG, PDF) "
               f"in {run['seconds'] + run['figure_seconds']:.1f} s", file=sys.stderr)

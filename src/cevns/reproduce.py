@@ -397,6 +397,22 @@ FIGURES = ("fig1_spectrum", "fig2_sin2w", "fig3_running", "fig4_magnetic_moment"
            "fig6_charge_radius", "fig7_mediators", "fig8_contours", "fig9_comparison")
 
 
+def write_study(outdir: Path, run: Dict[str, Any], draw, report, docs: Optional[str] = None,
+                command: str = "cevns reproduce") -> str:
+    """Write a study's figures (``draw(run, outdir)``), results.json, report.md and report.html into
+    ``outdir`` (and the report to ``docs`` if given); returns the markdown report."""
+    t = time.perf_counter()
+    draw(run, outdir)
+    run["figure_seconds"] = time.perf_counter() - t
+    (outdir / "results.json").write_text(json.dumps(run["results"], indent=1, sort_keys=True))
+    md = report(run)
+    (outdir / "report.md").write_text(md)
+    (outdir / "report.html").write_text(html_report(md))
+    if docs:
+        Path(docs).write_text(f"<!-- written by `{command}`; do not edit by hand -->\n" + md)
+    return md
+
+
 def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: Optional[str] = None,
               sin2w_points: str | Path | None = None) -> Dict[str, Any]:
     """Run everything and write the outputs into ``out``; returns the run dictionary.
@@ -411,16 +427,8 @@ def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: O
     outdir.mkdir(parents=True, exist_ok=True)
     run = run_all(progress)
     run["sin2w_points"] = extra
-    t = time.perf_counter()
-    plots.paper_figures(run, outdir, extra)
-    run["figure_seconds"] = time.perf_counter() - t
-    (outdir / "results.json").write_text(json.dumps(run["results"], indent=1, sort_keys=True))
-    md = markdown_report(run)
-    (outdir / "report.md").write_text(md)
-    (outdir / "report.html").write_text(html_report(md))
-    if docs:
-        Path(docs).write_text("<!-- written by `cevns reproduce --docs docs/validation.md`; do not edit by hand -->\n"
-                              + md)
+    write_study(outdir, run, lambda r, d: plots.paper_figures(r, d, extra), markdown_report, docs,
+                "cevns reproduce --docs docs/validation.md")
     if progress:
         print(file=sys.stderr)
         for r in comparison_rows(run["results"]):
