@@ -25,6 +25,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from . import registry as _registry
+from ._threads import limited
 from .detector import (
     Detector,
     Efficiency,
@@ -165,24 +166,28 @@ class _Analyses:
         """Parse "cevns", "eves" or "cevns+eves" into a tuple of channel names."""
         return _parse_channels(channels)
 
+    @limited
     def fit(self, param: str = "sin2w", channels: str = "cevns+eves", **kw: Any) -> "FitResult":
         """Best fit, Delta chi^2 profile and intervals of ``param`` (see :func:`cevns.analysis.fit`)."""
         from . import analysis
 
         return analysis.fit(self, param, channels, **kw)
 
+    @limited
     def limit(self, param: str, cl: float | str = 0.90, channels: str = "cevns+eves", **kw: Any) -> "FitResult":
         """Allowed region of ``param`` at confidence level ``cl`` (see :func:`cevns.analysis.limit`)."""
         from . import analysis
 
         return analysis.limit(self, param, cl, channels, **kw)
 
+    @limited
     def exclusion(self, model: str = "scalar", channels: str = "cevns+eves", **kw: Any) -> "ExclusionResult":
         """Mediator exclusion curve in (mass [MeV], g) (see :func:`cevns.analysis.exclusion`)."""
         from . import analysis
 
         return analysis.exclusion(self, model, channels, **kw)
 
+    @limited
     def contour(self, params: Sequence[str], channels: str = "cevns+eves", **kw: Any) -> "ContourResult":
         """Delta chi^2 over two parameters of one model, e.g. ("q_ee", "q_emu") (see :func:`cevns.analysis.contour`)."""
         from . import analysis
@@ -563,6 +568,7 @@ class Experiment(_Analyses):
         }
 
 
+@limited
 def load_experiment(name_or_path: str = "conus-plus", **overrides: Any) -> Experiment:
     """Load a built-in experiment by name ("conus-plus") or a TOML file by path, with optional overrides."""
     if name_or_path in BUILTIN:
@@ -598,6 +604,11 @@ class _JointEngine:
         if key not in self._cache:
             self._cache[key] = self._build(model, channel)
         return self._cache[key]
+
+    def prefetch(self, model: Model, channel: str, masses: Sequence[float]) -> None:
+        """Every part's bases at many masses at once (see :meth:`cevns.rates.ResponseEngine.prefetch`)."""
+        for e in self.parts:
+            e.engine.prefetch(model, channel, masses)
 
     def _build(self, model: Model, channel: str) -> Basis:
         bases = [e.engine.basis(model, channel) for e in self.parts]

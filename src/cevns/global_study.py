@@ -24,6 +24,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._threads import limited
+
 #: (built-in experiment, label, style key)
 DATASETS: Tuple[Tuple[str, str, str], ...] = (("conus-plus", "CONUS+", "conus-plus"),
                                               ("coherent-csi-2021", "COHERENT CsI", "coherent-csi"),
@@ -54,6 +56,7 @@ def _interval_json(res, level: str) -> Optional[List[List[float]]]:
     return [[float(a), float(b)] for a, b in res.intervals[level]]
 
 
+@limited
 def run_global(progress: bool = False, transitions: str = "zero", n_masses: int = 61, n_grid: int = 41,
                experiments: Optional[Sequence[Any]] = None) -> Dict[str, Any]:
     """Every result of the global study (module docstring); ``experiments`` overrides the three data sets

@@ -16,8 +16,9 @@ and K.  Bins are energy-major: index = energy bin x n_time_bins + time bin.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -125,25 +126,55 @@ class ResponseEngine:
             raise CevnsInputError(f"unknown channel {channel!r}; use 'cevns' or 'eves'")
         return total
 
+    def _rows(self, model: Model, channel: str, n_masses: int = 0) -> Dict[Any, np.ndarray]:
+        """Per monomial, the counts per bin: (n_bins,), or (n_masses, n_bins) when the model's mass is an
+        array of ``n_masses`` values (column vector): the polynomial is expanded once for every mass."""
+        K = self.K_cevns if channel == "cevns" else self.K_eves
+        n_nodes = K.shape[1]
+        shape = (n_masses, n_nodes) if n_masses else (n_nodes,)
+        rows: Dict[Any, np.ndarray] = {}
+        for comp in self.source.components:
+            poly = self._node_rate(model, channel, model.symbols(), comp)
+            tw = self.time_weights[comp]
+            for m, c in poly.terms.items():
+                r = np.broadcast_to(np.asarray(c, dtype=float), shape) @ K.T
+                if not (self.n_time == 1 and tw[0] == 1.0):
+                    r = (r[..., :, None] * tw).reshape(r.shape[:-1] + (-1,))
+                rows[m] = rows[m] + r if m in rows else r
+        return rows
+
+    def _store(self, key: Tuple, names: Tuple[str, ...], rows: Dict[Any, np.ndarray]) -> Basis:
+        monos = sorted(m for m, row in rows.items() if np.any(row != 0))  # drop identically-zero terms
+        B = np.array([rows[m] for m in monos]) if monos else np.zeros((1, self.n_bins))
+        self._basis_cache[key] = Basis(names, monos or [()], B)
+        return self._basis_cache[key]
+
     def basis(self, model: Model, channel: str) -> Basis:
         """Polynomial basis of ``model`` in ``channel`` (cached by model type, masses, options)."""
         key = model.structure_key() + (channel,)
         if key not in self._basis_cache:
-            K = self.K_cevns if channel == "cevns" else self.K_eves
-            n_nodes = K.shape[1]
-            rows: Dict[Any, np.ndarray] = {}
-            for comp in self.source.components:
-                poly = self._node_rate(model, channel, model.symbols(), comp)
-                tw = self.time_weights[comp]
-                for m, c in poly.terms.items():
-                    r = K @ np.broadcast_to(np.asarray(c, dtype=float), (n_nodes,))
-                    r = r if self.n_time == 1 and tw[0] == 1.0 else np.outer(r, tw).ravel()
-                    rows[m] = rows[m] + r if m in rows else r
-            monos = sorted(m for m, row in rows.items() if np.any(row != 0))  # drop identically-zero terms
-            B = np.array([rows[m] for m in monos]) if monos else np.zeros((1, self.n_bins))
-            monos = monos or [()]
-            self._basis_cache[key] = Basis(model.parameters, monos, B)
+            self._store(key, model.parameters, self._rows(model, channel))
         return self._basis_cache[key]
+
+    def prefetch(self, model: Model, channel: str, masses: Sequence[float]) -> None:
+        """Build the bases of ``model`` at many mediator masses at once into the cache (:meth:`basis` then
+        finds them): the mass enters only through per-node propagator factors, so the polynomial in the
+        couplings is expanded once with the masses as an array axis and turned into counts by one matrix
+        product, instead of once per mass.  Identical to per-mass :meth:`basis` (to rounding)."""
+        names = list(model.mass_table)
+        if len(names) != 1:
+            return
+        todo = [float(m) for m in masses]
+        keys = [model.replace(**{names[0]: m}).structure_key() + (channel,) for m in todo]
+        need = [i for i, k in enumerate(keys) if k not in self._basis_cache]
+        if not need:
+            return
+        vec = copy.copy(model)
+        vec._values = dict(model._values)
+        vec._values[names[0]] = np.array([todo[i] for i in need])[:, None]  # the mass as a column
+        rows = self._rows(vec, channel, len(need))
+        for j, i in enumerate(need):
+            self._store(keys[i], model.parameters, {m: r[j] for m, r in rows.items()})
 
     def rates(self, model: Model, channel: str) -> np.ndarray:
         """Expected counts per bin for ``model`` in ``channel``."""

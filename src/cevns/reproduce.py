@@ -17,6 +17,7 @@ import numpy as np
 from scipy.special import chdtrc  # chi^2 survival function (p-value), as scipy.stats.chi2.sf
 
 from . import __version__
+from ._threads import limited
 from .experiments import load_experiment
 from .running import Sin2wRunning, effective_light_quark_mass, load_determinations
 from .stats import delta_chi2_level
@@ -128,6 +129,7 @@ def coherent_sin2w() -> Dict[str, Dict[str, Any]]:
     return out
 
 
+@limited
 def run_all(progress: bool = False) -> Dict[str, Any]:
     """Every analysis; returns results, fit objects and timings."""
     steps = _Steps(progress, 7 + len(EM_PARAMS) + len(SENSITIVITY))
