@@ -399,9 +399,9 @@ def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: floa
     g_grid = np.geomspace(lo_g, hi_g, n_g)
     # per mass the prediction is a polynomial in g: coefficients C[mass, power, bin] from the basis (only this is per mass)
     coefs = []
-    first = MODELS[model](mass_MeV=float(M[0]), convention=convention)
+    template = MODELS[model](mass_MeV=float(M[0]), convention=convention)
     for c in ch:  # every mass's basis in one expansion (engine.prefetch), then read from the cache below
-        exp.engine.prefetch(first, c, M)
+        exp.engine.prefetch(template, c, M)
     for k, mass in enumerate(M):
         mdl = MODELS[model](mass_MeV=float(mass), convention=convention)
         coefs.append(_g_coefficients(combined_basis(exp, mdl, ch), mdl.values()))

@@ -170,8 +170,9 @@ class ResponseEngine:
         if not need:
             return
         vec = copy.copy(model)
-        vec._values = dict(model._values)
-        vec._values[names[0]] = np.array([todo[i] for i in need])[:, None]  # the mass as a column
+        values: Dict[str, Any] = dict(model._values)
+        values[names[0]] = np.array([todo[i] for i in need])[:, None]  # the mass as a column
+        vec._values = values
         rows = self._rows(vec, channel, len(need))
         for j, i in enumerate(need):
             self._store(keys[i], model.parameters, {m: r[j] for m, r in rows.items()})
