@@ -143,8 +143,11 @@ class ResponseEngine:
                 rows[m] = rows[m] + r if m in rows else r
         return rows
 
-    def _store(self, key: Tuple, names: Tuple[str, ...], rows: Dict[Any, np.ndarray]) -> Basis:
-        monos = sorted(m for m, row in rows.items() if np.any(row != 0))  # drop identically-zero terms
+    def _store(self, key: Tuple, names: Tuple[str, ...], rows: Dict[Any, np.ndarray],
+               nonzero: Optional[Dict[Any, bool]] = None) -> Basis:
+        """Cache the basis; identically-zero monomials are dropped (``nonzero`` may say which, precomputed)."""
+        keep = nonzero if nonzero is not None else {m: bool(np.any(row != 0)) for m, row in rows.items()}
+        monos = sorted(m for m in rows if keep[m])
         B = np.array([rows[m] for m in monos]) if monos else np.zeros((1, self.n_bins))
         self._basis_cache[key] = Basis(names, monos or [()], B)
         return self._basis_cache[key]
@@ -164,8 +167,9 @@ class ResponseEngine:
         names = list(model.mass_table)
         if len(names) != 1:
             return
-        todo = [float(m) for m in masses]
-        keys = [model.replace(**{names[0]: m}).structure_key() + (channel,) for m in todo]
+        todo = [float(m) for m in masses]  # as Model stores a mass (check_positive -> float)
+        head, _, tail = model.structure_key()  # (type, (mass,), options): only the mass changes
+        keys = [(head, (m,), tail, channel) for m in todo]
         need = [i for i, k in enumerate(keys) if k not in self._basis_cache]
         if not need:
             return
@@ -174,8 +178,10 @@ class ResponseEngine:
         values[names[0]] = np.array([todo[i] for i in need])[:, None]  # the mass as a column
         vec._values = values
         rows = self._rows(vec, channel, len(need))
+        nonzero = {m: np.any(r != 0, axis=-1) for m, r in rows.items()}
         for j, i in enumerate(need):
-            self._store(keys[i], model.parameters, {m: r[j] for m, r in rows.items()})
+            self._store(keys[i], model.parameters, {m: r[j] for m, r in rows.items()},
+                        {m: bool(nz[j]) for m, nz in nonzero.items()})
 
     def rates(self, model: Model, channel: str) -> np.ndarray:
         """Expected counts per bin for ``model`` in ``channel``."""
