@@ -35,7 +35,7 @@ COMBINED = ("combined", "combined", "combined")
 LIMIT_PARAMS = ("mu_nu_e", "mu_nu_mu", "q_ee", "q_mumu", "r2_ee", "r2_mumu")
 TRANSITIONS = {"q": ("q_emu", "q_etau", "q_mutau"), "r2": ("r2_emu", "r2_etau", "r2_mutau")}
 REGIONS = (("mu_nu_e", "mu_nu_mu"), ("r2_ee", "r2_mumu"), ("q_ee", "q_mumu"))
-MEDIATORS = ("vector-bl", "scalar")
+MEDIATORS = ("vector-bl", "scalar")  # the order of the figure's panels; each must be in registry.MEDIATORS
 FIGURES = ("global_running", "global_regions", "global_mediators", "global_comparison")
 
 

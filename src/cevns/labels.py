@@ -156,8 +156,11 @@ def level_label(level: Union[str, float]) -> str:
     return f"{100 * float(level):g}%"
 
 
-_MODEL_NAMES = {"StandardModel": "SM", "MagneticMoment": "", "Millicharge": "", "ChargeRadius": "",
-                "VectorBL": "B$-$L vector", "ScalarMediator": "scalar"}
+def _model_names() -> Dict[str, str]:
+    """Class name -> display name, from the model registry (each class declares its ``display``)."""
+    from .models import MODELS
+
+    return {cls.__name__: cls.display for cls in MODELS.values()}
 
 
 def model_label(model: Any) -> str:
@@ -179,7 +182,8 @@ def model_label(model: Any) -> str:
                 values[k] = v.strip("'")
     else:
         cls, values = type(model).__name__, {**model.values(), **model.options}
-    if cls not in _MODEL_NAMES:
+    names = _model_names()
+    if cls not in names:
         raise UnknownLabel(f"no figure label declared for model {cls!r}")
     parts = []
     for k, v in values.items():
@@ -190,7 +194,7 @@ def model_label(model: Any) -> str:
         if v == 0 and k != "sin2w":
             continue
         parts.append(label(k).value(v))
-    name = _MODEL_NAMES[cls]
+    name = names[cls]
     if values.get("convention") == "product":
         name += r" ($g = g^\nu g^q$)"
     if cls == "StandardModel":

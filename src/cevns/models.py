@@ -30,6 +30,8 @@ class Model:
     """Base class.  Subclasses define the parameter tables and the two ``*_terms`` methods."""
 
     name: ClassVar[str] = "sm"
+    #: how figures and reports name the model ("" for models named by their parameters alone)
+    display: ClassVar[str] = "SM"
     #: polynomial parameters: name -> (default, unit, typical scale)
     parameter_table: ClassVar[Dict[str, Tuple[float, str, float]]] = {"sin2w": (C.SIN2W_LOW_Q, "", 0.01)}
     #: non-polynomial parameters: name -> (default, unit)
@@ -148,6 +150,7 @@ class MagneticMoment(Model):
     """
 
     name = "magnetic-moment"
+    display = ""
     parameter_table = {**Model.parameter_table, "mu_nu": (0.0, "mu_B", 1e-10)}
 
     def _moment(self, p, flavour: str):
@@ -173,6 +176,7 @@ class FlavourMagneticMoment(MagneticMoment):
     """
 
     name = "magnetic-moment-flavour"
+    display = ""
     parameter_table = {**Model.parameter_table, "mu_nu_e": (0.0, "mu_B", 1e-10), "mu_nu_mu": (0.0, "mu_B", 1e-10)}
 
     def _moment(self, p, flavour: str):
@@ -229,6 +233,7 @@ class Millicharge(_ElectromagneticCharges):
     q_mutau.  A reactor sees q_ee, q_emu, q_etau."""
 
     name = "millicharge"
+    display = ""
     _prefix = "q_"
     parameter_table = _em_table("q_", "e", 1e-12)
 
@@ -238,6 +243,7 @@ class ChargeRadius(_ElectromagneticCharges):
     r2_mutau.  A reactor sees r2_ee, r2_emu, r2_etau."""
 
     name = "charge-radius"
+    display = ""
     _prefix = "r2_"
     parameter_table = _em_table("r2_", "cm^2", 1e-32)
 
@@ -265,6 +271,7 @@ class VectorBL(_Mediator):
     """B-L vector Z' (eq. 9-12).  g = g_B-L; convention 'product' reads g as g_B-L^2."""
 
     name = "vector-bl"
+    display = "B$-$L vector"
 
     def cevns_terms(self, T, iso, F2, p, flavour="e", antineutrino=True):
         """Eq. 10-11: the SM weak charge shifted by the Z' exchange (the same for every flavour)."""
@@ -287,6 +294,7 @@ class ScalarMediator(_Mediator):
     """Light scalar phi (eq. 13-16), added incoherently; universal couplings by default."""
 
     name = "scalar"
+    display = "scalar"
 
     def cevns_terms(self, T, iso, F2, p, flavour="e", antineutrino=True):
         """SM plus eq. 14-15 (incoherent; the same for every flavour)."""

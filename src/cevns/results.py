@@ -246,7 +246,9 @@ class ExclusionResult:
             import matplotlib.pyplot as plt
 
             ax = plt.gca()
-        name = {"scalar": "scalar", "vector-bl": r"B$-$L vector"}.get(self.model, self.model)
+        from .models import MODELS
+
+        name = MODELS[self.model].display if self.model in MODELS else self.model
         default = f"{name}, {channel_label(self.channels)}, {100 * self.cl:g}% C.L."
         ax.loglog(self.mass_MeV, self.g, label=label or default, **kw)
         ax.set_xlabel(param_label("mass_MeV").axis)
