@@ -29,10 +29,9 @@ def pdf_text(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def figure_dir(tmp_path_factory):
-    """`cevns reproduce` once for this module, and every --plot command, all as PDF."""
-    out = tmp_path_factory.mktemp("figures")
-    assert main(["reproduce", "--out", str(out)]) == 0
+def figure_dir(reproduced):
+    """The session's `cevns reproduce` output (conftest), and every --plot command, all as PDF."""
+    out = reproduced[0]
     for name, argv in (("predict", ["predict", "--model", "magnetic-moment", "--set", "mu_nu=1e-10"]),
                        ("fit", ["fit", "--param", "sin2w"]), ("fit_mu", ["fit", "--param", "mu_nu"]),
                        ("fit_g", ["fit", "--param", "g", "--mediator", "vector-bl", "--mass", "10"]),
