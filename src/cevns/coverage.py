@@ -380,7 +380,11 @@ def construct(problem: ToyProblem, grid: Any, t: np.ndarray, cl: float, level: f
     q0 = min(float(qmin[0]), float(qs[0].min()), float(qg[0].min()))
     best = float(xbest[0]) if qmin[0] <= qs[0].min() else float(scan[int(np.argmin(qs[0]))])
     dchi = qs[0] - q0
-    fc = _intervals_from(g, t_obs - crit)
+    # FC interval: where the data's t (exact, on a fine scan) is below the critical values (linear between the
+    # grid's true values)
+    fine = np.linspace(g[0], g[-1], 20 * (g.size - 1) + 1)
+    qf, _ = problem.q(obs, problem.signal(fine)[None, :, :])
+    fc = _intervals_from(fine, qf[0] - q0 - np.interp(fine, g, crit))
     wilks = _wilks_intervals(problem, scan, dchi, q0, level)
     notes = []
     if fc and fc[-1][1] >= g[-1]:
