@@ -277,6 +277,18 @@ class ToyProblem:
             for xv, fv in ((c, fc), (e, fe)):
                 better = fv < qbest
                 qbest, xbest = np.where(better, fv, qbest), np.where(better, xv, xbest)
+        # a last parabolic step through c, their midpoint and e (exact for a quadratic statistic)
+        m = 0.5 * (c + e)
+        fm = ev(m)
+        h = 0.5 * (e - c)
+        curv = fc - 2.0 * fm + fe
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xp = np.where(curv > 0, m - 0.5 * h * (fe - fc) / curv, m)
+        xp = np.clip(np.where(np.isfinite(xp), xp, m), a, b)
+        fp = ev(xp)
+        for xv, fv in ((m, fm), (xp, fp)):
+            better = fv < qbest
+            qbest, xbest = np.where(better, fv, qbest), np.where(better, xv, xbest)
         return qbest, xbest
 
     def t_statistic(self, data: np.ndarray, x_true: float) -> np.ndarray:
