@@ -160,6 +160,17 @@ def test_bit_identical_with_one_and_four_workers_and_in_process(exp):
     assert not np.array_equal(t0, t_other)
 
 
+def test_poisson_toys_identical_in_process_and_on_a_process_worker(lar):
+    # a process worker runs one BLAS thread (Dask sets it); this process may run more: the toys pin one thread,
+    # so matrix products sum in the same order everywhere
+    prob, grid, _ = C.toy_problem(lar, "mu_nu_mu", points=3)
+    grid = grid[1:]
+    t0, _ = C.run_toys(prob, grid, 500, seed=4, batch=500, workers=0)
+    t1, h = C.run_toys(prob, grid, 500, seed=4, batch=500, workers=1, processes=True)
+    assert h["executor"].startswith("local dask cluster, 1 worker")
+    assert np.array_equal(t0, t1)
+
+
 def test_cache_resumes_an_interrupted_run(exp, tmp_path):
     prob, grid, _ = C.toy_problem(exp, "mu_nu", points=3)
     full, h = C.run_toys(prob, grid, 400, seed=1, batch=100, workers=0, cache=tmp_path)

@@ -303,7 +303,12 @@ def toy_batch(problem: ToyProblem, x_true: float, seed: int, point: int, batch: 
     """The statistic t of ``n`` toys at ``x_true``; their random numbers come from the seed sequence
     (seed, spawn key (point, batch)), so a batch is the same whoever computes it and in whatever order."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(point, batch)))
-    return problem.t_statistic(problem.generate(rng, x_true, n), x_true)
+    try:  # one BLAS thread: a multi-threaded matrix product may sum in another order (last-digit differences)
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with the parallel and test extras
+        return problem.t_statistic(problem.generate(rng, x_true, n), x_true)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return problem.t_statistic(problem.generate(rng, x_true, n), x_true)
 
 
 def parts_of(statistic: Any, n_bins: int) -> List[Any]:
