@@ -44,7 +44,7 @@ def physics(args, out: Path) -> dict:
 
 
 def timing(args) -> dict:
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
     out = {}
     for name, param, toys in (("conus-plus", "mu_nu", 40000), ("coherent-lar-2020", "mu_nu_mu", 8000)):
@@ -55,7 +55,7 @@ def timing(args) -> dict:
         ref, _ = C.run_toys(prob, grid, toys // 4, seed=1, batch=C.DEFAULT_BATCH, workers=0)
         row["in_process_s"] = time.perf_counter() - t0
         for nw in (1, 2):
-            with LocalCluster(n_workers=nw, threads_per_worker=1, dashboard_address=None) as cl, Client(cl) as client:
+            with C.local_cluster(nw) as cl, Client(cl) as client:
                 client.submit(sum, [1]).result()  # workers up
                 t0 = time.perf_counter()
                 t, _ = C.run_toys(prob, grid, toys // 4, seed=1, batch=C.DEFAULT_BATCH, client=client)

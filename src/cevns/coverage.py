@@ -123,6 +123,18 @@ def _write_atomic(path: Path, arr: np.ndarray) -> None:
         raise
 
 
+def local_cluster(n_workers: int, processes: bool = True) -> Any:
+    """A local Dask cluster of ``n_workers`` single-threaded workers for toys.  Dask starts worker processes with
+    ``MALLOC_TRIM_THRESHOLD_`` set, which makes glibc hand every large temporary array back to the system and
+    fault it in again: the toys ran 3x slower.  It is unset here (Dask's documented way: the config value None);
+    on a cluster of your own, start the workers without it (docs/coverage.md)."""
+    import dask
+    from dask.distributed import LocalCluster
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes, dashboard_address=None)
+
+
 def run_toys(problem: ToyProblem, grid: Any, toys: int, seed: int = 0, batch: int = DEFAULT_BATCH,
              workers: Optional[int] = None, scheduler: Optional[str] = None, client: Any = None,
              processes: bool = True, cache: Optional[str | Path] = None,
@@ -185,7 +197,7 @@ def run_toys(problem: ToyProblem, grid: Any, toys: int, seed: int = 0, batch: in
             store(task, toy_batch(problem, x, int(seed), j, b, n))
     elif todo:
         try:
-            from dask.distributed import Client, LocalCluster, as_completed
+            from dask.distributed import Client, as_completed
         except ImportError:
             raise CevnsInputError("parallel toys need Dask: pip install 'cevns[parallel]' "
                                   "(or run in this process with workers=0 / --workers 0)") from None
@@ -201,8 +213,7 @@ def run_toys(problem: ToyProblem, grid: Any, toys: int, seed: int = 0, batch: in
                 else:
                     nw = int(workers) if workers else (os.cpu_count() or 1)
                     how["executor"] = f"local dask cluster, {nw} worker(s)" + ("" if processes else " (threads)")
-                    own_cluster = LocalCluster(n_workers=nw, threads_per_worker=1, processes=processes,
-                                               dashboard_address=None)
+                    own_cluster = local_cluster(nw, processes)
                     client = own_client = Client(own_cluster)
             else:
                 how["executor"] = f"dask client {client.scheduler.address}"
