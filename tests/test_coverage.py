@@ -255,7 +255,12 @@ def test_cli_on_a_dask_cluster_over_loopback(tmp_path):
     """As a user with a cluster: a `dask scheduler` and a `dask worker` on 127.0.0.1, the job sent with --scheduler."""
     port = _free_port()
     addr = f"tcp://127.0.0.1:{port}"
-    env = dict(os.environ, DASK_DISTRIBUTED__WORKER__DAEMON="False")
+    # the workers as docs/coverage.md recommends: Dask's MALLOC_TRIM_THRESHOLD_ unset by a config file
+    conf = tmp_path / "dask-config"
+    conf.mkdir()
+    (conf / "cevns.yaml").write_text("distributed:\n  nanny:\n    pre-spawn-environ:\n      MALLOC_TRIM_THRESHOLD_: null\n")
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    env["DASK_CONFIG"] = str(conf)
     procs = [subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]
     try:
@@ -275,6 +280,8 @@ def test_cli_on_a_dask_cluster_over_loopback(tmp_path):
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path))
         with Client(addr, timeout="30s") as c:
             c.wait_for_workers(2, timeout=90)
+            envs = c.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+        assert list(envs.values()) == [None, None]
         r = _cli("coverage", "conus-plus", "--param", "mu_nu", "--toys", "300", "--points", "4", "--batch", "100",
                  "--scheduler", addr, "--out", str(tmp_path / "out"), "--json")
         assert r.returncode == 0, r.stderr
