@@ -343,7 +343,8 @@ class CoverageResult:
                            label=rf"$\Delta\chi^2$ {100 * self.cl:g}% interval" if i == 0 else None)
             top = max(float(np.max(self.critical)), self.level) * 2.0
             a2.set_ylim(0.0, top)
-            a2.set_xlim(x[0], x[-1])
+            pad = 0.02 * (x[-1] - x[0])
+            a2.set_xlim(x[0] - pad, x[-1] + pad)
             a2.set_ylabel(r"$t = \Delta\chi^2$")
             a2.set_xlabel(xlabel)
             legend(a2, loc="upper left", fontsize=5.5)
