@@ -1,0 +1,463 @@
+"""Feldman-Cousins intervals from pseudo-experiments, and the actual coverage of the Delta chi^2 (Wilks) interval.
+
+``feldman_cousins(exp, "mu_nu")`` (``exp`` any :class:`~cevns.experiments.Experiment` or
+:class:`~cevns.experiments.JointExperiment`) builds a one-parameter Neyman construction with the
+likelihood-ratio ordering of Feldman and Cousins over a grid of true values: at each true x_j, toys
+drawn from the experiment's own likelihood (:mod:`cevns.toys`) give the distribution of
+t = q(x_j) - min_x q(x) (q the experiment's chi^2 or -2 ln lambda, nuisances profiled, x kept in its
+physical range); its ``cl`` quantile c_j is the critical value.  The FC interval of the observed data
+is {x_j : t_obs(x_j) <= c_j}; the fraction of toys with t <= the Wilks level (2.71 at 90%) is the
+coverage of the Delta chi^2 interval at x_j.  The construction is one-dimensional: the other
+parameters of the model stay at their defaults.
+
+Toys run in batches (a batch of toys is a matrix); batches are tasks of a Dask cluster (a local one by
+default, or ``scheduler="tcp://host:port"``), or run in this process with ``workers=0``.  Each batch's
+random numbers come from ``SeedSequence(seed, spawn_key=(point, batch))``: a result does not depend on
+the number of workers.  With ``cache`` set, each finished batch is written there (atomically) under a
+hash of its inputs, and a rerun computes only the batches still missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .errors import CevnsInputError
+from .toys import ToyProblem, check_parts, parts_of, toy_batch
+
+#: toys per task (part of the seed scheme: changing it changes the toys, not their statistics)
+DEFAULT_BATCH = 500
+_CACHE_VERSION = "cevns-toys-1"
+
+
+# --- the problem of an experiment -------------------------------------------------------------------
+def _physical_range(param: str, even: bool) -> Tuple[float, float]:
+    if param == "sin2w":
+        return 0.0, 1.0
+    return (0.0 if even else -np.inf), np.inf
+
+
+def toy_problem(exp: Any, param: str, channels: str = "cevns+eves", grid: Optional[Sequence[float]] = None,
+                points: int = 21, cl: float | str = 0.90) -> Tuple[ToyProblem, np.ndarray, Dict[str, Any]]:
+    """The :class:`~cevns.toys.ToyProblem` of ``exp`` for ``param`` (other parameters of its model at their
+    defaults), the grid of true values, and the Delta chi^2 fit used to choose it (default grid: the
+    physical side of 2x the Wilks upper limit for a parameter that enters squared, else the Wilks
+    interval widened by half its width on each side; ``points`` values)."""
+    from .analysis import combined_basis
+    from .models import model_for_parameter
+    from .stats import delta_chi2_level
+
+    cls = model_for_parameter(param)
+    if cls.mass_table:
+        raise CevnsInputError(f"{param!r} is a mediator coupling: coverage needs a parameter without a mass "
+                              "(sin2w, mu_nu, mu_nu_<a>, q_<ab>, r2_<ab>)")
+    level = delta_chi2_level(cl, 1)
+    model = cls()
+    ch = exp.channels(channels)
+    basis = combined_basis(exp, model, ch)
+    if param not in basis.names:
+        raise CevnsInputError(f"{param!r} is not a parameter of {cls.name}")
+    if not any(param in dict(m) for m in basis.monomials):
+        raise CevnsInputError(f"the data of {exp.name} do not depend on {param!r} in channels {'+'.join(ch)}")
+    even = all(dict(m).get(param, 0) % 2 == 0 for m in basis.monomials)
+    plo, phi = _physical_range(param, even)
+    n_bins = int(exp.data.counts.size)
+    parts = parts_of(exp.chi2_function(), n_bins)
+    check_parts(parts, n_bins)
+    table = cls.parameter_table
+    base = np.array([model.values()[n] for n in basis.names], dtype=float)
+    # the Delta chi^2 fit (the other parameters fixed, as in the toys) picks the default grid
+    fixed_free: List[str] = []
+    fit = exp.fit(param, "+".join(ch), levels=(cl,), free=fixed_free, n_grid=201)
+    ivs = next(iter(fit.intervals.values()))
+    if grid is None:
+        if not isinstance(points, (int, np.integer)) or points < 3:
+            raise CevnsInputError(f"points must be an integer >= 3, got {points!r}")
+        if not ivs:
+            raise CevnsInputError(f"no Delta chi^2 interval for {param} to centre the grid on: give grid=[...]")
+        lo, hi = ivs[0][0], ivs[-1][1]
+        if even:
+            lo, hi = 0.0, 2.0 * hi
+        else:
+            w = hi - lo
+            lo, hi = max(plo, lo - 0.5 * w), min(phi, hi + 0.5 * w)
+        g = np.linspace(lo, hi, int(points))
+    else:
+        g = np.asarray(grid, dtype=float)
+        if g.ndim != 1 or g.size < 3 or np.any(np.diff(g) <= 0) or not np.all(np.isfinite(g)):
+            raise CevnsInputError("grid must be an increasing sequence of at least 3 finite values")
+        if g[0] < plo or g[-1] > phi:
+            raise CevnsInputError(f"grid must lie in the physical range of {param}: [{plo:g}, {phi:g}]")
+    w = g[-1] - g[0]
+    fit_lo, fit_hi = max(plo, g[0] - w), min(phi, g[-1] + w)
+    prob = ToyProblem(param, table[param][1], list(basis.monomials), list(basis.names), np.asarray(basis.B, dtype=float),
+                      base, parts, np.asarray(exp.data.counts, dtype=float), float(fit_lo), float(fit_hi),
+                      label=exp.name)
+    info = {"wilks_fit": fit, "level": level, "even": even, "physical_range": [plo, phi], "channels": "+".join(ch)}
+    return prob, g, info
+
+
+# --- running the toys ----------------------------------------------------------------------------------
+def _task_key(fingerprint: str, x: float, seed: int, point: int, batch: int, n: int) -> str:
+    return hashlib.sha256(f"{_CACHE_VERSION}|{fingerprint}|{x!r}|{seed}|{point}|{batch}|{n}".encode()).hexdigest()[:32]
+
+
+def _write_atomic(path: Path, arr: np.ndarray) -> None:
+    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=".tmp-", suffix=".npy")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, arr)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def local_cluster(n_workers: int, processes: bool = True) -> Any:
+    """A local Dask cluster of ``n_workers`` single-threaded workers for toys.  Dask starts worker processes with
+    ``MALLOC_TRIM_THRESHOLD_`` set, which makes glibc hand every large temporary array back to the system and
+    fault it in again: the toys ran 3x slower.  It is unset here (Dask's documented way: the config value None);
+    on a cluster of your own, start the workers without it (docs/coverage.md)."""
+    import dask
+    from dask.distributed import LocalCluster
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes, dashboard_address=None)
+
+
+def run_toys(problem: ToyProblem, grid: Any, toys: int, seed: int = 0, batch: int = DEFAULT_BATCH,
+             workers: Optional[int] = None, scheduler: Optional[str] = None, client: Any = None,
+             processes: bool = True, cache: Optional[str | Path] = None,
+             progress: Optional[Callable[[int, int], None]] = None) -> Tuple[np.ndarray, Dict[str, Any]]:
+    """The statistic t of ``toys`` toys at each grid value: (len(grid), toys), and how it was run.
+
+    ``workers=0``: in this process; ``workers=N`` (default: the number of cores): a local Dask cluster of
+    N single-threaded workers (``processes=False``: threads in this process); ``scheduler``: the address
+    of a running Dask scheduler; ``client``: a ``dask.distributed.Client`` to use as is."""
+    g = np.asarray(grid, dtype=float)
+    if not isinstance(toys, (int, np.integer)) or toys < 1:
+        raise CevnsInputError(f"toys must be an integer >= 1, got {toys!r}")
+    if not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise CevnsInputError(f"batch must be an integer >= 1, got {batch!r}")
+    if workers is not None and (not isinstance(workers, (int, np.integer)) or workers < 0):
+        raise CevnsInputError(f"workers must be an integer >= 0, got {workers!r}")
+    fp = problem.fingerprint()
+    tasks = []
+    for j, x in enumerate(g):
+        for b in range(0, (toys + batch - 1) // batch):
+            n = min(batch, toys - b * batch)
+            tasks.append((j, b, float(x), n, _task_key(fp, float(x), int(seed), j, b, n)))
+    out = np.empty((g.size, toys))
+    cdir = Path(cache) if cache is not None else None
+    if cdir is not None:
+        cdir.mkdir(parents=True, exist_ok=True)
+    done, todo = 0, []
+    for j, b, x, n, key in tasks:
+        f = cdir / f"{key}.npy" if cdir is not None else None
+        if f is not None and f.exists():
+            try:
+                arr = np.load(f)
+                if arr.shape == (n,):
+                    out[j, b * batch:b * batch + n] = arr
+                    done += 1
+                    continue
+            except (OSError, ValueError):
+                pass
+        todo.append((j, b, x, n, key))
+    cached = done
+    if progress:
+        progress(done, len(tasks))
+
+    def store(task, arr):
+        nonlocal done
+        j, b, _x, n, key = task
+        out[j, b * batch:b * batch + n] = arr
+        if cdir is not None:
+            _write_atomic(cdir / f"{key}.npy", np.asarray(arr, dtype=float))
+        done += 1
+        if progress:
+            progress(done, len(tasks))
+
+    t0 = time.perf_counter()
+    how: Dict[str, Any] = {"tasks": len(tasks), "cached_tasks": cached, "batch": batch, "seed": int(seed)}
+    if todo and workers == 0 and scheduler is None and client is None:
+        how["executor"] = "in-process"
+        for task in todo:
+            j, b, x, n, _ = task
+            store(task, toy_batch(problem, x, int(seed), j, b, n))
+    elif todo:
+        try:
+            from dask.distributed import Client, as_completed
+        except ImportError:
+            raise CevnsInputError("parallel toys need Dask: pip install 'cevns[parallel]' "
+                                  "(or run in this process with workers=0 / --workers 0)") from None
+        own_cluster = own_client = None
+        try:
+            if client is None:
+                if scheduler is not None:
+                    how["executor"] = f"dask scheduler {scheduler}"
+                    try:
+                        client = own_client = Client(scheduler, timeout="20s")
+                    except (OSError, TimeoutError) as e:
+                        raise CevnsInputError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
+                else:
+                    nw = int(workers) if workers else (os.cpu_count() or 1)
+                    how["executor"] = f"local dask cluster, {nw} worker(s)" + ("" if processes else " (threads)")
+                    own_cluster = local_cluster(nw, processes)
+                    client = own_client = Client(own_cluster)
+            else:
+                how["executor"] = f"dask client {client.scheduler.address}"
+            how["workers"] = len(client.scheduler_info().get("workers", {}))
+            remote = client.scatter(problem, broadcast=True)
+            futs = {}
+            for task in todo:
+                j, b, x, n, key = task
+                fu = client.submit(toy_batch, remote, x, int(seed), j, b, n, key=f"cevns-toys-{key}", pure=False)
+                futs[fu] = task
+            for fu in as_completed(list(futs)):
+                store(futs[fu], fu.result())
+                fu.release()
+        finally:
+            if own_client is not None:
+                own_client.close()
+            if own_cluster is not None:
+                own_cluster.close()
+    else:
+        how["executor"] = "cache"
+    how["wall_s"] = time.perf_counter() - t0
+    how["computed_toys"] = int(sum(t[3] for t in todo))
+    return out, how
+
+
+# --- the result ---------------------------------------------------------------------------------------
+@dataclass
+class CoverageResult:
+    """A Feldman-Cousins construction and the coverage of the Delta chi^2 interval on the same toys.
+
+    ``grid``: true values; ``critical``: the FC critical value c_j of t at each (the ``cl`` quantile of
+    the toys); ``wilks_coverage`` (and its binomial error): fraction of toys with t <= ``level``;
+    ``t_observed``: t of the data at each grid value; ``fc_intervals``/``wilks_intervals``: the
+    intervals of the data."""
+
+    param: str
+    unit: str
+    experiment: str
+    channels: str
+    cl: float
+    level: float
+    toys: int
+    grid: np.ndarray
+    critical: np.ndarray
+    wilks_coverage: np.ndarray
+    wilks_coverage_error: np.ndarray
+    t_observed: np.ndarray
+    fc_intervals: List[List[float]]
+    wilks_intervals: List[List[float]]
+    best_fit: float
+    physical_range: Tuple[float, float]
+    scan: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    scan_dchi2: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    run: Dict[str, Any] = field(default_factory=dict)
+    notes: List[str] = field(default_factory=list)
+
+    @property
+    def fc_upper(self) -> float:
+        return float(self.fc_intervals[-1][1]) if self.fc_intervals else float("nan")
+
+    @property
+    def wilks_upper(self) -> float:
+        return float(self.wilks_intervals[-1][1]) if self.wilks_intervals else float("nan")
+
+    def to_dict(self) -> Dict[str, Any]:
+        f = lambda a: [float(v) for v in a]
+        return {"param": self.param, "unit": self.unit, "experiment": self.experiment, "channels": self.channels,
+                "cl": self.cl, "wilks_level": self.level, "toys_per_point": self.toys,
+                "best_fit": self.best_fit, "physical_range": f(self.physical_range),
+                "fc_intervals": [f(i) for i in self.fc_intervals],
+                "wilks_intervals": [f(i) for i in self.wilks_intervals],
+                "points": [{"true": float(x), "critical_t": float(c), "wilks_coverage": float(p),
+                            "wilks_coverage_error": float(e), "t_observed": float(t)}
+                           for x, c, p, e, t in zip(self.grid, self.critical, self.wilks_coverage,
+                                                    self.wilks_coverage_error, self.t_observed)],
+                "run": self.run, "notes": self.notes}
+
+    def to_json(self, **kw: Any) -> str:
+        return json.dumps(self.to_dict(), indent=kw.pop("indent", 2), **kw)
+
+    def __str__(self) -> str:
+        iv = lambda ivs: " U ".join(f"[{a:.4g}, {b:.4g}]" for a, b in ivs) or "(empty)"
+        lines = [f"{self.param} ({self.experiment}, {self.channels}): Feldman-Cousins at {100 * self.cl:g}% C.L., "
+                 f"{self.toys} toys per point, {self.grid.size} points",
+                 f"  FC interval     {iv(self.fc_intervals)} {self.unit}",
+                 f"  Delta chi^2     {iv(self.wilks_intervals)} {self.unit}  (Delta chi^2 <= {self.level:.3f})",
+                 f"  {'true':>12}  {'c_FC':>7}  {'Wilks coverage':>16}  {'t_obs':>8}"]
+        for x, c, p, e, t in zip(self.grid, self.critical, self.wilks_coverage, self.wilks_coverage_error,
+                                 self.t_observed):
+            lines.append(f"  {x:12.4g}  {c:7.3f}  {p:9.4f} +- {e:.4f}  {t:8.3f}")
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def figure(self, path: Optional[str | Path] = None, exts: Sequence[str] = ("png", "pdf")):
+        """Two panels: the coverage of the Delta chi^2 interval vs the true value (nominal line, binomial
+        errors); the observed t beside the FC critical values and the Wilks level, with both intervals as
+        bands.  Written to ``path`` (without extension: ``.png`` and ``.pdf``) if given; returns the figure."""
+        from .labels import UnknownLabel, label
+        from .style import GUIDE, OKABE_ITO, figure_style, legend, new_figure, save
+
+        try:
+            lab = label(self.param)
+            scale, xlabel = lab.scale, lab.axis
+        except UnknownLabel:
+            scale, xlabel = 1.0, self.param + (f" [{self.unit}]" if self.unit else "")
+        x = self.grid / scale
+        with figure_style():
+            fig, (a1, a2) = new_figure("single", 4.2, 2, 1, sharex=True)
+            a1.axhline(self.cl, **GUIDE)
+            a1.errorbar(x, self.wilks_coverage, yerr=self.wilks_coverage_error, fmt="o", ms=2.5, lw=0.8,
+                        color=OKABE_ITO["vermillion"], label=rf"$\Delta\chi^2 \leq {self.level:.2f}$")
+            a1.set_ylabel("coverage")
+            lo = min(float(np.min(self.wilks_coverage - 3 * self.wilks_coverage_error)), self.cl - 0.02)
+            hi = max(float(np.max(self.wilks_coverage + 3 * self.wilks_coverage_error)), self.cl + 0.02)
+            a1.set_ylim(max(lo, 0.0), min(hi, 1.0))
+            legend(a1, loc="upper right")
+            if self.scan.size:
+                a2.plot(self.scan / scale, self.scan_dchi2, color=OKABE_ITO["black"], lw=1.0,
+                        label=r"data: $\Delta\chi^2$")
+            a2.plot(x, self.critical, "s-", ms=2.5, lw=1.0, color=OKABE_ITO["blue"], label="FC critical value")
+            a2.axhline(self.level, color=OKABE_ITO["vermillion"], ls="--", lw=1.0, label=r"$\Delta\chi^2$ (Wilks) level")
+            for i, (a, b) in enumerate(self.fc_intervals):
+                a2.axvspan(a / scale, b / scale, ymin=0.0, ymax=0.06, color=OKABE_ITO["blue"], alpha=0.6,
+                           label=f"FC {100 * self.cl:g}% interval" if i == 0 else None)
+            for i, (a, b) in enumerate(self.wilks_intervals):
+                a2.axvspan(a / scale, b / scale, ymin=0.07, ymax=0.13, color=OKABE_ITO["vermillion"], alpha=0.6,
+                           label=rf"$\Delta\chi^2$ {100 * self.cl:g}% interval" if i == 0 else None)
+            top = max(float(np.max(self.critical)), self.level) * 2.0
+            a2.set_ylim(0.0, top)
+            pad = 0.02 * (x[-1] - x[0])
+            a2.set_xlim(x[0] - pad, x[-1] + pad)
+            a2.set_ylabel(r"$t = \Delta\chi^2$")
+            a2.set_xlabel(xlabel)
+            legend(a2, loc="upper left", fontsize=5.5)
+            a1.set_title(f"{self.experiment}: {self.toys} toys per point", fontsize=7)
+            if path is not None:
+                save(fig, Path(path), exts)
+        return fig
+
+
+def _intervals_from(grid: np.ndarray, d: np.ndarray) -> List[List[float]]:
+    """Connected regions where d <= 0 on ``grid``, edges linearly interpolated (closed at the grid ends)."""
+    inside = d <= 0
+    out: List[List[float]] = []
+    i = 0
+    while i < grid.size:
+        if not inside[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < grid.size and inside[j + 1]:
+            j += 1
+        cross = lambda a, b: grid[a] + (grid[b] - grid[a]) * d[a] / (d[a] - d[b])
+        lo = grid[i] if i == 0 else cross(i - 1, i)
+        hi = grid[j] if j == grid.size - 1 else cross(j, j + 1)
+        out.append([float(lo), float(hi)])
+        i = j + 1
+    return out
+
+
+def construct(problem: ToyProblem, grid: Any, t: np.ndarray, cl: float, level: float,
+              experiment: str = "", channels: str = "", physical_range: Tuple[float, float] = (-np.inf, np.inf),
+              run: Optional[Dict[str, Any]] = None, n_scan: int = 401) -> CoverageResult:
+    """The FC construction from the toys' statistic ``t`` (len(grid), toys), the observed data in ``problem``."""
+    g = np.asarray(grid, dtype=float)
+    toys = t.shape[1]
+    crit = np.quantile(t, cl, axis=1, method="inverted_cdf")
+    cov = (t <= level).mean(axis=1)
+    err = np.sqrt(np.maximum(cov * (1.0 - cov), 1.0 / toys) / toys)
+    obs = problem.observed[None, :]
+    qmin, xbest = problem.minimise(obs)
+    qg, _ = problem.q(obs, problem.signal(g)[None, :, :])
+    t_obs = qg[0] - min(float(qmin[0]), float(qg[0].min()))
+    scan = np.linspace(problem.lo, problem.hi, n_scan)
+    qs, _ = problem.q(obs, problem.signal(scan)[None, :, :])
+    q0 = min(float(qmin[0]), float(qs[0].min()), float(qg[0].min()))
+    best = float(xbest[0]) if qmin[0] <= qs[0].min() else float(scan[int(np.argmin(qs[0]))])
+    dchi = qs[0] - q0
+    # FC interval: where the data's t (exact, on a fine scan) is below the critical values (linear between the
+    # grid's true values)
+    fine = np.linspace(g[0], g[-1], 20 * (g.size - 1) + 1)
+    qf, _ = problem.q(obs, problem.signal(fine)[None, :, :])
+    fc = _intervals_from(fine, qf[0] - q0 - np.interp(fine, g, crit))
+    wilks = _wilks_intervals(problem, scan, dchi, q0, level)
+    notes = []
+    if fc and fc[-1][1] >= g[-1]:
+        notes.append("the FC interval reaches the top of the grid: widen the grid")
+    if fc and fc[0][0] <= g[0] and g[0] > physical_range[0]:
+        notes.append("the FC interval reaches the bottom of the grid: widen the grid")
+    return CoverageResult(problem.param, problem.unit, experiment, channels, float(cl), float(level), toys, g, crit,
+                          cov, err, t_obs, fc, wilks, best, physical_range, scan, dchi, dict(run or {}), notes)
+
+
+def _wilks_intervals(problem: ToyProblem, scan: np.ndarray, dchi: np.ndarray, q0: float, level: float):
+    from .stats import find_intervals
+
+    obs = problem.observed[None, :]
+    f = lambda x: float(problem.q(obs, problem.signal([x])[None, :, :])[0][0, 0]) - q0
+    # the values on the scan from the same scalar function the root finder calls (rounding consistent)
+    return find_intervals(f, scan, level)
+
+
+def _cl_value(cl: float | str) -> float:
+    from scipy.stats import chi2 as chi2_dist
+
+    from .stats import delta_chi2_level
+
+    return float(chi2_dist.cdf(delta_chi2_level(cl, 1), 1))
+
+
+def feldman_cousins(exp: Any, param: str, grid: Optional[Sequence[float]] = None, toys: int = 2000,
+                    cl: float | str = 0.90, channels: str = "cevns+eves", seed: int = 0, points: int = 21,
+                    batch: int = DEFAULT_BATCH, workers: Optional[int] = None, scheduler: Optional[str] = None,
+                    client: Any = None, processes: bool = True, cache: Optional[str | Path] = None,
+                    progress: Optional[Callable[[int, int], None]] = None) -> CoverageResult:
+    """Feldman-Cousins interval of ``param`` for experiment ``exp`` (any Experiment or JointExperiment) from
+    ``toys`` pseudo-experiments at each of ``points`` true values (or ``grid``), and the coverage of the
+    Delta chi^2 interval at each; execution as in :func:`run_toys`.  One-dimensional: the other parameters
+    of the model are fixed at their defaults (no profiling over them)."""
+    clv = _cl_value(cl)
+    prob, g, info = toy_problem(exp, param, channels, grid, points, cl)
+    t, how = run_toys(prob, g, toys, seed, batch, workers, scheduler, client, processes, cache, progress)
+    how["seconds_per_10k_toys"] = how["wall_s"] / max(how["computed_toys"], 1) * 1e4 if how["computed_toys"] else None
+    res = construct(prob, g, t, clv, info["level"], exp.name, info["channels"], tuple(info["physical_range"]), how)
+    res.notes.append("one-dimensional construction: the other parameters of the model at their defaults")
+    res.notes.append("toys: nuisances drawn from their constraints (Gaussian normalisation for chi^2 parts, "
+                     "N(0, 1) for Poisson parts), data from the experiment's likelihood")
+    return res
+
+
+coverage = feldman_cousins
+"""Alias: the same construction, read for the coverage of the Delta chi^2 interval (``result.wilks_coverage``)."""
+
+
+def progress_bar(label: str = "toys", stream: Any = None) -> Callable[[int, int], None]:
+    """A one-line progress display (tasks done / total, elapsed time) on stderr."""
+    out = stream or sys.stderr
+    t0 = time.perf_counter()
+
+    def show(done: int, total: int) -> None:
+        n = int(30 * done / max(total, 1))
+        out.write(f"\r{label} [{'#' * n}{'.' * (30 - n)}] {done}/{total} tasks {time.perf_counter() - t0:6.1f}s")
+        if done >= total:
+            out.write("\n")
+        out.flush()
+
+    return show
