@@ -97,6 +97,14 @@ def main():
     exp.predict()
     t_warm = median_time(lambda: exp.predict(), repeat=rep, number=200)
     row("1. SM prediction, warm", t_warm, t_ref, note=f"engine vs reference: max |diff| {agree:.1e}")
+    from cevns._poly import monomial_matrix
+
+    sm = M.StandardModel()
+    bare_bases = [exp.engine.basis(sm, ch) for ch in ("cevns", "eves")]
+    pts = np.array([[sm.values()[k] for k in bare_bases[0].names]])
+    t_bare = median_time(lambda: [monomial_matrix(b.monomials, b.names, pts) @ b.B for b in bare_bases], repeat=rep,
+                         number=200)
+    row("1. bare monomials @ B, both channels (floor)", t_bare, note=f"warm prediction / floor = {t_warm / t_bare:.2f}x")
     t_prof = median_time(lambda: exp.fit("sin2w", n_grid=200), repeat=rep)
     row("2. sin2w profile, 200 points + intervals", t_prof, t_ref * 200)
     for p, ch in PAPER_LIMITS:
