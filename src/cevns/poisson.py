@@ -81,10 +81,7 @@ class PoissonLikelihood:
 
     def _set_columns(self, V: np.ndarray, F: np.ndarray, names: Sequence[str]) -> None:
         self._V, self._F = V, F
-        # column products per bin for the Hessian blocks: G[n, a*b] = c_a[n] c_b[n]
-        self._G_VV = (V.T[:, :, None] * V.T[:, None, :]).reshape(V.shape[1], -1)
-        self._G_VF = (V.T[:, :, None] * F.T[:, None, :]).reshape(V.shape[1], -1)
-        self._G_FF = (F.T[:, :, None] * F.T[:, None, :]).reshape(F.shape[1], -1)
+        self._G = column_products(V, F)
         self._J_fixed = F.T
         self.n_signal_cols = V.shape[0]
         self.n_nuisances = V.shape[0] + F.shape[0]
@@ -147,85 +144,26 @@ class PoissonLikelihood:
         return np.concatenate([Js, Jf], axis=-1)
 
     def _stat(self, mu: np.ndarray, theta: np.ndarray) -> np.ndarray:
-        m = np.maximum(mu, _TINY)
-        return 2.0 * (m - self.data + self._dlogd - self.data * np.log(m)).sum(-1) + (theta * theta).sum(-1)
+        return _statistic(mu, self.data, self._dlogd, theta)
 
     def _shift(self, s: np.ndarray, theta: np.ndarray) -> np.ndarray:
         """J(s) theta = s * (theta_V @ V) + theta_F @ F, for many points (no (P, n, k) tensor)."""
         kv = self.n_signal_cols
         return s * (theta[:, :kv] @ self._V) + theta[:, kv:] @ self._F
 
-    def _newton_system(self, s: np.ndarray, mu: np.ndarray, theta: np.ndarray):
-        """Gradient and Hessian of the statistic in theta at many points, as matrix products over bins:
-        J^T W J block by block with the column products precomputed (``_G*``), so one GEMM per block."""
-        kv, kf = self.n_signal_cols, self._F.shape[0]
-        r = 1.0 - self.data / mu
-        W = self.data / mu**2
-        g = np.empty_like(theta)
-        g[:, :kv] = (r * s) @ self._V.T
-        g[:, kv:] = r @ self._F.T
-        g = 2.0 * g + 2.0 * theta
-        P, k = theta.shape
-        H = np.empty((P, k, k))
-        Ws = W * s
-        H[:, :kv, :kv] = ((Ws * s) @ self._G_VV).reshape(P, kv, kv)
-        H[:, :kv, kv:] = (Ws @ self._G_VF).reshape(P, kv, kf)
-        H[:, kv:, :kv] = H[:, :kv, kv:].transpose(0, 2, 1)
-        H[:, kv:, kv:] = (W @ self._G_FF).reshape(P, kf, kf)
-        H = 2.0 * H
-        H[:, np.arange(k), np.arange(k)] += 2.0
-        return g, H
-
-    def profile(self, pred) -> tuple:
-        """(statistic, theta*, mu*) for prediction(s) ``pred``: the nuisances minimised by damped Newton steps."""
+    def profile(self, pred, data: Optional[np.ndarray] = None, theta0: Optional[np.ndarray] = None) -> tuple:
+        """(statistic, theta*, mu*) for prediction(s) ``pred``: the nuisances minimised by damped Newton steps.
+        ``data`` (n_points, n_bins) replaces the observed counts row by row (toys); ``theta0`` starts there."""
         s = np.asarray(pred, dtype=float)
         one = s.ndim == 1
         s2 = np.atleast_2d(s)
-        P, k = s2.shape[0], self.n_nuisances
-        mu0 = s2 + self.bkg_total
-        theta = np.zeros((P, k))
-        if k == 0:
-            out = self._stat(mu0, theta)
-            return (out[0], theta[0], mu0[0]) if one else (out, theta, mu0)
-        mu = mu0.copy()
-        with np.errstate(over="ignore", invalid="ignore"):
-            f = self._stat(mu, theta)
-        # points with a non-finite or astronomically large signal are not profiled: their statistic at the
-        # nominal nuisances (inf if the signal is not finite) already rules them out
-        active = np.all(np.isfinite(s2), axis=1) & (np.abs(s2).max(axis=1) < 1e12)
-        f = np.where(np.all(np.isfinite(s2), axis=1), f, np.inf)
-        for _ in range(self.iterations):
-            idx = np.flatnonzero(active)
-            if idx.size == 0:
-                break
-            sa, ma, ta = s2[idx], np.maximum(mu[idx], _TINY), theta[idx]
-            g, H = self._newton_system(sa, ma, ta)
-            step = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
-            dmu = self._shift(sa, step)
-            # largest step fraction keeping every expectation positive, then backtracking
-            with np.errstate(divide="ignore", invalid="ignore"):
-                lim = np.where(dmu < 0, -(ma - 1e-9 * np.maximum(ma, 1.0)) / dmu, np.inf).min(axis=1)
-            t = np.minimum(1.0, 0.99 * lim)
-            new_f = np.full(idx.size, np.inf)
-            new_t, new_mu = ta.copy(), ma.copy()
-            pending = np.ones(idx.size, dtype=bool)
-            base = mu0[idx] + self._shift(sa, ta)
-            for _ls in range(30):
-                cand_t = ta + t[:, None] * step
-                cand_mu = base + t[:, None] * dmu
-                fc = self._stat(cand_mu, cand_t)
-                ok = pending & (fc <= f[idx] + 1e-12 * np.abs(f[idx]))
-                new_f[ok], new_t[ok], new_mu[ok] = fc[ok], cand_t[ok], cand_mu[ok]
-                pending &= ~ok
-                if not pending.any():
-                    break
-                t = np.where(pending, 0.5 * t, t)
-            moved = ~pending
-            dec = np.where(moved, f[idx] - new_f, 0.0)
-            theta[idx[moved]], mu[idx[moved]], f[idx[moved]] = new_t[moved], new_mu[moved], new_f[moved]
-            # converged: Newton decrement small, or no further decrease possible
-            decrement = -(g * step).sum(axis=1)
-            active[idx] = moved & (decrement > self.tol) & (dec > 1e-14 * np.abs(f[idx]))
+        if data is None:
+            d, dlogd = self.data, self._dlogd
+        else:
+            d = np.asarray(data, dtype=float)
+            dlogd = np.where(d > 0, d * np.log(np.maximum(d, _TINY)), 0.0)
+        f, theta, mu = newton_profile(s2, d, dlogd, self.bkg_total, self._V, self._F, self._G, theta0,
+                                      self.iterations, self.tol)
         return (f[0], theta[0], mu[0]) if one else (f, theta, mu)
 
     def __call__(self, pred) -> np.ndarray:
@@ -256,3 +194,95 @@ class PoissonLikelihood:
     def expected(self, pred) -> np.ndarray:
         """The profiled expectation mu* per bin (signal + backgrounds, nuisances at their minimum)."""
         return self.profile(np.asarray(pred, dtype=float))[2]
+
+
+# --- the profile itself, shared with the toys of cevns.toys ------------------------------------------------------
+def column_products(V: np.ndarray, F: np.ndarray) -> tuple:
+    """Per-bin products of the nuisance columns for the Hessian blocks: G[n, a*b] = c_a[n] c_b[n] for the
+    (signal, signal), (signal, fixed) and (fixed, fixed) pairs."""
+    def g(a, b):
+        return (a.T[:, :, None] * b.T[:, None, :]).reshape(a.shape[1], -1)
+
+    return g(V, V), g(V, F), g(F, F)
+
+
+def _statistic(mu: np.ndarray, d: np.ndarray, dlogd: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    m = np.maximum(mu, _TINY)
+    return 2.0 * (m - d + dlogd - d * np.log(m)).sum(-1) + (theta * theta).sum(-1)
+
+
+def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndarray, V: np.ndarray, F: np.ndarray,
+                   G: tuple, theta0: Optional[np.ndarray] = None, iterations: int = 30, tol: float = 1e-9) -> tuple:
+    """min over theta of 2 sum [mu - d + d ln(d/mu)] + theta.theta with mu = s (1 + theta_V V) + bkg + theta_F F,
+    for every row of the signals ``s`` (P, n) (the counts ``d`` shared (n,) or per row (P, n)): damped Newton
+    steps, J^T W J as matrix products over bins with the column products ``G``, a step limit that keeps every
+    expectation positive, and backtracking.  Returns (statistic, theta*, mu*), one row per point."""
+    P, kv, kf = s.shape[0], V.shape[0], F.shape[0]
+    k = kv + kf
+
+    def shift(sa, th):
+        return sa * (th[:, :kv] @ V) + th[:, kv:] @ F
+
+    mu0 = s + bkg
+    theta = np.zeros((P, k)) if theta0 is None else np.array(theta0, dtype=float).reshape(P, k)
+    mu = mu0 + shift(s, theta) if theta0 is not None else mu0.copy()
+    if theta0 is not None and np.any(mu <= 0):  # a warm start outside the allowed region: start from zero
+        bad = np.any(mu <= 0, axis=1)
+        theta[bad], mu[bad] = 0.0, mu0[bad]
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = _statistic(mu, d, dlogd, theta)
+    if k == 0:
+        return f, theta, mu
+    # points with a non-finite or astronomically large signal are not profiled: their statistic at the
+    # nominal nuisances (inf if the signal is not finite) already rules them out
+    finite = np.all(np.isfinite(s), axis=1)
+    active = finite & (np.abs(s).max(axis=1) < 1e12)
+    f = np.where(finite, f, np.inf)
+    GVV, GVF, GFF = G
+    per_row = d.ndim == 2
+    for _ in range(iterations):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        sa, ma, ta = s[idx], np.maximum(mu[idx], _TINY), theta[idx]
+        da, dl = (d[idx], dlogd[idx]) if per_row else (d, dlogd)
+        r = 1.0 - da / ma
+        W = da / ma**2
+        g = np.empty_like(ta)
+        g[:, :kv] = (r * sa) @ V.T
+        g[:, kv:] = r @ F.T
+        g = 2.0 * g + 2.0 * ta
+        H = np.empty((idx.size, k, k))
+        Ws = W * sa
+        H[:, :kv, :kv] = ((Ws * sa) @ GVV).reshape(-1, kv, kv)
+        H[:, :kv, kv:] = (Ws @ GVF).reshape(-1, kv, kf)
+        H[:, kv:, :kv] = H[:, :kv, kv:].transpose(0, 2, 1)
+        H[:, kv:, kv:] = (W @ GFF).reshape(-1, kf, kf)
+        H = 2.0 * H
+        H[:, np.arange(k), np.arange(k)] += 2.0
+        step = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
+        dmu = shift(sa, step)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lim = np.where(dmu < 0, -(ma - 1e-9 * np.maximum(ma, 1.0)) / dmu, np.inf).min(axis=1)
+        t = np.minimum(1.0, 0.99 * lim)
+        new_f = np.full(idx.size, np.inf)
+        new_t, new_mu = ta.copy(), ma.copy()
+        pending = np.ones(idx.size, dtype=bool)
+        base = mu0[idx] + shift(sa, ta)
+        for _ls in range(30):
+            cand_t = ta + t[:, None] * step
+            cand_mu = base + t[:, None] * dmu
+            fc = _statistic(cand_mu, da, dl, cand_t)
+            ok = pending & (fc <= f[idx] + 1e-12 * np.abs(f[idx]))
+            new_f[ok], new_t[ok], new_mu[ok] = fc[ok], cand_t[ok], cand_mu[ok]
+            pending &= ~ok
+            if not pending.any():
+                break
+            t = np.where(pending, 0.5 * t, t)
+        moved = ~pending
+        dec = np.where(moved, f[idx] - new_f, 0.0)
+        theta[idx[moved]], mu[idx[moved]], f[idx[moved]] = new_t[moved], new_mu[moved], new_f[moved]
+        # converged: Newton decrement small, or no further decrease possible
+        decrement = -(g * step).sum(axis=1)
+        active[idx] = moved & (decrement > tol) & (dec > 1e-14 * np.abs(f[idx]))
+    return f, theta, mu

@@ -21,6 +21,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ._poly import monomial_matrix
+from .poisson import column_products, newton_profile
 
 _TINY = 1e-12
 _GOLD = 0.5 * (np.sqrt(5.0) - 1.0)
@@ -56,9 +57,9 @@ class GaussianPart:
 
 @dataclass
 class PoissonPart:
-    """-2 ln lambda of :class:`cevns.poisson.PoissonLikelihood` on the bins ``idx``, re-implemented for toys x
-    predictions: mu = s + b + s (V^T theta_s) + F^T theta_f, theta ~ N(0, 1); damped Newton steps with
-    a positivity limit and backtracking (as the likelihood's own), every Hessian a matrix product over bins.
+    """-2 ln lambda of :class:`cevns.poisson.PoissonLikelihood` on the bins ``idx``, for toys x predictions:
+    mu = s + b + s (V^T theta_s) + F^T theta_f, theta ~ N(0, 1), profiled by the likelihood's own Newton
+    steps (:func:`cevns.poisson.newton_profile`) with the counts of each toy and warm starts.
     Toys: theta drawn from N(0, 1), expectation clipped at >= 0, counts Poisson."""
 
     idx: np.ndarray
@@ -68,14 +69,10 @@ class PoissonPart:
     iterations: int = 30
     tol: float = 1e-9
     kind: str = "poisson"
-    _A: Tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False, repr=False)
+    _G: Tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False, repr=False)
 
     def __post_init__(self):
-        ks, kf, n = self.V.shape[0], self.F.shape[0], self.bkg.size
-        Vf = np.vstack([self.V, np.zeros((kf, n))])  # (k, n)
-        Ff = np.vstack([np.zeros((ks, n)), self.F])
-        outer = lambda a, b: np.einsum("in,jn->nij", a, b).reshape(n, -1)
-        self._A = (outer(Ff, Ff), outer(Vf, Ff) + outer(Ff, Vf), outer(Vf, Vf))
+        self._G = column_products(self.V, self.F)
 
     @classmethod
     def from_likelihood(cls, lk: Any, idx: np.ndarray) -> "PoissonPart":
@@ -124,55 +121,9 @@ class PoissonPart:
         return out.reshape(T, M), theta.reshape(T, M, self.k)
 
     def _profile(self, s: np.ndarray, d: np.ndarray, theta: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        ks, k = self.V.shape[0], self.k
         dlogd = np.where(d > 0, d * np.log(np.maximum(d, _TINY)), 0.0)
-        mu = self._mu(s, theta)
-        if np.any(mu <= 0):  # a warm start outside the allowed region: start from the nominal nuisances
-            bad = np.any(mu <= 0, axis=1)
-            theta[bad] = 0.0
-            mu[bad] = self._mu(s[bad], theta[bad])
-        f = self._stat(mu, d, dlogd, theta)
-        if k == 0:
-            return f, theta
-        eye = np.eye(k)
-        A0, A1, A2 = self._A
-        active = np.ones(s.shape[0], dtype=bool)
-        for _ in range(self.iterations):
-            ix = np.flatnonzero(active)
-            if ix.size == 0:
-                break
-            sa, da, ta, dl = s[ix], d[ix], theta[ix], dlogd[ix]
-            ma = np.maximum(mu[ix], _TINY)
-            r = 1.0 - da / ma
-            W = da / ma**2
-            g = 2.0 * np.concatenate([(r * sa) @ self.V.T, r @ self.F.T], axis=1) + 2.0 * ta
-            H = 2.0 * ((W * sa * sa) @ A2 + (W * sa) @ A1 + W @ A0).reshape(-1, k, k) + 2.0 * eye
-            stp = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
-            dmu = sa * (stp[:, :ks] @ self.V) + stp[:, ks:] @ self.F
-            with np.errstate(divide="ignore", invalid="ignore"):
-                lim = np.where(dmu < 0, -(ma - 1e-9 * np.maximum(ma, 1.0)) / dmu, np.inf).min(axis=1)
-            tt = np.minimum(1.0, 0.99 * lim)
-            fa = f[ix]
-            new_f, new_t, new_mu = fa.copy(), ta.copy(), ma.copy()
-            pending = np.ones(ix.size, dtype=bool)
-            for _ls in range(30):
-                p = np.flatnonzero(pending)
-                cand_t = ta[p] + tt[p, None] * stp[p]
-                cand_mu = self._mu(sa[p], cand_t)
-                fc = self._stat(cand_mu, da[p], dl[p], cand_t)
-                ok = fc <= fa[p] + 1e-12 * np.abs(fa[p])
-                q = p[ok]
-                new_f[q], new_t[q], new_mu[q] = fc[ok], cand_t[ok], cand_mu[ok]
-                pending[q] = False
-                if not pending.any():
-                    break
-                tt[pending] *= 0.5
-            moved = ~pending
-            dec = np.where(moved, fa - new_f, 0.0)
-            theta[ix[moved]], mu[ix[moved]], f[ix[moved]] = new_t[moved], new_mu[moved], new_f[moved]
-            decrement = -(g * stp).sum(axis=1)
-            active[ix] = moved & (decrement > self.tol) & (dec > 1e-14 * np.abs(f[ix]))
-        return f, theta
+        f, th, _ = newton_profile(s, d, dlogd, self.bkg, self.V, self.F, self._G, theta, self.iterations, self.tol)
+        return f, th
 
 
 @dataclass
