@@ -356,22 +356,9 @@ class CoverageResult:
 
 def _intervals_from(grid: np.ndarray, d: np.ndarray) -> List[List[float]]:
     """Connected regions where d <= 0 on ``grid``, edges linearly interpolated (closed at the grid ends)."""
-    inside = d <= 0
-    out: List[List[float]] = []
-    i = 0
-    while i < grid.size:
-        if not inside[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < grid.size and inside[j + 1]:
-            j += 1
-        cross = lambda a, b: grid[a] + (grid[b] - grid[a]) * d[a] / (d[a] - d[b])
-        lo = grid[i] if i == 0 else cross(i - 1, i)
-        hi = grid[j] if j == grid.size - 1 else cross(j, j + 1)
-        out.append([float(lo), float(hi)])
-        i = j + 1
-    return out
+    from .stats import regions
+
+    return regions(grid, d <= 0, lambda a, b: grid[a] + (grid[b] - grid[a]) * d[a] / (d[a] - d[b]))
 
 
 def construct(problem: ToyProblem, grid: Any, t: np.ndarray, cl: float, level: float,

@@ -140,14 +140,19 @@ def find_intervals(f: Callable[[float], float], grid: Any, level: float,
     """
     x = np.asarray(grid, dtype=float)
     y = np.asarray(values if values is not None else [f(v) for v in x], dtype=float) - level
-    inside = y <= 0
-    out: List[List[float]] = []
 
     def root(i: int, j: int) -> float:
         if f_slope is None:
             return _root(f, level, x[i], x[j])
         return _root_newton(f_slope, level, x[i], x[j], y[i], y[j])
 
+    return regions(x, y <= 0, root)
+
+
+def regions(x: np.ndarray, inside: np.ndarray, crossing: Callable[[int, int], float]) -> List[List[float]]:
+    """The connected runs of ``inside`` on the grid ``x`` as [lo, hi] pairs: an edge between grid points i
+    and j is ``crossing(i, j)``; a run touching an end of the grid is closed there."""
+    out: List[List[float]] = []
     i = 0
     while i < x.size:
         if not inside[i]:
@@ -156,8 +161,8 @@ def find_intervals(f: Callable[[float], float], grid: Any, level: float,
         j = i
         while j + 1 < x.size and inside[j + 1]:
             j += 1
-        lo = x[i] if i == 0 else root(i - 1, i)
-        hi = x[j] if j == x.size - 1 else root(j, j + 1)
+        lo = x[i] if i == 0 else crossing(i - 1, i)
+        hi = x[j] if j == x.size - 1 else crossing(j, j + 1)
         out.append([float(lo), float(hi)])
         i = j + 1
     return out
