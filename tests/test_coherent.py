@@ -300,3 +300,27 @@ def test_basis_evaluates_a_batch_of_points(csi):
     batch = b.evaluate_many(b.points(ChargeRadius().values(), 3, r2_mumu=x))
     for xi, row in zip(x, batch):
         assert np.allclose(row, csi.predict(ChargeRadius(r2_mumu=xi)).cevns, rtol=1e-12, atol=0)
+
+
+def test_the_mirror_island_of_a_charge_radius_is_found():
+    """With the transition radii at zero the rate is a parabola in r2_ee: a second 90% island sits at the
+    mirror of the first (the weak charge's other sign).  The scan must reach it, and its outer edge must be
+    a true crossing of chi^2_min + 2.71 (checked by evaluating the chi^2 there directly)."""
+    conus = cevns.load_experiment("conus-plus")
+    f = conus.fit("r2_ee", fixed={"r2_emu": 0.0, "r2_etau": 0.0}, levels=("90%",))
+    ivs = f.intervals["90%"]
+    assert len(ivs) == 2 and ivs[0][1] < ivs[1][0] < 0 < ivs[1][1]
+    for edge in (ivs[0][0], ivs[0][1], ivs[1][0], ivs[1][1]):
+        assert conus.chi2(ChargeRadius(r2_ee=edge)) - f.chi2_min == pytest.approx(2.7055, abs=1e-4)
+
+
+def test_parameters_a_data_set_cannot_see_are_refused(csi):
+    conus = cevns.load_experiment("conus-plus")
+    with pytest.raises(cevns.CevnsInputError, match="does not depend on mu_nu_mu"):
+        conus.limit("mu_nu_mu")
+    with pytest.raises(cevns.CevnsInputError, match="does not depend on q_mumu in eves"):
+        csi.limit("q_mumu", 0.9, "eves")
+    with pytest.raises(cevns.CevnsInputError, match="does not apply"):
+        csi.replace(resolution="off")
+    joint = conus + csi
+    assert joint.replace(shared={}).shared_nuisances() == {}  # applied to the counting part only

@@ -52,6 +52,9 @@ class _Problem:
         table = cls.parameter_table
         if param not in table:
             raise CevnsInputError(f"parameter {param!r} is not a parameter of {cls.name}")
+        if not any(param in dict(m) for m in self.basis.monomials):
+            raise CevnsInputError(f"{exp.name} does not depend on {param} in {'+'.join(self.channels)} "
+                                  "(no such flavour or channel in these data): nothing to fit")
         if free is None:  # the family members that share a flavour and that the data see are free; sin2w fixed
             seen = {name for m in self.basis.monomials for name, _ in m}
             free = [p for p in default_free(cls, param, fixed or {}) if p in seen]
@@ -303,10 +306,41 @@ class _Problem:
             for j in range(x.size):
                 lowest = min(lowest, up[j], down[j])
                 if up[j] - lowest > level + 2.0 and down[j] - lowest > level + 2.0:
-                    self.zscale = float(x[j])
-                    return (0.0 if self.even else -float(x[j])), float(x[j])
+                    reach = float(x[j])
+                    mirrors = self._mirror_points()
+                    mirrors = mirrors[(np.abs(mirrors) > reach) & ((mirrors >= 0) | (not self.even))]
+                    if mirrors.size:  # a second island, the first reflected about the rate's stationary point
+                        with np.errstate(over="ignore", invalid="ignore"):
+                            mv = self.profile_points(mirrors, ladder=self._SCAN_LADDER)[0]
+                        near = mirrors[mv - lowest <= level + 2.0]
+                        if near.size:  # as wide as the first: reach past it by the first's reach
+                            reach = float(np.max(np.abs(near))) + reach
+                    self.zscale = reach
+                    return (0.0 if self.even else -reach), reach
         self.zscale = s * 2.0 ** 89
         return (0.0 if self.even else -s * 2.0 ** 90), s * 2.0 ** 90
+
+    def _mirror_points(self) -> np.ndarray:
+        """Values of x where the predicted total rate comes back to its value at x = 0: twice each real
+        stationary point of the rate as a polynomial in x (the other parameters at their base values).  A
+        charge radius or millicharge enters the weak charge linearly, so the rate is a parabola in it and a
+        second minimum of chi^2 can sit at the mirror of the first (the other sign of Q_V), beyond a stretch
+        where the profile rises far above the level."""
+        coef: Dict[int, float] = {}
+        for m, row in zip(self.basis.monomials, self.basis.B):
+            factor = 1.0
+            for name, pw in m:
+                if name != self.param:
+                    factor *= float(self._base[self.basis.names.index(name)]) ** pw
+            k = dict(m).get(self.param, 0)
+            coef[k] = coef.get(k, 0.0) + factor * float(row.sum())
+        deg = max(coef)
+        if deg < 2:
+            return np.zeros(0)
+        c = np.array([coef.get(k, 0.0) for k in range(deg + 1)])  # c[k] x^k
+        roots = np.polynomial.polynomial.Polynomial(c).deriv().roots()
+        real = roots[np.abs(roots.imag) <= 1e-9 * np.maximum(np.abs(roots.real), 1e-300)].real
+        return 2.0 * real
 
 
 def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterable = DEFAULT_LEVELS,
@@ -402,6 +436,8 @@ def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: floa
     template = MODELS[model](mass_MeV=float(M[0]), convention=convention)
     for c in ch:  # every mass's basis in one expansion (engine.prefetch), then read from the cache below
         exp.engine.prefetch(template, c, M)
+    if not any("g" in dict(m) for m in combined_basis(exp, template, ch).monomials):
+        raise CevnsInputError(f"{exp.name} has no events in {'+'.join(ch)}: no coupling can be excluded")
     for k, mass in enumerate(M):
         mdl = MODELS[model](mass_MeV=float(mass), convention=convention)
         coefs.append(_g_coefficients(combined_basis(exp, mdl, ch), mdl.values()))

@@ -93,8 +93,10 @@ def _experiment(args):
         if v is not None:
             overrides[name] = v
     names = args.experiment or ["conus-plus"]
-    exps = [load_experiment(n, **overrides) for n in names]
-    return exps[0] if len(exps) == 1 else JointExperiment(*exps)
+    if len(names) == 1:
+        return load_experiment(names[0], **overrides)
+    joint = JointExperiment(*[load_experiment(n) for n in names])
+    return joint.replace(**overrides) if overrides else joint  # each input to the parts it applies to
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -168,7 +170,10 @@ def _plot_predictions(exps, model, path: str) -> None:
 
 def _announce_joint(exp) -> None:
     if hasattr(exp, "parts"):
-        print(f"joint fit of {exp.name} (chi^2 summed, one normalisation nuisance each)", file=sys.stderr)
+        shared = exp.shared_nuisances()
+        print(f"joint fit of {exp.name}: statistics summed, each experiment with its own nuisances"
+              + (" except " + ", ".join(f"{t} (shared by {', '.join(v)})" for t, v in shared.items()) if shared else ""),
+              file=sys.stderr)
 
 
 def _save_plot(draw, path: str, title: str = "", legend_kw=None) -> None:

@@ -111,6 +111,20 @@ def _bin2d(e: np.ndarray, t: np.ndarray, w: np.ndarray, ee: np.ndarray, te: Opti
     return h.ravel()
 
 
+def _check_aligned(centres: np.ndarray, edges: np.ndarray, what: str, name: str) -> None:
+    """A table of bin centres can only be summed into bins whose edges are edges of its own bins."""
+    c = np.unique(centres)
+    if c.size < 2:
+        return
+    mids = 0.5 * (c[1:] + c[:-1])
+    own = np.concatenate([[c[0] - (mids[0] - c[0])], mids, [c[-1] + (c[-1] - mids[-1])]])
+    tol = 1e-9 * max(1.0, float(np.abs(own).max()))
+    bad = [float(e) for e in edges if np.min(np.abs(own - e)) > tol]
+    if bad:
+        raise CevnsInputError(f"{what}: {name} {bad} fall inside the table's bins; a table can only be summed into "
+                              f"bins made of whole table bins (its edges: {', '.join(f'{x:g}' for x in own)})")
+
+
 def _rebin_1d(centres: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Sum of values whose centre lies in each [lo, hi) bin."""
     k = np.searchsorted(edges, centres, side="right") - 1
@@ -142,6 +156,9 @@ def _binned(exp, spec: Dict[str, Any], what: str, value_col: Optional[str] = Non
         ce, ct, cv = _columns(spec, what, ("energy", "time", "value"))
         cv = value_col or cv
         a = read_table(path, [ce, ct, cv])
+        _check_aligned(a[:, 0], ee, what, "energy_edges")
+        if te is not None:
+            _check_aligned(a[:, 1], te, what, "time_edges_us")
         return _bin2d(a[:, 0], a[:, 1], a[:, 2], ee, te)
     if kind == "projections":
         ec, tc = spec.get("energy_columns"), spec.get("time_columns")
@@ -158,6 +175,11 @@ def _binned(exp, spec: Dict[str, Any], what: str, value_col: Optional[str] = Non
         t_counts = _rebin_1d(ta[:, 0], ta[:, 1] * r.time_efficiency(ta[:, 0]), te)
         return np.outer(e_shape, t_counts).ravel()
     raise CevnsInputError(f"{what}: kind must be 'events', 'table' or 'projections', got {kind!r}")
+
+
+def _table_total(exp, spec: Dict[str, Any], what: str) -> float:
+    cv = _columns(spec, what, ("energy", "time", "value"))[2]
+    return float(read_table(exp.base_dir / str(spec.get("file")), [cv])[:, 0].sum())
 
 
 def _signal_variant(exp, key: str, value: Any) -> np.ndarray:
@@ -193,9 +215,12 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
         norm = b.get("normalisation")
         scale = 1.0
         if norm is not None:
-            if shape.sum() <= 0:
+            # a table's normalisation is its whole content (the release's region), so fewer analysis bins keep
+            # their share; for events and projections it is the count in the analysis bins
+            total = _table_total(exp, b, what) if b.get("kind") == "table" else shape.sum()
+            if total <= 0 or shape.sum() <= 0:
                 raise CevnsInputError(f"{what}: empty inside the analysis bins, cannot be normalised")
-            scale = exp._float(f"{what} normalisation", norm) / shape.sum()
+            scale = exp._float(f"{what} normalisation", norm) / total
         sig = exp._float(f"{what} sigma", b.get("sigma", 0.0))
         if sig < 0:
             raise CevnsInputError(f"{what}: sigma must be >= 0")

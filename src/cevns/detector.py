@@ -305,6 +305,17 @@ class RecoilResponse:
             raise CevnsInputError(f"quenching model must be 'lindhard', 'polynomial' or 'linear-qf', got {self.quenching!r}")
         if self.observable not in ("PE", "keVee"):
             raise CevnsInputError(f"observable must be 'PE' or 'keVee', got {self.observable!r}")
+        need = {"PE": 2, "keVee": 1}[self.observable]
+        if len(self.spread) != need or not all(np.isfinite(self.spread)) or min(self.spread) <= 0:
+            raise CevnsInputError(f"[detector] spread for observable {self.observable!r} must be {need} positive "
+                                  f"number(s) ({'a, b of the Gamma in PE' if need == 2 else 'a of sigma = a sqrt(E)'}), "
+                                  f"got {list(self.spread)}")
+        nq = {"polynomial": None, "linear-qf": 2}[self.quenching]
+        if (nq is not None and len(self.coefficients) != nq) or len(self.coefficients) == 0:
+            raise CevnsInputError(f"[quenching] {self.quenching} needs {nq or 'at least 1'} coefficient(s), "
+                                  f"got {list(self.coefficients)}")
+        if self.observable == "PE" and not (np.isfinite(self.light_yield) and self.light_yield > 0):
+            raise CevnsInputError(f"[detector] light_yield must be > 0 PE per keV_ee, got {self.light_yield!r}")
         check_bins(self.edges, unit=self.observable)
         if self.time_edges_us is not None:
             t = np.asarray(self.time_edges_us, dtype=float)

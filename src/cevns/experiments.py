@@ -80,6 +80,9 @@ OVERRIDES = {
 }
 #: sections an override may create when the file has none; any other must exist in the experiment
 _OPTIONAL_SECTIONS = ("statistics", "resolution", "data", "target")
+#: inputs of the reactor germanium response (Lindhard, Fano resolution, exposure, chi^2 of eq. 20) only
+_IONISATION_ONLY = ("k", "resolution", "sigma0_eV", "fano", "exposure_kg_day", "binding_table", "sigma_alpha",
+                    "error_scale")
 
 
 def _line_of(text: str, key: str) -> str:
@@ -394,14 +397,21 @@ class Experiment(_Analyses):
             quenching=str(q.get("model")),
             coefficients=tuple(self._float("[quenching] coefficients", c) for c in coeffs),
             observable=str(d.get("observable", "keVee")),
-            spread=tuple(self._float("[detector] spread", c) for c in d.get("spread", [])),
-            edges=tuple(self._float("[detector] energy_edges", c) for c in d.get("energy_edges", [])),
+            spread=tuple(self._float("[detector] spread", c) for c in self._list(d, "spread")),
+            edges=tuple(self._float("[detector] energy_edges", c) for c in self._list(d, "energy_edges")),
             efficiency=self._efficiency(d.get("efficiency")),
             light_yield=self._float("[detector] light_yield", d.get("light_yield", 1.0)),
             time_edges_us=(tuple(self._float("[detector] time_edges_us", c) for c in d["time_edges_us"])
                            if "time_edges_us" in d else None),
             time_efficiency=TimeEfficiency(self._float("time_efficiency t0_us", te.get("t0_us", 0.0)),
                                            self._float("time_efficiency decay_us", te.get("decay_us", float("inf")))))
+
+    @staticmethod
+    def _list(sec: Dict[str, Any], key: str) -> list:
+        v = sec.get(key, [])
+        if not isinstance(v, list):
+            raise CevnsInputError(f"[detector] {key} must be a list of numbers, got {v!r}")
+        return v
 
     def _efficiency(self, spec: Any):
         if spec is None:
@@ -462,6 +472,9 @@ class Experiment(_Analyses):
             sec, field = OVERRIDES[key]
             if key == "distance_m" and "source" in cfg:
                 sec = "source"
+            if key in _IONISATION_ONLY and not isinstance(self.response, IonisationResponse):
+                raise CevnsInputError(f"input {key!r} does not apply to {self.name} (a {self.response.observable} "
+                                      "counting experiment: it has no Lindhard/Fano response or chi^2 normalisation)")
             if sec not in cfg and sec not in _OPTIONAL_SECTIONS:
                 raise CevnsInputError(f"input {key!r} does not apply to {self.name} (it has no [{sec}] section)")
             cfg.setdefault(sec, {})[field] = val
@@ -704,8 +717,22 @@ class JointExperiment(_Analyses):
         return {"joint": [e.inputs() for e in self.parts]}
 
     def replace(self, **changes: Any) -> "JointExperiment":
-        """The same change applied to every part (see :meth:`Experiment.replace`)."""
-        return JointExperiment(*(e.replace(**changes) for e in self.parts))
+        """Each change applied to every part it applies to (see :meth:`Experiment.replace`), e.g.
+        ``shared={}`` to the counting parts only; a change that applies to no part is an error."""
+        parts = list(self.parts)
+        for key, val in changes.items():
+            done, last = 0, None
+            for i, e in enumerate(parts):
+                try:
+                    parts[i] = e.replace(**{key: val})
+                    done += 1
+                except CevnsInputError as err:
+                    if "does not apply" not in str(err):
+                        raise
+                    last = err
+            if not done and last is not None:
+                raise CevnsInputError(f"input {key!r} applies to none of {self.name}") from None
+        return JointExperiment(*parts)
 
     def asimov(self, model: Optional[Model] = None, error_scale: float = 1.0) -> "JointExperiment":
         """Asimov data in every part (see :meth:`Experiment.asimov`)."""

@@ -225,6 +225,8 @@ def load_target(element: str, abundances: Dict[int, float] | None = None,
                 raise CevnsInputError(f"composition: {el} must have a positive number of atoms, got {n!r}")
             out += [Isotope(i.Z, i.A, i.atomic_mass_u, i.abundance * float(n)) for i in _element_isotopes(el, None)]
         isos = tuple(out)
+    if radii_fm is not None and not isinstance(radii_fm, dict):
+        raise CevnsInputError(f"radii_fm must map elements to rms radii in fm, e.g. {{ Cs = 4.86 }}; got {radii_fm!r}")
     by_symbol = {el: iso_list[0].Z for el, iso_list in _isotope_table().items()}
     radii: List[Tuple[int, float]] = []
     for el, r in (radii_fm or {}).items():
