@@ -53,27 +53,40 @@ def _running(run: Dict[str, Any], outdir: Path) -> None:
 def _regions(run: Dict[str, Any], outdir: Path) -> None:
     r = run["results"]
     objs = run["regions"]
-    fig, axes = new_figure(TWO_COLUMN, 2.6, 1, len(objs))
+    fig, axes = new_figure(TWO_COLUMN, 2.9, 1, len(objs))
     for ax, (name, per) in zip(np.atleast_1d(axes), objs.items()):
         a, b = name.split("-")
         la, lb = label(a), label(b)
+        xmax = max(float(np.abs(per[k].x).max()) for k in r["datasets"])
+        ymax = max(float(np.abs(per[k].y).max()) for k in r["datasets"])
+        sx, sy = _display_scale(xmax, la.scale), _display_scale(ymax, lb.scale)
         for key in r["datasets"]:
             c = per[key]
             st = _style(run, key)
             lw = 1.6 if key == "combined" else 1.0
             if np.any(c.dchi2 <= c.level) and np.any(c.dchi2 > c.level):
-                ax.contour(c.x / la.scale, c.y / lb.scale, c.dchi2.T, levels=[c.level], colors=[st["color"]],
+                ax.contour(c.x / sx, c.y / sy, c.dchi2.T, levels=[c.level], colors=[st["color"]],
                            linestyles=[st["ls"]], linewidths=lw)
             ax.plot([], [], color=st["color"], ls=st["ls"], lw=lw, label=r["labels"][key])
+        ax.set_xlim(-xmax / sx, xmax / sx)
+        ax.set_ylim(-ymax / sy, ymax / sy)
         ax.axhline(0, color="0.7", lw=0.5)
         ax.axvline(0, color="0.7", lw=0.5)
-        ax.set_xlabel(la.axis)
-        ax.set_ylabel(lb.axis)
-    first = np.atleast_1d(axes)[0]
-    legend(first, loc="lower left", fontsize=6)
-    fig.suptitle(r"90% C.L. regions (2 dof); transition parameters "
-                 + ("at zero" if r["choices"]["transitions"] == "zero" else "marginalised"), fontsize=7)
+        ax.set_xlabel(la.axis_for(sx))
+        ax.set_ylabel(lb.axis_for(sy))
+    handles, labels_ = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    fig.legend(handles, labels_, loc="upper center", ncol=len(labels_), frameon=False, fontsize=6.5,
+               title=r"90% C.L. regions (2 dof), transition parameters at zero", title_fontsize=7)
+    fig.get_layout_engine().set(rect=(0, 0, 1, 0.86))
     save(fig, outdir / "global_regions")
+
+
+def _display_scale(vmax: float, declared: float) -> float:
+    """The declared display scale of a parameter, or a power of ten near ``vmax`` when the values would
+    otherwise need more than three digits."""
+    if vmax / declared < 2000:
+        return declared
+    return float(10.0 ** np.floor(np.log10(vmax)))
 
 
 def _mediators(run: Dict[str, Any], outdir: Path) -> None:
@@ -93,6 +106,8 @@ def _mediators(run: Dict[str, Any], outdir: Path) -> None:
         ax.set_xlabel(r"$M_X$ [MeV]")
         ax.set_ylabel(r"$g_X$ (universal), 90% C.L.")
         ax.text(0.03, 0.95, titles.get(m, m), transform=ax.transAxes, ha="left", va="top", fontsize=7)
+        for x in r["crossover"][m]["masses_MeV"]:
+            ax.text(x * 1.1, 0.04, f"{x:.0f} MeV", transform=ax.get_xaxis_transform(), fontsize=5.5, color="0.4")
     legend(axes[0], loc="lower right", fontsize=6)
     save(fig, outdir / "global_mediators")
 
