@@ -242,7 +242,20 @@ class Experiment(_Analyses):
     response: Any  #: IonisationResponse (reactor germanium) or RecoilResponse (spallation source)
     data: Any  #: Dataset (chi^2 excess) or CountingData (Poisson counts)
 
+    #: the sections and top-level keys an experiment file may have
+    KNOWN_SECTIONS = ("name", "title", "reference", "target", "reactor", "source", "quenching", "resolution",
+                      "exposure", "detectors", "detector", "data", "statistics", "likelihood", "backgrounds",
+                      "signal_shapes")
+
     def _build(self) -> None:
+        import difflib
+
+        for key in self.config:
+            if key not in self.KNOWN_SECTIONS:
+                near = difflib.get_close_matches(key, self.KNOWN_SECTIONS, n=1)
+                raise CevnsInputError(f"experiment file: unknown section or key {key!r}"
+                                      + (f" (did you mean {near[0]!r}?)" if near else "")
+                                      + f"; known: {', '.join(self.KNOWN_SECTIONS)}")
         t = self._section("target")
         element = t.get("element", t.get("label"))
         if element is None:

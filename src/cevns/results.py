@@ -51,7 +51,10 @@ class Prediction:
         d.update({"cevns": [float(x) for x in self.cevns], "eves": [float(x) for x in self.eves],
                   "total_cevns": float(self.cevns.sum()), "total_eves": float(self.eves.sum())})
         if self.background is not None:
+            d["background"] = [float(x) for x in self.background]
             d["total_background"] = float(self.background.sum())
+        if self.data is not None and self.time_edges_us is not None:  # counting data (the excess has its own file)
+            d["data"] = [float(x) for x in np.asarray(self.data.counts)]
         return d
 
     def __str__(self) -> str:
@@ -104,9 +107,12 @@ class Prediction:
         e = self.edges_eVee
         name = label or model_label(self.model)
         ne, nt = self.shape
-        # a counting experiment (energy x time bins) is drawn as its energy projection, on top of its background
-        cevns, total = self.cevns.reshape(ne, nt).sum(1), self.total.reshape(ne, nt).sum(1)
-        bkg = np.zeros(ne) if self.background is None else self.background.reshape(ne, nt).sum(1)
+        # a counting experiment (energy x time bins) is drawn as its energy projection, on top of its background;
+        # bins of unequal width as densities (events per unit), so that a wide bin does not look like a peak
+        w = np.diff(e)
+        per = w if not np.allclose(w, w[0]) else np.ones_like(w)
+        cevns, total = self.cevns.reshape(ne, nt).sum(1) / per, self.total.reshape(ne, nt).sum(1) / per
+        bkg = np.zeros(ne) if self.background is None else self.background.reshape(ne, nt).sum(1) / per
         if self.background is not None:
             ax.stairs(bkg, e, fill=True, facecolor="0.85", edgecolor="0.5", lw=0.8, label="background")
         if stacked:
@@ -122,12 +128,11 @@ class Prediction:
             ds = dataset_style("conus-plus")
             counts = np.asarray(self.data.counts).reshape(ne, nt).sum(1)
             err = np.asarray(self.data.sigma) if nt == 1 else np.sqrt(np.maximum(counts, 1.0))
-            ax.errorbar(c, counts, yerr=err, xerr=np.diff(e) / 2, fmt="o", color=ds["color"],
+            ax.errorbar(c, counts / per, yerr=err / per, xerr=np.diff(e) / 2, fmt="o", color=ds["color"],
                         ms=2.5, lw=0.8, label="data", zorder=5)
         unit = {"eV_ee": r"eV$_{ee}$", "keVee": r"keV$_{ee}$", "PE": "PE"}.get(self.unit, self.unit)
-        ax.set_xlabel(r"ionisation energy $T_e$ [eV$_{ee}$]" if self.unit == "eV_ee" else f"energy [{unit}]")
-        w = np.diff(e)
-        ax.set_ylabel(f"events / {w[0]:g} {unit}" if np.allclose(w, w[0]) else "events / bin")
+        ax.set_xlabel(r"ionisation energy $T_e$ [eV$_{ee}$]" if self.unit == "eV_ee" else f"reconstructed energy [{unit}]")
+        ax.set_ylabel(f"events / {w[0]:g} {unit}" if np.allclose(w, w[0]) else f"events / {unit}")
         return ax
 
 
