@@ -16,10 +16,24 @@ from cevns.stats import Chi2, JointChi2
 MY = str(Path(__file__).parent.parent / "examples" / "my_reactor.toml")
 
 
+def _twin(exp):
+    """The same experiment under another name (the same data twice is refused; a renamed copy is a what-if)."""
+    from cevns.experiments import Experiment
+
+    return Experiment({**exp.config, "name": exp.name + "-twin"}, exp.base_dir, exp._text)
+
+
+def test_the_same_experiment_twice_is_refused(exp):
+    with pytest.raises(cevns.CevnsInputError, match="twice"):
+        exp + exp
+    with pytest.raises(cevns.CevnsInputError, match="twice"):
+        exp + cevns.load_experiment("conus-plus")
+
+
 def test_two_copies_double_the_chi2(exp):
-    """exp + exp: every chi^2 doubles exactly (each copy keeps its own alpha, both at the same alpha*), so the
-    joint 90% limit is the single experiment's limit at Delta chi^2 = 2.71 / 2."""
-    j = exp + exp
+    """exp + its twin: every chi^2 doubles exactly (each copy keeps its own alpha, both at the same alpha*), so
+    the joint 90% limit is the single experiment's limit at Delta chi^2 = 2.71 / 2."""
+    j = exp + _twin(exp)
     assert j.chi2() == pytest.approx(2 * exp.chi2(), rel=1e-12)
     m = cevns.MagneticMoment(mu_nu=1e-10)
     assert j.chi2(m) == pytest.approx(2 * exp.chi2(m), rel=1e-12)
@@ -38,8 +52,8 @@ def test_two_different_experiments(exp):
     f = j.fit("sin2w")
     assert f.ndof == exp.data.counts.size + my.data.counts.size - 1
     assert j.inputs()["joint"][1]["experiment"] == "my-reactor"
-    # (exp + my) + exp flattens into three parts; the same change reaches every part
-    assert len(((exp + my) + exp).parts) == 3
+    # (exp + my) + twin flattens into three parts; the same change reaches every part
+    assert len(((exp + my) + _twin(exp)).parts) == 3
     assert all(p.quenching.k == 0.17 for p in j.replace(k=0.17).parts)
 
 

@@ -59,6 +59,13 @@ class Progress:
         sys.stderr.flush()
 
 
+def dumps(obj: Any, **kw: Any) -> str:
+    """Strict JSON (NaN and inf as null), see :func:`cevns.results.dumps`."""
+    from .results import dumps as strict_dumps
+
+    return strict_dumps(obj, **kw)
+
+
 def _parse_value(text: str) -> Any:
     """A number, else a JSON value (tables and lists: '{"C2": 200}', '[0.25, 0.00078]'), else the text."""
     try:
@@ -146,7 +153,7 @@ def cmd_predict(args) -> int:
             else:
                 print(f"total flux {exp.flux.total_flux():.4e} cm^-2 s^-1; exposure {exp.exposure_kg_day:g} kg d\n")
     if args.json:
-        print(json.dumps(out[0] if len(out) == 1 else out, indent=2))
+        print(dumps(out[0] if len(out) == 1 else out, indent=2))
     if args.plot:
         _plot_predictions(getattr(joint, "parts", [joint]), model, args.plot)
     return 0
@@ -236,7 +243,7 @@ def cmd_exclusion(args) -> int:
     res = exp.exclusion(args.model, args.channels, cl=args.cl, dof=args.dof, masses=masses,
                         convention=args.convention, progress=Progress(f"{args.model} scan"))
     if args.json:
-        print(json.dumps(res.to_dict(), indent=2))
+        print(dumps(res.to_dict(), indent=2))
     else:
         print(res)
     if args.plot:
@@ -255,7 +262,7 @@ def cmd_contour(args) -> int:
     res = exp.contour(params, args.channels, cl=_parse_value(args.cl), dof=args.dof, n=args.n,
                       progress=Progress(f"{params[0]} x {params[1]}"))
     if args.json:
-        print(json.dumps(res.to_dict(grid=args.grid), indent=2))
+        print(dumps(res.to_dict(grid=args.grid), indent=2))
     else:
         print(res)
     if args.plot:
@@ -277,7 +284,7 @@ def cmd_list(args) -> int:
                               "description": " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())}
                        for name, cls in MODELS.items()}}
     if args.json:
-        print(json.dumps(data, indent=2))
+        print(dumps(data, indent=2))
         return 0
     print("built-in experiments:")
     for k, v in data["experiments"].items():

@@ -517,6 +517,7 @@ class Experiment(_Analyses):
         error_scale=sqrt(f))`` -- counts grow as f, background-dominated errors as sqrt(f)."""
         s = check_positive("error_scale", error_scale)
         new = self.replace()
+        new.name = f"{self.name} (Asimov)"  # another data set: it may be fitted beside the real one
         if self.counting_experiment:
             if s != 1.0:
                 raise CevnsInputError("error_scale applies to chi^2 experiments; a counting experiment's errors are "
@@ -536,9 +537,13 @@ class Experiment(_Analyses):
         """Expected CEvNS and EvES counts per bin for ``model`` (default: the Standard Model)."""
         model = model or StandardModel()
         r = self.response
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, not as a warning
+            cev, eve = self.engine.rates(model, "cevns"), self.engine.rates(model, "eves")
+        if not (np.all(np.isfinite(cev)) and np.all(np.isfinite(eve))):
+            raise CevnsInputError(f"the prediction of {model!r} for {self.name} overflows (non-finite counts): "
+                                  "check the size of the parameters and inputs")
         bkg = self.counting.likelihood.bkg_total if self.counting_experiment else None
-        return Prediction(self.energy_edges.copy(), self.engine.rates(model, "cevns"), self.engine.rates(model, "eves"),
-                          repr(model), self.data, unit=self.energy_unit,
+        return Prediction(self.energy_edges.copy(), cev, eve, repr(model), self.data, unit=self.energy_unit,
                           time_edges_us=None if r.time_edges_us is None else np.asarray(r.time_edges_us, dtype=float),
                           background=bkg)
 
@@ -686,6 +691,10 @@ class JointExperiment(_Analyses):
             parts.extend(e.parts if isinstance(e, JointExperiment) else [e])
         if len(parts) < 2:
             raise CevnsInputError("a joint experiment needs at least two experiments")
+        if len({id(e) for e in parts}) < len(parts) or len({e.name for e in parts}) < len(parts):
+            names = [e.name for e in parts]
+            raise CevnsInputError(f"the same experiment twice in a joint fit ({', '.join(names)}): its data would "
+                                  "count twice (for a what-if, give the copy another name in its file)")
         self.parts = tuple(parts)
         self.engine = _JointEngine(self.parts)
         self.data = Dataset(np.arange(sum(e.data.counts.size for e in parts) + 1, dtype=float),

@@ -83,12 +83,17 @@ class ResponseEngine:
         self.T_N = T_N
         self.cevns_nodes = T_N
         self.K_cevns = K * per_kg
+        if not np.all(np.isfinite(self.K_cevns)):
+            raise CevnsInputError("the detector response overflows (non-finite): check the exposure, mass and bins")
         self.iso_data: List[Tuple[Any, Any, Dict[Tuple[str, bool], Dict[int, np.ndarray]]]] = []
         for iso in self.target.isotopes:
             m = iso.mass_MeV
             F2 = self.target.form_factor_squared(iso, np.sqrt(2.0 * m * T_N))
             Emin = e_min(T_N, m)
             mom = {c: {n: iso.abundance * factor * v for n, v in self.source.moments(Emin, c).items()} for c in comps}
+            if not all(np.all(np.isfinite(v)) for m in mom.values() for v in m.values()):
+                raise CevnsInputError("the neutrino flux overflows (non-finite moments): check the source's power, "
+                                      "distance or protons on target")
             self.iso_data.append((iso, F2, mom))
         # EvES: nodes in electron recoil (Z_eff steps of eq. 19), if the response sees electron recoils
         grid = None if self.binding is None else self.response.eves_grid(self.binding, self.source, self.numerics)

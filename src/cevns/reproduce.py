@@ -6,7 +6,6 @@ optionally the validation table for docs/validation.md.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from importlib import resources
@@ -406,7 +405,9 @@ def write_study(outdir: Path, run: Dict[str, Any], draw, report, docs: Optional[
     t = time.perf_counter()
     draw(run, outdir)
     run["figure_seconds"] = time.perf_counter() - t
-    (outdir / "results.json").write_text(json.dumps(run["results"], indent=1, sort_keys=True))
+    from .results import dumps
+
+    (outdir / "results.json").write_text(dumps(run["results"], indent=1, sort_keys=True))
     md = report(run)
     (outdir / "report.md").write_text(md)
     (outdir / "report.html").write_text(html_report(md))

@@ -9,6 +9,22 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 
+def strict(obj: Any) -> Any:
+    """``obj`` with every non-finite float (NaN, inf) replaced by None, so that it is strict JSON."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [strict(v) for v in obj]
+    return obj
+
+
+def dumps(obj: Any, **kw: Any) -> str:
+    """Strict JSON text of ``obj`` (NaN and inf become null; never the non-standard NaN/Infinity tokens)."""
+    return json.dumps(strict(obj), allow_nan=False, **kw)
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
@@ -167,7 +183,7 @@ class FitResult:
 
     def to_json(self, **kw) -> str:
         """:meth:`to_dict` as indented JSON text."""
-        return json.dumps(self.to_dict(**kw), indent=2)
+        return dumps(self.to_dict(**kw), indent=2)
 
     def __str__(self) -> str:
         u = f" {self.unit}" if self.unit else ""

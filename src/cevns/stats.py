@@ -4,6 +4,7 @@ profiles, intervals and confidence levels.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -24,6 +25,8 @@ def delta_chi2_level(cl: float | str, dof: int = 1) -> float:
         try:
             if s.endswith("sigma"):
                 n = float(s[:-5])
+                if not (math.isfinite(n) and n > 0):
+                    raise CevnsInputError(f"confidence level in sigma must be a positive number, got {cl!r}")
                 cl = float(chdtr(1, n * n))  # P(|z| < n sigma) = erf(n / sqrt 2), the chi^2_1 cdf at n^2
             elif s.endswith("%"):
                 cl = float(s[:-1]) / 100.0
