@@ -177,3 +177,24 @@ def test_limit_edges_are_crossings_of_the_true_profile(exp, param, channels):
                 continue
             prof = nm(lambda z: float(prob.chi2_points(np.array([x]), z)[0]), free_starts).fun
             assert prof - res.chi2_min == pytest.approx(2.705543454095404, abs=1e-7)
+
+
+def test_a_limit_the_scan_cannot_reach_is_reported_as_unbounded(exp):
+    """At 6 sigma the mu_nu profile levels off below the level (the normalisation nuisance absorbs the
+    signal): the upper end is not a limit, and says so (null in JSON), instead of the scan's last point or a
+    rounding-noise crossing far out."""
+    import json
+
+    r = exp.fit("mu_nu", "cevns+eves", levels=("6sigma",))
+    assert r.unbounded("6sigma")
+    assert json.loads(r.to_json())["intervals"]["6sigma"] == [[0.0, None]]
+    assert "unconstrained" in str(r)
+    ok = exp.limit("mu_nu", 0.9)  # the usual limit is a real crossing
+    assert not ok.unbounded("90%") and ok.to_dict()["intervals"]["90%"][0][1] == pytest.approx(1.2824e-10, rel=1e-3)
+
+
+def test_sin2w_is_scanned_over_its_physical_range(exp):
+    r = exp.fit("sin2w", levels=("4sigma",))
+    (lo, hi), = r.intervals["4sigma"]
+    assert r.grid[0] == 0.0 and r.grid[-1] == 1.0
+    assert lo == 0.0 and 0.6 < hi < 1.0 and not r.unbounded("4sigma")  # 0 is physical; hi is a real crossing

@@ -288,13 +288,14 @@ class _Problem:
         more than ``level`` + 2 above the lowest value seen at both ends: x doubles from the parameter's
         scale (the profile at a batch of doublings computed at once, the stopping rule applied in order)."""
         if self.param == "sin2w":
-            return 0.0, 0.6
+            return 0.0, 1.0  # its whole physical range
         s = self.scale[self.param]
         self.zscale = s
         lowest = np.inf
         batch = 8
-        for k0 in range(0, 90, batch):
-            x = s * 2.0 ** np.arange(k0, min(k0 + batch, 90))
+        n_doublings = self._meaningful_doublings(s)
+        for k0 in range(0, n_doublings, batch):
+            x = s * 2.0 ** np.arange(k0, min(k0 + batch, n_doublings))
             xs = np.concatenate([[0.0] if k0 == 0 else [], x, [] if self.even else -x])
             with np.errstate(over="ignore", invalid="ignore"):  # far beyond the range: may overflow, not used
                 vals, z = self.profile_points(xs, ladder=self._SCAN_LADDER)
@@ -317,8 +318,25 @@ class _Problem:
                             reach = float(np.max(np.abs(near))) + reach
                     self.zscale = reach
                     return (0.0 if self.even else -reach), reach
-        self.zscale = s * 2.0 ** 89
-        return (0.0 if self.even else -s * 2.0 ** 90), s * 2.0 ** 90
+        # never 2.71 above the minimum within 2^40 times the parameter's scale (e.g. a normalisation nuisance
+        # absorbing the signal): the scan ends there and the fit reports the open end as unbounded
+        self.zscale = s * 2.0 ** (n_doublings - 1)
+        return (0.0 if self.even else -s * 2.0 ** n_doublings), s * 2.0 ** n_doublings
+
+    def _meaningful_doublings(self, s: float) -> int:
+        """How far (in doublings of ``s``) the scan may go: at most 2^40 s, and not beyond where the predicted
+        events exceed 10^6 times the data's scale -- there the normalisation nuisance has absorbed the signal
+        and the statistic is rounding noise, not information (its 'crossings' there would be artefacts)."""
+        scale = float(np.abs(self.chi2.data).sum() + np.abs(getattr(self.chi2, "sigma", 0.0)).sum()) + 1.0
+        for k in range(1, _DOUBLINGS + 1):
+            x = s * 2.0 ** k
+            pts = np.tile(self._base, (2, 1))
+            pts[:, self._i_param] = (x, -x)
+            with np.errstate(over="ignore", invalid="ignore"):
+                total = np.abs(self.basis.evaluate_many(pts)).sum(axis=1)
+            if not np.all(np.isfinite(total)) or total.max() > 1e6 * scale:
+                return max(k, 1)
+        return _DOUBLINGS
 
     def _mirror_points(self) -> np.ndarray:
         """Values of x where the predicted total rate comes back to its value at x = 0: twice each real
@@ -341,6 +359,10 @@ class _Problem:
         roots = np.polynomial.polynomial.Polynomial(c).deriv().roots()
         real = roots[np.abs(roots.imag) <= 1e-9 * np.maximum(np.abs(roots.real), 1e-300)].real
         return 2.0 * real
+
+
+#: the widest scan: 2^40 (1e12) times the parameter's typical scale
+_DOUBLINGS = 40
 
 
 def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterable = DEFAULT_LEVELS,
@@ -381,13 +403,18 @@ def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterabl
         return v - chi2_min, s
 
     intervals = {k: find_intervals(f, g, level, prof - chi2_min, f_slope if prob.free else None) for k, level in lv.items()}
+    # an interval end at the end of the scan is a physical boundary (|x| >= 0, sin2w in [0, 1]) or unbounded
+    physical_lo = (param == "sin2w" and g[0] == 0.0) or (prob.even and g[0] == 0.0)
+    physical_hi = param == "sin2w" and g[-1] == 1.0
+    open_ends = {k: [[bool(a == g[0] and not physical_lo), bool(b == g[-1] and not physical_hi)] for a, b in ivs]
+                 for k, ivs in intervals.items()}
     ndof = exp.data.counts.size - 1 - len(prob.free)
     mdl = prob.model
     label = (f"{type(mdl).__name__}(" + ", ".join([f"{k}={mdl.values()[k]:g}" for k in type(mdl).mass_table]
                                                   + [f"{k}={v!r}" for k, v in mdl.options.items()]) + ")"
              if type(mdl).mass_table else "")
     return FitResult(param, "+".join(prob.channels), best, intervals, chi2_min, ndof, prob.unit, g, prof - chi2_min,
-                     prob.free, exp.inputs(), label)
+                     prob.free, exp.inputs(), label, open_ends)
 
 
 def limit(exp, param: str, cl: float | str = 0.90, channels: str = "cevns+eves", **kw) -> FitResult:
@@ -657,6 +684,11 @@ def contour(exp, params: Sequence[str], channels: str = "cevns+eves", cl: float 
         else:
             prob = _Problem(exp, p, channels, fixed, [q for q in free + [other] if q != "sin2w"], model)
             lo, hi = prob.auto_range(level)
+            if p == "sin2w":  # its whole physical range, narrowed to where the profile is within level + 2
+                xs = np.linspace(lo, hi, 201)
+                prof = prob.profile_many(xs)
+                inside = np.flatnonzero(prof - prof.min() <= level + 2.0)
+                lo, hi = xs[max(inside[0] - 1, 0)], xs[min(inside[-1] + 1, xs.size - 1)]
             if prob.even:
                 lo = -hi
             pad = 0.15 * (hi - lo)

@@ -168,12 +168,24 @@ class FitResult:
     marginalised: List[str] = field(default_factory=list)
     inputs: Dict[str, Any] = field(default_factory=dict)
     model: str = ""  #: the model (with its mass) for a mediator coupling; empty otherwise
+    #: per level and interval, whether its [lower, upper] end is only the end of the scan (not a limit)
+    open_ends: Dict[str, List[List[bool]]] = field(default_factory=dict)
+
+    def unbounded(self, level: str) -> bool:
+        """True if some interval at ``level`` reaches the end of the scan that is not a physical boundary:
+        the data do not constrain the parameter there at this C.L. (its end is then null in JSON)."""
+        return any(a or b for a, b in self.open_ends.get(level, []))
 
     def to_dict(self, profile: bool = False) -> Dict[str, Any]:
         """JSON-ready dict: param, channels, best, intervals {level: [[lo, hi], ...]}, chi2_min, ndof
         (and the profile if ``profile``); values in the parameter's unit (``self.unit``: mu_B, e, cm^2)."""
+        def end(x: float, is_open: bool) -> Optional[float]:
+            return None if is_open else float(x)
+
+        ivs = {k: [[end(a, oa), end(b, ob)] for (a, b), (oa, ob) in
+                   zip(v, self.open_ends.get(k, [[False, False]] * len(v)))] for k, v in self.intervals.items()}
         d: Dict[str, Any] = {"param": self.param, "channels": self.channels, "best": float(self.best),
-                             "intervals": {k: [[float(a), float(b)] for a, b in v] for k, v in self.intervals.items()},
+                             "intervals": ivs,
                              "chi2_min": float(self.chi2_min), "ndof": int(self.ndof)}
         if self.model:
             d["model"] = self.model
@@ -193,7 +205,11 @@ class FitResult:
                  f"  best fit      {_fmt(self.best)}{u}",
                  f"  chi2_min/ndof {self.chi2_min:.3f} / {self.ndof}"]
         for k, v in self.intervals.items():
-            lines.append(f"  {k:>5} C.L.    " + " U ".join(f"[{_fmt(a)}, {_fmt(b)}]" for a, b in v) + u)
+            opens = self.open_ends.get(k, [[False, False]] * len(v))
+            text = " U ".join(f"[{'-inf' if oa else _fmt(a)}, {'+inf' if ob else _fmt(b)}]"
+                              for (a, b), (oa, ob) in zip(v, opens))
+            note = "  (unconstrained at this C.L. beyond the scan)" if self.unbounded(k) else ""
+            lines.append(f"  {k:>5} C.L.    " + text + u + note)
         return "\n".join(lines)
 
     def plot(self, ax=None, label: Optional[str] = None, levels: bool = True, scale: Optional[float] = None, **kw):
