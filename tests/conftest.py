@@ -23,7 +23,7 @@ def reproduced(tmp_path_factory):
     from cevns.cli import main
 
     out = tmp_path_factory.mktemp("results")
-    points = out / "points.csv"
+    points = tmp_path_factory.mktemp("inputs") / "points.csv"
     points.write_text("label,Q_GeV,value,err_plus,err_minus,scheme,reference\nTest point,0.05,0.24,0.02,0.03,MSbar,test\n")
     runs = []
     real = R.reproduce

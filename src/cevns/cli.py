@@ -335,11 +335,13 @@ def cmd_reproduce(args) -> int:
             raise CevnsInputError("--sin2w-points belongs to the paper study (its Fig. 3)")
         from .global_study import reproduce_global
 
-        reproduce_global(args.out or "cevns-global", progress=True, transitions=args.transitions, docs=args.docs)
+        reproduce_global(args.out or "cevns-global", progress=True, transitions=args.transitions, docs=args.docs,
+                         force=args.force)
         return 0
     from .reproduce import reproduce
 
-    reproduce(args.out or "cevns-results", progress=True, docs=args.docs, sin2w_points=args.sin2w_points)
+    reproduce(args.out or "cevns-results", progress=True, docs=args.docs, sin2w_points=args.sin2w_points,
+              force=args.force)
     return 0
 
 
@@ -443,6 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="paper (default) or global")
     sp.add_argument("--out", default=None,
                     help="output folder (default ./cevns-results for paper, ./cevns-global for global)")
+    sp.add_argument("--force", action="store_true",
+                    help="write into an --out folder that holds files cevns did not write (they are kept)")
     sp.add_argument("--transitions", default="zero", choices=["zero", "marginalised"],
                     help="global study: transition EM parameters at zero (default) or marginalised")
     sp.add_argument("--docs", metavar="FILE", help="also write the validation table to FILE (docs/validation.md)")
@@ -461,6 +465,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except CevnsInputError as e:
         print(f"cevns: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: no traceback; outputs are staged, so nothing half-written remains
+        print("cevns: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly, like other Unix tools
         sys.stderr.close()
         return 0

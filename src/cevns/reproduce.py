@@ -6,6 +6,7 @@ optionally the validation table for docs/validation.md.
 
 from __future__ import annotations
 
+import html
 import sys
 import time
 from importlib import resources
@@ -361,7 +362,8 @@ def markdown_report(run: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def html_report(md: str) -> str:
+def html_report(md: str, figures: Tuple[str, ...] = ()) -> str:
+    """The markdown report as a minimal HTML page (every text escaped), with the ``figures`` (PNG names)."""
     out = ["<!doctype html><html><head><meta charset='utf-8'><title>cevns report</title>",
            "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}table{border-collapse:collapse}"
            "td,th{border:1px solid #aaa;padding:.2em .6em}</style></head><body>"]
@@ -374,22 +376,22 @@ def html_report(md: str) -> str:
             if not in_table:
                 out.append("<table>")
                 in_table = True
-                out.append("<tr>" + "".join(f"<th>{c}</th>" for c in cells) + "</tr>")
+                out.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cells) + "</tr>")
                 continue
-            out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+            out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
             continue
         if in_table:
             out.append("</table>")
             in_table = False
         if ln.startswith("## "):
-            out.append(f"<h2>{ln[3:]}</h2>")
+            out.append(f"<h2>{html.escape(ln[3:])}</h2>")
         elif ln.startswith("# "):
-            out.append(f"<h1>{ln[2:]}</h1>")
+            out.append(f"<h1>{html.escape(ln[2:])}</h1>")
         elif ln.strip():
-            out.append(f"<p>{ln}</p>")
+            out.append(f"<p>{html.escape(ln)}</p>")
     if in_table:
         out.append("</table>")
-    out.append("".join(f"<p><img src='{n}.png' width='600'></p>" for n in FIGURES))
+    out.append("".join(f"<p><img src='{html.escape(n)}.png' width='600'></p>" for n in figures))
     out.append("</body></html>")
     return "\n".join(out)
 
@@ -399,39 +401,44 @@ FIGURES = ("fig1_spectrum", "fig2_sin2w", "fig3_running", "fig4_magnetic_moment"
 
 
 def write_study(outdir: Path, run: Dict[str, Any], draw, report, docs: Optional[str] = None,
-                command: str = "cevns reproduce") -> str:
-    """Write a study's figures (``draw(run, outdir)``), results.json, report.md and report.html into
-    ``outdir`` (and the report to ``docs`` if given); returns the markdown report."""
-    t = time.perf_counter()
-    draw(run, outdir)
-    run["figure_seconds"] = time.perf_counter() - t
+                command: str = "cevns reproduce", force: bool = False, figures: Tuple[str, ...] = ()) -> str:
+    """Write a study's figures (``draw(run, folder)``), results.json, report.md and report.html into
+    ``outdir`` (and the report to ``docs`` if given); returns the markdown report.  Everything is written
+    into a temporary folder and swapped in (:class:`cevns.outputs.StagedOutput`): a failed or interrupted
+    run leaves the previous outputs untouched, and nothing is written through a symbolic link."""
+    from .outputs import StagedOutput, write_file_atomically
     from .results import dumps
 
-    (outdir / "results.json").write_text(dumps(run["results"], indent=1, sort_keys=True))
-    md = report(run)
-    (outdir / "report.md").write_text(md)
-    (outdir / "report.html").write_text(html_report(md))
+    with StagedOutput(outdir, force) as tmp:
+        t = time.perf_counter()
+        draw(run, tmp)
+        run["figure_seconds"] = time.perf_counter() - t
+        (tmp / "results.json").write_text(dumps(run["results"], indent=1, sort_keys=True))
+        md = report(run)
+        (tmp / "report.md").write_text(md)
+        (tmp / "report.html").write_text(html_report(md, figures or FIGURES))
     if docs:
-        Path(docs).write_text(f"<!-- written by `{command}`; do not edit by hand -->\n" + md)
+        write_file_atomically(Path(docs), f"<!-- written by `{command}`; do not edit by hand -->\n" + md)
     return md
 
 
 def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: Optional[str] = None,
-              sin2w_points: str | Path | None = None) -> Dict[str, Any]:
+              sin2w_points: str | Path | None = None, force: bool = False) -> Dict[str, Any]:
     """Run everything and write the outputs into ``out``; returns the run dictionary.
 
     ``sin2w_points``: optional CSV of further sin^2 theta_W determinations for Fig. 3 (columns of
     :func:`cevns.running.load_determinations`); it is read and checked before the analysis starts.
     """
     from . import plots
+    from .outputs import check_output_dir
 
     extra = load_determinations(sin2w_points) if sin2w_points is not None else []
     outdir = Path(out)
-    outdir.mkdir(parents=True, exist_ok=True)
+    check_output_dir(outdir, force)  # before any computation
     run = run_all(progress)
     run["sin2w_points"] = extra
     write_study(outdir, run, lambda r, d: plots.paper_figures(r, d, extra), markdown_report, docs,
-                "cevns reproduce --docs docs/validation.md")
+                "cevns reproduce --docs docs/validation.md", force)
     if progress:
         print(file=sys.stderr)
         for r in comparison_rows(run["results"]):

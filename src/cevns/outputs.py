@@ -1,0 +1,116 @@
+"""Safe outputs of the studies: nothing of the user's is overwritten or written through, and a run is either
+complete or leaves the previous complete set in place.
+
+* :func:`check_output_dir` runs *before* any computation: the folder must be writable, must not be a
+  symbolic link, and may only hold files an earlier cevns run wrote (listed in its manifest,
+  ``.cevns-manifest.json``) unless ``force``.
+* :class:`StagedOutput` writes everything into a fresh temporary folder beside the target, then swaps it in
+  with two renames (the old set is removed only after the new one is in place).  Writing into a fresh
+  folder never follows a symbolic link of the old one; an error or an interrupt (Ctrl-C) removes the
+  temporary folder and leaves the previous set untouched.  With ``force`` the files cevns did not write
+  are carried over into the new set (unless an output of the same name replaces them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import List, Optional
+
+from .errors import CevnsInputError
+
+MANIFEST = ".cevns-manifest.json"
+
+
+def _manifest(outdir: Path) -> List[str]:
+    try:
+        data = json.loads((outdir / MANIFEST).read_text())
+        return [str(x) for x in data.get("files", [])]
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
+def foreign_files(outdir: Path) -> List[str]:
+    """Entries of ``outdir`` that no cevns run wrote (not in its manifest)."""
+    if not outdir.is_dir():
+        return []
+    mine = set(_manifest(outdir)) | {MANIFEST}
+    # cevns writes regular files only: a symbolic link is the user's, whatever its name
+    return sorted(p.name for p in outdir.iterdir() if p.name not in mine or p.is_symlink())
+
+
+def check_output_dir(outdir: Path, force: bool = False) -> None:
+    """Refuse, before any computation, an output folder that cannot be written or holds files of the user's."""
+    if outdir.is_symlink():
+        raise CevnsInputError(f"output folder {str(outdir)!r} is a symbolic link: give the real folder")
+    if outdir.exists() and not outdir.is_dir():
+        raise CevnsInputError(f"output folder {str(outdir)!r} exists and is not a folder")
+    parent = outdir.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=parent, prefix=".cevns-probe-", delete=True)
+        probe.close()
+    except OSError as e:
+        raise CevnsInputError(f"cannot write next to {str(outdir)!r}: {e.strerror or e}") from None
+    other = foreign_files(outdir)
+    if other and not force:
+        shown = ", ".join(other[:4]) + (f" and {len(other) - 4} more" if len(other) > 4 else "")
+        raise CevnsInputError(f"output folder {str(outdir)!r} holds files cevns did not write ({shown}): choose "
+                              "another --out, or --force to write there (those files are kept)")
+
+
+class StagedOutput:
+    """Write a set of outputs into a temporary folder, then swap it in for ``outdir`` (module docstring)."""
+
+    def __init__(self, outdir: Path, force: bool = False):
+        self.outdir = outdir
+        self.force = force
+        self.tmp: Optional[Path] = None
+
+    def __enter__(self) -> Path:
+        parent = self.outdir.resolve().parent
+        parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{self.outdir.name}.tmp-"))
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.tmp is not None and self.tmp.exists():
+            if exc_type is None:
+                self._commit()
+            else:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _commit(self) -> None:
+        assert self.tmp is not None
+        written = sorted(p.name for p in self.tmp.iterdir())
+        if self.outdir.is_dir():
+            for name in foreign_files(self.outdir):  # the user's files (only with force) travel to the new set
+                if name not in written and self.force:
+                    os.rename(self.outdir / name, self.tmp / name)
+        (self.tmp / MANIFEST).write_text(json.dumps({"written_by": "cevns", "files": written}, indent=1))
+        old = None
+        if self.outdir.exists():
+            old = self.outdir.resolve().parent / f".{self.outdir.name}.old-{os.getpid()}"
+            os.rename(self.outdir, old)
+        os.rename(self.tmp, self.outdir)
+        self.tmp = None
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def write_file_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename; a symbolic link is not written through."""
+    if path.is_symlink():
+        raise CevnsInputError(f"{str(path)!r} is a symbolic link: cevns does not write through links")
+    fd, tmp = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.tmp-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
