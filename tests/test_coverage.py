@@ -111,13 +111,20 @@ def test_known_correct_interval_covers_within_binomial_errors():
     assert np.allclose(t[1, :2000], (x - grid[1]) ** 2, rtol=1e-9, atol=1e-9)
 
 
-def test_gaussian_statistic_equals_chi2_of_the_experiment(exp):
-    prob, grid, _ = C.toy_problem(exp, "mu_nu", points=5)
-    data = prob.generate(np.random.default_rng(1), grid[2], 3)
-    S = prob.signal(np.linspace(0, 3e-10, 9))
+def _toy_statistic_against(exp, param, x_true, scan, reference, seed, **tol):
+    """The vectorised toy statistic q of 3 toys over a scan of the parameter equals ``reference(toy_data, S)``,
+    the package's own statistic for those data, toy by toy."""
+    prob, grid, _ = C.toy_problem(exp, param, points=5)
+    data = prob.generate(np.random.default_rng(seed), grid[x_true], 3)
+    S = prob.signal(scan)
     q, _ = prob.q(data, np.broadcast_to(S, (3,) + S.shape))
     for i in range(3):
-        assert np.allclose(q[i], cevns.Chi2(data[i], exp.data.sigma, exp.sigma_alpha)(S), rtol=1e-12, atol=1e-10)
+        assert np.allclose(q[i], reference(data[i], S), **tol)
+
+
+def test_gaussian_statistic_equals_chi2_of_the_experiment(exp):
+    _toy_statistic_against(exp, "mu_nu", 2, np.linspace(0, 3e-10, 9),
+                           lambda d, S: cevns.Chi2(d, exp.data.sigma, exp.sigma_alpha)(S), 1, rtol=1e-12, atol=1e-10)
 
 
 @pytest.fixture(scope="module")
@@ -126,13 +133,8 @@ def lar():
 
 
 def test_poisson_statistic_equals_the_profiled_likelihood(lar):
-    prob, grid, _ = C.toy_problem(lar, "mu_nu_mu", points=5)
-    data = prob.generate(np.random.default_rng(2), grid[3], 3)
-    S = prob.signal(np.linspace(0, 1.5e-8, 7))
-    q, _ = prob.q(data, np.broadcast_to(S, (3,) + S.shape))
-    for i in range(3):
-        ref = with_data(lar.counting, data[i], "toy").likelihood(S)
-        assert np.allclose(q[i], ref, rtol=1e-9, atol=1e-7)
+    _toy_statistic_against(lar, "mu_nu_mu", 3, np.linspace(0, 1.5e-8, 7),
+                           lambda d, S: with_data(lar.counting, d, "toy").likelihood(S), 2, rtol=1e-9, atol=1e-7)
 
 
 def test_toys_follow_the_likelihood(exp, lar):

@@ -708,6 +708,13 @@ class JointExperiment(_Analyses):
         """Sum of the parts' statistics (eq. 20 for chi^2 parts, -2 ln lambda for counting parts).  Counting
         parts whose files tag a nuisance alike (``[likelihood] shared``) are profiled together, that
         nuisance shared (e.g. the SNS flux of CsI and LAr); every other nuisance stays with its part."""
+        cached: Any = getattr(self, "_statistic", None)  # the parts never change: build it once
+        if cached is None:
+            cached = self._build_statistic()
+            self._statistic = cached
+        return cached
+
+    def _build_statistic(self) -> Any:
         stats = [e.chi2_function() for e in self.parts]
         tags = [e.shared_nuisances for e in self.parts]
         counting = [i for i, e in enumerate(self.parts) if e.counting_experiment]
