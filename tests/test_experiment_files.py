@@ -31,7 +31,7 @@ def _edit(path, old, new):
 
 @pytest.mark.parametrize("fname,old,new,msg", [
     ("my_reactor.toml", "distance_m = 10.0", "distance_m = ten", "malformed TOML.*line"),
-    ("my_reactor.toml", "distance_m = 10.0", "", "missing field 'distance_m' in \\[reactor\\]"),
+    ("my_reactor.toml", "distance_m = 10.0", "", "\\[reactor\\] is missing 'distance_m'"),
     ("my_reactor.toml", 'threshold_eVee = 200.0', "", "missing 'threshold_eVee'"),
     ("my_reactor.toml", "U238 = 0.07", "U238 = 0.17", "sum to 1"),
     ("my_reactor.toml", 'units = "counts"', 'units = "furlongs"', "units must be"),

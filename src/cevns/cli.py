@@ -148,8 +148,9 @@ def cmd_predict(args) -> int:
         else:
             print(f"{exp.title}\n{pred}")
             if counting:
+                observed = "no data" if exp.data is None else f"observed {exp.data.counts.sum():g} events"
                 print(f"fluence {exp.source.fluence_per_cm2:.4e} cm^-2 per flavour; mass {exp.response.mass_kg:g} kg; "
-                      f"observed {exp.data.counts.sum():g} events\n")
+                      f"{observed}\n")
             else:
                 print(f"total flux {exp.flux.total_flux():.4e} cm^-2 s^-1; exposure {exp.exposure_kg_day:g} kg d\n")
     if args.json:
@@ -296,6 +297,22 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_schema(args) -> int:
+    """`cevns schema`: the experiment-file format as JSON Schema, Markdown, or a check of one file."""
+    from . import schema
+
+    if args.validate:
+        from .experiments import read_experiment_file
+
+        cfg, text, _ = read_experiment_file(args.validate)
+        c = schema.validate(cfg, text)
+        print(f"{args.validate}: valid (schema version {schema.SCHEMA_VERSION}; "
+              f"{len(c)} sections and keys; data files are read only by the other commands)")
+        return 0
+    print(schema.markdown() if args.markdown else dumps(schema.json_schema(), indent=2), end="\n" * (not args.markdown))
+    return 0
+
+
 def cmd_coverage(args) -> int:
     import re
     from pathlib import Path
@@ -414,6 +431,15 @@ def build_parser() -> argparse.ArgumentParser:
                         description="List the built-in experiments, the models and their parameters with units.")
     sp.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     sp.set_defaults(func=cmd_list)
+
+    sp = sub.add_parser("schema", help="the experiment-file format: JSON Schema, reference tables, or check a file",
+                        description="Print every section and key an experiment file may hold (type, unit, allowed "
+                        "range, default) as JSON Schema (draft 2020-12), or as the Markdown tables of "
+                        "docs/experiments.md; or check one file against it.")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--markdown", action="store_true", help="print the reference tables instead of JSON Schema")
+    g.add_argument("--validate", metavar="FILE", help="check FILE against the schema (no computation)")
+    sp.set_defaults(func=cmd_schema)
 
     sp = sub.add_parser("coverage", help="Feldman-Cousins interval from toys, and the coverage of the Delta chi^2 interval",
                         description="One-parameter Feldman-Cousins construction (likelihood-ratio ordering, physical "

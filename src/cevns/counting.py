@@ -200,14 +200,14 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
     from .models import StandardModel
 
     spec = exp.config.get("data")
-    if not isinstance(spec, dict):
-        raise CevnsInputError("experiment file: missing section [data]")
     r = exp.response
-    counts = _binned(exp, spec, "[data]")
     ee = np.asarray(r.edges, dtype=float)
     te = None if r.time_edges_us is None else np.asarray(r.time_edges_us, dtype=float)
-    data = CountingData(ee, te, counts, np.sqrt(np.maximum(counts, 1.0)), description=str(spec.get("file")),
-                        unit=r.observable)
+    # without [data] the counts are zeros: predictions and Asimov data only (Experiment.data is None)
+    counts = _binned(exp, spec, "[data]") if spec is not None else np.zeros((ee.size - 1) * (1 if te is None else
+                                                                                            te.size - 1))
+    data = CountingData(ee, te, counts, np.sqrt(np.maximum(counts, 1.0)),
+                        description=str(spec.get("file")) if spec is not None else "no data", unit=r.observable)
     bkgs, bsig, bnames, bshapes, bshape_names = [], [], [], [], []
     for i, b in enumerate(exp.config.get("backgrounds", [])):
         what = f"[[backgrounds]] {b.get('name', i + 1)}"
@@ -239,6 +239,8 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
         what = f"[[signal_shapes]] {sh.get('name', i + 1)}"
         if "template" in sh:
             t = sh["template"]
+            if spec is None or spec.get("kind") != "table":
+                raise CevnsInputError(f"{what}: a template needs [data] kind = 'table' (its energy and time columns)")
             tspec = {"kind": "table", "file": t.get("file"), "columns": {"energy": spec["columns"]["energy"],
                                                                           "time": spec["columns"]["time"],
                                                                           "value": t.get("nominal")}}

@@ -44,8 +44,12 @@ from .models import Model, StandardModel
 from .nuclei import load_binding_table, load_target
 from .rates import CHANNELS, Basis, NumericalSettings, ResponseEngine
 from .results import ContourResult, ExclusionResult, FitResult, Prediction
+from .schema import MAX_ITEMS
 from .stats import Chi2, JointChi2
 from .stopped_pion import StoppedPionSource
+
+#: the largest experiment or data file read (a larger one is refused, not parsed)
+MAX_FILE_BYTES = 10_000_000
 
 #: built-in experiment name -> its file (from :data:`cevns.registry.EXPERIMENTS`)
 BUILTIN = {name: f for name, (f, _) in _registry.EXPERIMENTS.items()}
@@ -121,12 +125,19 @@ def _read_dataset(path: Path, spec: Dict[str, Any], text: str) -> Dataset:
         if "normalisation_mass_kg" not in spec:
             raise CevnsInputError("[data] units = 'counts_per_kg' needs normalisation_mass_kg")
         scale = float(spec["normalisation_mass_kg"])
-    if not path.exists():
+    if not path.is_file():
         raise CevnsInputError(f"[data] file {str(path)!r} not found{_line_of(text, 'file')}")
-    raw = path.read_text().splitlines()
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise CevnsInputError(f"data file {path.name}: larger than {MAX_FILE_BYTES // 1_000_000} MB")
+    try:
+        raw = path.read_bytes().decode("utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise CevnsInputError(f"data file {path.name}: not UTF-8 text (byte {e.start})") from None
     body = [(i + 1, ln) for i, ln in enumerate(raw) if ln.strip() and not ln.lstrip().startswith("#")]
-    if not body:
-        raise CevnsInputError(f"data file {path.name}: no rows")
+    if len(body) < 2:
+        raise CevnsInputError(f"data file {path.name}: needs a header and at least one row")
+    if len(body) > MAX_ITEMS + 1:
+        raise CevnsInputError(f"data file {path.name}: more than {MAX_ITEMS} bins")
     header = next(csv.reader(io.StringIO(body[0][1])))
     header = [h.strip() for h in header]
     for role in ("lo", "hi", "value", "sigma"):
@@ -208,7 +219,9 @@ class Experiment(_Analyses):
 
     def __init__(self, config: Dict[str, Any], base_dir: Path, text: str = "",
                  numerics: NumericalSettings = NumericalSettings()):
-        self.config = config
+        from .schema import validate
+
+        self.config = validate(config, text)  # the declared schema (cevns.schema), every default filled in
         self.base_dir = base_dir
         self._text = text
         self.numerics = numerics
@@ -242,20 +255,7 @@ class Experiment(_Analyses):
     response: Any  #: IonisationResponse (reactor germanium) or RecoilResponse (spallation source)
     data: Any  #: Dataset (chi^2 excess) or CountingData (Poisson counts)
 
-    #: the sections and top-level keys an experiment file may have
-    KNOWN_SECTIONS = ("name", "title", "reference", "target", "reactor", "source", "quenching", "resolution",
-                      "exposure", "detectors", "detector", "data", "statistics", "likelihood", "backgrounds",
-                      "signal_shapes")
-
     def _build(self) -> None:
-        import difflib
-
-        for key in self.config:
-            if key not in self.KNOWN_SECTIONS:
-                near = difflib.get_close_matches(key, self.KNOWN_SECTIONS, n=1)
-                raise CevnsInputError(f"experiment file: unknown section or key {key!r}"
-                                      + (f" (did you mean {near[0]!r}?)" if near else "")
-                                      + f"; known: {', '.join(self.KNOWN_SECTIONS)}")
         t = self._section("target")
         element = t.get("element", t.get("label"))
         if element is None:
@@ -284,11 +284,8 @@ class Experiment(_Analyses):
             raise CevnsInputError(f"[likelihood] kind must be 'chi2' or 'poisson', got {lik!r}")
         self.likelihood_kind = lik.get("kind", "chi2")
         if self.likelihood_kind == "chi2":
-            spec = self._section("data")
-            if "file" not in spec:
-                raise CevnsInputError("experiment file: missing field 'file' in [data]")
-            self.data = _read_dataset(self.base_dir / spec["file"], spec, self._text)
-            if self.data.counts.size != self.engine.n_bins:
+            self.data = self._dataset
+            if self.data is not None and self.data.counts.size != self.engine.n_bins:
                 raise CevnsInputError(f"data have {self.data.counts.size} bins, the detector {self.engine.n_bins}")
             self.sigma_alpha = self._num("statistics", "sigma_alpha", 0.20) if "statistics" in self.config else 0.20
             if not np.isfinite(self.sigma_alpha) or self.sigma_alpha < 0:
@@ -297,7 +294,7 @@ class Experiment(_Analyses):
             from .counting import build_counting
 
             self.counting = build_counting(self, lik)
-            self.data = self.counting.dataset
+            self.data = self.counting.dataset if "data" in self.config else None
             self.sigma_alpha = float(self.counting.likelihood.signal_sigma)
         shared = lik.get("shared", {})
         if not isinstance(shared, dict) or not all(isinstance(v, str) for v in shared.values()):
@@ -388,10 +385,15 @@ class Experiment(_Analyses):
                      Efficiency(tuple(d.get("efficiency_eVee", ())), tuple(d.get("efficiency", ()))),
                      own_resolution(d))
             for d, m in zip(dets, masses))
-        spec = self._section("data")
-        if "file" not in spec:
-            raise CevnsInputError("experiment file: missing field 'file' in [data]")
-        edges = _read_dataset(self.base_dir / spec["file"], spec, self._text).edges_eVee
+        self._dataset = None
+        if "data" in self.config:
+            spec = self.config["data"]
+            self._dataset = _read_dataset(self.base_dir / spec["file"], spec, self._text)
+            edges = self._dataset.edges_eVee
+            if "binning" in self.config and not np.array_equal(edges, check_bins(self.config["binning"]["edges_eVee"])):
+                raise CevnsInputError("experiment file: [binning] edges_eVee differ from the bins of the [data] file")
+        else:
+            edges = check_bins(self.config["binning"]["edges_eVee"])
         self.response = IonisationResponse(self.detectors, self.quenching, self.resolution, tuple(edges))
 
     def _recoil_response(self, cfg: Dict[str, Any]) -> RecoilResponse:
@@ -510,11 +512,16 @@ class Experiment(_Analyses):
                     d["efficiency_eVee"], d["efficiency"] = list(map(float, energies)), list(map(float, values))
         return Experiment(cfg, self.base_dir, self._text, numerics)
 
-    def asimov(self, model: Optional[Model] = None, error_scale: float = 1.0) -> "Experiment":
+    def asimov(self, model: Optional[Model] = None, error_scale: float = 1.0,
+               sigma: Any = None) -> "Experiment":
         """The same experiment with Asimov data: the counts are the prediction of ``model`` (default the
         SM) and the errors those of the data times ``error_scale``.  Fits to it give the expected
         (median) sensitivity.  Scaling the exposure by f: ``exp.replace(exposure_kg_day=f * E).asimov(
-        error_scale=sqrt(f))`` -- counts grow as f, background-dominated errors as sqrt(f)."""
+        error_scale=sqrt(f))`` -- counts grow as f, background-dominated errors as sqrt(f).
+
+        ``sigma``: the 1 sigma error per bin [events] (a number or one per bin) of a chi^2 experiment,
+        instead of the data's; needed when the experiment has no [data] (a hypothetical detector).  A
+        counting experiment's errors are Poisson, from the prediction plus its backgrounds."""
         s = check_positive("error_scale", error_scale)
         new = self.replace()
         new.name = f"{self.name} (Asimov)"  # another data set: it may be fitted beside the real one
@@ -528,8 +535,21 @@ class Experiment(_Analyses):
                                      f"Asimov ({model!r} prediction + backgrounds)")
             new.data = new.counting.dataset
             return new
-        new.data = dataclasses.replace(self.data, counts=self.predict(model).total, sigma=self.data.sigma * s,
-                                       description=f"Asimov ({model!r} prediction) with {self.data.description} errors"
+        if sigma is not None:
+            err = np.broadcast_to(np.asarray(sigma, dtype=float), (self.engine.n_bins,)).copy() \
+                if np.ndim(sigma) == 0 or np.size(sigma) == self.engine.n_bins else None
+            if err is None or not np.all(np.isfinite(err)) or np.any(err <= 0):
+                raise CevnsInputError(f"sigma must be one positive number or {self.engine.n_bins} (one per bin), "
+                                      "in events")
+            source = "given"
+        elif self.data is None:
+            raise CevnsInputError(f"{self.name} has no [data]: Asimov data of a chi^2 experiment need the errors per "
+                                  "bin, asimov(sigma=...) [events]")
+        else:
+            err, source = self.data.sigma, self.data.description
+        base = self.data if self.data is not None else Dataset(self.energy_edges.copy(), err, err)
+        new.data = dataclasses.replace(base, counts=self.predict(model).total, sigma=err * s,
+                                       description=f"Asimov ({model!r} prediction) with {source} errors"
                                        + (f" x {s:g}" if s != 1.0 else ""))
         return new
 
@@ -558,6 +578,9 @@ class Experiment(_Analyses):
     def chi2_function(self) -> Any:
         """The statistic of this experiment: eq. 20 (alpha minimised analytically) for a chi^2 experiment,
         -2 ln lambda with profiled nuisances (:class:`cevns.poisson.PoissonLikelihood`) for a counting one."""
+        if self.data is None:
+            raise CevnsInputError(f"{self.name} has no [data]: nothing to fit; predict, or fit its Asimov data "
+                                  "(.asimov(), the expected sensitivity)")
         if self.counting_experiment:
             return self.counting.likelihood
         return Chi2(self.data.counts, self.data.sigma, self.sigma_alpha)
@@ -577,7 +600,8 @@ class Experiment(_Analyses):
                     "likelihood": "poisson", "nuisances": list(like.names), "signal_sigma": like.signal_sigma,
                     "backgrounds": {n: float(b.sum()) for n, b in zip(self.counting.background_names,
                                                                       like.backgrounds)},
-                    "data": self.data.description, "observed_events": float(self.data.counts.sum())}
+                    "data": self.data.description if self.data is not None else None,
+                    "observed_events": float(self.data.counts.sum()) if self.data is not None else None}
         return {
             "experiment": self.name,
             "exposure_kg_day": self.exposure_kg_day,
@@ -594,14 +618,13 @@ class Experiment(_Analyses):
                      "tail": self.flux.tail, "total_flux_cm2_s": self.flux.total_flux()},
             "binding_table": self.binding.name if self.binding is not None else None,
             "sigma_alpha": self.sigma_alpha,
-            "data": self.data.description,
+            "data": self.data.description if self.data is not None else None,
             "error_scale": float(self.config.get("data", {}).get("error_scale", 1.0)),
         }
 
 
-@limited
-def load_experiment(name_or_path: str = "conus-plus", **overrides: Any) -> Experiment:
-    """Load a built-in experiment by name ("conus-plus") or a TOML file by path, with optional overrides."""
+def read_experiment_file(name_or_path: str) -> Tuple[Dict[str, Any], str, Path]:
+    """The parsed TOML of a built-in experiment or a file (not validated), its text and its folder."""
     if name_or_path in BUILTIN:
         res = resources.files("cevns.data").joinpath("experiments").joinpath(BUILTIN[name_or_path])
         text = res.read_text()
@@ -611,12 +634,28 @@ def load_experiment(name_or_path: str = "conus-plus", **overrides: Any) -> Exper
         if not path.exists():
             raise CevnsInputError(f"no experiment {name_or_path!r}: not a built-in ({', '.join(sorted(BUILTIN))}) "
                                   f"and no such file")
-        text = path.read_text()
+        if not path.is_file():
+            raise CevnsInputError(f"experiment file {name_or_path}: not a regular file")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise CevnsInputError(f"experiment file {name_or_path}: larger than {MAX_FILE_BYTES // 1_000_000} MB "
+                                  "(an experiment file is a short TOML text)")
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise CevnsInputError(f"experiment file {name_or_path}: not UTF-8 text (byte {e.start})") from None
         base = path.parent
     try:
         cfg = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise CevnsInputError(f"experiment file {name_or_path}: malformed TOML: {e}") from None
+    return cfg, text, base
+
+
+@limited
+def load_experiment(name_or_path: str = "conus-plus", **overrides: Any) -> Experiment:
+    """Load a built-in experiment by name ("conus-plus") or a TOML file by path, with optional overrides."""
+    cfg, text, base = read_experiment_file(name_or_path)
     exp = Experiment(cfg, base, text)
     return exp.replace(**overrides) if overrides else exp
 
@@ -697,6 +736,10 @@ class JointExperiment(_Analyses):
                                   "count twice (for a what-if, give the copy another name in its file)")
         self.parts = tuple(parts)
         self.engine = _JointEngine(self.parts)
+        nodata = [e.name for e in parts if e.data is None]
+        if nodata:
+            raise CevnsInputError(f"{', '.join(nodata)} ha{'s' if len(nodata) == 1 else 've'} no [data]: a joint fit "
+                                  "needs data in every part (use .asimov() for an expected sensitivity)")
         self.data = Dataset(np.arange(sum(e.data.counts.size for e in parts) + 1, dtype=float),
                             np.concatenate([e.data.counts for e in parts]),
                             np.concatenate([e.data.sigma for e in parts]),

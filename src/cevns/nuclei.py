@@ -268,6 +268,7 @@ def load_binding_table(element: str = "Ge", table: str = "carlson") -> BindingTa
     rows = [r for r in _read_data_csv("binding_energies.csv") if r["element"] == element and r["table"] == table]
     if not rows:
         raise CevnsInputError(
-            f"no binding-energy table {table!r} for element {element!r}; available: {binding_tables(element) or 'none'}")
+            f"no binding-energy table {table!r} for element {element!r}; available: {binding_tables(element) or 'none'} "
+            "(EvES needs one; [target] eves = false computes CEvNS only)")
     shells = tuple((r["shell"], float(r["binding_eV"]), int(r["occupancy"])) for r in rows)
     return BindingTable(element, table, shells)
