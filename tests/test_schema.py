@@ -280,3 +280,13 @@ def test_binning_must_agree_with_the_data():
     base = Path(str(resources.files("cevns.data").joinpath("experiments")))
     with pytest.raises(CevnsInputError, match="differ from the bins"):
         cevns.experiments.Experiment(c, base)
+
+
+def test_bins_below_every_threshold_are_warned_about(capsys):
+    from cevns.errors import CevnsWarning
+
+    with pytest.warns(CevnsWarning, match="4 bin\\(s\\) lie below every detector threshold"):
+        cevns.load_experiment("conus-plus", thresholds_eVee={"C2": 200, "C3": 200, "C5": 200})
+    assert main(["predict", "conus-plus", "--input", 'thresholds_eVee={"C2":200,"C3":200,"C5":200}']) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("cevns: warning:") and err.count("\n") == 1

@@ -486,6 +486,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    import warnings
+
+    from .errors import CevnsWarning
+
+    def one_line(message, category, *_a, **_k):  # cevns's own warnings: one line, no source excerpt
+        if issubclass(category, CevnsWarning):
+            print(f"cevns: warning: {message}", file=sys.stderr)
+        else:
+            default_show(message, category, *_a, **_k)
+
+    default_show = warnings.showwarning
+    warnings.showwarning = one_line
     try:
         return int(args.func(args))
     except CevnsInputError as e:
@@ -500,3 +512,5 @@ def main(argv: Optional[List[str]] = None) -> int:
     except OSError as e:  # e.g. --plot or --out into a folder that cannot be written
         print(f"cevns: error: {e.strerror or e}: {e.filename or ''}", file=sys.stderr)
         return 2
+    finally:
+        warnings.showwarning = default_show

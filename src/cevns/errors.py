@@ -13,6 +13,10 @@ class CevnsInputError(ValueError):
     """Raised for any bad input; the message names the field and what was expected."""
 
 
+class CevnsWarning(UserWarning):
+    """An input that is valid but probably not what was meant (the CLI prints it as one line)."""
+
+
 def check_finite(name: str, value: Any, unit: str = "") -> float:
     """Return ``value`` as a finite float, else raise naming ``name``."""
     try:
