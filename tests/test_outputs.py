@@ -1,6 +1,8 @@
 """Output safety of the studies: staged writes, manifests, symbolic links, interrupts."""
 
+import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -104,11 +106,35 @@ def test_interrupt_or_kill_during_reproduce_keeps_a_complete_set(tmp_path):
     _, err = p.communicate(timeout=120)
     assert p.returncode == 130 and "Traceback" not in err and not out.exists()
     assert subprocess.run(cmd, capture_output=True).returncode == 0
-    complete = {q.name: q.read_bytes() for q in out.iterdir()}
-    for delay in (2.0, 6.0, 9.0):
+    complete = {q.name for q in out.iterdir()}
+    t0 = time.monotonic()
+    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    duration = time.monotonic() - t0
+    rng = random.Random(13)
+    for delay in sorted(rng.uniform(0.2, duration) for _ in range(5)):  # random moments of a whole run
         p = subprocess.Popen(cmd, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         time.sleep(delay)
         p.kill()
         p.wait()
+        check_output_dir(out)  # what the next run does first: recover from a kill between the swap's renames
         now = {q.name for q in out.iterdir()}
-        assert now == set(complete), delay  # the previous complete set, whatever the moment
+        assert now == complete, delay  # the previous complete set, whatever the moment
+        listed = json.loads((out / MANIFEST).read_text())["files"]
+        assert set(listed) | {MANIFEST} == complete and all((out / f).stat().st_size > 0 for f in listed)
+        assert not [q for q in tmp_path.iterdir() if q.name.startswith(".res.")]  # nothing partial left beside
+
+
+def test_a_kill_between_the_two_renames_is_recovered(tmp_path):
+    """The one moment a kill leaves no folder: after the old set moved aside, before the new one moved in.
+    The next run puts the previous complete set back, and removes the dead run's partial folder."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    out = tmp_path / "res"
+    _study(out)
+    complete = sorted(q.name for q in out.iterdir())
+    os.rename(out, tmp_path / f".res.old-{dead.pid}")
+    (tmp_path / f".res.tmp-{dead.pid}-x1y2").mkdir()
+    (tmp_path / f".res.tmp-{dead.pid}-x1y2" / "fig.png").write_text("half")
+    check_output_dir(out)
+    assert sorted(q.name for q in out.iterdir()) == complete
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["res"]

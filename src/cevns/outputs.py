@@ -42,8 +42,37 @@ def foreign_files(outdir: Path) -> List[str]:
     return sorted(p.name for p in outdir.iterdir() if p.name not in mine or p.is_symlink())
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return True
+
+
+def recover(outdir: Path) -> None:
+    """Undo what a run killed outright (SIGKILL, power loss) left beside ``outdir``: its temporary folder
+    (a partial set) is removed, and if it was killed between the two renames of the swap, the previous
+    complete set (``.NAME.old-PID``) is put back."""
+    parent = outdir.resolve().parent
+    if not parent.is_dir():
+        return
+    for p in parent.glob(f".{outdir.name}.*-*"):
+        kind, _, rest = p.name[len(outdir.name) + 2:].partition("-")
+        pid = rest.split("-")[0]
+        if kind not in ("tmp", "old") or not pid.isdigit() or _alive(int(pid)) or not p.is_dir():
+            continue
+        if kind == "old" and not outdir.exists() and (p / MANIFEST).is_file():
+            os.rename(p, outdir)
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+
+
 def check_output_dir(outdir: Path, force: bool = False) -> None:
     """Refuse, before any computation, an output folder that cannot be written or holds files of the user's."""
+    recover(outdir)
     if outdir.is_symlink():
         raise CevnsInputError(f"output folder {str(outdir)!r} is a symbolic link: give the real folder")
     if outdir.exists() and not outdir.is_dir():
@@ -73,7 +102,7 @@ class StagedOutput:
     def __enter__(self) -> Path:
         parent = self.outdir.resolve().parent
         parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{self.outdir.name}.tmp-"))
+        self.tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{self.outdir.name}.tmp-{os.getpid()}-"))
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
