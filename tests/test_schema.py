@@ -4,13 +4,13 @@ import copy
 import shutil
 import subprocess
 import sys
-import tomllib
 from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import numpy as np
 import pytest
+import tomllib
 
 import cevns
 from cevns import CevnsInputError, schema
