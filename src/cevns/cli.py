@@ -346,20 +346,56 @@ def cmd_coverage(args) -> int:
     return 0
 
 
+STUDIES = ("paper", "global")
+
+
 def cmd_reproduce(args) -> int:
-    if args.study == "global":
+    """`cevns reproduce [paper|global] [EXPERIMENT] [inputs]`.  The paper study runs on one reactor experiment
+    (default conus-plus) with the same input options as `fit`; the global study runs the three built-in data sets
+    with their default inputs (experiments and input options are refused there: its report compares those
+    data sets as published, and changed inputs belong to a joint `cevns fit`)."""
+    from pathlib import Path
+
+    names = list(args.experiment or [])
+    study = args.study
+    if study not in STUDIES:  # `cevns reproduce my.toml ...`: an experiment for the paper study
+        names.insert(0, study)
+        study = "paper"
+    given = [f"--{d.replace('_', '-')}" for d in args.input_options if getattr(args, d, None) is not None]
+    if study == "global":
         if args.sin2w_points is not None:
             raise CevnsInputError("--sin2w-points belongs to the paper study (its Fig. 3)")
+        if names or given:
+            raise CevnsInputError("the global study runs conus-plus, coherent-csi-2021 and coherent-lar-2020 with their "
+                                  f"default inputs; {', '.join(names + given)} apply to the paper study "
+                                  "(`cevns reproduce [EXPERIMENT] --k ...`) or to a joint `cevns fit`")
         from .global_study import reproduce_global
 
-        reproduce_global(args.out or "cevns-global", progress=True, transitions=args.transitions, docs=args.docs,
-                         force=args.force)
-        return 0
-    from .reproduce import reproduce
+        run = reproduce_global(args.out or "cevns-global", progress=True, transitions=args.transitions, docs=args.docs,
+                               force=args.force)
+    else:
+        if args.transitions != "zero":
+            raise CevnsInputError("--transitions belongs to the global study")
+        if len(names) > 1:
+            raise CevnsInputError(f"the paper study runs on one experiment, got {len(names)}: {', '.join(names)} "
+                                  "(fit several together with `cevns fit A B`)")
+        if names and names[0] not in _builtin_experiments() and not Path(names[0]).exists():
+            raise CevnsInputError(f"{names[0]!r} is neither a study ({', '.join(STUDIES)}), a built-in experiment "
+                                  f"({', '.join(_builtin_experiments())}) nor a file")
+        args.experiment = names
+        from .reproduce import reproduce
 
-    reproduce(args.out or "cevns-results", progress=True, docs=args.docs, sin2w_points=args.sin2w_points,
-              force=args.force)
+        run = reproduce(args.out or "cevns-results", progress=True, docs=args.docs, sin2w_points=args.sin2w_points,
+                        force=args.force, experiment=_experiment(args), summary=not args.json)
+    if args.json:
+        print(dumps(run["results"], indent=1, sort_keys=True))
     return 0
+
+
+def _builtin_experiments() -> List[str]:
+    from . import registry
+
+    return [k for k in registry.EXPERIMENTS if k != "conus-plus-2025"]  # the alias is not listed (as in `fit`)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -465,10 +501,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("reproduce", help="a whole study (the paper's, or the global fit), with report and figures",
                         description="Run every analysis of a study and write results.json, report.md/html and the "
-                        "figures.  'paper' (default): the reference paper on the embedded CONUS+ data.  'global': "
-                        "CONUS+, COHERENT CsI and LAr alone and combined, flavour by flavour.")
-    sp.add_argument("study", nargs="?", default="paper", choices=["paper", "global"],
-                    help="paper (default) or global")
+                        "figures.  'paper' (default): the reference paper on the embedded CONUS+ data, or on another "
+                        "reactor experiment and with changed inputs (the options of `fit`; the report's header then "
+                        "lists every input that differs from the default, and the comparison with the paper is not "
+                        "like for like).  'global': CONUS+, COHERENT CsI and LAr alone and combined, flavour by "
+                        "flavour, with their default inputs (experiments and input options are refused).")
+    sp.add_argument("study", nargs="?", default="paper",
+                    help="paper (default) or global; a built-in experiment or TOML file here runs the paper study on it")
+    before = {a.dest for a in sp._actions}
+    _add_common(sp)  # the experiment and input options of `fit`, and --json (print results.json on stdout)
+    input_options = [a.dest for a in sp._actions if a.dest not in before and a.dest not in ("experiment", "json")]
     sp.add_argument("--out", default=None,
                     help="output folder (default ./cevns-results for paper, ./cevns-global for global)")
     sp.add_argument("--force", action="store_true",
@@ -479,7 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--sin2w-points", metavar="CSV",
                     help="further sin^2 theta_W determinations for Fig. 3 (columns: label,Q_GeV,value,err_plus,"
                          "err_minus,scheme,reference; scheme = MSbar | on-shell | effective)")
-    sp.set_defaults(func=cmd_reproduce)
+    sp.set_defaults(func=cmd_reproduce, input_options=input_options)
     return p
 
 
