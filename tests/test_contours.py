@@ -111,7 +111,7 @@ def test_bad_parameter_pairs(params, message):
     ({"dof": 3}, "dof must be 1 or 2"),
     ({"n": 2}, "n (grid points per axis) must be an integer >= 5"),
     ({"ranges": {"q_ee": (1e-12, -1e-12)}}, "range of q_ee must be (lo, hi) with lo < hi"),
-    ({"cl": "ninety"}, "confidence level must look like"),
+    ({"cl": "ninety"}, "confidence level 'ninety' not understood"),
 ])
 def test_bad_contour_options(exp, kw, message):
     with pytest.raises(CevnsInputError) as e:
@@ -122,7 +122,7 @@ def test_bad_contour_options(exp, kw, message):
 def test_cli(capsys, tmp_path):
     assert main(["contour", "--params", "r2_ee,r2_emu", "--channels", "cevns", "--json", "--n", "21",
                  "--plot", str(tmp_path / "r2.png")]) == 0
-    d = json.loads(capsys.readouterr().out)
+    d = json.loads(capsys.readouterr().out)["result"]
     assert d["params"] == ["r2_ee", "r2_emu"] and d["units"] == ["cm^2", "cm^2"] and "dchi2" not in d
     lo, hi = d["extent"]["r2_ee"]
     assert -1e-30 < lo < 0 < hi < 1e-30  # cm^2

@@ -234,9 +234,10 @@ def test_cli_in_process(tmp_path):
     r = _cli("coverage", "conus-plus", "--param", "mu_nu", "--toys", "200", "--points", "4", "--workers", "0",
              "--out", str(tmp_path), "--json")
     assert r.returncode == 0, r.stderr
-    d = json.loads(r.stdout)
+    env = json.loads(r.stdout)
+    d = env["result"]
     assert d["param"] == "mu_nu" and d["toys_per_point"] == 200 and len(d["points"]) == 4
-    assert json.loads((tmp_path / "coverage.json").read_text()) == d
+    assert json.loads((tmp_path / "coverage.json").read_text()) == env
     assert (tmp_path / "coverage.png").exists() and len(list((tmp_path / "cache").glob("*.npy"))) == 4
 
 
@@ -287,7 +288,7 @@ def test_cli_on_a_dask_cluster_over_loopback(tmp_path):
         r = _cli("coverage", "conus-plus", "--param", "mu_nu", "--toys", "300", "--points", "4", "--batch", "100",
                  "--scheduler", addr, "--out", str(tmp_path / "out"), "--json")
         assert r.returncode == 0, r.stderr
-        d = json.loads(r.stdout)
+        d = json.loads(r.stdout)["result"]
         assert d["run"]["executor"] == f"dask scheduler {addr}" and d["run"]["workers"] == 2
         local = C.feldman_cousins(cevns.load_experiment("conus-plus"), "mu_nu", toys=300, points=4, batch=100, workers=0)
         assert [p["critical_t"] for p in d["points"]] == [float(c) for c in local.critical]

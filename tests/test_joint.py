@@ -82,10 +82,11 @@ def test_joint_needs_two(exp):
 def test_cli_joint(capsys):
     assert main(["predict", "conus-plus", MY, "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert [x["experiment"] for x in d] == ["conus-plus", "my-reactor"]
+    assert d["experiments"] == ["conus-plus", "my-reactor"]
+    assert [x["experiment"] for x in d["result"]["predictions"]] == ["conus-plus", "my-reactor"]
     assert main(["fit", "conus-plus", MY, "--param", "mu_nu", "--json"]) == 0
     out = capsys.readouterr()
-    assert "joint fit of conus-plus + my-reactor" in out.err and json.loads(out.out)["ndof"] > 18
+    assert "joint fit of conus-plus + my-reactor" in out.err and json.loads(out.out)["result"]["ndof"] > 18
 
 
 def test_exclusion_when_the_sm_is_outside(exp):

@@ -65,23 +65,27 @@ def test_exclusion_boundary_is_a_root(exp):
 
 def test_cli_exclusion_json(capsys):
     assert main(["exclusion", "conus-plus", "--model", "scalar", "--n-masses", "20", "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
+    d = json.loads(capsys.readouterr().out)["result"]
     assert set(d) >= {"model", "channels", "cl", "mass_MeV", "g", "islands"}
     assert d["cl"] == 0.9 and len(d["g"]) == 20
 
 
+FIT_KEYS = {"param", "unit", "channels", "best", "intervals", "statistic", "chi2_min", "ndof", "chi2_per_ndof", "p_value",
+            "at_boundary", "boundary", "converged", "convergence"}
+
+
 def test_cli_fit_json_shape(capsys):
     assert main(["fit", "conus-plus", "--param", "sin2w", "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
-    assert set(d) == {"param", "channels", "best", "intervals", "chi2_min", "ndof"}
+    d = json.loads(capsys.readouterr().out)["result"]
+    assert set(d) == FIT_KEYS
     assert set(d["intervals"]) == {"1sigma", "90%"}
     assert d["channels"] == "cevns+eves" and d["ndof"] == 18
 
 
 def test_cli_em_fit_json_same_shape_as_sin2w(capsys):
     assert main(["fit", "conus-plus", "--param", "q_emu", "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
-    assert set(d) == {"param", "channels", "best", "intervals", "chi2_min", "ndof"}
+    d = json.loads(capsys.readouterr().out)["result"]
+    assert set(d) == FIT_KEYS | {"marginalised"}
     assert set(d["intervals"]) == {"90%"} and d["ndof"] == 16
 
 
@@ -126,7 +130,7 @@ def test_fit_of_a_mediator_coupling_needs_its_model(exp, capsys):
     assert main(["fit", "--param", "g"]) == 2
     assert "--mediator" in capsys.readouterr().err
     assert main(["fit", "--param", "g", "--mediator", "scalar", "--mass", "5", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["model"].startswith("ScalarMediator(mass_MeV=5")
+    assert json.loads(capsys.readouterr().out)["result"]["model"].startswith("ScalarMediator(mass_MeV=5")
     assert main(["exclusion", "--model", "scalar", "--mass-min", "-1"]) == 2
     assert "--mass-min" in capsys.readouterr().err
 

@@ -72,7 +72,7 @@ def test_more_exposure_more_events(exp):
 
 def test_cli_predict_json(capsys):
     assert main(["predict", "conus-plus", "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
+    d = json.loads(capsys.readouterr().out)["result"]["predictions"][0]
     assert set(d) >= {"bins_eVee", "cevns", "eves", "total_cevns", "total_eves", "flux_cm2_s"}
     assert len(d["bins_eVee"]) == 19 and d["bins_eVee"][0] == [160.0, 170.0]
     assert d["total_cevns"] == pytest.approx(sum(d["cevns"]))
@@ -81,7 +81,7 @@ def test_cli_predict_json(capsys):
 
 def test_cli_predict_model(capsys):
     assert main(["predict", "--model", "magnetic-moment", "--set", "mu_nu=1e-10", "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
+    d = json.loads(capsys.readouterr().out)["result"]["predictions"][0]
     assert d["total_eves"] > 10 * cevns.load_experiment().predict().eves.sum()
 
 

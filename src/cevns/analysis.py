@@ -12,12 +12,13 @@ import numpy as np
 from scipy import optimize
 
 from ._poly import monomial_gradient, monomial_matrix
+from .convergence import failed, watch
 from .errors import CevnsInputError, check_finite, check_positive
 from .minimise import _batch_chi2, _Minimiser, marginalise_many
 from .models import MODELS, Model, default_free, model_for_parameter
 from .rates import Basis
 from .results import ContourResult, ExclusionResult, FitResult
-from .stats import Chi2, delta_chi2_level, find_intervals, levels_dict
+from .stats import Chi2, ConfidenceLevel, delta_chi2_level, find_intervals, levels_dict, parse_cl
 
 DEFAULT_LEVELS = ("1sigma", "90%")
 
@@ -36,6 +37,21 @@ def combined_basis(exp, model: Model, channels: Sequence[str]) -> Basis:
 def chi2_of(exp) -> Chi2:
     """The chi^2 function of an experiment (eq. 20) or of a joint experiment (their sum)."""
     return exp.chi2_function()
+
+
+def statistic_kind(exp) -> str:
+    """What the statistic of ``exp`` is: "chi2" (eq. 20), "poisson" (the deviance -2 ln(L/L_saturated) with
+    Gaussian-constrained nuisances) or "chi2+poisson" (a joint fit of both kinds)."""
+    kinds = {"poisson" if getattr(e, "counting_experiment", False) else "chi2" for e in getattr(exp, "parts", [exp])}
+    return "+".join(k for k in ("chi2", "poisson") if k in kinds)
+
+
+def goodness_of_fit_ndof(exp, n_fitted: int) -> int:
+    """Degrees of freedom of the goodness of fit: the number of bins minus the fitted parameters (the parameter(s)
+    of interest and the marginalised ones).  Nuisances with a Gaussian constraint (the normalisation alpha of
+    eq. 20, the Poisson nuisances) are not subtracted: each adds one constraint term to the statistic and one
+    parameter, so they cancel."""
+    return int(exp.data.counts.size) - int(n_fitted)
 
 
 class _Problem:
@@ -129,6 +145,8 @@ class _Problem:
             return float(self.chi2(r)), g * widths
 
         res = optimize.minimize(fun, z0, jac=True, method="BFGS", options={"gtol": 1e-9})
+        if not res.success and res.fun <= vals.min():
+            failed(f"profile over the free parameters (BFGS: {res.message})")
         best = min(float(res.fun), float(vals.min()))
         self._last = centre + res.x * widths if res.fun <= vals.min() else grid[int(np.argmin(vals))]
         return best
@@ -173,8 +191,16 @@ class _Problem:
         vals = m.values(cand, every)
         k = np.argmin(vals, axis=1)
         z, best = cand[every, k], vals[every, k]
-        m.polish(z, best, every, np.full(n, step))
+        moving = m.polish(z, best, every, np.full(n, step))
+        if moving.any():  # still going down a long, curved valley after 40 steps: follow it further
+            m.newton_steps = self._MORE_STEPS
+            moving = m.polish(z, best, np.flatnonzero(moving), np.zeros(n))
+        failed(f"profile over the free parameters (damped Newton, {40 + self._MORE_STEPS} steps)",
+               int(np.count_nonzero(moving)))
         return best, z
+
+    #: Newton steps granted to the points of :meth:`profile_points` still moving after the first 40
+    _MORE_STEPS = 400
 
     #: the coarser search of a whole scan (continuation along the scan carries the basins between points)
     _SCAN_LADDER = np.array([-3.0, -1.5, -0.75, -0.35, -0.1, 0.0, 0.1, 0.35, 0.75, 1.5, 3.0])
@@ -211,7 +237,8 @@ class _Problem:
             t = ((xs[rest] - xs[a]) / (xs[b] - xs[a]))[:, None]
             starts = np.stack([z[a], z[b], (1 - t) * z[a] + t * z[b]], 1)
             vals[rest], z[rest] = self.profile_points(xs[rest], starts=starts, ladder=np.zeros(0), gain=self._SCAN_GAIN)
-        for _ in range(n if n > 1 else 0):
+        sweeps = n if n > 1 else 0
+        for sweep in range(sweeps):
             nb = np.stack([z[np.maximum(every - 1, 0)], z[np.minimum(every + 1, n - 1)]], 1)
             pts = np.tile(self._base, (n, 1))
             pts[:, self._i_param] = xs
@@ -224,6 +251,8 @@ class _Problem:
             v2, z2 = self.profile_points(xs[idx], starts=nb[idx, k[idx]][:, None, :], ladder=np.zeros(0), gain=self._SCAN_GAIN)
             better = v2 < vals[idx]
             vals[idx[better]], z[idx[better]] = v2[better], z2[better]
+            if sweep == sweeps - 1 and better.any():  # the last allowed sweep still found a better basin: not settled
+                failed(f"continuation along the scan (still improving after {sweeps} sweeps)")
         self._grid_x, self._grid_z = xs, z
         return vals
 
@@ -262,6 +291,8 @@ class _Problem:
         if hi > lo and not self.free:
             r = optimize.minimize_scalar(self.profile_near, bounds=(lo, hi), method="bounded",
                                          options={"xatol": 1e-10 * max(abs(hi), abs(lo), 1e-300)})
+            if not r.success:
+                failed(f"best fit (bounded Brent search: {r.message})")
             if r.fun < prof[i]:
                 return float(r.x), float(r.fun)
         elif hi > lo:
@@ -270,14 +301,16 @@ class _Problem:
                 s_i = self.slope_near(grid[i])
                 a, b = (lo, grid[i]) if s_i > 0 else (grid[i], hi)
                 if s_i != 0 and self.slope_near(a) < 0 < self.slope_near(b):  # (chi^2_min to ~1e-14 needs x to ~1e-7)
-                    x = optimize.brentq(self.slope_near, a, b, xtol=1e-8 * (hi - lo), rtol=1e-12)
+                    x = _brentq(self.slope_near, a, b, "best fit (root of the profile's slope)",
+                                xtol=1e-8 * (hi - lo), rtol=1e-12)
                     v = self.profile_near(x)
                     if v < prof[i]:
                         return float(x), float(v)
             else:  # at an end of the scan: is the profile still falling towards the inner neighbour?
                 a, b = (lo, hi)
                 if self.slope_near(a) < 0 < self.slope_near(b):
-                    x = optimize.brentq(self.slope_near, a, b, xtol=1e-8 * (hi - lo), rtol=1e-12)
+                    x = _brentq(self.slope_near, a, b, "best fit (root of the profile's slope)",
+                                xtol=1e-8 * (hi - lo), rtol=1e-12)
                     v = self.profile_near(x)
                     if v < prof[i]:
                         return float(x), float(v)
@@ -365,6 +398,14 @@ class _Problem:
 _DOUBLINGS = 40
 
 
+def _brentq(f: Callable[[float], float], a: float, b: float, what: str, **kw: Any) -> float:
+    """scipy's brentq, a failure to converge reported (:func:`cevns.convergence.failed`) instead of raised."""
+    x, r = optimize.brentq(f, a, b, full_output=True, disp=False, **kw)
+    if not r.converged:
+        failed(f"{what} (Brent: {r.flag})")
+    return float(x)
+
+
 def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterable = DEFAULT_LEVELS,
         grid: Optional[Sequence[float]] = None, n_grid: int = 201, fixed: Optional[Dict[str, float]] = None,
         free: Optional[Sequence[str]] = None, model: Optional[Model] = None) -> FitResult:
@@ -378,6 +419,14 @@ def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterabl
     ``model=VectorBL(mass_MeV=10)`` (the scan over masses is :func:`exclusion`).
     """
     lv = levels_dict(tuple(levels))
+    with watch() as record:
+        res = _fit(exp, param, channels, lv, grid, n_grid, fixed, free, model)
+    res.converged, res.convergence = record.converged, record.reason
+    return res
+
+
+def _fit(exp, param: str, channels: str, lv: Dict[str, float], grid: Optional[Sequence[float]], n_grid: int,
+         fixed: Optional[Dict[str, float]], free: Optional[Sequence[str]], model: Optional[Model]) -> FitResult:
     if model is None and model_for_parameter(param).mass_table:
         raise CevnsInputError(f"{param!r} is a mediator coupling: say which mediator and mass, e.g. "
                               f"fit('{param}', model=VectorBL(mass_MeV=10)), or scan masses with exclusion()")
@@ -408,13 +457,35 @@ def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterabl
     physical_hi = param == "sin2w" and g[-1] == 1.0
     open_ends = {k: [[bool(a == g[0] and not physical_lo), bool(b == g[-1] and not physical_hi)] for a, b in ivs]
                  for k, ivs in intervals.items()}
-    ndof = exp.data.counts.size - 1 - len(prob.free)
+    at_boundary, boundary = _boundary(param, prob, g, best, physical_lo, physical_hi, grid is not None)
+    ndof = goodness_of_fit_ndof(exp, 1 + len(prob.free))
     mdl = prob.model
     label = (f"{type(mdl).__name__}(" + ", ".join([f"{k}={mdl.values()[k]:g}" for k in type(mdl).mass_table]
                                                   + [f"{k}={v!r}" for k, v in mdl.options.items()]) + ")"
              if type(mdl).mass_table else "")
     return FitResult(param, "+".join(prob.channels), best, intervals, chi2_min, ndof, prob.unit, g, prof - chi2_min,
-                     prob.free, exp.inputs(), label, open_ends)
+                     prob.free, exp.inputs(), label, open_ends, at_boundary, boundary, statistic=statistic_kind(exp))
+
+
+def _boundary(param: str, prob: "_Problem", g: np.ndarray, best: float, physical_lo: bool, physical_hi: bool,
+              user_grid: bool) -> Tuple[bool, str]:
+    """Whether the best fit sits on an edge of the allowed range, and which: a physical limit (sin2w at 0 or 1,
+    |x| = 0 of a parameter that enters squared) or the end of the scan (the data do not bound the parameter)."""
+    tol = 1e-9 * (g[-1] - g[0])
+    u = f" {prob.unit}" if prob.unit else ""
+    for end, physical, side in ((g[0], physical_lo, "lower"), (g[-1], physical_hi, "upper")):
+        if abs(best - end) > tol:
+            continue
+        if physical and param == "sin2w":
+            return True, (f"sin2w = {end:g}, the {side} end of its physical range [0, 1]: the Delta chi^2 intervals "
+                          "are cut there and their coverage is not the nominal one (see `cevns coverage`)")
+        if physical:
+            return True, (f"{param} = 0, the physical limit of |{param}| (it enters the rates squared): the data "
+                          f"prefer no signal, and the interval is an upper limit on |{param}|")
+        what = "the given grid" if user_grid else "the scan"
+        return True, (f"{param} = {end:.4g}{u}, the {side} end of {what}, not a physical limit: the minimum may lie "
+                      "beyond it")
+    return False, ""
 
 
 def limit(exp, param: str, cl: float | str = 0.90, channels: str = "cevns+eves", **kw) -> FitResult:
@@ -427,15 +498,15 @@ def default_masses(n: int = 121) -> np.ndarray:
     return np.geomspace(0.01, 1e4, n)
 
 
-def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: float = 0.90, dof: int = 1,
+def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: float | str = 0.90, dof: int = 1,
               masses: Optional[Sequence[float]] = None, convention: str = "universal",
               g_range: Optional[Tuple[float, float]] = None, n_g: int = 400,
               progress: Optional[Callable[[int, int], None]] = None) -> ExclusionResult:
     """Excluded couplings of a light mediator ("scalar" or "vector-bl") at each mass.
 
-    Delta chi^2 = chi^2(g) - min_g chi^2 at that mass (g >= 0), compared with the ``cl``
-    quantile for ``dof`` degrees of freedom (dof = 1: 2.71 at 90%, a raster scan in mass, the
-    default; dof = 2: 4.61).  Per mass the rate is a polynomial in g (the basis), so the scan over
+    Delta chi^2 = chi^2(g) - min_g chi^2 at that mass (g >= 0), compared with the ``cl`` (0.9, "90%",
+    "2sigma": :func:`cevns.stats.parse_cl`) quantile for ``dof`` degrees of freedom (dof = 1: 2.71 at 90%,
+    a raster scan in mass, the default; dof = 2: 4.61).  Per mass the rate is a polynomial in g (the basis), so the scan over
     ``n_g`` couplings is one matrix product; the boundary is refined with Brent's method.
     ``g_range`` defaults to (1e-9, 1) for universal couplings and (1e-18, 1) for the product
     convention (whose g is the square of the universal one); should a boundary still fall below the
@@ -445,7 +516,19 @@ def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: floa
     if model not in MODELS or not MODELS[model].mass_table:
         mediators = sorted(k for k, c in MODELS.items() if c.mass_table)
         raise CevnsInputError(f"exclusion model must be a mediator model ({', '.join(mediators)}), got {model!r}")
-    level = delta_chi2_level(cl, dof)
+    if isinstance(dof, bool) or not isinstance(dof, (int, np.integer)) or dof < 1:
+        raise CevnsInputError(f"dof must be a positive integer, got {dof!r}")
+    level_cl = parse_cl(cl)
+    with watch() as record:
+        res = _exclusion(exp, model, channels, level_cl, dof, masses, convention, g_range, n_g, progress)
+    res.converged, res.convergence = record.converged, record.reason
+    return res
+
+
+def _exclusion(exp, model: str, channels: str, cl: ConfidenceLevel, dof: int, masses: Optional[Sequence[float]],
+               convention: str, g_range: Optional[Tuple[float, float]], n_g: int,
+               progress: Optional[Callable[[int, int], None]]) -> ExclusionResult:
+    level = cl.delta_chi2(dof)
     ch = exp.channels(channels)
     M = default_masses() if masses is None else np.asarray(masses, dtype=float)
     if M.ndim != 1 or M.size == 0 or np.any(~np.isfinite(M)) or np.any(M <= 0):
@@ -522,7 +605,7 @@ def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: floa
         regs = [rg for rg in runs[k] if rg[0] > out_g[k]]
         if regs:
             islands.append({"mass_MeV": float(M[k]), "allowed_g": regs})
-    return ExclusionResult(model, "+".join(ch), float(cl), level, M, out_g, islands, convention)
+    return ExclusionResult(model, "+".join(ch), cl.probability, level, M, out_g, islands, convention, cl.label, dof)
 
 
 def _g_coefficients(basis: Basis, values: Dict[str, float]) -> np.ndarray:
@@ -571,6 +654,7 @@ def _grid_min(chi2, C: np.ndarray, idx: np.ndarray, a: np.ndarray, b: np.ndarray
         best[act] = np.minimum(best[act], f[np.arange(act.size), i])
         rows = np.arange(act.size)
         a[act], b[act] = xs[rows, np.maximum(i - 1, 0)], xs[rows, np.minimum(i + 1, t.size - 1)]
+    failed("minimum over the coupling (bracket shrinking, 30 rounds)", int(np.count_nonzero(b - a > stop)))
     return best
 
 
@@ -608,6 +692,7 @@ def _roots(chi2, C: np.ndarray, idx: np.ndarray, a: np.ndarray, b: np.ndarray, t
         side[ra] = -1
         h = act[hit]
         a[h] = b[h] = xs[hit]
+    failed("exclusion edge (regula falsi, 300 steps)", int(np.count_nonzero(b - a > tol)))
     return x
 
 
@@ -624,11 +709,13 @@ def _exclusion_below_scan(chi2, Ck: np.ndarray, g_grid: np.ndarray, cmin: float,
     i = int(np.argmin(lv))
     a, b = low[max(i - 1, 0)], low[min(i + 1, low.size - 1)]
     r = optimize.minimize_scalar(chi, method="bounded", bounds=(a, b), options={"xatol": 1e-9 * (b - a)})
+    if not r.success:
+        failed(f"minimum over the coupling below the scan (bounded Brent search: {r.message})")
     cmin = min(cmin, float(lv[i]), float(r.fun))
     lo = g_grid[0]
     while f(lo) > 0 and lo > 1e-300:
         lo *= 1e-3
-    return float(optimize.brentq(f, lo, min(lo * 1e3, g_grid[0]), xtol=1e-12 * lo, rtol=1e-10)), cmin
+    return _brentq(f, lo, min(lo * 1e3, g_grid[0]), "exclusion edge below the scan", xtol=1e-12 * lo, rtol=1e-10), cmin
 
 
 def _contour_model(params: Sequence[str]):
@@ -662,12 +749,23 @@ def contour(exp, params: Sequence[str], channels: str = "cevns+eves", cl: float 
     best grid point with a simplex search over all parameters.
     """
     cls = _contour_model(params)
-    p1, p2 = params
     if dof not in (1, 2):
         raise CevnsInputError(f"dof must be 1 or 2, got {dof!r}")
     if not isinstance(n, (int, np.integer)) or n < 5:
         raise CevnsInputError(f"n (grid points per axis) must be an integer >= 5, got {n!r}")
     level = delta_chi2_level(cl, dof)
+    if isinstance(cl, ConfidenceLevel):  # the result keeps the level as given: a number or its text
+        cl = cl.label
+    with watch() as record:
+        res = _contour(exp, cls, params, channels, cl, dof, level, n, ranges, fixed, progress)
+    res.converged, res.convergence = record.converged, record.reason
+    return res
+
+
+def _contour(exp, cls, params: Sequence[str], channels: str, cl: float | str, dof: int, level: float, n: int,
+             ranges: Optional[Dict[str, Tuple[float, float]]], fixed: Optional[Dict[str, float]],
+             progress: Optional[Callable[[int, int], None]]) -> ContourResult:
+    p1, p2 = params
     fixed = dict(fixed or {})
     model = cls(**fixed)
     table = cls.parameter_table
@@ -727,8 +825,15 @@ def contour(exp, params: Sequence[str], channels: str = "cevns+eves", cl: float 
 
     res = optimize.minimize(f, start / sc, method="Nelder-Mead",
                             options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000})
+    if not res.success and res.fun < grid.min():
+        failed(f"chi2_min of the contour (Nelder-Mead: {res.message})")
     chi2_min = min(float(grid.min()), float(res.fun))
     bx, by = (res.x[:2] * sc[:2]) if res.fun < grid.min() else start[:2]
     best = (float(bx), float(by))
+    at_boundary, boundary = False, ""
+    for p, v in zip((p1, p2), best):  # the physical edges of sin2w (the other axes are the region's, not limits)
+        if p == "sin2w" and (v <= 0.0 or v >= 1.0):
+            at_boundary, boundary = True, f"sin2w = {v:g}, an end of its physical range [0, 1]"
     return ContourResult((p1, p2), "+".join(ch), (units[p1], units[p2]), cl, dof, level, axes[0], axes[1],
-                         grid - chi2_min, best, chi2_min, free, exp.inputs())
+                         grid - chi2_min, best, chi2_min, free, exp.inputs(), goodness_of_fit_ndof(exp, 2 + len(free)),
+                         statistic_kind(exp), at_boundary, boundary)

@@ -21,6 +21,10 @@ from typing import Any, Dict, List, Optional
 
 from .errors import CevnsInputError
 
+#: the reactor-on exposure of conus-plus [kg d], for the --exposure help (tests/test_integrity.py checks it
+#: against the data file, so that --help needs no file read)
+CONUS_PLUS_EXPOSURE = 327
+
 EPILOG = """examples:
   cevns predict conus-plus                          SM counts per bin (CEvNS, EvES)
   cevns predict conus-plus --model magnetic-moment --set mu_nu=1e-10 --plot mu.png
@@ -38,6 +42,10 @@ EPILOG = """examples:
 built-in experiments: conus-plus (reactor, Ge), coherent-csi-2021 and coherent-lar-2020 (SNS stopped pions).
 units: energies in eV_ee (germanium bins, thresholds), PE (CsI) or keV_ee (LAr), mu_nu* in Bohr magnetons, millicharges q_* in e,
 charge radii r2_* in cm^2, mediator masses in MeV, couplings dimensionless."""
+
+
+#: the --cl help of every command (one syntax: :func:`cevns.stats.parse_cl`)
+CL_HELP = "confidence level: 90%%, 0.9, 1sigma, 2.5sigma (a probability strictly between 0 and 1)"
 
 
 class Progress:
@@ -90,20 +98,58 @@ def _pairs(items: Optional[List[str]], what: str) -> Dict[str, Any]:
     return out
 
 
-def _experiment(args):
-    from .experiments import JointExperiment, load_experiment
-
+def _overrides(args) -> Dict[str, Any]:
+    """The inputs changed on the command line: ``--input NAME=VALUE`` and the named options (--k, --exposure ...)."""
     overrides = _pairs(args.input, "--input")
     for name, attr in (("k", "k"), ("resolution", "resolution"), ("exposure_kg_day", "exposure"),
                        ("tail", "tail"), ("binding_table", "binding_table"), ("sigma_alpha", "sigma_alpha")):
         v = getattr(args, attr, None)
         if v is not None:
             overrides[name] = v
+    return overrides
+
+
+def _experiment(args):
+    from .experiments import JointExperiment, load_experiment
+
+    overrides = _overrides(args)
     names = args.experiment or ["conus-plus"]
     if len(names) == 1:
         return load_experiment(names[0], **overrides)
     joint = JointExperiment(*[load_experiment(n) for n in names])
+    if "exposure_kg_day" in overrides:  # one experiment's exposure: never copied onto another reactor experiment
+        reactors = [e.name for e in joint.parts if not e.counting_experiment]
+        if len(reactors) > 1:
+            raise CevnsInputError(f"--exposure is one experiment's exposure, but this joint fit has {len(reactors)} "
+                                  f"reactor experiments ({', '.join(reactors)}): set total_kg_day in each file")
     return joint.replace(**overrides) if overrides else joint  # each input to the parts it applies to
+
+
+def _cl(text: Any):
+    """A --cl value through the one parser of confidence levels (:func:`cevns.stats.parse_cl`)."""
+    from .stats import parse_cl
+
+    return parse_cl(text)
+
+
+def _envelope(args, command: str, result: Any, exp=None, cl=None, units=None) -> Dict[str, Any]:
+    """The JSON result format shared by every command (:func:`cevns.results.envelope`, docs/json.md)."""
+    from .results import envelope
+
+    parts = getattr(exp, "parts", [exp]) if exp is not None else []
+    inputs = {"overrides": _overrides(args), "experiments": [e.inputs() for e in parts]} if parts else None
+    return envelope(command, result, [e.name for e in parts] or None, inputs, cl, units)
+
+
+def _print_json(obj: Any) -> None:
+    print(dumps(obj, indent=2))
+
+
+def _warn_convergence(res) -> None:
+    """One line on stderr when a minimisation of ``res`` did not converge (the exit status stays 0)."""
+    if not getattr(res, "converged", True):
+        print(f"cevns: warning: the minimisation did not converge ({res.convergence}); the numbers may be "
+              "inaccurate", file=sys.stderr)
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -116,7 +162,10 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("inputs the paper leaves open (defaults in docs/physics.md)")
     g.add_argument("--k", type=float, help="Lindhard quenching parameter k (default 0.162)")
     g.add_argument("--resolution", choices=["fano", "off"], help="energy resolution model ('off' = eq. 17 literally)")
-    g.add_argument("--exposure", type=float, metavar="KG_DAY", help="total reactor-on exposure [kg d] (default 327)")
+    g.add_argument("--exposure", type=float, metavar="KG_DAY",
+                   help="total reactor-on exposure [kg d] of a reactor experiment, shared among its detectors "
+                        f"(default: its file's; conus-plus: {CONUS_PLUS_EXPOSURE}); not for COHERENT; in a joint fit "
+                        "it sets the one reactor experiment's (refused with several)")
     g.add_argument("--tail", choices=["summation", "extrapolate", "cut"], help="flux above 8 MeV")
     g.add_argument("--binding-table", dest="binding_table", choices=["carlson", "bearden"],
                    help="germanium binding energies for Z_eff(T_e)")
@@ -130,20 +179,26 @@ def cmd_predict(args) -> int:
     from .models import get_model
 
     joint = _experiment(args)
-    model = get_model(args.model, **_pairs(args.set, "--set"))
-    out = []
+    params = _pairs(args.set, "--set")
+    model = get_model(args.model, **params)
+    out: List[Dict[str, Any]] = []
+    units: Dict[str, str] = {}
     for exp in getattr(joint, "parts", [joint]):
         pred = exp.predict(model)
         counting = exp.counting_experiment
         if args.json:
             d = pred.to_dict()
             d["experiment"] = exp.name
+            at = f"/predictions/{len(out)}"
+            units.update(pred.units_map(at))
             if counting:
                 d["fluence_per_flavour_cm2"] = exp.source.fluence_per_cm2
                 d["mass_kg"] = exp.response.mass_kg
+                units.update({f"{at}/fluence_per_flavour_cm2": "cm^-2", f"{at}/mass_kg": "kg"})
             else:
                 d["flux_cm2_s"] = exp.flux.total_flux()
                 d["exposure_kg_day"] = exp.exposure_kg_day
+                units.update({f"{at}/flux_cm2_s": "cm^-2 s^-1", f"{at}/exposure_kg_day": "kg d"})
             out.append(d)
         else:
             print(f"{exp.title}\n{pred}")
@@ -154,7 +209,8 @@ def cmd_predict(args) -> int:
             else:
                 print(f"total flux {exp.flux.total_flux():.4e} cm^-2 s^-1; exposure {exp.exposure_kg_day:g} kg d\n")
     if args.json:
-        print(dumps(out[0] if len(out) == 1 else out, indent=2))
+        _print_json(_envelope(args, "predict", {"model": args.model, "parameters": params, "predictions": out},
+                              joint, units=units))
     if args.plot:
         _plot_predictions(getattr(joint, "parts", [joint]), model, args.plot)
     return 0
@@ -207,9 +263,9 @@ def _plot_title(exp, model=None) -> str:
 
 
 def cmd_fit(args) -> int:
+    levels = [_cl(x) for x in (args.cl or (["1sigma", "90%"] if args.param == "sin2w" else ["90%"]))]
     exp = _experiment(args)
     _announce_joint(exp)
-    levels = args.cl or (["1sigma", "90%"] if args.param == "sin2w" else ["90%"])
     model = None
     if args.mediator is not None or args.mass is not None:
         from .models import get_model
@@ -220,9 +276,10 @@ def cmd_fit(args) -> int:
     elif args.param == "g":
         raise CevnsInputError("g is a mediator coupling: add --mediator scalar|vector-bl --mass MEV "
                               "(or scan the masses with `cevns exclusion`)")
-    res = exp.fit(args.param, args.channels, levels=[_parse_value(x) for x in levels], model=model)
+    res = exp.fit(args.param, args.channels, levels=levels, model=model)
+    _warn_convergence(res)
     if args.json:
-        print(res.to_json())
+        _print_json(_envelope(args, "fit", res.to_dict(), exp, [c.to_dict(1) for c in levels], res.units_map()))
     else:
         print(res)
     if args.plot:
@@ -235,16 +292,18 @@ def cmd_fit(args) -> int:
 def cmd_exclusion(args) -> int:
     import numpy as np
 
+    cl = _cl(args.cl)
     exp = _experiment(args)
     _announce_joint(exp)
     if not (0 < args.mass_min < args.mass_max) or args.n_masses < 1:
         raise CevnsInputError(f"need 0 < --mass-min < --mass-max and --n-masses >= 1; got {args.mass_min:g}, "
                               f"{args.mass_max:g}, {args.n_masses}")
     masses = np.geomspace(args.mass_min, args.mass_max, args.n_masses)
-    res = exp.exclusion(args.model, args.channels, cl=args.cl, dof=args.dof, masses=masses,
+    res = exp.exclusion(args.model, args.channels, cl=cl, dof=args.dof, masses=masses,
                         convention=args.convention, progress=Progress(f"{args.model} scan"))
+    _warn_convergence(res)
     if args.json:
-        print(dumps(res.to_dict(), indent=2))
+        _print_json(_envelope(args, "exclusion", res.to_dict(), exp, [cl.to_dict(args.dof)], res.units_map()))
     else:
         print(res)
     if args.plot:
@@ -255,15 +314,18 @@ def cmd_exclusion(args) -> int:
 
 
 def cmd_contour(args) -> int:
-    exp = _experiment(args)
-    _announce_joint(exp)
+    cl = _cl(args.cl)
     params = [p.strip() for p in args.params.split(",")]
     if len(params) != 2:
         raise CevnsInputError(f"--params expects two names separated by a comma, e.g. q_ee,q_emu; got {args.params!r}")
-    res = exp.contour(params, args.channels, cl=_parse_value(args.cl), dof=args.dof, n=args.n,
+    exp = _experiment(args)
+    _announce_joint(exp)
+    res = exp.contour(params, args.channels, cl=cl, dof=args.dof, n=args.n,
                       progress=Progress(f"{params[0]} x {params[1]}"))
+    _warn_convergence(res)
     if args.json:
-        print(dumps(res.to_dict(grid=args.grid), indent=2))
+        _print_json(_envelope(args, "contour", res.to_dict(grid=args.grid), exp, [cl.to_dict(args.dof)],
+                              res.units_map(grid=args.grid)))
     else:
         print(res)
     if args.plot:
@@ -285,7 +347,7 @@ def cmd_list(args) -> int:
                               "description": " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())}
                        for name, cls in MODELS.items()}}
     if args.json:
-        print(dumps(data, indent=2))
+        _print_json(_envelope(args, "list", data))
         return 0
     print("built-in experiments:")
     for k, v in data["experiments"].items():
@@ -319,6 +381,7 @@ def cmd_coverage(args) -> int:
 
     from .coverage import feldman_cousins
 
+    cl = _cl(args.cl)
     if args.toys < 1:
         raise CevnsInputError(f"--toys must be >= 1, got {args.toys}")
     if args.points < 3:
@@ -336,13 +399,18 @@ def cmd_coverage(args) -> int:
     _announce_joint(exp)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    res = feldman_cousins(exp, args.param, toys=args.toys, cl=_parse_value(args.cl), channels=args.channels,
+    res = feldman_cousins(exp, args.param, toys=args.toys, cl=cl, channels=args.channels,
                           seed=args.seed, points=args.points, batch=args.batch, workers=args.workers,
                           scheduler=args.scheduler, cache=out / "cache", progress=Progress("toys"))
-    (out / "coverage.json").write_text(res.to_json() + "\n")
+    u = res.unit
+    units = {k: u for k in ("/best_fit", "/physical_range", "/fc_intervals", "/wilks_intervals", "/points/*/true")} \
+        if u else {}
+    units.update({"/run/wall_s": "s", "/run/seconds_per_10k_toys": "s"})
+    text = dumps(_envelope(args, "coverage", res.to_dict(), exp, [cl.to_dict(1)], units), indent=2)
+    (out / "coverage.json").write_text(text + "\n")
     res.figure(out / "coverage")
     print(f"wrote {out / 'coverage.json'}, {out / 'coverage.png'}, {out / 'coverage.pdf'}", file=sys.stderr)
-    print(res.to_json() if args.json else res)
+    print(text if args.json else res)
     return 0
 
 
@@ -427,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "r2_emu | r2_etau | r2_mutau | g (with --mediator, --mass)")
     sp.add_argument("--channels", default="cevns+eves", help="cevns | eves | cevns+eves (default)")
     sp.add_argument("--cl", action="append", metavar="LEVEL",
-                    help="confidence level(s): 1sigma, 90%%, 0.95 ... (default 1sigma and 90%% for sin2w, else 90%%)")
+                    help=CL_HELP + ", repeatable (default 1sigma and 90%% for sin2w, else 90%%)")
     sp.add_argument("--mediator", choices=list(registry.MEDIATORS), help="with --param g: the mediator model")
     sp.add_argument("--mass", type=float, metavar="MEV", help="with --param g: the mediator mass [MeV]")
     sp.add_argument("--plot", metavar="FILE", help="draw the Delta chi^2 profile into FILE (png, pdf)")
@@ -438,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(sp)
     sp.add_argument("--model", required=True, choices=list(registry.MEDIATORS))
     sp.add_argument("--channels", default="cevns+eves")
-    sp.add_argument("--cl", type=float, default=0.90, help="confidence level (default 0.90)")
+    sp.add_argument("--cl", default="90%", metavar="LEVEL", help=CL_HELP + " (default 90%%)")
     sp.add_argument("--dof", type=int, default=1, choices=[1, 2],
                     help="degrees of freedom of Delta chi^2: 1 (2.71 at 90%%, default) or 2 (4.61)")
     sp.add_argument("--convention", default="universal", choices=["universal", "product"],
@@ -455,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(sp)
     sp.add_argument("--params", required=True, metavar="P1,P2", help="two parameters of one model, e.g. q_ee,q_emu")
     sp.add_argument("--channels", default="cevns+eves", help="cevns | eves | cevns+eves (default)")
-    sp.add_argument("--cl", default="90%", help="confidence level: 90%%, 0.95, 1sigma ... (default 90%%)")
+    sp.add_argument("--cl", default="90%", metavar="LEVEL", help=CL_HELP + " (default 90%%)")
     sp.add_argument("--dof", type=int, default=2, choices=[1, 2],
                     help="degrees of freedom of the level: 2 (joint region, 4.61 at 90%%, default) or 1 (2.71)")
     sp.add_argument("--n", type=int, default=61, help="grid points per axis (default 61)")
@@ -488,7 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "of the model at their defaults)")
     sp.add_argument("--channels", default="cevns+eves", help="cevns | eves | cevns+eves (default)")
     sp.add_argument("--toys", type=int, default=2000, help="pseudo-experiments per grid point (default 2000)")
-    sp.add_argument("--cl", default="90%", help="confidence level: 90%%, 0.95, 1sigma ... (default 90%%)")
+    sp.add_argument("--cl", default="90%", metavar="LEVEL", help=CL_HELP + " (default 90%%)")
     sp.add_argument("--points", type=int, default=21, help="true values on the grid (default 21)")
     sp.add_argument("--workers", type=int, default=None,
                     help="local Dask workers (default: the number of cores); 0: in this process, without Dask")

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .convergence import failed
 from .rates import Basis
 from .stats import Chi2
 
@@ -119,9 +120,11 @@ class _Minimiser:
         best[idx[better]] = v[better]
         return moved
 
-    def polish(self, z: np.ndarray, best: np.ndarray, idx: np.ndarray, h0: np.ndarray) -> None:
+    def polish(self, z: np.ndarray, best: np.ndarray, idx: np.ndarray, h0: np.ndarray) -> np.ndarray:
         """Pattern search (5-point grid per coordinate, step shrinking only when the point stays)
-        to ~1e-3 widths, then damped Newton steps with finite-difference gradient and Hessian."""
+        to ~1e-3 widths, then damped Newton steps with finite-difference gradient and Hessian, until no step
+        gains.  Returns the mask (over all points) of those still moving after ``newton_steps`` steps: not
+        converged."""
         nf, w = self.nf, self.widths
         h = np.zeros(best.size)
         h[idx] = h0[idx]
@@ -155,6 +158,9 @@ class _Minimiser:
                 esc = np.concatenate([self.ESC, -self.ESC])[None, :, None] * (v0 * w[neg])[:, None, :]
                 moved |= self.take(z, best, z[neg, None, :] + esc, neg)
             act = act[moved[act]]
+        moving = np.zeros(best.size, dtype=bool)
+        moving[act] = True
+        return moving
 
 
 def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence[int], widths: np.ndarray,
@@ -215,11 +221,14 @@ def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence
     zr = cand[reps, picks.reshape(-1)]
     br = vals[reps, picks.reshape(-1)]
     mr = _Minimiser(chi2, basis, pts[reps], i_free, widths[reps], newton_steps)
-    mr.polish(zr, br, np.arange(reps.size), _first_step(zr - z0[reps], widths[reps], fine[reps]))
+    moving = mr.polish(zr, br, np.arange(reps.size), _first_step(zr - z0[reps], widths[reps], fine[reps]))
     k = np.argmin(br.reshape(n, n_starts), axis=1)
     best = br.reshape(n, n_starts)[every, k]
     z = zr.reshape(n, n_starts, nf)[every, k]
-    for _ in range((n if max_sweeps is None else max_sweeps) if chain and n > 1 else 0):
+    unsettled = moving.reshape(n, n_starts)[every, k]  # the chosen start still moving after newton_steps steps
+    sweeps = (n if max_sweeps is None else max_sweeps) if chain and n > 1 else 0
+    improved = False
+    for _ in range(sweeps):
         improved = False
         for side in (-1, 1):  # restart every point from its neighbour's solution, keep what is better
             src = np.clip(every + side, 0, n - 1)
@@ -228,12 +237,16 @@ def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence
             trial_z[idx] = z[src[idx]]
             trial_b = best.copy()
             trial_b[idx] = m.values(trial_z[idx][:, None, :], idx)[:, 0]
-            m.polish(trial_z, trial_b, idx, _first_step(trial_z - z0, widths, fine))
+            still = m.polish(trial_z, trial_b, idx, _first_step(trial_z - z0, widths, fine))
             better = trial_b < best - 1e-12 * np.abs(best)
             z[better], best[better] = trial_z[better], trial_b[better]
+            unsettled[better] = still[better]
             improved |= bool(better.any())
         if not improved:
             break
+    if improved:  # the last allowed sweep still moved a point: the continuation had not settled
+        failed(f"continuation along the scan (still improving after {sweeps} sweeps)")
+    failed(f"marginalisation over the free parameters (damped Newton, {newton_steps} steps)", int(unsettled.sum()))
     return best, z
 
 

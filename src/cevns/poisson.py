@@ -25,6 +25,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from .convergence import failed
 from .errors import CevnsInputError
 
 _TINY = 1e-12
@@ -285,4 +286,6 @@ def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndar
         # converged: Newton decrement small, or no further decrease possible
         decrement = -(g * step).sum(axis=1)
         active[idx] = moved & (decrement > tol) & (dec > 1e-14 * np.abs(f[idx]))
+    # still improving after the last iteration: not converged (reported to a watching analysis)
+    failed(f"Poisson nuisance profile (damped Newton, {iterations} iterations)", int(np.count_nonzero(active)))
     return f, theta, mu

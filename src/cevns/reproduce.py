@@ -125,7 +125,7 @@ def coherent_sin2w() -> Dict[str, Dict[str, Any]]:
         e = load_experiment(name)
         f = e.fit("sin2w", "cevns", levels=("1sigma",))
         out[name] = {"label": label, "best": float(f.best), "1sigma": [[float(a), float(b)] for a, b in f.intervals["1sigma"]],
-                     "chi2_min": float(f.chi2_min), "ndof": int(f.ndof),
+                     "chi2_min": float(f.chi2_min), "ndof": int(f.ndof), "p_value": f.p_value,
                      "Q_MeV": e.engine.mean_momentum_transfer(StandardModel())}
     return out
 
@@ -241,6 +241,10 @@ def run_all(progress: bool = False, experiment=None) -> Dict[str, Any]:
         results[key] = {ch: {k: v for k, v in excl[m][ch].to_dict().items() if k in ("mass_MeV", "g", "islands")}
                         for ch in CHANNELS}
     results["contours"] = {k: {f"dof{d}": c.to_dict(grid=False) for d, c in v.items()} for k, v in contours.items()}
+    # goodness of fit of every one-parameter fit (chi^2_min / ndof, p-value), its boundary flag and convergence
+    results["goodness_of_fit"] = {p: {ch: {k: v for k, v in f.to_dict().items()
+                                           if k in ("chi2_min", "ndof", "p_value", "at_boundary", "converged")}
+                                      for ch, f in per.items()} for p, per in fits.items()}
     results["units"] = {"mu_nu": "mu_B", "q": "e", "r2": "cm^2", "mass": "MeV", "g": "dimensionless"}
     results["conventions"] = {"cl": 0.9, "delta_chi2_1d": 2.7055, "mediator_dof": 1, "coupling": "universal"}
     results["sm_prediction"] = {"cevns": float(pred.cevns.sum()), "eves": float(pred.eves.sum()),

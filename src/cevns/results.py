@@ -10,12 +10,17 @@ import numpy as np
 
 
 def strict(obj: Any) -> Any:
-    """``obj`` with every non-finite float (NaN, inf) replaced by None, so that it is strict JSON."""
-    if isinstance(obj, float):
-        return obj if np.isfinite(obj) else None
+    """``obj`` with every non-finite float (NaN, inf) replaced by None, so that it is strict JSON (numpy
+    scalars and arrays become Python numbers and lists)."""
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
     if isinstance(obj, dict):
         return {k: strict(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
+    if isinstance(obj, (list, tuple, np.ndarray)):
         return [strict(v) for v in obj]
     return obj
 
@@ -25,8 +30,70 @@ def dumps(obj: Any, **kw: Any) -> str:
     return json.dumps(strict(obj), allow_nan=False, **kw)
 
 
+#: the version of the JSON result format of the command line (docs/json.md)
+FORMAT = "cevns-result/1"
+
+
+def versions() -> Dict[str, Optional[str]]:
+    """Versions of Python and of the libraries a result depends on (numpy, scipy; matplotlib, dask and
+    distributed when loaded), read from the installed package metadata."""
+    import platform
+    import sys
+    from importlib import metadata
+
+    out: Dict[str, Optional[str]] = {"python": platform.python_version()}
+    for pkg in ("numpy", "scipy", "matplotlib", "dask", "distributed"):
+        if pkg in ("numpy", "scipy") or pkg in sys.modules:
+            try:
+                out[pkg] = metadata.version(pkg)
+            except metadata.PackageNotFoundError:
+                out[pkg] = None
+    return out
+
+
+def envelope(command: str, result: Any, experiments: Optional[List[str]] = None,
+             inputs: Optional[Dict[str, Any]] = None, cl: Optional[List[Dict[str, Any]]] = None,
+             units: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """The one JSON format of every command's ``--json`` output (docs/json.md): format, cevns_version,
+    versions, command, experiments (names), inputs ({"overrides", "experiments"}), cl (a list of {label,
+    probability, dof, delta_chi2}), units ({JSON pointer into result: unit}; "*" stands for every index of a
+    list; a number no pointer reaches is dimensionless) and result.  Keys that do not apply are null."""
+    from . import __version__
+
+    return {"format": FORMAT, "cevns_version": __version__, "versions": versions(), "command": command,
+            "experiments": experiments, "inputs": inputs, "cl": cl, "units": dict(units or {}), "result": result}
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
+
+
+def _p_value(chi2_min: float, ndof: Optional[int]) -> float:
+    from .stats import p_value
+
+    return p_value(chi2_min, -1 if ndof is None else int(ndof))
+
+
+#: how the statistic of a fit is named in text (``statistic`` of a result)
+STATISTICS = {"chi2": "chi^2 of eq. 20", "poisson": "Poisson deviance -2 ln(L/L_saturated)",
+              "chi2+poisson": "chi^2 of eq. 20 + Poisson deviance"}
+
+
+def _gof_text(chi2_min: float, ndof: Optional[int], statistic: str) -> str:
+    """'7.414 / 18 = 0.412, p = 0.986' (and the statistic's name unless it is the chi^2 of eq. 20)."""
+    if ndof is None or ndof < 1:
+        return f"{chi2_min:.4g} / {ndof} (no degrees of freedom left: no goodness of fit)"
+    p = _p_value(chi2_min, ndof)
+    name = "" if statistic == "chi2" else f" ({STATISTICS.get(statistic, statistic)})"
+    return f"{chi2_min:.4g} / {ndof} = {chi2_min / ndof:.3g}, p = {p:.3g}{name}"
+
+
+def _gof_dict(chi2_min: float, ndof: Optional[int], statistic: str) -> Dict[str, Any]:
+    """The goodness-of-fit keys of a result's JSON: statistic, chi2_min, ndof, chi2_per_ndof, p_value."""
+    ok = ndof is not None and ndof >= 1
+    return {"statistic": statistic, "chi2_min": float(chi2_min), "ndof": None if ndof is None else int(ndof),
+            "chi2_per_ndof": float(chi2_min) / ndof if ok and ndof else None,
+            "p_value": _p_value(chi2_min, ndof) if ok else None}
 
 
 @dataclass
@@ -72,6 +139,18 @@ class Prediction:
         if self.data is not None and self.time_edges_us is not None:  # counting data (the excess has its own file)
             d["data"] = [float(x) for x in np.asarray(self.data.counts)]
         return d
+
+    def units_map(self, prefix: str = "") -> Dict[str, str]:
+        """Units of :meth:`to_dict`'s numbers as {JSON pointer: unit} (pointers below ``prefix``)."""
+        u = {f"{prefix}/{'bins_eVee' if self.unit == 'eV_ee' else 'bins'}": self.unit,
+             **{f"{prefix}/{k}": "events" for k in ("cevns", "eves", "total_cevns", "total_eves")}}
+        if self.time_edges_us is not None:
+            u[f"{prefix}/time_bins_us"] = "us"
+        if self.background is not None:
+            u[f"{prefix}/background"] = u[f"{prefix}/total_background"] = "events"
+        if self.data is not None and self.time_edges_us is not None:
+            u[f"{prefix}/data"] = "events"
+        return u
 
     def __str__(self) -> str:
         if self.time_edges_us is not None:
@@ -170,6 +249,19 @@ class FitResult:
     model: str = ""  #: the model (with its mass) for a mediator coupling; empty otherwise
     #: per level and interval, whether its [lower, upper] end is only the end of the scan (not a limit)
     open_ends: Dict[str, List[List[bool]]] = field(default_factory=dict)
+    #: the best fit sits on an edge of the allowed range (``boundary`` says which)
+    at_boundary: bool = False
+    boundary: str = ""
+    #: every minimisation of the fit converged (else ``convergence`` says what did not)
+    converged: bool = True
+    convergence: str = ""
+    #: the statistic minimised: "chi2" (eq. 20), "poisson" (deviance -2 ln(L/L_sat)) or "chi2+poisson" (joint)
+    statistic: str = "chi2"
+
+    @property
+    def p_value(self) -> float:
+        """Goodness of fit: P(chi^2_ndof >= chi2_min) (NaN without degrees of freedom)."""
+        return _p_value(self.chi2_min, self.ndof)
 
     def unbounded(self, level: str) -> bool:
         """True if some interval at ``level`` reaches the end of the scan that is not a physical boundary:
@@ -177,16 +269,22 @@ class FitResult:
         return any(a or b for a, b in self.open_ends.get(level, []))
 
     def to_dict(self, profile: bool = False) -> Dict[str, Any]:
-        """JSON-ready dict: param, channels, best, intervals {level: [[lo, hi], ...]}, chi2_min, ndof
-        (and the profile if ``profile``); values in the parameter's unit (``self.unit``: mu_B, e, cm^2)."""
+        """JSON-ready dict: param, unit, channels, best, intervals {level: [[lo, hi], ...]} (an end the data do not
+        bound is null), the goodness of fit (statistic, chi2_min, ndof, chi2_per_ndof, p_value), at_boundary and
+        boundary, converged and convergence (and the profile if ``profile``); values in the parameter's unit
+        (``self.unit``: mu_B, e, cm^2)."""
         def end(x: float, is_open: bool) -> Optional[float]:
             return None if is_open else float(x)
 
         ivs = {k: [[end(a, oa), end(b, ob)] for (a, b), (oa, ob) in
                    zip(v, self.open_ends.get(k, [[False, False]] * len(v)))] for k, v in self.intervals.items()}
-        d: Dict[str, Any] = {"param": self.param, "channels": self.channels, "best": float(self.best),
-                             "intervals": ivs,
-                             "chi2_min": float(self.chi2_min), "ndof": int(self.ndof)}
+        d: Dict[str, Any] = {"param": self.param, "unit": self.unit, "channels": self.channels,
+                             "best": float(self.best), "intervals": ivs,
+                             **_gof_dict(self.chi2_min, self.ndof, self.statistic),
+                             "at_boundary": bool(self.at_boundary), "boundary": self.boundary or None,
+                             "converged": bool(self.converged), "convergence": self.convergence or None}
+        if self.marginalised:
+            d["marginalised"] = list(self.marginalised)
         if self.model:
             d["model"] = self.model
         if profile:
@@ -197,19 +295,35 @@ class FitResult:
         """:meth:`to_dict` as indented JSON text."""
         return dumps(self.to_dict(**kw), indent=2)
 
+    def units_map(self, profile: bool = False) -> Dict[str, str]:
+        """Units of :meth:`to_dict`'s numbers as {JSON pointer: unit} (none for a dimensionless parameter)."""
+        if not self.unit:
+            return {}
+        return {"/best": self.unit, "/intervals": self.unit, **({"/profile/x": self.unit} if profile else {})}
+
     def __str__(self) -> str:
+        from .stats import delta_chi2_level
+
         u = f" {self.unit}" if self.unit else ""
         lines = [f"{self.param}" + (f" of {self.model}" if self.model else "") + f" from {self.channels}"
                  + (f" ({', '.join(self.marginalised)} marginalised)"
                                                           if self.marginalised else ""),
-                 f"  best fit      {_fmt(self.best)}{u}",
-                 f"  chi2_min/ndof {self.chi2_min:.3f} / {self.ndof}"]
+                 f"  best fit      {_fmt(self.best)}{u}" + ("  (at the boundary: see note)" if self.at_boundary else ""),
+                 f"  chi2_min/ndof {_gof_text(self.chi2_min, self.ndof, self.statistic)}"]
         for k, v in self.intervals.items():
             opens = self.open_ends.get(k, [[False, False]] * len(v))
-            text = " U ".join(f"[{'-inf' if oa else _fmt(a)}, {'+inf' if ob else _fmt(b)}]"
+            text = " U ".join(("(-inf" if oa else f"[{_fmt(a)}") + ", " + ("+inf)" if ob else f"{_fmt(b)}]")
                               for (a, b), (oa, ob) in zip(v, opens))
-            note = "  (unconstrained at this C.L. beyond the scan)" if self.unbounded(k) else ""
-            lines.append(f"  {k:>5} C.L.    " + text + u + note)
+            lines.append(f"  {k:>5} C.L.    " + text + u)
+            if self.unbounded(k):
+                ends = [x for (a, b), (oa, ob) in zip(v, opens) for x, o in ((a, oa), (b, ob)) if o]
+                lines.append(f"  {'':>5}          unconstrained at this C.L.: Delta chi^2 stays below "
+                             f"{delta_chi2_level(k, 1):.3g} out to the end of the scan ("
+                             + " and ".join(f"{_fmt(x)}{u}" for x in ends) + ")")
+        if self.at_boundary:
+            lines.append(f"  note: the best fit sits at {self.boundary}")
+        if not self.converged:
+            lines.append(f"  warning: the minimisation did not converge: {self.convergence}")
         return "\n".join(lines)
 
     def plot(self, ax=None, label: Optional[str] = None, levels: bool = True, scale: Optional[float] = None, **kw):
@@ -253,15 +367,32 @@ class ExclusionResult:
     g: np.ndarray
     islands: List[Dict[str, Any]] = field(default_factory=list)
     convention: str = "universal"
+    #: the confidence level as given ("90%", "2sigma"); empty: from ``cl``
+    cl_label: str = ""
+    dof: int = 1
+    #: every minimisation (minimum over g per mass, the edges) converged (else ``convergence`` says what did not)
+    converged: bool = True
+    convergence: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.cl_label or f"{100 * self.cl:g}%"
 
     def to_dict(self) -> Dict[str, Any]:
-        """JSON-ready dict: model, channels, cl, delta_chi2, convention, mass_MeV [MeV], g, islands."""
-        return {"model": self.model, "channels": self.channels, "cl": self.cl, "delta_chi2": self.delta_chi2,
+        """JSON-ready dict: model, channels, cl, cl_label, dof, delta_chi2, convention, mass_MeV [MeV], g (null: no
+        coupling up to the top of the scan excluded), islands, converged, convergence."""
+        return {"model": self.model, "channels": self.channels, "cl": self.cl, "cl_label": self.label,
+                "dof": int(self.dof), "delta_chi2": self.delta_chi2,
                 "convention": self.convention, "mass_MeV": [float(x) for x in self.mass_MeV],
-                "g": [float(x) if np.isfinite(x) else None for x in self.g], "islands": self.islands}
+                "g": [float(x) if np.isfinite(x) else None for x in self.g], "islands": self.islands,
+                "converged": bool(self.converged), "convergence": self.convergence or None}
+
+    def units_map(self) -> Dict[str, str]:
+        """Units of :meth:`to_dict`'s numbers as {JSON pointer: unit} (the couplings g are dimensionless)."""
+        return {"/mass_MeV": "MeV", "/islands/*/mass_MeV": "MeV"}
 
     def __str__(self) -> str:
-        lines = [f"{self.model} exclusion at {100 * self.cl:g}% C.L. (Delta chi^2 = {self.delta_chi2:.3f}) "
+        lines = [f"{self.model} exclusion at {self.label} C.L. ({self.dof} dof, Delta chi^2 = {self.delta_chi2:.3f}) "
                  f"from {self.channels}; g excluded above:", f"{'M [MeV]':>12} {'g':>12}"]
         step = max(1, len(self.mass_MeV) // 12)
         for m, g in list(zip(self.mass_MeV, self.g))[::step]:
@@ -271,6 +402,10 @@ class ExclusionResult:
         if np.any(self.g == 0):
             lines.append("  g = 0 means the SM itself lies outside the region at that mass: the data prefer a "
                          "non-zero coupling, and only the islands (.islands) are allowed")
+        if np.any(np.isinf(self.g)):
+            lines.append("  inf: no coupling up to the top of the scan is excluded at that mass")
+        if not self.converged:
+            lines.append(f"  warning: the minimisation did not converge: {self.convergence}")
         return "\n".join(lines)
 
     def plot(self, ax=None, label: Optional[str] = None, **kw):
@@ -314,6 +449,19 @@ class ContourResult:
     chi2_min: float
     marginalised: List[str] = field(default_factory=list)
     inputs: Dict[str, Any] = field(default_factory=dict)
+    #: degrees of freedom of the goodness of fit: bins - 2 - the marginalised parameters (None: not known)
+    ndof: Optional[int] = None
+    statistic: str = "chi2"
+    #: the best fit sits on a physical boundary (sin2w at 0 or 1; ``boundary`` says which)
+    at_boundary: bool = False
+    boundary: str = ""
+    converged: bool = True
+    convergence: str = ""
+
+    @property
+    def p_value(self) -> float:
+        """Goodness of fit at the best point: P(chi^2_ndof >= chi2_min) (NaN without degrees of freedom)."""
+        return _p_value(self.chi2_min, self.ndof)
 
     def extent(self) -> Dict[str, Optional[List[float]]]:
         """Smallest and largest value of each parameter inside the allowed region (the projection
@@ -341,22 +489,38 @@ class ContourResult:
         x, y, dchi2[i][j] at (x[i], y[j]) if ``grid``); values in the parameters' units."""
         d: Dict[str, Any] = {"params": list(self.params), "units": list(self.units), "channels": self.channels,
                              "cl": self.cl, "dof": self.dof, "level": self.level, "best": list(self.best),
-                             "chi2_min": float(self.chi2_min), "marginalised": list(self.marginalised),
-                             "extent": self.extent()}
+                             **_gof_dict(self.chi2_min, self.ndof, self.statistic),
+                             "marginalised": list(self.marginalised), "extent": self.extent(),
+                             "at_boundary": bool(self.at_boundary), "boundary": self.boundary or None,
+                             "converged": bool(self.converged), "convergence": self.convergence or None}
         if grid:
             d.update(x=[float(v) for v in self.x], y=[float(v) for v in self.y],
                      dchi2=[[float(v) for v in row] for row in self.dchi2])
         return d
+
+    def units_map(self, grid: bool = True) -> Dict[str, str]:
+        """Units of :meth:`to_dict`'s numbers as {JSON pointer: unit} (a dimensionless parameter has none)."""
+        out: Dict[str, str] = {}
+        for i, (p, unit) in enumerate(zip(self.params, self.units)):
+            if unit:
+                out.update({f"/best/{i}": unit, f"/extent/{p}": unit, **({f"/{'xy'[i]}": unit} if grid else {})})
+        return out
 
     def __str__(self) -> str:
         cl = self.cl if isinstance(self.cl, str) else f"{100 * self.cl:g}%"
         lines = [f"{self.params[0]} vs {self.params[1]} from {self.channels}"
                  + (f" ({', '.join(self.marginalised)} marginalised)" if self.marginalised else ""),
                  f"  {cl} C.L., {self.dof} dof: Delta chi^2 <= {self.level:.3f}",
-                 f"  best fit ({_fmt(self.best[0])}, {_fmt(self.best[1])}); chi2_min {self.chi2_min:.3f}"]
+                 f"  best fit ({_fmt(self.best[0])}, {_fmt(self.best[1])})"
+                 + ("  (at the boundary: see note)" if self.at_boundary else ""),
+                 f"  chi2_min/ndof {_gof_text(self.chi2_min, self.ndof, self.statistic)}"]
         for (name, ext), unit in zip(self.extent().items(), self.units):
             u = f" {unit}" if unit else ""
             lines.append(f"  {name:>8} in " + (f"[{_fmt(ext[0])}, {_fmt(ext[1])}]{u}" if ext else "(empty)"))
+        if self.at_boundary:
+            lines.append(f"  note: the best fit sits at {self.boundary}")
+        if not self.converged:
+            lines.append(f"  warning: the minimisation did not converge: {self.convergence}")
         return "\n".join(lines)
 
     def plot(self, ax=None, label: Optional[str] = None, scale: Optional[Tuple[float, float]] = None,

@@ -10,34 +10,98 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy import optimize
-from scipy.special import chdtr, gammaincinv
+from scipy.special import chdtr, chdtrc, gammainccinv, gammaincinv
 
+from .convergence import failed
 from .errors import CevnsInputError, check_positive
 
 
-def delta_chi2_level(cl: float | str, dof: int = 1) -> float:
-    """Delta chi^2 threshold for a confidence level (0.9, "90%", "1sigma", "2sigma") and dof.
+@dataclass(frozen=True)
+class ConfidenceLevel:
+    """A confidence level: its ``probability`` in (0, 1) and the ``label`` it is shown with ("90%", "1sigma")."""
+
+    probability: float
+    label: str
+    #: 1 - probability where it is known more precisely than the difference (levels in sigma)
+    tail: Optional[float] = None
+
+    def delta_chi2(self, dof: int = 1) -> float:
+        """The Delta chi^2 threshold of this level for ``dof`` degrees of freedom (the chi^2 quantile)."""
+        if self.tail is not None and self.tail < 1e-6:  # far out (5sigma and beyond): from the tail, not 1 - tail
+            return float(2.0 * gammainccinv(0.5 * dof, self.tail))
+        # the chi^2 quantile exactly as scipy.stats.chi2.ppf computes it (chdtri(dof, 1 - cl) differs by ~1e-14)
+        return float(2.0 * gammaincinv(0.5 * dof, self.probability))
+
+    def to_dict(self, dof: int = 1) -> Dict[str, Any]:
+        """JSON-ready: label, probability, dof and delta_chi2."""
+        return {"label": self.label, "probability": self.probability, "dof": int(dof),
+                "delta_chi2": self.delta_chi2(dof)}
+
+
+_CL_HINT = "write it as 0.9, 90%, 1sigma or 2.5sigma"
+
+
+def parse_cl(cl: Any) -> ConfidenceLevel:
+    """The one parser of confidence levels (every command and function): a probability 0 < p < 1 (0.9 or
+    "0.9"), a percentage ("90%"), or a number of standard deviations of a Gaussian ("1sigma", "2.5sigma":
+    the two-sided probability erf(n / sqrt 2)).  Anything else -- 0, 1, "150%", "-1sigma", "nan", "90" -- is a
+    :class:`CevnsInputError` with one line."""
+    if isinstance(cl, ConfidenceLevel):
+        return cl
+    if isinstance(cl, bool) or not isinstance(cl, (str, int, float, np.integer, np.floating)):
+        raise CevnsInputError(f"confidence level must be a number or text like '90%' or '1sigma', got {cl!r}")
+    if isinstance(cl, str):
+        s = cl.strip().lower().replace(" ", "")
+
+        def number(text: str) -> float:
+            try:
+                return float(text)
+            except ValueError:
+                raise CevnsInputError(f"confidence level {cl!r} not understood: {_CL_HINT}") from None
+
+        if s.endswith("sigma"):
+            n = number(s[:-5])
+            if not (math.isfinite(n) and n > 0):
+                raise CevnsInputError(f"confidence level in sigma must be a positive number of sigma, got {cl!r}")
+            p = float(chdtr(1, n * n))  # P(|z| < n sigma) = erf(n / sqrt 2), the chi^2_1 cdf at n^2
+            if not p < 1.0:
+                raise CevnsInputError(f"confidence level {cl!r} is too close to 1 to compute (at most about 8sigma)")
+            return ConfidenceLevel(p, f"{n:.10g}sigma", float(chdtrc(1, n * n)))
+        if s.endswith("%"):
+            pct = number(s[:-1])
+            if not (math.isfinite(pct) and 0.0 < pct < 100.0):
+                raise CevnsInputError(f"confidence level in percent must be strictly between 0% and 100%, got {cl!r}")
+            return ConfidenceLevel(pct / 100.0, _percent(pct))
+        value = number(s)
+    else:
+        value = float(cl)
+    if not (math.isfinite(value) and 0.0 < value < 1.0):
+        hint = f" (for a percentage write {value:g}%)" if math.isfinite(value) and 1.0 < value < 100.0 else ""
+        raise CevnsInputError(f"confidence level must be a probability strictly between 0 and 1, got {cl!r}{hint}; "
+                              + _CL_HINT)
+    return ConfidenceLevel(value, _percent(100 * value))
+
+
+def _percent(pct: float) -> str:
+    """'90%': six significant digits (the keys of results), more where six would read as 0% or 100%."""
+    text = f"{pct:g}%"
+    return f"{pct:.12g}%" if text in ("0%", "100%") else text
+
+
+def delta_chi2_level(cl: Any, dof: int = 1) -> float:
+    """Delta chi^2 threshold for a confidence level (0.9, "90%", "1sigma", "2sigma"; :func:`parse_cl`) and dof.
 
     "1sigma" with dof = 1 gives exactly 1.0; 0.90 with dof = 1 gives 2.7055.
     """
-    if isinstance(cl, str):
-        s = cl.strip().lower()
-        try:
-            if s.endswith("sigma"):
-                n = float(s[:-5])
-                if not (math.isfinite(n) and n > 0):
-                    raise CevnsInputError(f"confidence level in sigma must be a positive number, got {cl!r}")
-                cl = float(chdtr(1, n * n))  # P(|z| < n sigma) = erf(n / sqrt 2), the chi^2_1 cdf at n^2
-            elif s.endswith("%"):
-                cl = float(s[:-1]) / 100.0
-            else:
-                cl = float(s)
-        except ValueError:
-            raise CevnsInputError(f"confidence level must look like 0.9, '90%' or '1sigma', got {cl!r}") from None
-    if not (0.0 < float(cl) < 1.0):
-        raise CevnsInputError(f"confidence level must be in (0, 1), got {cl!r}")
-    # the chi^2 quantile exactly as scipy.stats.chi2.ppf computes it (chdtri(dof, 1 - cl) differs by ~1e-14)
-    return float(2.0 * gammaincinv(0.5 * dof, float(cl)))
+    return parse_cl(cl).delta_chi2(dof)
+
+
+def p_value(chi2_min: float, ndof: int) -> float:
+    """Goodness of fit: the probability of a chi^2 at least ``chi2_min`` for ``ndof`` degrees of freedom
+    (scipy.special.chdtrc; NaN if ndof < 1 or chi2_min is not finite)."""
+    if ndof < 1 or not math.isfinite(chi2_min):
+        return float("nan")
+    return float(chdtrc(ndof, max(chi2_min, 0.0)))
 
 
 @dataclass(frozen=True)
@@ -173,7 +237,10 @@ def regions(x: np.ndarray, inside: np.ndarray, crossing: Callable[[int, int], fl
 
 def _root(f: Callable[[float], float], level: float, a: float, b: float) -> float:
     """Crossing of f = level in [a, b], to 1e-10 of the bracket width (scale-free)."""
-    return float(optimize.brentq(lambda t: f(t) - level, a, b, xtol=1e-10 * abs(b - a), rtol=1e-12))
+    x, r = optimize.brentq(lambda t: f(t) - level, a, b, xtol=1e-10 * abs(b - a), rtol=1e-12, full_output=True, disp=False)
+    if not r.converged:
+        failed(f"interval edge (Brent: {r.flag})")
+    return float(x)
 
 
 def _root_newton(f_slope: Callable[[float], Tuple[float, float]], level: float, a: float, b: float,
@@ -198,12 +265,21 @@ def _root_newton(f_slope: Callable[[float], Tuple[float, float]], level: float, 
         if abs(xn - x) <= tol or abs(b - a) <= tol:
             return float(xn)
         x = xn
+    failed("interval edge (Newton with bisection, 100 steps)")
     return float(x)
 
 
-def levels_dict(levels: Sequence[str | float]) -> Dict[str, float]:
-    out = {}
+def levels_dict(levels: Sequence[Any]) -> Dict[str, float]:
+    """{label: Delta chi^2 for 1 dof} of confidence levels (:func:`parse_cl`); a level given twice is refused."""
+    out: Dict[str, float] = {}
+    seen: Dict[str, float] = {}
     for lv in levels:
-        key = lv if isinstance(lv, str) else f"{100 * lv:g}%"
-        out[key] = delta_chi2_level(lv, 1)
+        c = parse_cl(lv)
+        label = c.label
+        if label in seen:
+            if seen[label] == c.probability:
+                raise CevnsInputError(f"confidence level {label} given twice")
+            label = f"{100 * c.probability:.12g}%"  # two levels that round alike: the label with every digit
+        seen[label] = c.probability
+        out[label] = c.delta_chi2(1)
     return out
