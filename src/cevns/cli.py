@@ -120,8 +120,9 @@ def _experiment(args):
     if "exposure_kg_day" in overrides:  # one experiment's exposure: never copied onto another reactor experiment
         reactors = [e.name for e in joint.parts if not e.counting_experiment]
         if len(reactors) > 1:
-            raise CevnsInputError(f"--exposure is one experiment's exposure, but this joint fit has {len(reactors)} "
-                                  f"reactor experiments ({', '.join(reactors)}): set total_kg_day in each file")
+            raise CevnsInputError(f"--exposure (exposure_kg_day) is one experiment's exposure, but this joint fit has "
+                                  f"{len(reactors)} reactor experiments ({', '.join(reactors)}): set [exposure] "
+                                  "total_kg_day in each file")
     return joint.replace(**overrides) if overrides else joint  # each input to the parts it applies to
 
 

@@ -40,9 +40,10 @@ _ACTIVE: ContextVar[Optional[Record]] = ContextVar("cevns_convergence", default=
 
 
 @contextlib.contextmanager
-def watch() -> Iterator[Record]:
-    """Collect the convergence failures of the minimisations run inside (nested watches see them too)."""
-    rec = Record(_ACTIVE.get())
+def watch(detached: bool = False) -> Iterator[Record]:
+    """Collect the convergence failures of the minimisations run inside (enclosing watches see them too,
+    unless ``detached``: for searches whose results are recomputed afterwards, e.g. the scan range)."""
+    rec = Record(None if detached else _ACTIVE.get())
     token = _ACTIVE.set(rec)
     try:
         yield rec
