@@ -394,6 +394,7 @@ class Experiment(_Analyses):
                 raise CevnsInputError("experiment file: [binning] edges_eVee differ from the bins of the [data] file")
         else:
             edges = check_bins(self.config["binning"]["edges_eVee"])
+        self.response = IonisationResponse(self.detectors, self.quenching, self.resolution, tuple(edges))
         lowest = min(d.threshold_eVee for d in self.detectors)
         below = int(np.sum(np.asarray(edges)[1:] <= lowest))
         if below:
@@ -403,7 +404,6 @@ class Experiment(_Analyses):
 
             warnings.warn(f"{self.name}: {below} bin(s) lie below every detector threshold (lowest "
                           f"{lowest:g} eV_ee): they are predicted empty", CevnsWarning, stacklevel=2)
-        self.response = IonisationResponse(self.detectors, self.quenching, self.resolution, tuple(edges))
 
     def _recoil_response(self, cfg: Dict[str, Any]) -> RecoilResponse:
         """Spallation-source detectors (COHERENT CsI, LAr): quenching curve, spread, efficiency, time bins."""
