@@ -29,19 +29,15 @@ import numpy as np
 from .errors import CevnsInputError
 from .poisson import PoissonLikelihood
 
-MAX_ROWS = 2_000_000
+#: the most rows a data table may have (its size is capped too: :data:`cevns._files.MAX_FILE_BYTES`)
+MAX_ROWS = 1_000_000
 
 
 def read_table(path: Path, columns: Sequence[str]) -> np.ndarray:
     """Numeric columns ``columns`` of a CSV with a header (``#`` comment lines skipped): (n_rows, n_columns)."""
-    if not path.is_file():
-        raise CevnsInputError(f"data file {str(path)!r} not found")
-    if path.stat().st_size > 200_000_000:
-        raise CevnsInputError(f"data file {path.name} is larger than 200 MB")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise CevnsInputError(f"data file {path.name} is not UTF-8 text") from None
+    from ._files import read_text_file
+
+    text = read_text_file(path, "data file")
     lines = [(i + 1, ln) for i, ln in enumerate(text.splitlines()) if ln.strip() and not ln.lstrip().startswith("#")]
     if len(lines) < 2:
         raise CevnsInputError(f"data file {path.name}: needs a header and at least one row")

@@ -14,6 +14,23 @@ from scipy.special import erf
 from . import constants as C
 from .errors import CevnsInputError, check_positive
 
+#: the Lindhard k the quadrature is valid for (k g neither over- nor underflows)
+K_RANGE = (1e-6, 1e6)
+#: the most bins (energy x time) an experiment may have
+MAX_BINS = 100_000
+#: the most quadrature nodes of a recoil-energy integral
+MAX_NODES = 1_000_000
+#: the most entries of a response matrix (bins x quadrature nodes; 8 bytes each)
+MAX_RESPONSE_ENTRIES = 20_000_000
+
+
+def check_response_size(n_bins: int, n_nodes: int) -> None:
+    """A clear error instead of exhausting memory: the response matrix is n_bins x n_nodes."""
+    if n_bins * n_nodes > MAX_RESPONSE_ENTRIES:
+        raise CevnsInputError(f"the binning needs a response matrix of {n_bins} bins x {n_nodes} quadrature nodes "
+                              f"({8e-9 * n_bins * n_nodes:.3g} GB), more than the limit of {MAX_RESPONSE_ENTRIES:.0e} "
+                              "entries: use fewer or wider bins")
+
 
 @dataclass(frozen=True)
 class Lindhard:
@@ -25,7 +42,9 @@ class Lindhard:
     Z: int = 32
 
     def __post_init__(self):
-        check_positive("quenching k", self.k)
+        k = check_positive("quenching k", self.k)
+        if not K_RANGE[0] <= k <= K_RANGE[1]:  # outside, k g over- or underflows (measured k: 0.15-0.2)
+            raise CevnsInputError(f"quenching k must lie in [{K_RANGE[0]:g}, {K_RANGE[1]:g}], got {k:g}")
 
     def _eps(self, T_N):
         return 11.5 * self.Z ** (-7.0 / 3.0) * np.asarray(T_N, dtype=float) / C.keV
@@ -183,6 +202,8 @@ def check_bins(edges_eVee: Any, unit: str = "eV_ee") -> np.ndarray:
         raise CevnsInputError(f"bin edges must be numbers ({unit}), got {edges_eVee!r}") from None
     if e.ndim != 1 or e.size < 2:
         raise CevnsInputError("binning needs at least two edges (one bin)")
+    if e.size - 1 > MAX_BINS:
+        raise CevnsInputError(f"{e.size - 1} bins: at most {MAX_BINS} are allowed ({unit})")
     if not np.all(np.isfinite(e)) or np.any(e < 0):
         raise CevnsInputError(f"bin edges must be finite and >= 0 {unit}")
     if np.any(np.diff(e) <= 0):
@@ -195,6 +216,11 @@ def check_bins(edges_eVee: Any, unit: str = "eV_ee") -> np.ndarray:
 def node_grid(segment_edges: np.ndarray, panel_width: float, n_gl: int) -> Tuple[np.ndarray, np.ndarray]:
     """Gauss-Legendre nodes and weights on [edges], each segment split into panels <= panel_width."""
     x, w = np.polynomial.legendre.leggauss(n_gl)
+    with np.errstate(over="ignore"):
+        total = np.sum(np.maximum(1.0, np.ceil(np.diff(segment_edges) / panel_width - 1e-9))) * n_gl
+    if not total <= MAX_NODES:
+        raise CevnsInputError(f"the quadrature would need {total:.3g} nodes (panels of {panel_width:.3g} MeV): "
+                              f"at most {MAX_NODES:.0e}; use wider panels")
     nodes, weights = [], []
     for a, b in zip(segment_edges[:-1], segment_edges[1:]):
         n_pan = max(1, int(np.ceil((b - a) / panel_width - 1e-9)))
@@ -321,6 +347,9 @@ class RecoilResponse:
             t = np.asarray(self.time_edges_us, dtype=float)
             if t.ndim != 1 or t.size < 2 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
                 raise CevnsInputError("time bin edges must be finite and strictly increasing (us)")
+            if (t.size - 1) * (len(self.edges) - 1) > MAX_BINS:
+                raise CevnsInputError(f"{len(self.edges) - 1} energy x {t.size - 1} time bins: at most {MAX_BINS} "
+                                      "bins are allowed")
         lo, hi = self.recoil_range_MeV
         if not 0 < lo < hi:
             raise CevnsInputError(f"recoil_range_MeV must satisfy 0 < lo < hi, got {self.recoil_range_MeV}")
@@ -367,6 +396,7 @@ class RecoilResponse:
         top = max(float(t_max(source.max_energy_MeV, i.mass_MeV)) for i in target.isotopes)
         b = np.array([x for x in breaks if x <= min(hi, top)] + [min(hi, top)])
         T, w = _recoil_nodes(b, self.panel_MeV, self.n_gl)
+        check_response_size(len(self.edges) - 1, T.size)
         P = _gl_bin_probabilities(self.mean_observed(T), np.asarray(self.edges, dtype=float), self._pdf, self._eff)
         return T, np.ones_like(T), self.mass_kg * P * w[None, :]
 
@@ -400,6 +430,13 @@ class NumericalSettings:
     panel_eV: float = 5.0
     n_gl: int = 4
     floor_eV: float = 5.0
+
+    def __post_init__(self):
+        check_positive("numerics panel_eV", self.panel_eV, unit="eV")
+        check_positive("numerics floor_eV", self.floor_eV, unit="eV")
+        if isinstance(self.n_gl, bool) or not isinstance(self.n_gl, (int, np.integer)) or not 1 <= self.n_gl <= 64:
+            raise CevnsInputError(f"numerics n_gl (Gauss-Legendre nodes per panel) must be an integer in [1, 64], "
+                                  f"got {self.n_gl!r}")
 
 
 @dataclass(frozen=True)
@@ -455,6 +492,7 @@ class IonisationResponse:
 
     def _response(self, E_true: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """K[i, j] = sum_d exposure_d [kg s] * P_d[i, j] * w_j."""
+        check_response_size(self.edges.size - 1, E_true.size)
         K = np.zeros((self.edges.size - 1, E_true.size))
         for d in self.detectors:
             P = bin_probabilities(E_true, self.edges, d.threshold_eVee * C.eV, self._res(d), d.efficiency)

@@ -67,6 +67,9 @@ class ResponseEngine:
 
     def __init__(self, target: Target, source: Any, response: Any, binding: Optional[BindingTable] = None,
                  numerics: NumericalSettings = NumericalSettings()):
+        if not isinstance(numerics, NumericalSettings):
+            raise CevnsInputError(f"numerics must be a NumericalSettings(panel_eV=..., n_gl=..., floor_eV=...), "
+                                  f"got {numerics!r}")
         self.target, self.source, self.response, self.binding = target, source, response, binding
         self.numerics = numerics
         self.n_time = int(response.n_time_bins)

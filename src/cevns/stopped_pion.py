@@ -103,7 +103,7 @@ class StoppedPionSource:
         check_positive("distance_m", self.distance_m, unit="m")
         check_finite("pot_mean_us", self.pot_mean_us, unit="us")
         check_positive("pot_width_us", self.pot_width_us, unit="us")
-        if self.fluence_per_cm2 > 1e30 or self.distance_m < 1e-3:
+        if self.distance_m < 1e-3 or not 0 < self.fluence_per_cm2 <= 1e30:
             raise CevnsInputError(f"stopped-pion source: implausible fluence {self.fluence_per_cm2:g} cm^-2 "
                                   "(check pot, nu_per_pot, distance_m)")
 
@@ -116,7 +116,7 @@ class StoppedPionSource:
     def fluence_per_cm2(self) -> float:
         """Neutrinos of one flavour per cm^2 at the detector over the run: pot nu_per_pot / (4 pi d^2)."""
         d_cm = self.distance_m * C.METER_CM
-        return self.pot * self.nu_per_pot / (4.0 * np.pi * d_cm**2)
+        return self.pot * self.nu_per_pot / (4.0 * np.pi) / d_cm / d_cm  # no OverflowError for a huge d
 
     @property
     def per_second(self) -> bool:
