@@ -103,6 +103,27 @@ def test_lindhard_k_range(k):
         Lindhard(k=k)
 
 
+def test_recoil_response_inputs_checked():
+    from cevns.detector import Logistic, RecoilResponse, TimeEfficiency
+
+    base = dict(mass_kg=14.6, quenching="polynomial", coefficients=(0.0554628, 4.30681, -111.707, 840.384),
+                observable="PE", spread=(0.0749, 9.56), edges=(0.0, 8.0, 12.0))
+    RecoilResponse(**base)
+    for coeffs in [(float("inf"), 4.3), (float("nan"),), (-1.0, 4.3)]:
+        with pytest.raises(CevnsInputError, match="coefficients|not positive and increasing"):
+            RecoilResponse(**{**base, "coefficients": coeffs})
+    with pytest.raises(CevnsInputError, match="efficiency a must be finite"):
+        Logistic(float("inf"), 0.28, 10.9, -0.33)
+    with pytest.raises(CevnsInputError, match="decay_us must be > 0"):
+        TimeEfficiency(0.52, -1.0)
+    assert float(Logistic(1.32, 1e300, 10.9, 0.0)(0.0)) == 0.0  # exp overflows silently far below the turn-on
+
+
+def test_implausibly_many_events(exp):
+    with pytest.raises(CevnsInputError, match=r"Standard Model predicts .* events in a bin, more than 1e\+100"):
+        exp.replace(exposure_kg_day=1e200)
+
+
 def test_bin_count_and_response_size_caps():
     with pytest.raises(CevnsInputError, match=f"at most {MAX_BINS}"):
         check_bins(np.arange(MAX_BINS + 2, dtype=float))

@@ -12,7 +12,7 @@ import numpy as np
 from scipy.special import erf
 
 from . import constants as C
-from .errors import CevnsInputError, check_positive
+from .errors import CevnsInputError, check_finite, check_positive
 
 #: the Lindhard k the quadrature is valid for (k g neither over- nor underflows)
 K_RANGE = (1e-6, 1e6)
@@ -129,8 +129,9 @@ class Efficiency:
         v = np.asarray(self.values, dtype=float)
         if v.size and (np.any(~np.isfinite(v)) or np.any(v < 0) or np.any(v > 1)):
             raise CevnsInputError("efficiency values must lie in [0, 1]")
-        if len(self.energies_eVee) > 1 and np.any(np.diff(self.energies_eVee) <= 0):
-            raise CevnsInputError("efficiency energies_eVee must be strictly increasing")
+        e = np.asarray(self.energies_eVee, dtype=float)
+        if not np.all(np.isfinite(e)) or (e.size > 1 and np.any(np.diff(e) <= 0)):
+            raise CevnsInputError("efficiency energies_eVee must be finite and strictly increasing")
 
     @property
     def trivial(self) -> bool:
@@ -265,8 +266,13 @@ class Logistic:
     c: float
     d: float
 
+    def __post_init__(self):
+        for k in "abcd":
+            check_finite(f"[detector] efficiency {k}", getattr(self, k))
+
     def __call__(self, x):
-        v = self.a / (1.0 + np.exp(-self.b * (np.asarray(x, dtype=float) - self.c))) + self.d
+        with np.errstate(over="ignore"):  # exp overflowing far below the turn-on: the efficiency is 0 there
+            v = self.a / (1.0 + np.exp(-self.b * (np.asarray(x, dtype=float) - self.c))) + self.d
         return np.clip(v, 0.0, 1.0)
 
 
@@ -290,6 +296,11 @@ class TimeEfficiency:
 
     t0_us: float = 0.0
     decay_us: float = float("inf")
+
+    def __post_init__(self):
+        check_finite("time_efficiency t0_us", self.t0_us, unit="us")
+        if not (isinstance(self.decay_us, (int, float)) and self.decay_us > 0):  # inf: no decay
+            raise CevnsInputError(f"time_efficiency decay_us must be > 0 us (or inf), got {self.decay_us!r}")
 
     def __call__(self, t):
         t = np.asarray(t, dtype=float)
@@ -353,9 +364,13 @@ class RecoilResponse:
         lo, hi = self.recoil_range_MeV
         if not 0 < lo < hi:
             raise CevnsInputError(f"recoil_range_MeV must satisfy 0 < lo < hi, got {self.recoil_range_MeV}")
+        if not all(np.isfinite(self.coefficients)):
+            raise CevnsInputError(f"[quenching] coefficients must be finite numbers, got {list(self.coefficients)}")
         grid = np.geomspace(lo, hi, 400)
-        e = self.ee_from_nr(grid)
-        if np.any(np.diff(e) <= 0) or np.any(e <= 0):
+        with np.errstate(over="ignore", invalid="ignore"):
+            e = self.ee_from_nr(grid)
+            bad = not np.all(np.isfinite(e)) or np.any(np.diff(e) <= 0) or np.any(e <= 0)
+        if bad:
             raise CevnsInputError(f"quenching {self.quenching} {self.coefficients} is not positive and increasing "
                                   f"over recoils {lo * 1e3:g}-{hi * 1e3:g} keV_nr")
 
