@@ -243,3 +243,24 @@ def test_every_bad_input_case():
     p = subprocess.run([sys.executable, str(ROOT / "scripts" / "bad_inputs.py"), "--check", "--no-write"],
                        capture_output=True, text=True, timeout=3600)
     assert p.returncode == 0, p.stdout + p.stderr[-3000:]
+
+
+@pytest.mark.parametrize("edit,msg", [
+    (lambda t: t.replace('[[signal_shapes]]\nname = "CEvNS timing mean"\ntemplate = {',
+                         '[[signal_shapes]]\nname = "CEvNS timing mean"\nx = {'), None),
+    (lambda t: 'signal_shapes = [true]\n' + t.split("[[signal_shapes]]")[0], r"\[\[signal_shapes\]\] must be a list of tables"),
+    (lambda t: t.replace('template = { file = "coherent_lar_2020_pdfs.csv", nominal = "cevns", plus = "cevns_timing_mean" }',
+                         'template = 3'), "template must be a table"),
+    (lambda t: t.replace("shapes = [ {", "shapes = [ 1, {"), "shapes must be a list of tables"),
+])
+def test_counting_sections_of_the_wrong_type(tmp_path, edit, msg):
+    src = ROOT / "src" / "cevns" / "data" / "experiments"
+    for f in src.glob("coherent_lar_2020*"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    text = edit((src / "coherent_lar_2020.toml").read_text())
+    if msg is None:  # the edit must have applied: a signal shape without template or key
+        assert "x = {" in text
+        msg = "key must be 'quenching.coefficients'"
+    (tmp_path / "e.toml").write_text(text)
+    with pytest.raises(CevnsInputError, match=msg):
+        cevns.load_experiment(str(tmp_path / "e.toml"))

@@ -94,6 +94,13 @@ def _columns(spec: Dict[str, Any], what: str, roles: Sequence[str]) -> List[str]
     return [str(cols[r]) for r in roles]
 
 
+def _tables(v: Any, what: str) -> List[Dict[str, Any]]:
+    """An array of tables (``[[what]]`` entries, or an inline list of tables), else a clear error."""
+    if not isinstance(v, list) or not all(isinstance(x, dict) for x in v):
+        raise CevnsInputError(f"{what} must be a list of tables ([[...]] entries), got {v!r}"[:300])
+    return v
+
+
 def _bin2d(e: np.ndarray, t: np.ndarray, w: np.ndarray, ee: np.ndarray, te: Optional[np.ndarray]) -> np.ndarray:
     """Histogram in [lo, hi) bins, energy-major flattening."""
     tt = np.zeros_like(e) if te is None else t
@@ -205,7 +212,7 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
     data = CountingData(ee, te, counts, np.sqrt(np.maximum(counts, 1.0)), description=str(spec.get("file")),
                         unit=r.observable)
     bkgs, bsig, bnames, bshapes, bshape_names = [], [], [], [], []
-    for i, b in enumerate(exp.config.get("backgrounds", [])):
+    for i, b in enumerate(_tables(exp.config.get("backgrounds", []), "[[backgrounds]]")):
         what = f"[[backgrounds]] {b.get('name', i + 1)}"
         shape = _binned(exp, b, what)
         norm = b.get("normalisation")
@@ -223,7 +230,7 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
         bkgs.append(shape * scale)
         bsig.append(sig)
         bnames.append(str(b.get("name", f"background {i + 1}")))
-        for sh in b.get("shapes", []):
+        for sh in _tables(b.get("shapes", []), f"{what} shapes"):
             plus = _binned(exp, b, what, str(sh.get("plus"))) * scale
             minus = _binned(exp, b, what, str(sh["minus"])) * scale if "minus" in sh else None
             bshapes.append(0.5 * (plus - minus) if minus is not None else plus - shape * scale)
@@ -231,12 +238,14 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
     nominal = exp.engine.rates(StandardModel(), "cevns")
     safe = np.where(nominal > 0, nominal, 1.0)
     sshapes, snames = [], []
-    for i, sh in enumerate(exp.config.get("signal_shapes", [])):
+    for i, sh in enumerate(_tables(exp.config.get("signal_shapes", []), "[[signal_shapes]]")):
         what = f"[[signal_shapes]] {sh.get('name', i + 1)}"
         if "template" in sh:
             t = sh["template"]
-            tspec = {"kind": "table", "file": t.get("file"), "columns": {"energy": spec["columns"]["energy"],
-                                                                          "time": spec["columns"]["time"],
+            if not isinstance(t, dict):
+                raise CevnsInputError(f"{what}: template must be a table {{ file, nominal, plus, minus }}, got {t!r}")
+            ce, ct = _columns(spec, "[data] (for a signal template)", ("energy", "time"))
+            tspec = {"kind": "table", "file": t.get("file"), "columns": {"energy": ce, "time": ct,
                                                                           "value": t.get("nominal")}}
             nom = _binned(exp, tspec, what)
             plus = _binned(exp, tspec, what, str(t.get("plus")))
