@@ -264,3 +264,10 @@ def test_counting_sections_of_the_wrong_type(tmp_path, edit, msg):
     (tmp_path / "e.toml").write_text(text)
     with pytest.raises(CevnsInputError, match=msg):
         cevns.load_experiment(str(tmp_path / "e.toml"))
+
+
+def test_chi2_sigma_too_small():
+    from cevns.stats import Chi2
+
+    with pytest.raises(CevnsInputError, match="too small"):
+        Chi2(np.array([1.0, 2.0]), np.array([1.0, 1e-300]))
