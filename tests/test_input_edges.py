@@ -271,3 +271,12 @@ def test_chi2_sigma_too_small():
 
     with pytest.raises(CevnsInputError, match="too small"):
         Chi2(np.array([1.0, 2.0]), np.array([1.0, 1e-300]))
+
+
+@pytest.mark.parametrize("kw,msg", [({"sigma0_eV": 1e300}, "width overflows"), ({"fano": 1e306, "pair_energy_eV": 1e6},
+                                     "width overflows"), ({"nsigma": 1e300}, "nsigma")])
+def test_resolution_extremes(kw, msg):
+    from cevns.detector import Resolution
+
+    with pytest.raises(CevnsInputError, match=msg):
+        Resolution(**kw)

@@ -5,6 +5,7 @@ Energies in MeV unless a name says otherwise (``*_eVee`` in electron-equivalent 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Optional, Tuple
 
@@ -105,6 +106,15 @@ class Resolution:
             check_positive("resolution fano", self.fano, allow_zero=True)
             check_positive("resolution pair_energy_eV", self.pair_energy_eV, unit="eV")
             check_positive("resolution nsigma", self.nsigma)
+            if self.nsigma > 100:
+                raise CevnsInputError(f"resolution nsigma (kernel truncation) must be <= 100, got {self.nsigma:g}")
+            try:  # sigma at the top of any binning (1e6 eV_ee, see check_bins) must be a number
+                top = math.sqrt(float(self.sigma0_eV) ** 2 + float(self.pair_energy_eV) * float(self.fano) * 1e6)
+            except OverflowError:
+                top = math.inf
+            if not math.isfinite(top):
+                raise CevnsInputError(f"resolution sigma0_eV = {self.sigma0_eV:g}, fano = {self.fano:g}, pair_energy_eV = "
+                                      f"{self.pair_energy_eV:g}: the width overflows")
 
     @property
     def on(self) -> bool:

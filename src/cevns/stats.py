@@ -62,7 +62,7 @@ class Chi2:
         if not np.all(np.isfinite(d)) or not np.all(np.isfinite(s)) or np.any(s <= 0):
             raise CevnsInputError("data must be finite and every sigma > 0")
         check_positive("sigma_alpha", self.sigma_alpha, allow_zero=True)
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", under="ignore", divide="ignore"):
             w = 1.0 / s**2
         if not np.all(np.isfinite(w)):
             raise CevnsInputError(f"a sigma of {s.min():.3g} events is too small (its 1/sigma^2 overflows)")
