@@ -280,3 +280,15 @@ def test_resolution_extremes(kw, msg):
 
     with pytest.raises(CevnsInputError, match=msg):
         Resolution(**kw)
+
+
+def test_error_message_stays_on_one_line(capsys, tmp_path):
+    """A newline in a key of the user's file is echoed escaped."""
+    src = ROOT / "src" / "cevns" / "data" / "experiments"
+    text = (src / "conus_plus_2025.toml").read_text()
+    text = re.sub(r"(?m)^fission_fractions = .*$", lambda m: 'fission_fractions = { "U2\\n35" = false }', text)
+    (tmp_path / "e.toml").write_text(text)
+    (tmp_path / "conus_plus_2025_excess.csv").write_bytes((src / "conus_plus_2025_excess.csv").read_bytes())
+    assert main(["predict", str(tmp_path / "e.toml")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "fission_fractions.U2\\n35 must be a number" in err

@@ -378,11 +378,16 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+def _one_line(text: str) -> str:
+    """An error message on one line: control characters (a newline in a key of the user's file) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with its errors on one line (``cevns fit: error: ... (see cevns fit --help)``), exit status 2."""
 
     def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, _one_line(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -503,7 +508,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         return int(args.func(args))
     except CevnsInputError as e:
-        print(f"cevns: error: {e}", file=sys.stderr)
+        print(f"cevns: error: {_one_line(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C: no traceback; outputs are staged, so nothing half-written remains
         print("cevns: interrupted", file=sys.stderr)
@@ -512,5 +517,5 @@ def main(argv: Optional[List[str]] = None) -> int:
         sys.stderr.close()
         return 0
     except OSError as e:  # e.g. --plot or --out into a folder that cannot be written
-        print(f"cevns: error: {e.strerror or e}: {e.filename or ''}", file=sys.stderr)
+        print(_one_line(f"cevns: error: {e.strerror or e}: {e.filename or ''}"), file=sys.stderr)
         return 2
