@@ -292,3 +292,18 @@ def test_error_message_stays_on_one_line(capsys, tmp_path):
     assert main(["predict", str(tmp_path / "e.toml")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "fission_fractions.U2\\n35 must be a number" in err
+
+
+@pytest.mark.parametrize("data,sigma,sa,msg", [([1e200, 1.0], [1.0, 1.0], 0.2, "implausibly many sigmas"),
+                                              ([1.0, 1.0], [1.0, 1.0], 1e-300, "sigma_alpha must be 0"),
+                                              ([1.0, 1.0], [1.0, 1.0], 1e200, "sigma_alpha must be 0")])
+def test_chi2_extremes(data, sigma, sa, msg):
+    from cevns.stats import Chi2
+
+    with pytest.raises(CevnsInputError, match=msg):
+        Chi2(np.array(data), np.array(sigma), sa)
+
+
+def test_fit_with_extreme_sigma_alpha(exp):
+    with pytest.raises(CevnsInputError, match="sigma_alpha must be 0"):
+        exp.replace(sigma_alpha=1e-300).fit("sin2w")
