@@ -307,3 +307,12 @@ def test_chi2_extremes(data, sigma, sa, msg):
 def test_fit_with_extreme_sigma_alpha(exp):
     with pytest.raises(CevnsInputError, match="sigma_alpha must be 0"):
         exp.replace(sigma_alpha=1e-300).fit("sin2w")
+
+
+def test_flux_overflow_named_without_warnings(exp):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(CevnsInputError, match="flux overflows|prediction overflows"):
+            exp.replace(captures_per_fission=6e299)

@@ -166,12 +166,13 @@ class ReactorFlux:
         E = _moment_grid()
         eps = 1e-9
         E = np.unique(np.concatenate([E, [h - eps for h in self.breakpoints], [h + eps for h in self.breakpoints]]))
-        phi = self(E)
         cum = {}
-        for n in MOMENT_POWERS:
-            f = phi * E**n
-            seg = 0.5 * (f[1:] + f[:-1]) * np.diff(E)
-            cum[n] = np.concatenate([np.cumsum(seg[::-1])[::-1], [0.0]])  # int_{E_k}^{E_max}
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported by the engine, not as a warning
+            phi = self(E)
+            for n in MOMENT_POWERS:
+                f = phi * E**n
+                seg = 0.5 * (f[1:] + f[:-1]) * np.diff(E)
+                cum[n] = np.concatenate([np.cumsum(seg[::-1])[::-1], [0.0]])  # int_{E_k}^{E_max}
         return E, cum
 
     kind = "reactor"

@@ -120,7 +120,10 @@ class ResponseEngine:
 
         with np.errstate(over="ignore", invalid="ignore"):
             sm = self.rates(StandardModel(), "cevns") + self.rates(StandardModel(), "eves")
-        if not np.all(np.isfinite(sm)) or sm.max(initial=0.0) > MAX_EVENTS:
+        if not np.all(np.isfinite(sm)):
+            raise CevnsInputError("the Standard Model prediction overflows (non-finite counts): check the exposure, mass "
+                                  "and source strength (power, distance, captures per fission, protons on target)")
+        if sm.max(initial=0.0) > MAX_EVENTS:
             raise CevnsInputError(f"the Standard Model predicts {np.max(sm):.3g} events in a bin, more than {MAX_EVENTS:.0e} "
                                   "(the statistics would overflow): check the exposure, mass and source strength")
 
