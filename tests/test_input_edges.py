@@ -316,3 +316,14 @@ def test_flux_overflow_named_without_warnings(exp):
         warnings.simplefilter("error")
         with pytest.raises(CevnsInputError, match="flux overflows|prediction overflows"):
             exp.replace(captures_per_fission=6e299)
+
+
+def test_background_normalisation_overflow(tmp_path):
+    src = ROOT / "src" / "cevns" / "data" / "experiments"
+    for f in src.glob("coherent_lar_2020*"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    text = (src / "coherent_lar_2020.toml").read_text().replace("normalisation = 33 ", "normalisation = 3.3e301 ")
+    assert "3.3e301" in text
+    (tmp_path / "e.toml").write_text(text)
+    with pytest.raises(CevnsInputError, match=r"delayed beam-related neutrons: .* events in a bin, more than 1e\+100"):
+        cevns.load_experiment(str(tmp_path / "e.toml"))

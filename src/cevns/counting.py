@@ -198,6 +198,17 @@ def _signal_variant(exp, key: str, value: Any) -> np.ndarray:
     return engine.rates(StandardModel(), "cevns")
 
 
+def _check_events(counts: np.ndarray, what: str) -> None:
+    """Counts per bin must be finite and at most :data:`cevns.rates.MAX_EVENTS` (the likelihood overflows beyond)."""
+    from .rates import MAX_EVENTS
+
+    with np.errstate(invalid="ignore"):
+        top = float(np.max(np.abs(counts), initial=0.0))
+    if not np.all(np.isfinite(counts)) or top > MAX_EVENTS:
+        raise CevnsInputError(f"{what}: {top:.3g} events in a bin, more than {MAX_EVENTS:.0e} (check its normalisation "
+                              "and values)")
+
+
 def build_counting(exp, lik: Dict[str, Any]) -> Counting:
     """The data, backgrounds and Poisson likelihood of a counting experiment (module docstring)."""
     from .models import StandardModel
@@ -207,6 +218,7 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
         raise CevnsInputError("experiment file: missing section [data]")
     r = exp.response
     counts = _binned(exp, spec, "[data]")
+    _check_events(counts, "[data]")
     ee = np.asarray(r.edges, dtype=float)
     te = None if r.time_edges_us is None else np.asarray(r.time_edges_us, dtype=float)
     data = CountingData(ee, te, counts, np.sqrt(np.maximum(counts, 1.0)), description=str(spec.get("file")),
@@ -227,6 +239,7 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
         sig = exp._float(f"{what} sigma", b.get("sigma", 0.0))
         if sig < 0:
             raise CevnsInputError(f"{what}: sigma must be >= 0")
+        _check_events(shape * scale, what)
         bkgs.append(shape * scale)
         bsig.append(sig)
         bnames.append(str(b.get("name", f"background {i + 1}")))
