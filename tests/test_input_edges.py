@@ -327,3 +327,16 @@ def test_background_normalisation_overflow(tmp_path):
     (tmp_path / "e.toml").write_text(text)
     with pytest.raises(CevnsInputError, match=r"delayed beam-related neutrons: .* events in a bin, more than 1e\+100"):
         cevns.load_experiment(str(tmp_path / "e.toml"))
+
+
+@pytest.mark.parametrize("old,new,msg", [("normalisation = 33 ", "normalisation = inf ", "normalisation must be finite"),
+                                         ("sigma = 1.0", "sigma = nan", "sigma must be finite")])
+def test_background_numbers_finite(tmp_path, old, new, msg):
+    src = ROOT / "src" / "cevns" / "data" / "experiments"
+    for f in src.glob("coherent_lar_2020*"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    text = (src / "coherent_lar_2020.toml").read_text()
+    assert old in text
+    (tmp_path / "e.toml").write_text(text.replace(old, new))
+    with pytest.raises(CevnsInputError, match=msg):
+        cevns.load_experiment(str(tmp_path / "e.toml"))

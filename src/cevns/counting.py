@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .errors import CevnsInputError
+from .errors import CevnsInputError, check_positive
 from .poisson import PoissonLikelihood
 
 #: the most rows a data table may have (its size is capped too: :data:`cevns._files.MAX_FILE_BYTES`)
@@ -235,10 +235,9 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
             total = _table_total(exp, b, what) if b.get("kind") == "table" else shape.sum()
             if total <= 0 or shape.sum() <= 0:
                 raise CevnsInputError(f"{what}: empty inside the analysis bins, cannot be normalised")
-            scale = exp._float(f"{what} normalisation", norm) / total
-        sig = exp._float(f"{what} sigma", b.get("sigma", 0.0))
-        if sig < 0:
-            raise CevnsInputError(f"{what}: sigma must be >= 0")
+            scale = check_positive(f"{what} normalisation", exp._float(f"{what} normalisation", norm),
+                                   allow_zero=True) / total
+        sig = check_positive(f"{what} sigma", exp._float(f"{what} sigma", b.get("sigma", 0.0)), allow_zero=True)
         _check_events(shape * scale, what)
         bkgs.append(shape * scale)
         bsig.append(sig)
