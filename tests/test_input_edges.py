@@ -340,3 +340,13 @@ def test_background_numbers_finite(tmp_path, old, new, msg):
     (tmp_path / "e.toml").write_text(text.replace(old, new))
     with pytest.raises(CevnsInputError, match=msg):
         cevns.load_experiment(str(tmp_path / "e.toml"))
+
+
+def test_poisson_uncertainties_bounded():
+    from cevns.poisson import MAX_SIGMA, PoissonLikelihood
+
+    d, b = np.array([5.0, 3.0]), np.array([[1.0, 1.0]])
+    with pytest.raises(CevnsInputError, match=r"background sigmas \(relative\)"):
+        PoissonLikelihood(d, b, [1e300], 0.1)
+    with pytest.raises(CevnsInputError, match=r"signal_sigma \(relative\) must lie in"):
+        PoissonLikelihood(d, b, [0.1], MAX_SIGMA * 2)
