@@ -350,3 +350,13 @@ def test_poisson_uncertainties_bounded():
         PoissonLikelihood(d, b, [1e300], 0.1)
     with pytest.raises(CevnsInputError, match=r"signal_sigma \(relative\) must lie in"):
         PoissonLikelihood(d, b, [0.1], MAX_SIGMA * 2)
+
+
+def test_time_fractions_of_huge_time_bins():
+    s = StoppedPionSource(pot=3.198e23, nu_per_pot=0.0848, distance_m=19.3)
+    edges = [0, 0.25, 0.5, 0.75, 1, 2, 4, 6]
+    for comp in s.components:
+        base = s.time_fractions(edges, comp)
+        wide = s.time_fractions(edges[:-1] + [6e300], comp)
+        np.testing.assert_allclose(wide[:-1], base[:-1], rtol=0, atol=0)
+        assert base[-1] * (1 - 1e-6) <= wide[-1] <= 1.0  # [4 us, 6e300 us] holds [4, 6] and the tail
