@@ -109,7 +109,7 @@ def test_bad_parameter_pairs(params, message):
 
 @pytest.mark.parametrize("kw,message", [
     ({"dof": 3}, "dof must be 1 or 2"),
-    ({"n": 2}, "n (grid points per axis) must be an integer >= 5"),
+    ({"n": 2}, "n (grid points per axis) must be an integer in [5, 1000]"),
     ({"ranges": {"q_ee": (1e-12, -1e-12)}}, "range of q_ee must be (lo, hi) with lo < hi"),
     ({"cl": "ninety"}, "confidence level 'ninety' not understood"),
 ])

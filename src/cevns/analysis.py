@@ -504,6 +504,10 @@ def limit(exp, param: str, cl: float | str = 0.90, channels: str = "cevns+eves",
     return fit(exp, param, channels, levels=(cl,), **kw)
 
 
+#: the most masses of one exclusion curve, and grid points per axis of one contour
+MAX_MASSES, MAX_CONTOUR_N = 100_000, 1000
+
+
 def default_masses(n: int = 121) -> np.ndarray:
     """Logarithmic mediator masses from 0.01 MeV to 10 GeV [MeV]."""
     return np.geomspace(0.01, 1e4, n)
@@ -544,6 +548,8 @@ def _exclusion(exp, model: str, channels: str, cl: ConfidenceLevel, dof: int, ma
     M = default_masses() if masses is None else np.asarray(masses, dtype=float)
     if M.ndim != 1 or M.size == 0 or np.any(~np.isfinite(M)) or np.any(M <= 0):
         raise CevnsInputError("masses must be a non-empty list of positive numbers (MeV)")
+    if M.size > MAX_MASSES:
+        raise CevnsInputError(f"{M.size} masses: at most {MAX_MASSES}")
     chi2 = chi2_of(exp)
     islands: List[Dict[str, Any]] = []
     if g_range is None:
@@ -762,8 +768,8 @@ def contour(exp, params: Sequence[str], channels: str = "cevns+eves", cl: float 
     cls = _contour_model(params)
     if dof not in (1, 2):
         raise CevnsInputError(f"dof must be 1 or 2, got {dof!r}")
-    if not isinstance(n, (int, np.integer)) or n < 5:
-        raise CevnsInputError(f"n (grid points per axis) must be an integer >= 5, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 5 <= n <= MAX_CONTOUR_N:
+        raise CevnsInputError(f"n (grid points per axis) must be an integer in [5, {MAX_CONTOUR_N}], got {n!r}")
     level = delta_chi2_level(cl, dof)
     if isinstance(cl, ConfidenceLevel):  # the result keeps the level as given: a number or its text
         cl = cl.label

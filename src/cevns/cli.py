@@ -74,6 +74,33 @@ def dumps(obj: Any, **kw: Any) -> str:
     return strict_dumps(obj, **kw)
 
 
+#: figure formats --plot writes (by the file's extension)
+PLOT_FORMATS = ("png", "pdf", "svg", "eps", "ps", "jpg", "jpeg", "tif", "tiff")
+
+
+def _check_plot(path: Optional[str]) -> None:
+    """Refuse a --plot FILE that cannot be written, before any computation."""
+    if path is None:
+        return
+    import os
+    from pathlib import Path
+
+    if not path.strip():
+        raise CevnsInputError("--plot needs a file name, e.g. figure.png")
+    p = Path(path)
+    fmt = p.suffix[1:].lower()
+    if p.is_dir():
+        raise CevnsInputError(f"--plot {path!r} is a folder; give a file name, e.g. {os.path.join(path, 'figure.png')}")
+    if fmt not in PLOT_FORMATS:
+        raise CevnsInputError(f"--plot {path!r}: the file name must end in one of "
+                              f"{', '.join('.' + f for f in PLOT_FORMATS)} (the figure format)")
+    folder = p.parent
+    if not folder.is_dir():
+        raise CevnsInputError(f"--plot: No such file or directory: {path} (folder {str(folder)!r} does not exist)")
+    if not os.access(folder, os.W_OK):
+        raise CevnsInputError(f"--plot: cannot write into folder {str(folder)!r}")
+
+
 def _parse_value(text: str) -> Any:
     """A number, else a JSON value (tables and lists: '{"C2": 200}', '[0.25, 0.00078]'), else the text."""
     try:
@@ -179,6 +206,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 def cmd_predict(args) -> int:
     from .models import get_model
 
+    _check_plot(args.plot)
     joint = _experiment(args)
     params = _pairs(args.set, "--set")
     model = get_model(args.model, **params)
@@ -265,6 +293,7 @@ def _plot_title(exp, model=None) -> str:
 
 def cmd_fit(args) -> int:
     levels = [_cl(x) for x in (args.cl or (["1sigma", "90%"] if args.param == "sin2w" else ["90%"]))]
+    _check_plot(args.plot)
     exp = _experiment(args)
     _announce_joint(exp)
     model = None
@@ -294,11 +323,14 @@ def cmd_exclusion(args) -> int:
     import numpy as np
 
     cl = _cl(args.cl)
+    from .analysis import MAX_MASSES
+
+    _check_plot(args.plot)
+    if not (0 < args.mass_min < args.mass_max < float("inf")) or not 1 <= args.n_masses <= MAX_MASSES:
+        raise CevnsInputError(f"need 0 < --mass-min < --mass-max (finite) and 1 <= --n-masses <= {MAX_MASSES}; got "
+                              f"{args.mass_min:g}, {args.mass_max:g}, {args.n_masses}")
     exp = _experiment(args)
     _announce_joint(exp)
-    if not (0 < args.mass_min < args.mass_max) or args.n_masses < 1:
-        raise CevnsInputError(f"need 0 < --mass-min < --mass-max and --n-masses >= 1; got {args.mass_min:g}, "
-                              f"{args.mass_max:g}, {args.n_masses}")
     masses = np.geomspace(args.mass_min, args.mass_max, args.n_masses)
     res = exp.exclusion(args.model, args.channels, cl=cl, dof=args.dof, masses=masses,
                         convention=args.convention, progress=Progress(f"{args.model} scan"))
@@ -316,6 +348,7 @@ def cmd_exclusion(args) -> int:
 
 def cmd_contour(args) -> int:
     cl = _cl(args.cl)
+    _check_plot(args.plot)
     params = [p.strip() for p in args.params.split(",")]
     if len(params) != 2:
         raise CevnsInputError(f"--params expects two names separated by a comma, e.g. q_ee,q_emu; got {args.params!r}")
@@ -467,8 +500,20 @@ def _builtin_experiments() -> List[str]:
     return [k for k in registry.EXPERIMENTS if k != "conus-plus-2025"]  # the alias is not listed (as in `fit`)
 
 
+def _one_line(text: str) -> str:
+    """An error message on one line: control characters (a newline in a key of the user's file) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (``cevns fit: error: ... (see cevns fit --help)``), exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, _one_line(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cevns", description="CEvNS and EvES phenomenology: predictions, fits and "
+    p = _Parser(prog="cevns", description="CEvNS and EvES phenomenology: predictions, fits and "
                                 "limits for reactor (CONUS+) and stopped-pion (COHERENT CsI, LAr) data, alone or "
                                 "combined.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     from . import __version__, registry
@@ -612,7 +657,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         return int(args.func(args))
     except CevnsInputError as e:
-        print(f"cevns: error: {e}", file=sys.stderr)
+        print(f"cevns: error: {_one_line(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C: no traceback; outputs are staged, so nothing half-written remains
         print("cevns: interrupted", file=sys.stderr)
@@ -621,7 +666,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         sys.stderr.close()
         return 0
     except OSError as e:  # e.g. --plot or --out into a folder that cannot be written
-        print(f"cevns: error: {e.strerror or e}: {e.filename or ''}", file=sys.stderr)
+        print(_one_line(f"cevns: error: {e.strerror or e}: {e.filename or ''}"), file=sys.stderr)
         return 2
     finally:
         warnings.showwarning = default_show

@@ -26,22 +26,18 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .errors import CevnsInputError
+from .errors import CevnsInputError, check_positive
 from .poisson import PoissonLikelihood
 
-MAX_ROWS = 2_000_000
+#: the most rows a data table may have (its size is capped too: :data:`cevns._files.MAX_FILE_BYTES`)
+MAX_ROWS = 1_000_000
 
 
 def read_table(path: Path, columns: Sequence[str]) -> np.ndarray:
     """Numeric columns ``columns`` of a CSV with a header (``#`` comment lines skipped): (n_rows, n_columns)."""
-    if not path.is_file():
-        raise CevnsInputError(f"data file {str(path)!r} not found")
-    if path.stat().st_size > 200_000_000:
-        raise CevnsInputError(f"data file {path.name} is larger than 200 MB")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise CevnsInputError(f"data file {path.name} is not UTF-8 text") from None
+    from ._files import read_text_file
+
+    text = read_text_file(path, "data file")
     lines = [(i + 1, ln) for i, ln in enumerate(text.splitlines()) if ln.strip() and not ln.lstrip().startswith("#")]
     if len(lines) < 2:
         raise CevnsInputError(f"data file {path.name}: needs a header and at least one row")
@@ -96,6 +92,13 @@ def _columns(spec: Dict[str, Any], what: str, roles: Sequence[str]) -> List[str]
     if not isinstance(cols, dict) or any(r not in cols for r in roles):
         raise CevnsInputError(f"{what}: columns must name {list(roles)}, e.g. {{ energy = 'pe', time = 't_us' }}")
     return [str(cols[r]) for r in roles]
+
+
+def _tables(v: Any, what: str) -> List[Dict[str, Any]]:
+    """An array of tables (``[[what]]`` entries, or an inline list of tables), else a clear error."""
+    if not isinstance(v, list) or not all(isinstance(x, dict) for x in v):
+        raise CevnsInputError(f"{what} must be a list of tables ([[...]] entries), got {v!r}"[:300])
+    return v
 
 
 def _bin2d(e: np.ndarray, t: np.ndarray, w: np.ndarray, ee: np.ndarray, te: Optional[np.ndarray]) -> np.ndarray:
@@ -195,6 +198,17 @@ def _signal_variant(exp, key: str, value: Any) -> np.ndarray:
     return engine.rates(StandardModel(), "cevns")
 
 
+def _check_events(counts: np.ndarray, what: str) -> None:
+    """Counts per bin must be finite and at most :data:`cevns.rates.MAX_EVENTS` (the likelihood overflows beyond)."""
+    from .rates import MAX_EVENTS
+
+    with np.errstate(invalid="ignore"):
+        top = float(np.max(np.abs(counts), initial=0.0))
+    if not np.all(np.isfinite(counts)) or top > MAX_EVENTS:
+        raise CevnsInputError(f"{what}: {top:.3g} events in a bin, more than {MAX_EVENTS:.0e} (check its normalisation "
+                              "and values)")
+
+
 def build_counting(exp, lik: Dict[str, Any]) -> Counting:
     """The data, backgrounds and Poisson likelihood of a counting experiment (module docstring)."""
     from .models import StandardModel
@@ -206,10 +220,11 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
     # without [data] the counts are zeros: predictions and Asimov data only (Experiment.data is None)
     counts = _binned(exp, spec, "[data]") if spec is not None else np.zeros((ee.size - 1) * (1 if te is None else
                                                                                             te.size - 1))
+    _check_events(counts, "[data]")
     data = CountingData(ee, te, counts, np.sqrt(np.maximum(counts, 1.0)),
                         description=str(spec.get("file")) if spec is not None else "no data", unit=r.observable)
     bkgs, bsig, bnames, bshapes, bshape_names = [], [], [], [], []
-    for i, b in enumerate(exp.config.get("backgrounds", [])):
+    for i, b in enumerate(_tables(exp.config.get("backgrounds", []), "[[backgrounds]]")):
         what = f"[[backgrounds]] {b.get('name', i + 1)}"
         shape = _binned(exp, b, what)
         norm = b.get("normalisation")
@@ -220,14 +235,14 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
             total = _table_total(exp, b, what) if b.get("kind") == "table" else shape.sum()
             if total <= 0 or shape.sum() <= 0:
                 raise CevnsInputError(f"{what}: empty inside the analysis bins, cannot be normalised")
-            scale = exp._float(f"{what} normalisation", norm) / total
-        sig = exp._float(f"{what} sigma", b.get("sigma", 0.0))
-        if sig < 0:
-            raise CevnsInputError(f"{what}: sigma must be >= 0")
+            scale = check_positive(f"{what} normalisation", exp._float(f"{what} normalisation", norm),
+                                   allow_zero=True) / total
+        sig = check_positive(f"{what} sigma", exp._float(f"{what} sigma", b.get("sigma", 0.0)), allow_zero=True)
+        _check_events(shape * scale, what)
         bkgs.append(shape * scale)
         bsig.append(sig)
         bnames.append(str(b.get("name", f"background {i + 1}")))
-        for sh in b.get("shapes", []):
+        for sh in _tables(b.get("shapes", []), f"{what} shapes"):
             plus = _binned(exp, b, what, str(sh.get("plus"))) * scale
             minus = _binned(exp, b, what, str(sh["minus"])) * scale if "minus" in sh else None
             bshapes.append(0.5 * (plus - minus) if minus is not None else plus - shape * scale)
@@ -235,14 +250,16 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
     nominal = exp.engine.rates(StandardModel(), "cevns")
     safe = np.where(nominal > 0, nominal, 1.0)
     sshapes, snames = [], []
-    for i, sh in enumerate(exp.config.get("signal_shapes", [])):
+    for i, sh in enumerate(_tables(exp.config.get("signal_shapes", []), "[[signal_shapes]]")):
         what = f"[[signal_shapes]] {sh.get('name', i + 1)}"
         if "template" in sh:
             t = sh["template"]
+            if not isinstance(t, dict):
+                raise CevnsInputError(f"{what}: template must be a table {{ file, nominal, plus, minus }}, got {t!r}")
             if spec is None or spec.get("kind") != "table":
                 raise CevnsInputError(f"{what}: a template needs [data] kind = 'table' (its energy and time columns)")
-            tspec = {"kind": "table", "file": t.get("file"), "columns": {"energy": spec["columns"]["energy"],
-                                                                          "time": spec["columns"]["time"],
+            ce, ct = _columns(spec, "[data] (for a signal template)", ("energy", "time"))
+            tspec = {"kind": "table", "file": t.get("file"), "columns": {"energy": ce, "time": ct,
                                                                           "value": t.get("nominal")}}
             nom = _binned(exp, tspec, what)
             plus = _binned(exp, tspec, what, str(t.get("plus")))

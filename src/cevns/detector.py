@@ -5,6 +5,7 @@ Energies in MeV unless a name says otherwise (``*_eVee`` in electron-equivalent 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Optional, Tuple
 
@@ -12,7 +13,24 @@ import numpy as np
 from scipy.special import erf
 
 from . import constants as C
-from .errors import CevnsInputError, check_positive
+from .errors import CevnsInputError, check_finite, check_positive
+
+#: the Lindhard k the quadrature is valid for (k g neither over- nor underflows)
+K_RANGE = (1e-6, 1e6)
+#: the most bins (energy x time) an experiment may have
+MAX_BINS = 100_000
+#: the most quadrature nodes of a recoil-energy integral
+MAX_NODES = 1_000_000
+#: the most entries of a response matrix (bins x quadrature nodes; 8 bytes each)
+MAX_RESPONSE_ENTRIES = 20_000_000
+
+
+def check_response_size(n_bins: int, n_nodes: int) -> None:
+    """A clear error instead of exhausting memory: the response matrix is n_bins x n_nodes."""
+    if n_bins * n_nodes > MAX_RESPONSE_ENTRIES:
+        raise CevnsInputError(f"the binning needs a response matrix of {n_bins} bins x {n_nodes} quadrature nodes "
+                              f"({8e-9 * n_bins * n_nodes:.3g} GB), more than the limit of {MAX_RESPONSE_ENTRIES:.0e} "
+                              "entries: use fewer or wider bins")
 
 
 @dataclass(frozen=True)
@@ -25,7 +43,9 @@ class Lindhard:
     Z: int = 32
 
     def __post_init__(self):
-        check_positive("quenching k", self.k)
+        k = check_positive("quenching k", self.k)
+        if not K_RANGE[0] <= k <= K_RANGE[1]:  # outside, k g over- or underflows (measured k: 0.15-0.2)
+            raise CevnsInputError(f"quenching k must lie in [{K_RANGE[0]:g}, {K_RANGE[1]:g}], got {k:g}")
 
     def _eps(self, T_N):
         return 11.5 * self.Z ** (-7.0 / 3.0) * np.asarray(T_N, dtype=float) / C.keV
@@ -86,6 +106,15 @@ class Resolution:
             check_positive("resolution fano", self.fano, allow_zero=True)
             check_positive("resolution pair_energy_eV", self.pair_energy_eV, unit="eV")
             check_positive("resolution nsigma", self.nsigma)
+            if self.nsigma > 100:
+                raise CevnsInputError(f"resolution nsigma (kernel truncation) must be <= 100, got {self.nsigma:g}")
+            try:  # sigma at the top of any binning (1e6 eV_ee, see check_bins) must be a number
+                top = math.sqrt(float(self.sigma0_eV) ** 2 + float(self.pair_energy_eV) * float(self.fano) * 1e6)
+            except OverflowError:
+                top = math.inf
+            if not math.isfinite(top):
+                raise CevnsInputError(f"resolution sigma0_eV = {self.sigma0_eV:g}, fano = {self.fano:g}, pair_energy_eV = "
+                                      f"{self.pair_energy_eV:g}: the width overflows")
 
     @property
     def on(self) -> bool:
@@ -110,8 +139,9 @@ class Efficiency:
         v = np.asarray(self.values, dtype=float)
         if v.size and (np.any(~np.isfinite(v)) or np.any(v < 0) or np.any(v > 1)):
             raise CevnsInputError("efficiency values must lie in [0, 1]")
-        if len(self.energies_eVee) > 1 and np.any(np.diff(self.energies_eVee) <= 0):
-            raise CevnsInputError("efficiency energies_eVee must be strictly increasing")
+        e = np.asarray(self.energies_eVee, dtype=float)
+        if not np.all(np.isfinite(e)) or (e.size > 1 and np.any(np.diff(e) <= 0)):
+            raise CevnsInputError("efficiency energies_eVee must be finite and strictly increasing")
 
     @property
     def trivial(self) -> bool:
@@ -183,6 +213,8 @@ def check_bins(edges_eVee: Any, unit: str = "eV_ee") -> np.ndarray:
         raise CevnsInputError(f"bin edges must be numbers ({unit}), got {edges_eVee!r}") from None
     if e.ndim != 1 or e.size < 2:
         raise CevnsInputError("binning needs at least two edges (one bin)")
+    if e.size - 1 > MAX_BINS:
+        raise CevnsInputError(f"{e.size - 1} bins: at most {MAX_BINS} are allowed ({unit})")
     if not np.all(np.isfinite(e)) or np.any(e < 0):
         raise CevnsInputError(f"bin edges must be finite and >= 0 {unit}")
     if np.any(np.diff(e) <= 0):
@@ -195,6 +227,11 @@ def check_bins(edges_eVee: Any, unit: str = "eV_ee") -> np.ndarray:
 def node_grid(segment_edges: np.ndarray, panel_width: float, n_gl: int) -> Tuple[np.ndarray, np.ndarray]:
     """Gauss-Legendre nodes and weights on [edges], each segment split into panels <= panel_width."""
     x, w = np.polynomial.legendre.leggauss(n_gl)
+    with np.errstate(over="ignore"):
+        total = np.sum(np.maximum(1.0, np.ceil(np.diff(segment_edges) / panel_width - 1e-9))) * n_gl
+    if not total <= MAX_NODES:
+        raise CevnsInputError(f"the quadrature would need {total:.3g} nodes (panels of {panel_width:.3g} MeV): "
+                              f"at most {MAX_NODES:.0e}; use wider panels")
     nodes, weights = [], []
     for a, b in zip(segment_edges[:-1], segment_edges[1:]):
         n_pan = max(1, int(np.ceil((b - a) / panel_width - 1e-9)))
@@ -239,8 +276,13 @@ class Logistic:
     c: float
     d: float
 
+    def __post_init__(self):
+        for k in "abcd":
+            check_finite(f"[detector] efficiency {k}", getattr(self, k))
+
     def __call__(self, x):
-        v = self.a / (1.0 + np.exp(-self.b * (np.asarray(x, dtype=float) - self.c))) + self.d
+        with np.errstate(over="ignore"):  # exp overflowing far below the turn-on: the efficiency is 0 there
+            v = self.a / (1.0 + np.exp(-self.b * (np.asarray(x, dtype=float) - self.c))) + self.d
         return np.clip(v, 0.0, 1.0)
 
 
@@ -264,6 +306,11 @@ class TimeEfficiency:
 
     t0_us: float = 0.0
     decay_us: float = float("inf")
+
+    def __post_init__(self):
+        check_finite("time_efficiency t0_us", self.t0_us, unit="us")
+        if not (isinstance(self.decay_us, (int, float)) and self.decay_us > 0):  # inf: no decay
+            raise CevnsInputError(f"time_efficiency decay_us must be > 0 us (or inf), got {self.decay_us!r}")
 
     def __call__(self, t):
         t = np.asarray(t, dtype=float)
@@ -321,12 +368,19 @@ class RecoilResponse:
             t = np.asarray(self.time_edges_us, dtype=float)
             if t.ndim != 1 or t.size < 2 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
                 raise CevnsInputError("time bin edges must be finite and strictly increasing (us)")
+            if (t.size - 1) * (len(self.edges) - 1) > MAX_BINS:
+                raise CevnsInputError(f"{len(self.edges) - 1} energy x {t.size - 1} time bins: at most {MAX_BINS} "
+                                      "bins are allowed")
         lo, hi = self.recoil_range_MeV
         if not 0 < lo < hi:
             raise CevnsInputError(f"recoil_range_MeV must satisfy 0 < lo < hi, got {self.recoil_range_MeV}")
+        if not all(np.isfinite(self.coefficients)):
+            raise CevnsInputError(f"[quenching] coefficients must be finite numbers, got {list(self.coefficients)}")
         grid = np.geomspace(lo, hi, 400)
-        e = self.ee_from_nr(grid)
-        if np.any(np.diff(e) <= 0) or np.any(e <= 0):
+        with np.errstate(over="ignore", invalid="ignore"):
+            e = self.ee_from_nr(grid)
+            bad = not np.all(np.isfinite(e)) or np.any(np.diff(e) <= 0) or np.any(e <= 0)
+        if bad:
             raise CevnsInputError(f"quenching {self.quenching} {self.coefficients} is not positive and increasing "
                                   f"over recoils {lo * 1e3:g}-{hi * 1e3:g} keV_nr")
 
@@ -367,6 +421,7 @@ class RecoilResponse:
         top = max(float(t_max(source.max_energy_MeV, i.mass_MeV)) for i in target.isotopes)
         b = np.array([x for x in breaks if x <= min(hi, top)] + [min(hi, top)])
         T, w = _recoil_nodes(b, self.panel_MeV, self.n_gl)
+        check_response_size(len(self.edges) - 1, T.size)
         P = _gl_bin_probabilities(self.mean_observed(T), np.asarray(self.edges, dtype=float), self._pdf, self._eff)
         return T, np.ones_like(T), self.mass_kg * P * w[None, :]
 
@@ -400,6 +455,13 @@ class NumericalSettings:
     panel_eV: float = 5.0
     n_gl: int = 4
     floor_eV: float = 5.0
+
+    def __post_init__(self):
+        check_positive("numerics panel_eV", self.panel_eV, unit="eV")
+        check_positive("numerics floor_eV", self.floor_eV, unit="eV")
+        if isinstance(self.n_gl, bool) or not isinstance(self.n_gl, (int, np.integer)) or not 1 <= self.n_gl <= 64:
+            raise CevnsInputError(f"numerics n_gl (Gauss-Legendre nodes per panel) must be an integer in [1, 64], "
+                                  f"got {self.n_gl!r}")
 
 
 @dataclass(frozen=True)
@@ -455,6 +517,7 @@ class IonisationResponse:
 
     def _response(self, E_true: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """K[i, j] = sum_d exposure_d [kg s] * P_d[i, j] * w_j."""
+        check_response_size(self.edges.size - 1, E_true.size)
         K = np.zeros((self.edges.size - 1, E_true.size))
         for d in self.detectors:
             P = bin_probabilities(E_true, self.edges, d.threshold_eVee * C.eV, self._res(d), d.efficiency)

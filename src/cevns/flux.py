@@ -15,6 +15,7 @@ Energies in MeV, fluxes in cm^-2 s^-1 MeV^-1.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, Dict, Tuple
@@ -113,6 +114,14 @@ class ReactorFlux:
         lo, hi = self.hm_range
         if not (0 < lo < hi <= E_MAX_MEV):
             raise CevnsInputError(f"hm_range must satisfy 0 < low < high <= {E_MAX_MEV} MeV, got {self.hm_range}")
+        try:
+            rate = self.fissions_per_cm2_s
+        except (OverflowError, ZeroDivisionError):  # e.g. distance_m = 1e-300: d^2 underflows to 0
+            rate = math.inf
+        if not (math.isfinite(rate) and rate > 0):
+            raise CevnsInputError(f"the fission rate at the detector, P / (4 pi d^2 epsilon), is not a finite positive "
+                                  f"number for thermal_power_GW = {self.thermal_power_GW:g}, distance_m = "
+                                  f"{self.distance_m:g}, energy_per_fission_MeV = {self.energy_per_fission_MeV:g}")
 
     @property
     def fractions(self) -> Dict[str, float]:
@@ -157,12 +166,13 @@ class ReactorFlux:
         E = _moment_grid()
         eps = 1e-9
         E = np.unique(np.concatenate([E, [h - eps for h in self.breakpoints], [h + eps for h in self.breakpoints]]))
-        phi = self(E)
         cum = {}
-        for n in MOMENT_POWERS:
-            f = phi * E**n
-            seg = 0.5 * (f[1:] + f[:-1]) * np.diff(E)
-            cum[n] = np.concatenate([np.cumsum(seg[::-1])[::-1], [0.0]])  # int_{E_k}^{E_max}
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported by the engine, not as a warning
+            phi = self(E)
+            for n in MOMENT_POWERS:
+                f = phi * E**n
+                seg = 0.5 * (f[1:] + f[:-1]) * np.diff(E)
+                cum[n] = np.concatenate([np.cumsum(seg[::-1])[::-1], [0.0]])  # int_{E_k}^{E_max}
         return E, cum
 
     kind = "reactor"

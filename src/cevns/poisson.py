@@ -29,6 +29,8 @@ from .convergence import failed
 from .errors import CevnsInputError
 
 _TINY = 1e-12
+#: the largest relative uncertainty of a normalisation (100 = 10 000 %; beyond, the profile's products overflow)
+MAX_SIGMA = 100.0
 
 
 class PoissonLikelihood:
@@ -57,14 +59,15 @@ class PoissonLikelihood:
         if B.shape[1] != n or not np.all(np.isfinite(B)) or np.any(B < 0):
             raise CevnsInputError(f"backgrounds must be finite, >= 0 and have {n} bins each")
         bs = np.asarray(background_sigmas, dtype=float)
-        if bs.size != B.shape[0] or np.any(~np.isfinite(bs)) or np.any(bs < 0):
-            raise CevnsInputError("background_sigmas: one finite value >= 0 per background")
+        if bs.size != B.shape[0] or np.any(~np.isfinite(bs)) or np.any(bs < 0) or np.any(bs > MAX_SIGMA):
+            raise CevnsInputError(f"background sigmas (relative): one value in [0, {MAX_SIGMA:g}] per background, "
+                                  f"got {list(bs)}")
         S = np.zeros((0, n)) if signal_shapes is None else np.atleast_2d(np.asarray(signal_shapes, dtype=float))
         D = np.zeros((0, n)) if background_shapes is None else np.atleast_2d(np.asarray(background_shapes, dtype=float))
         if S.shape[1] != n or D.shape[1] != n or not (np.all(np.isfinite(S)) and np.all(np.isfinite(D))):
             raise CevnsInputError(f"shape variations must be finite with {n} bins each")
-        if not np.isfinite(signal_sigma) or signal_sigma < 0:
-            raise CevnsInputError(f"signal_sigma must be >= 0, got {signal_sigma!r}")
+        if not np.isfinite(signal_sigma) or not 0 <= signal_sigma <= MAX_SIGMA:
+            raise CevnsInputError(f"signal_sigma (relative) must lie in [0, {MAX_SIGMA:g}], got {signal_sigma!r}")
         self.data = d
         self.sigma = np.sqrt(np.maximum(d, 1.0))  # for display and joint bookkeeping only
         self.backgrounds, self.background_sigmas = B, bs

@@ -59,6 +59,10 @@ class Basis:
         return self.evaluate_many(self.points(values))[0]
 
 
+#: the most events the Standard Model may predict in one bin (squared by the statistics, which overflow near 1e154)
+MAX_EVENTS = 1e100
+
+
 class ResponseEngine:
     """Response matrices of one experiment for CEvNS and EvES: ``source`` x ``target`` x ``response``.
 
@@ -67,6 +71,9 @@ class ResponseEngine:
 
     def __init__(self, target: Target, source: Any, response: Any, binding: Optional[BindingTable] = None,
                  numerics: NumericalSettings = NumericalSettings()):
+        if not isinstance(numerics, NumericalSettings):
+            raise CevnsInputError(f"numerics must be a NumericalSettings(panel_eV=..., n_gl=..., floor_eV=...), "
+                                  f"got {numerics!r}")
         self.target, self.source, self.response, self.binding = target, source, response, binding
         self.numerics = numerics
         self.n_time = int(response.n_time_bins)
@@ -109,6 +116,16 @@ class ResponseEngine:
             Emin = e_min(Te, C.M_ELECTRON)
             self.eves_moments = {c: {n: zeff * v for n, v in self.source.moments(Emin, c).items()} for c in comps}
             self.K_eves = Ke * per_kg
+        from .models import StandardModel
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            sm = self.rates(StandardModel(), "cevns") + self.rates(StandardModel(), "eves")
+        if not np.all(np.isfinite(sm)):
+            raise CevnsInputError("the Standard Model prediction overflows (non-finite counts): check the exposure, mass "
+                                  "and source strength (power, distance, captures per fission, protons on target)")
+        if sm.max(initial=0.0) > MAX_EVENTS:
+            raise CevnsInputError(f"the Standard Model predicts {np.max(sm):.3g} events in a bin, more than {MAX_EVENTS:.0e} "
+                                  "(the statistics would overflow): check the exposure, mass and source strength")
 
     @property
     def has_eves(self) -> bool:

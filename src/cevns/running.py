@@ -97,6 +97,8 @@ class Sin2wRunning:
 #: Columns of a determinations file (the packaged ``data/sin2w_determinations.csv`` and user files).
 DETERMINATION_COLUMNS = ("label", "Q_GeV", "value", "err_plus", "err_minus", "scheme", "reference")
 SCHEMES = ("MSbar", "on-shell", "effective")
+#: the most determinations a file may add to Fig. 3
+MAX_DETERMINATIONS = 1000
 
 
 def _parse_determinations(text: str, source: str) -> List[Dict[str, Any]]:
@@ -111,6 +113,8 @@ def _parse_determinations(text: str, source: str) -> List[Dict[str, Any]]:
     rows = list(csv.DictReader([ln for _, ln in lines]))
     if not rows:
         raise CevnsInputError(f"{source}: header but no data rows")
+    if len(rows) > MAX_DETERMINATIONS:
+        raise CevnsInputError(f"{source}: {len(rows)} rows; a figure shows at most {MAX_DETERMINATIONS} determinations")
     out = []
     for (lineno, _), row in zip(lines[1:], rows):
         where = f"{source}, line {lineno}"
@@ -141,7 +145,6 @@ def load_determinations(path: str | Path | None = None) -> List[Dict[str, Any]]:
     if path is None:
         return _parse_determinations(resources.files("cevns.data").joinpath("sin2w_determinations.csv").read_text(),
                                      "data/sin2w_determinations.csv")
-    p = Path(path)
-    if not p.is_file():
-        raise CevnsInputError(f"determinations file {str(p)!r} not found")
-    return _parse_determinations(p.read_text(), str(p))
+    from ._files import read_text_file
+
+    return _parse_determinations(read_text_file(path, "determinations file"), str(path))

@@ -126,9 +126,19 @@ class Chi2:
         if not np.all(np.isfinite(d)) or not np.all(np.isfinite(s)) or np.any(s <= 0):
             raise CevnsInputError("data must be finite and every sigma > 0")
         check_positive("sigma_alpha", self.sigma_alpha, allow_zero=True)
+        with np.errstate(over="ignore", under="ignore", divide="ignore"):
+            w = 1.0 / s**2
+        if not np.all(np.isfinite(w)):
+            raise CevnsInputError(f"a sigma of {s.min():.3g} events is too small (its 1/sigma^2 overflows)")
+        if np.max(np.abs(d) * np.sqrt(w)) > 1e100:
+            raise CevnsInputError(f"data of {np.max(np.abs(d)):.3g} events with sigma {s.min():.3g}: implausibly many "
+                                  "sigmas (the chi^2 would overflow)")
+        if self.sigma_alpha != 0 and not 1e-100 <= self.sigma_alpha <= 1e100:
+            raise CevnsInputError(f"sigma_alpha must be 0 (no normalisation nuisance) or in [1e-100, 1e100], "
+                                  f"got {self.sigma_alpha:g}")
         object.__setattr__(self, "data", d)
         object.__setattr__(self, "sigma", s)
-        object.__setattr__(self, "_w", 1.0 / s**2)
+        object.__setattr__(self, "_w", w)
 
     def alpha_hat(self, pred) -> np.ndarray:
         """Analytic minimum alpha* of eq. 20 for prediction(s) ``pred`` [events per bin]."""

@@ -1,0 +1,642 @@
+"""Bad inputs tried on the command line, and the table of what each one got (docs/reliability.md).
+
+    python scripts/bad_inputs.py            run every case, write the table into docs/reliability.md
+    python scripts/bad_inputs.py --check    also exit 1 if a case gave a traceback, exit 0 with NaN/inf,
+                                            or an exit status other than the one expected (2)
+    python scripts/bad_inputs.py --no-write --only toml-empty,cli-k-2     a few cases, table not written
+
+Every case is a real subprocess ``python -m cevns ...`` with this interpreter and this checkout's ``src``
+first on ``PYTHONPATH``, in a temporary folder holding the files the case needs.  Those files are made
+here from the packaged experiment files (``src/cevns/data/experiments``: CONUS+ and COHERENT), never from
+anywhere else.  Each child runs under a memory limit (``RLIMIT_AS``, 2 GB) and a time limit (120 s), so a
+case that would exhaust memory (``/dev/zero`` as an experiment file) ends as a failure, not a stuck machine.
+
+For each case the table records the input, the exit status, the message (the line of stderr holding
+``error:``, else its first line) and whether a traceback appeared.  The table sits between the markers
+``<!-- bad-inputs:begin -->`` and ``<!-- bad-inputs:end -->`` of docs/reliability.md; paths of the temporary
+folder are written as ``DIR`` so that the table does not change from run to run.
+
+Cases marked ``area="schema"`` are bad experiment files whose clean error belongs to the declared
+experiment schema (issue 13, part 1).  Until the command line has a ``schema`` command, ``--check`` lists
+their failures as "left for the schema" without failing on them; once it has one (or with ``--strict``)
+they count like every other case.  So after the schema lands, re-running this script is all that is
+needed to regenerate the table and to hold the schema to every case here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src"
+DATA = SRC / "cevns" / "data" / "experiments"
+DOC = ROOT / "docs" / "reliability.md"
+BEGIN, END = "<!-- bad-inputs:begin -->", "<!-- bad-inputs:end -->"
+TIMEOUT_S = 120.0
+MEMORY_LIMIT = 2 * 1024**3
+CONUS, CSI, LAR = "conus_plus_2025.toml", "coherent_csi_2021.toml", "coherent_lar_2020.toml"
+CONUS_CSV = "conus_plus_2025_excess.csv"
+
+Content = Callable[[], bytes]
+
+
+@dataclass
+class Case:
+    """One bad input: ``argv`` after ``python -m cevns`` (``{d}`` is the case's temporary folder), the files to
+    make there (name -> bytes, made when the case runs) and the exit status expected (None: 0 with finite
+    output or 2 are both fine)."""
+
+    key: str
+    group: str
+    what: str
+    argv: List[str]
+    files: Dict[str, Content] = field(default_factory=dict)
+    expect: Optional[int] = 2
+    area: str = ""  #: "schema": the clean error belongs to the experiment-file schema (module docstring)
+
+
+@dataclass
+class Outcome:
+    case: Case
+    status: Optional[int]  #: None: killed by the time limit
+    message: str
+    traceback: bool
+    nonfinite: bool
+    seconds: float
+    stderr: str = ""
+
+    @property
+    def problems(self) -> List[str]:
+        out = []
+        if self.traceback:
+            out.append("traceback")
+        if self.status is None:
+            out.append(f"no answer within {TIMEOUT_S:g} s")
+        if self.status == 0 and self.nonfinite:
+            out.append("NaN/inf with exit 0")
+        if self.case.expect is not None and self.status is not None and self.status != self.case.expect:
+            out.append(f"exit {self.status}, expected {self.case.expect}")
+        if self.case.expect is None and self.status not in (0, 2, None):
+            out.append(f"exit {self.status}")
+        return out
+
+
+# --- files, made from the packaged experiments -------------------------------------------------------------------
+
+def packaged(name: str) -> str:
+    return (DATA / name).read_text(encoding="utf-8")
+
+
+def _header(line: str) -> str:
+    """A line without its comment, stripped (``[section]`` headers carry comments in the packaged files)."""
+    return line.split("#", 1)[0].strip()
+
+
+def slug(text: str) -> str:
+    t = text.lower().replace("-", "minus").replace('"', "").replace("%", "pct")
+    return re.sub(r"[^a-z0-9]+", "-", t).strip("-") or "x"
+
+
+def set_key(text: str, key: str, value: str, section: Optional[str] = None) -> str:
+    """``key = value`` (value in TOML) in place of the first ``key = ...`` line after ``[section]`` (or
+    anywhere); an error if there is none, so a change of the packaged file cannot turn a case into a no-op."""
+    lines = text.splitlines()
+    start, stop = 0, len(lines)
+    if section is not None:
+        heads = [i for i, ln in enumerate(lines) if _header(ln) in (f"[{section}]", f"[[{section}]]")]
+        if not heads:
+            raise KeyError(f"no section [{section}]")
+        start = heads[0] + 1
+        stop = next((i for i in range(start, stop) if re.match(r"\s*\[", lines[i])), stop)
+    for i in range(start, stop):
+        if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
+            lines[i] = f"{key} = {value}"
+            return "\n".join(lines) + "\n"
+    raise KeyError(f"no key {key!r} in [{section}]")
+
+
+def drop_key(text: str, key: str, section: Optional[str] = None) -> str:
+    return "\n".join(ln for ln in set_key(text, key, "@DROP@", section).splitlines() if ln != f"{key} = @DROP@") + "\n"
+
+
+def add_line(text: str, section: str, line: str) -> str:
+    """Insert ``line`` right after the header of ``[section]`` (first one)."""
+    lines = text.splitlines()
+    for i, ln in enumerate(lines):
+        if _header(ln) in (f"[{section}]", f"[[{section}]]"):
+            return "\n".join(lines[:i + 1] + [line] + lines[i + 1:]) + "\n"
+    raise KeyError(f"no section [{section}]")
+
+
+def drop_section(text: str, section: str) -> str:
+    """Remove every ``[section]`` / ``[[section]]`` block (header to the next header)."""
+    out, skip = [], False
+    for ln in text.splitlines():
+        s = _header(ln)
+        if re.match(r"\[\[?[A-Za-z_]", s):
+            skip = s in (f"[{section}]", f"[[{section}]]")
+        if not skip:
+            out.append(ln)
+    return "\n".join(out) + "\n"
+
+
+def conus(*edits: Callable[[str], str], name: str = "exp.toml") -> Dict[str, Content]:
+    """A CONUS+ experiment file with ``edits`` applied, beside a copy of its data file."""
+    def make() -> bytes:
+        text = packaged(CONUS)
+        for e in edits:
+            text = e(text)
+        return text.encode()
+    return {name: make, CONUS_CSV: lambda: (DATA / CONUS_CSV).read_bytes()}
+
+
+def coherent(which: str, *edits: Callable[[str], str]) -> Dict[str, Content]:
+    """A COHERENT experiment file (CSI or LAR) with ``edits`` applied, beside copies of all its data files."""
+    def make() -> bytes:
+        text = packaged(which)
+        for e in edits:
+            text = e(text)
+        return text.encode()
+    files: Dict[str, Content] = {"exp.toml": make}
+    for p in DATA.glob("coherent_*.csv"):
+        files[p.name] = (lambda q=p: q.read_bytes())
+    return files
+
+
+def edit(key: str, value: str, section: Optional[str] = None) -> Callable[[str], str]:
+    return lambda t: set_key(t, key, value, section)
+
+
+def conus_data(make_csv: Callable[[List[str]], str]) -> Dict[str, Content]:
+    """CONUS+ with its data file replaced by ``make_csv(lines of the packaged CSV)``."""
+    files = conus(edit("file", '"data.csv"', "data"))
+    files["data.csv"] = lambda: make_csv((DATA / CONUS_CSV).read_text(encoding="utf-8").splitlines()).encode("utf-8")
+    return files
+
+
+def csv_rows(lines: List[str]) -> Tuple[List[str], str, List[str]]:
+    """(comment lines, header, data rows) of a CSV."""
+    comments = [ln for ln in lines if ln.startswith("#")]
+    body = [ln for ln in lines if ln.strip() and not ln.startswith("#")]
+    return comments, body[0], body[1:]
+
+
+def with_rows(f: Callable[[List[str]], List[str]]) -> Callable[[List[str]], str]:
+    def make(lines: List[str]) -> str:
+        comments, header, rows = csv_rows(lines)
+        return "\n".join(comments + [header] + f(rows)) + "\n"
+    return make
+
+
+def set_cell(row: int, col: int, value: str) -> Callable[[List[str]], List[str]]:
+    def f(rows: List[str]) -> List[str]:
+        cells = rows[row].split(",")
+        cells[col] = value
+        return rows[:row] + [",".join(cells)] + rows[row + 1:]
+    return f
+
+
+def many_bins(n: int) -> Callable[[List[str]], str]:
+    def make(lines: List[str]) -> str:
+        _, header, _ = csv_rows(lines)
+        return header + "\n" + "".join(f"{160 + i},{161 + i},1.0,1.0\n" for i in range(n))
+    return make
+
+
+def padded(text_file: str, megabytes: int) -> Content:
+    """The packaged file followed by ``megabytes`` MB of comment lines (valid, just huge)."""
+    def make() -> bytes:
+        line = b"# " + b"x" * 97 + b"\n"
+        return (DATA / text_file).read_bytes() + line * (megabytes * 10_000)
+    return make
+
+
+def lar_events(make_csv: Callable[[List[str]], str]) -> Dict[str, Content]:
+    """COHERENT CsI with its event list (the data) replaced by ``make_csv(lines of the packaged one)``."""
+    files = coherent(CSI, edit("file", '"events.csv"', "data"))
+    files["events.csv"] = lambda: make_csv(
+        (DATA / "coherent_csi_2021_coincidence.csv").read_text(encoding="utf-8").splitlines()).encode("utf-8")
+    return files
+
+
+#: cases whose clean error belongs in src/cevns/experiments.py (reading and checking experiment and data
+#: files, Experiment.replace), which the declared experiment schema replaces (module docstring)
+SCHEMA_CASES = {
+    "toml-latin1", "toml-binary", "toml-dev-zero", "toml-huge", "toml-misspelled-sigma-alpha", "toml-misspelled-exposure",
+    "toml-unknown-reactor-key", "toml-thermal_power_GW-3-6", "toml-k-0-162", "toml-normalisation_mass_kg-0",
+    "toml-normalisation_mass_kg-x", "toml-file-42", "toml-file-dev-zero", "csv-header-only", "csv-latin1",
+    "csv-binary", "csv-huge", "cli-predict-input-thresholds_evee=100", "cli-predict-input-thresholds_evee=-c2-low",
+    "cli-predict-input-efficiency=-c2-1",
+}
+#: cases that are not errors (a valid input that once failed, or a legitimate extreme): exit 0 with finite
+#: output is as good as exit 2
+MAY_SUCCEED = {
+    "toml-abundances-documented", "toml-sigma0_eV-1eminus300", "cli-predict-k-2", "cli-fit-param-mu_nu-cl-0.9999999999999999",
+    "cli-exclusion-model-scalar-cl-0.9999999",
+}
+
+POINTS_HEADER = "label,Q_GeV,value,err_plus,err_minus,scheme,reference\n"
+
+
+# --- the cases ---------------------------------------------------------------------------------------------------
+
+def cases() -> List[Case]:
+    E = ["predict", "{d}/exp.toml", "--json"]
+    c: List[Case] = []
+
+    def add(key: str, group: str, what: str, argv: Sequence[str], files: Optional[Dict[str, Content]] = None,
+            expect: Optional[int] = 2, area: str = "") -> None:
+        c.append(Case(key, group, what, list(argv), dict(files or {}), expect, area))
+
+    # experiment files (TOML): form
+    T = "experiment file"
+    add("toml-malformed", T, "malformed TOML (a line without `=`)", E,
+        conus(lambda t: t.replace("[reactor]", "[reactor]\npower")))
+    add("toml-duplicate-key", T, "the same key twice in `[reactor]`", E,
+        conus(lambda t: add_line(t, "reactor", "distance_m = 5")))
+    add("toml-latin1", T, "not UTF-8 (Latin-1 `é` in the title)", E,
+        {**conus(), "exp.toml": lambda: packaged(CONUS).replace('title = "', 'title = "caf\u00e9 ').encode("latin-1")})
+    add("toml-binary", T, "a binary file (PNG header and NUL bytes)", E,
+        {"exp.toml": lambda: b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4})
+    add("toml-empty", T, "an empty file", E, {"exp.toml": lambda: b""})
+    add("toml-dev-zero", T, "`/dev/zero` as the experiment file", ["predict", "/dev/zero"])
+    add("toml-huge", T, "a valid file padded to 20 MB with comments", E,
+        {**conus(), "exp.toml": padded(CONUS, 20)})
+    add("toml-folder", T, "a folder as the experiment file", ["predict", "{d}"])
+    # sections and keys
+    for sec in ("target", "reactor", "quenching", "exposure", "data"):
+        add(f"toml-no-{sec}", T, f"section `[{sec}]` missing", E, conus(lambda t, s=sec: drop_section(t, s)))
+    add("toml-no-detectors", T, "no `[[detectors]]`", E, conus(lambda t: drop_section(t, "detectors")))
+    add("toml-unknown-section", T, "unknown section `[reactr]`", E,
+        conus(lambda t: t.replace("[reactor]", "[reactr]")))
+    add("toml-unknown-top-key", T, "unknown top-level key `colour = \"red\"`", E,
+        conus(lambda t: 'colour = "red"\n' + t))
+    add("toml-misspelled-sigma-alpha", T, "misspelled key `sigma_alpa = 0.5` in `[statistics]`", E,
+        conus(lambda t: add_line(t, "statistics", "sigma_alpa = 0.5")))
+    add("toml-misspelled-exposure", T, "misspelled key `exposure_kg_dy = 5` in a detector", E,
+        conus(lambda t: add_line(t, "detectors", "exposure_kg_dy = 5")))
+    add("toml-unknown-reactor-key", T, "unknown key `power_GW = 1` in `[reactor]`", E,
+        conus(lambda t: add_line(t, "reactor", "power_GW = 1")))
+    add("toml-missing-power", T, "`thermal_power_GW` missing", E, conus(lambda t: drop_key(t, "thermal_power_GW", "reactor")))
+    add("toml-missing-threshold", T, "a detector without `threshold_eVee`", E,
+        conus(lambda t: drop_key(t, "threshold_eVee", "detectors")))
+    add("toml-detectors-not-list", T, "`detectors = 5`", E,
+        conus(lambda t: drop_section(t, "detectors").replace('name = "conus-plus"', 'name = "conus-plus"\ndetectors = 5')))
+    # types and values
+    for key, val, sec, area in [
+            ("mass_kg", '"heavy"', "detectors", ""), ("mass_kg", "true", "detectors", ""),
+            ("mass_kg", "nan", "detectors", ""), ("mass_kg", "-1.0", "detectors", ""), ("mass_kg", "0.0", "detectors", ""),
+            ("mass_kg", "1e308", "detectors", ""), ("mass_kg", "[1, 2]", "detectors", ""),
+            ("thermal_power_GW", "1e308", "reactor", ""), ("thermal_power_GW", "inf", "reactor", ""),
+            ("thermal_power_GW", "-3.6", "reactor", ""), ("thermal_power_GW", "0", "reactor", ""),
+            ("thermal_power_GW", '"3.6"', "reactor", ""),
+            ("distance_m", "1e-300", "reactor", ""), ("distance_m", "0", "reactor", ""),
+            ("energy_per_fission_MeV", "1e-300", "reactor", ""), ("captures_per_fission", "-1", "reactor", ""),
+            ("tail", '"guess"', "reactor", ""), ("tail", "3", "reactor", ""),
+            ("k", "0", "quenching", ""), ("k", "1e308", "quenching", ""), ("k", '"0.162"', "quenching", ""),
+            ("model", '"gauss"', "resolution", ""), ("sigma0_eV", "1e-300", "resolution", ""),
+            ("fano", "-0.1", "resolution", ""), ("pair_energy_eV", "0", "resolution", ""),
+            ("threshold_eVee", "nan", "detectors", ""), ("threshold_eVee", "-inf", "detectors", ""),
+            ("total_kg_day", "0", "exposure", ""), ("total_kg_day", "1e308", "exposure", ""),
+            ("sigma_alpha", "-0.2", "statistics", ""), ("sigma_alpha", "nan", "statistics", ""),
+            ("binding_table", '"nope"', "target", ""), ("element", '"Xx"', "target", ""),
+            ("element", '"Si"', "target", ""), ("element", "32", "target", ""),
+            ("normalisation_mass_kg", "0", "data", ""), ("normalisation_mass_kg", '"x"', "data", ""),
+            ("units", '"events"', "data", ""), ("file", "42", "data", ""), ("file", '"nope.csv"', "data", ""),
+            ("file", '"."', "data", ""), ("file", '"/dev/zero"', "data", ""),
+            ("columns", '{ lo = "bin_lo_eVee" }', "data", "")]:
+        add(f"toml-{key}-{slug(val)}", T, f"`{key} = {val}` in `[{sec}]`", E,
+            conus(edit(key, val, sec)), area=area)
+    add("toml-eves-string", T, '`eves = "yes"` in `[target]`', E, conus(lambda t: add_line(t, "target", 'eves = "yes"')))
+    # abundances and fission fractions
+    for key, what, val in [("documented", "as in docs/experiments.md: `{ 76 = 0.88, 74 = 0.12 }`",
+                             "{ 76 = 0.88, 74 = 0.12 }"),
+                            ("sum", "summing to 0.9", '{ "76" = 0.8, "74" = 0.1 }'),
+                            ("unknown", "with an unknown isotope", '{ "99" = 1.0 }'),
+                            ("negative", "negative", '{ "76" = 1.5, "74" = -0.5 }'),
+                            ("text", "a text", '"enriched"')]:
+        add(f"toml-abundances-{key}", T, f"abundances {what}", E,
+            conus(lambda t, v=val: add_line(t, "target", f"abundances = {v}")))
+    for key, what, val in [("sum", "summing to 0.97", "{ U235 = 0.50, U238 = 0.08, Pu239 = 0.32, Pu241 = 0.07 }"),
+                           ("unknown", "with an unknown isotope", "{ U235 = 0.53, U238 = 0.08, Pu239 = 0.32, Th232 = 0.07 }"),
+                           ("negative", "negative", "{ U235 = 1.2, U238 = -0.2 }"),
+                           ("number", "a number, not a table", "0.5"),
+                           ("text", "with a text value", '{ U235 = "half", U238 = 0.5 }')]:
+        add(f"toml-fission-{key}", T, f"fission fractions {what}", E, conus(edit("fission_fractions", val, "reactor")))
+    # COHERENT files
+    for key, val, sec, area in [("pot", "-1", "source", ""), ("energy_edges", "[0, 8, 4]", "detector", ""),
+                                ("coefficients", "[]", "quenching", ""), ("coefficients", '"abc"', "quenching", ""),
+                                ("time_edges_us", "[1, 0]", "detector", ""), ("kind", '"bayes"', "likelihood", ""),
+                                ("shared", '{ "flux" = "sns" }', "likelihood", ""), ("spread", "[-1, 9]", "detector", ""),
+                                ("efficiency", '{ kind = "magic" }', "detector", ""), ("kind", '"neutrinos"', "source", ""),
+                                ("sigma", "-1", "backgrounds", ""), ("file", '"nope.csv"', "backgrounds", "")]:
+        add(f"csi-{key}-{slug(val)}", T, f"COHERENT CsI: `{key} = {val}` in `[{sec}]`",
+            E, coherent(CSI, edit(key, val, sec)), area=area)
+    add("csi-many-bins", T, "COHERENT CsI: 200 001 energy edges (200 000 bins)", E,
+        coherent(CSI, edit("energy_edges", "[" + ", ".join(str(0.0005 * i) for i in range(200_001)) + "]", "detector")))
+    add("lar-efficiency-latin1", T, "COHERENT LAr: efficiency table not UTF-8", E,
+        {**coherent(LAR), "coherent_lar_2020_efficiency.csv":
+         lambda: (DATA / "coherent_lar_2020_efficiency.csv").read_bytes() + "# caf\u00e9\n".encode("latin-1")})
+
+    # data files (CSV)
+    D = "data file"
+    add("csv-header-only", D, "CONUS+ data: only a header", E, conus_data(with_rows(lambda r: [])))
+    add("csv-empty", D, "CONUS+ data: empty file", E, conus_data(lambda lines: ""))
+    add("csv-latin1", D, "CONUS+ data: not UTF-8", E,
+        {**conus_data(lambda lines: ""), "data.csv": lambda: (DATA / CONUS_CSV).read_bytes() + "# caf\u00e9\n".encode("latin-1")})
+    add("csv-binary", D, "CONUS+ data: binary (NUL bytes)", E, {**conus_data(lambda lines: ""), "data.csv": lambda: bytes(1000)})
+    add("csv-missing-column", D, "CONUS+ data: column `sigma_per_kg` missing", E,
+        conus_data(lambda lines: "\n".join(ln.rsplit(",", 1)[0] for ln in lines if not ln.startswith("#")) + "\n"))
+    add("csv-text", D, "CONUS+ data: text in a number (`12,5`)", E, conus_data(with_rows(set_cell(3, 2, '"12,5"'))))
+    add("csv-nan", D, "CONUS+ data: `nan` value", E, conus_data(with_rows(set_cell(2, 2, "nan"))))
+    add("csv-inf-edge", D, "CONUS+ data: `inf` bin edge", E, conus_data(with_rows(set_cell(18, 1, "inf"))))
+    add("csv-negative-sigma", D, "CONUS+ data: negative sigma", E, conus_data(with_rows(set_cell(4, 3, "-3"))))
+    add("csv-zero-sigma", D, "CONUS+ data: sigma = 0", E, conus_data(with_rows(set_cell(4, 3, "0"))))
+    add("csv-gap", D, "CONUS+ data: a gap between bins", E, conus_data(with_rows(lambda r: r[:5] + r[6:])))
+    add("csv-overlap", D, "CONUS+ data: overlapping bins", E, conus_data(with_rows(set_cell(5, 0, "195"))))
+    add("csv-decreasing", D, "CONUS+ data: bins in decreasing order", E, conus_data(with_rows(lambda r: r[::-1])))
+    add("csv-empty-bin", D, "CONUS+ data: a bin with lo = hi", E,
+        conus_data(with_rows(lambda r: r[:3] + ["190,190,1.0,1.0"] + r[3:])))
+    add("csv-short-row", D, "CONUS+ data: a row with a missing field", E,
+        conus_data(with_rows(lambda r: r[:6] + [",".join(r[6].split(",")[:3])] + r[7:])))
+    add("csv-one-bin-below-threshold", D, "CONUS+ data: one bin, below every threshold", E,
+        conus_data(lambda lines: csv_rows(lines)[1] + "\n100,110,1.0,1.0\n"))
+    add("csv-many-bins", D, "CONUS+ data: 200 000 bins", E, conus_data(many_bins(200_000)))
+    add("csv-huge", D, "CONUS+ data: padded to 60 MB with comments", E,
+        {**conus_data(lambda lines: ""), "data.csv": padded(CONUS_CSV, 60)})
+    add("events-text", D, "COHERENT CsI events: text in a number", E,
+        lar_events(lambda lines: "\n".join(lines[:12] + ["abc,1.0"] + lines[12:]) + "\n"))
+    add("events-header-only", D, "COHERENT CsI events: only a header", E,
+        lar_events(lambda lines: csv_rows(lines)[1] + "\n"))
+    add("events-nan", D, "COHERENT CsI events: `nan` energy", E,
+        lar_events(lambda lines: "\n".join(lines + ["nan,1.0"]) + "\n"))
+    add("events-latin1", D, "COHERENT CsI events: not UTF-8", E,
+        {**lar_events(lambda lines: ""), "events.csv":
+         lambda: (DATA / "coherent_csi_2021_coincidence.csv").read_bytes() + "# caf\u00e9\n".encode("latin-1")})
+    add("events-missing-column", D, "COHERENT CsI events: column `t_us` missing", E,
+        lar_events(lambda lines: "\n".join(ln.split(",")[0] for ln in lines if not ln.startswith("#")) + "\n"))
+    add("events-huge", D, "COHERENT CsI events: padded to 60 MB", E,
+        {**lar_events(lambda lines: ""), "events.csv": padded("coherent_csi_2021_coincidence.csv", 60)})
+    add("points-latin1", D, "`reproduce --sin2w-points`: not UTF-8", ["reproduce", "--out", "{d}/out", "--sin2w-points",
+        "{d}/p.csv"], {"p.csv": lambda: (POINTS_HEADER + "caf\u00e9,0.05,0.24,0.02,0.03,MSbar,x\n").encode("latin-1")})
+    add("points-header-only", D, "`reproduce --sin2w-points`: only a header",
+        ["reproduce", "--out", "{d}/out", "--sin2w-points", "{d}/p.csv"], {"p.csv": lambda: POINTS_HEADER.encode()})
+    add("points-text", D, "`reproduce --sin2w-points`: text as Q", ["reproduce", "--out", "{d}/out", "--sin2w-points",
+        "{d}/p.csv"], {"p.csv": lambda: (POINTS_HEADER + "a,low,0.24,0.02,0.03,MSbar,x\n").encode()})
+    add("points-huge", D, "`reproduce --sin2w-points`: 20 MB", ["reproduce", "--out", "{d}/out", "--sin2w-points",
+        "{d}/p.csv"], {"p.csv": lambda: (POINTS_HEADER + "a,0.05,0.24,0.02,0.03,MSbar,x\n" * 500_000).encode()})
+
+    # command-line arguments
+    A = "argument"
+    for argv in (["predict", "no-such-experiment"], ["predict", "--model", "axion"],
+                 ["predict", "--model", "magnetic-moment", "--set", "mu_nu=abc"],
+                 ["predict", "--model", "magnetic-moment", "--set", "mu_nu=1e308", "--json"],
+                 ["predict", "--model", "magnetic-moment", "--set", "mu_nu=nan"],
+                 ["predict", "--model", "millicharge", "--set", "q_ee=inf"],
+                 ["predict", "--set", "foo=1"], ["predict", "--set", "mu_nu"],
+                 ["predict", "--model", "vector-bl", "--set", "mass_MeV=-1"],
+                 ["predict", "--input", "thresholds_eVee=100"], ["predict", "--input", "numerics=1"],
+                 ["predict", "--input", 'thresholds_eVee={"C2": '], ["predict", "--input", 'thresholds_eVee={"C9": 200}'],
+                 ["predict", "--input", 'thresholds_eVee={"C2": "low"}'], ["predict", "--input", "quenchingk=0.2"],
+                 ["predict", "--input", "k=abc"], ["predict", "--input", "tail=1"],
+                 ["predict", "--input", "fission_fractions=[1,2]"], ["predict", "--input", 'efficiency={"C2": 1}'],
+                 ["predict", "--input", "thermal_power_GW=1e308", "--json"], ["predict", "--input", "=3"],
+                 ["predict", "--k", "2"], ["predict", "--k", "nan"], ["predict", "--k", "inf"],
+                 ["predict", "--exposure", "-5"], ["predict", "--exposure", "1e308", "--json"],
+                 ["predict", "--sigma-alpha", "-1"], ["predict", "--resolution", "gauss"],
+                 ["fit", "--param", "sin2w", "--exposure", "1e200", "--json"],
+                 ["fit", "--param", "sin2w", "--sigma-alpha", "1e-300", "--json"],
+                 ["predict", "--input", "captures_per_fission=6e299", "--json"],
+                 ["predict", "coherent-csi-2021", "--k", "0.2"],
+                 ["predict", "--plot", "{d}/out.xyz"], ["predict", "--plot", "/nonexistent-folder/x.png"],
+                 ["predict", "--plot", "{d}"],
+                 ["fit", "--param", "nope"], ["fit", "--param", "g"],
+                 ["fit", "--param", "g", "--mediator", "vector-bl", "--mass", "-1"],
+                 ["fit", "--param", "g", "--mediator", "vector-bl", "--mass", "nan"],
+                 ["fit", "--param", "mu_nu", "--cl=-1sigma"], ["fit", "--param", "mu_nu", "--cl", "0"],
+                 ["fit", "--param", "mu_nu", "--cl", "1"], ["fit", "--param", "mu_nu", "--cl", "150%"],
+                 ["fit", "--param", "mu_nu", "--cl", "nan"], ["fit", "--param", "mu_nu", "--cl", "abc"],
+                 ["fit", "--param", "mu_nu", "--cl", "0.9999999999999999"],
+                 ["fit", "--param", "mu_nu", "--channels", "cevns+eves+eves"],
+                 ["fit", "--param", "mu_nu", "--channels", "cevns+foo"], ["fit", "--param", "mu_nu", "--channels", ""],
+                 ["fit", "coherent-csi-2021", "--param", "mu_nu", "--channels", "eves"],
+                 ["fit", "conus-plus", "conus-plus", "--param", "mu_nu"], ["fit", "--param", "mu_nu_mu"],
+                 ["fit", "--param", "sin2w", "--plot", "{d}/fit.xyz"],
+                 ["exclusion", "--model", "sm"], ["exclusion", "--model", "scalar", "--mass-min", "-1"],
+                 ["exclusion", "--model", "scalar", "--mass-min", "10", "--mass-max", "1"],
+                 ["exclusion", "--model", "scalar", "--mass-max", "inf"],
+                 ["exclusion", "--model", "scalar", "--n-masses", "0"],
+                 ["exclusion", "--model", "scalar", "--n-masses", "1000000000"],
+                 ["exclusion", "--model", "scalar", "--cl", "0"], ["exclusion", "--model", "scalar", "--cl", "nan"],
+                 ["exclusion", "--model", "scalar", "--cl", "0.9999999"], ["exclusion", "--model", "scalar", "--dof", "3"],
+                 ["contour", "--params", "q_ee"], ["contour", "--params", "q_ee,q_ee"],
+                 ["contour", "--params", "q_ee,mu_nu"], ["contour", "--params", "q_ee,q_emu", "--n", "0"],
+                 ["contour", "--params", "q_ee,q_emu", "--n", "1000000"], ["contour", "--params", "q_ee,q_emu", "--cl", "abc"],
+                 ["coverage", "--param", "mu_nu", "--toys", "0"], ["coverage", "--param", "mu_nu", "--workers", "-1"],
+                 ["coverage", "--param", "mu_nu", "--scheduler", "localhost"],
+                 ["coverage", "--param", "mu_nu", "--out", "{d}/file.txt"],
+                 ["reproduce", "--out", "{d}/file.txt"], ["reproduce", "--out", "/proc/cevns-out"],
+                 ["reproduce", "--sin2w-points", "{d}/missing.csv", "--out", "{d}/out"],
+                 ["reproduce", "global", "--sin2w-points", "x.csv"], ["reproduce", "--json"],
+                 ["frobnicate"], [], ["list", "--bogus"]):
+        text = " ".join(a if a and " " not in a else repr(a) for a in argv)
+        files = {"file.txt": lambda: b"a user's file\n"} if any("file.txt" in a for a in argv) else {}
+        key = re.sub(r"[^a-z0-9.=%+_]+", "-", text.replace("{d}", "").replace("--", " ").lower()).strip("-")
+        add("cli-" + (key or "none"), A,
+            f"`cevns {text.replace('{d}', 'DIR')}`" if argv else "`cevns` (no command)", argv, files)
+    for case in c:
+        if case.key in SCHEMA_CASES:
+            case.area = "schema"
+        if case.key in MAY_SUCCEED:
+            case.expect = None
+    missing = (SCHEMA_CASES | MAY_SUCCEED) - {case.key for case in c}
+    if missing:
+        raise KeyError(f"SCHEMA_CASES or MAY_SUCCEED name no case: {sorted(missing)}")
+    return c
+
+
+# --- running -----------------------------------------------------------------------------------------------------
+
+def _limit_memory() -> None:  # in the child, before exec
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def message_of(stderr: str) -> str:
+    """The error line of stderr (the last line holding 'error:'); after a traceback its last line (the
+    exception); else the first line."""
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    if "Traceback (most recent call last)" in stderr:
+        return "(traceback) " + lines[-1].strip()
+    errs = [ln for ln in lines if "error:" in ln]
+    if errs:
+        return errs[-1].strip()
+    return lines[0].strip() if lines else ""
+
+
+def nonfinite_output(stdout: str) -> bool:
+    """NaN or inf in the output: strict JSON when the output is JSON, else a `nan` word (text writes an unbounded
+    limit as +inf, by design)."""
+    s = stdout.strip()
+    if s[:1] in "{[":
+        def bad(token: str) -> None:
+            raise ValueError(token)
+        try:
+            json.loads(s, parse_constant=bad)
+            return False
+        except ValueError:
+            return True
+    return re.search(r"(?<![A-Za-z])nan(?![A-Za-z])", s, flags=re.IGNORECASE) is not None
+
+
+def run_case(case: Case, workdir: Path) -> Outcome:
+    """Run one case in ``workdir`` (made empty here), as ``python -m cevns``."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    for name, make in case.files.items():
+        (workdir / name).write_bytes(make())
+    argv = [a.replace("{d}", str(workdir)) for a in case.argv]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC)] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
+               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg", PYTHONWARNINGS="default")
+    t0 = time.perf_counter()
+    try:
+        p = subprocess.run([sys.executable, "-m", "cevns", *argv], cwd=workdir, env=env, capture_output=True,
+                           text=True, errors="replace", timeout=TIMEOUT_S,
+                           preexec_fn=_limit_memory if os.name == "posix" else None)
+        status, out, err = p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired as e:
+        def text(b: object) -> str:
+            return b.decode(errors="replace") if isinstance(b, bytes) else str(b or "")
+        status, out, err = None, text(e.stdout), text(e.stderr)
+    dt = time.perf_counter() - t0
+    msg = message_of(err).replace(str(workdir), "DIR")
+    shutil.rmtree(workdir, ignore_errors=True)
+    return Outcome(case, status, msg, "Traceback (most recent call last)" in err, nonfinite_output(out), dt,
+                   err.replace(str(workdir), "DIR"))
+
+
+def schema_landed() -> bool:
+    """True once the command line has a ``schema`` command (the declared experiment schema of issue 13)."""
+    sys.path.insert(0, str(SRC))
+    try:
+        from cevns.cli import build_parser
+
+        sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+        return "schema" in sub.choices
+    finally:
+        sys.path.remove(str(SRC))
+
+
+# --- the table ---------------------------------------------------------------------------------------------------
+
+def _cell(text: str, width: int = 170) -> str:
+    text = text if len(text) <= width else text[:width - 3] + "..."
+    return text.replace("|", "\\|") if text else "(nothing on stderr)"
+
+
+def table(outcomes: Sequence[Outcome]) -> str:
+    n = len(outcomes)
+    exit2 = sum(o.status == 2 for o in outcomes)
+    tb = sum(o.traceback for o in outcomes)
+    bad = [o for o in outcomes if o.problems]
+    waived = sum(o.case.area == "schema" for o in bad)
+    lines = [f"{n} bad inputs, each run as `python -m cevns ...` by `python scripts/bad_inputs.py` (which writes this "
+             f"table): {exit2} end with exit status 2, {tb} with a traceback, {len(bad)} not as expected ({waived} of "
+             "them left for the experiment schema).  The message is the line of stderr holding `error:`; DIR is the "
+             "case's temporary folder.", "",
+             "| # | kind | input | exit | message | traceback |", "|---|---|---|---|---|---|"]
+    for i, o in enumerate(outcomes, 1):
+        status = "timeout" if o.status is None else str(o.status)
+        if o.problems:
+            status += " **(" + ", ".join(o.problems) + ("; left for the schema" if o.case.area == "schema" else "") + ")**"
+        lines.append(f"| {i} | {o.case.group} | {_cell(o.case.what, 200)} | {status} | {_cell(o.message)} | "
+                     f"{'**yes**' if o.traceback else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(text: str, doc: Path = DOC) -> None:
+    src = doc.read_text(encoding="utf-8")
+    block = f"{BEGIN}\n{text}{END}"
+    if BEGIN in src and END in src:
+        new = src[:src.index(BEGIN)] + block + src[src.index(END) + len(END):]
+    else:
+        new = src.rstrip("\n") + "\n\n## Bad inputs tried (generated)\n\n" + block + "\n"
+    tmp = doc.with_name(doc.name + ".tmp")
+    tmp.write_text(new, encoding="utf-8")
+    tmp.replace(doc)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="exit 1 if any case is not as expected")
+    ap.add_argument("--strict", action="store_true", help="with --check: count the cases left for the schema too")
+    ap.add_argument("--no-write", action="store_true", help="do not write docs/reliability.md")
+    ap.add_argument("--only", help="comma-separated case keys (implies --no-write)")
+    ap.add_argument("--list", action="store_true", help="list the case keys and exit")
+    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="cases run at once (default 2)")
+    ap.add_argument("--show", action="store_true", help="print the end of stderr of every case not as expected")
+    args = ap.parse_args(argv)
+    all_cases = cases()
+    keys = [c.key for c in all_cases]
+    dup = sorted({k for k in keys if keys.count(k) > 1})
+    if dup:
+        raise SystemExit(f"duplicate case keys: {dup}")
+    if args.list:
+        for c in all_cases:
+            print(f"{c.key:<50} {c.what}")
+        return 0
+    todo = all_cases
+    if args.only:
+        want = args.only.split(",")
+        unknown = [k for k in want if k not in keys]
+        if unknown:
+            raise SystemExit(f"unknown case(s) {unknown}; see --list")
+        todo = [c for c in all_cases if c.key in want]
+    from concurrent.futures import ThreadPoolExecutor
+
+    done = [0]
+
+    def one(ic: Tuple[int, Case]) -> Outcome:
+        o = run_case(ic[1], Path(tmp) / f"case{ic[0]}")
+        done[0] += 1
+        flag = ("  <-- " + ", ".join(o.problems)) if o.problems else ""
+        print(f"[{done[0]:3d}/{len(todo)}] {o.seconds:5.1f}s exit {o.status} {ic[1].key}: {o.message[:100]}{flag}",
+              file=sys.stderr, flush=True)
+        return o
+
+    with tempfile.TemporaryDirectory(prefix="cevns-bad-inputs-") as tmp:
+        with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+            outcomes = list(pool.map(one, enumerate(todo)))
+    if not (args.no_write or args.only):
+        write_table(table(outcomes))
+        print(f"wrote the table into {DOC.relative_to(ROOT)}", file=sys.stderr)
+    strict = args.strict or schema_landed()
+    bad = [o for o in outcomes if o.problems]
+    waived = [o for o in bad if o.case.area == "schema" and not strict]
+    failing = [o for o in bad if o not in waived]
+    print(f"{len(outcomes)} cases: {sum(o.status == 2 for o in outcomes)} exit 2, "
+          f"{sum(o.traceback for o in outcomes)} tracebacks, {sum(o.status == 0 and o.nonfinite for o in outcomes)} "
+          f"NaN/inf with exit 0, {len(bad)} not as expected ({len(waived)} left for the experiment schema)")
+    for o in bad:
+        print(f"  {'(schema) ' if o in waived else ''}{o.case.key}: {', '.join(o.problems)}: {o.message[:120]}")
+        if args.show:
+            print("    " + "\n    ".join(o.stderr.strip().splitlines()[-6:]))
+    if args.check and failing:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
