@@ -448,7 +448,7 @@ def cases() -> List[Case]:
                  ["coverage", "--param", "mu_nu", "--out", "{d}/file.txt"],
                  ["reproduce", "--out", "{d}/file.txt"], ["reproduce", "--out", "/proc/cevns-out"],
                  ["reproduce", "--sin2w-points", "{d}/missing.csv", "--out", "{d}/out"],
-                 ["reproduce", "global", "--sin2w-points", "x.csv"], ["reproduce", "--json"],
+                 ["reproduce", "global", "--sin2w-points", "x.csv"],
                  ["frobnicate"], [], ["list", "--bogus"]):
         text = " ".join(a if a and " " not in a else repr(a) for a in argv)
         files = {"file.txt": lambda: b"a user's file\n"} if any("file.txt" in a for a in argv) else {}

@@ -502,14 +502,20 @@ class Experiment(_Analyses):
             if sec not in cfg and sec not in _OPTIONAL_SECTIONS:
                 raise CevnsInputError(f"input {key!r} does not apply to {self.name} (it has no [{sec}] section)")
             cfg.setdefault(sec, {})[field] = val
+        if (thresholds is not None or efficiency is not None) and "detectors" not in cfg:
+            raise CevnsInputError(f"thresholds_eVee and efficiency apply to the [[detectors]] of a germanium reactor "
+                                  f"experiment; {self.name} has none")
         if thresholds is not None:
+            if not isinstance(thresholds, dict):
+                raise CevnsInputError(f"thresholds_eVee must map detector names to eV_ee, e.g. {{\"C2\": 200}}; "
+                                      f"got {thresholds!r}")
             names = {d["name"] for d in cfg["detectors"]}
             bad = set(thresholds) - names
             if bad:
                 raise CevnsInputError(f"unknown detector(s) {sorted(bad)}; known: {sorted(names)}")
             for d in cfg["detectors"]:
                 if d["name"] in thresholds:
-                    d["threshold_eVee"] = float(thresholds[d["name"]])
+                    d["threshold_eVee"] = thresholds[d["name"]]  # type-checked by the schema
         if efficiency is not None:
             names = {d["name"] for d in cfg["detectors"]}
             if not isinstance(efficiency, dict) or set(efficiency) - names:
@@ -517,8 +523,12 @@ class Experiment(_Analyses):
                                       "(energies_eVee, values) pairs")
             for d in cfg["detectors"]:
                 if d["name"] in efficiency:
-                    energies, values = efficiency[d["name"]]
-                    d["efficiency_eVee"], d["efficiency"] = list(map(float, energies)), list(map(float, values))
+                    pair = efficiency[d["name"]]
+                    if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not all(
+                            isinstance(x, (list, tuple, np.ndarray)) for x in pair):
+                        raise CevnsInputError(f"efficiency of {d['name']} must be (energies_eVee, values), two lists; "
+                                              f"got {pair!r}")
+                    d["efficiency_eVee"], d["efficiency"] = list(pair[0]), list(pair[1])
         return Experiment(cfg, self.base_dir, self._text, numerics)
 
     def asimov(self, model: Optional[Model] = None, error_scale: float = 1.0,
