@@ -120,7 +120,8 @@ def test_recoil_response_inputs_checked():
 
 
 def test_implausibly_many_events(exp):
-    with pytest.raises(CevnsInputError, match=r"Standard Model predicts .* events in a bin, more than 1e\+100|total_kg_day must be > 0 and <= 1e\+09"):
+    with pytest.raises(CevnsInputError, match=r"Standard Model predicts .* events in a bin, more than 1e\+100"
+                       r"|total_kg_day must be > 0 and <= 1e\+09"):
         exp.replace(exposure_kg_day=1e200)
 
 
@@ -248,7 +249,8 @@ def test_every_bad_input_case():
 @pytest.mark.parametrize("edit,msg", [
     (lambda t: t.replace('[[signal_shapes]]\nname = "CEvNS timing mean"\ntemplate = {',
                          '[[signal_shapes]]\nname = "CEvNS timing mean"\nx = {'), None),
-    (lambda t: 'signal_shapes = [true]\n' + t.split("[[signal_shapes]]")[0], r"\[\[signal_shapes\]\] (must be a list of tables|entry 1 must be a table)"),
+    (lambda t: 'signal_shapes = [true]\n' + t.split("[[signal_shapes]]")[0], r"\[\[signal_shapes\]\] (must be a list of tables|"
+                                                                                       r"entry 1 must be a table)"),
     (lambda t: t.replace('template = { file = "coherent_lar_2020_pdfs.csv", nominal = "cevns", plus = "cevns_timing_mean" }',
                          'template = 3'), "template must be a table"),
     (lambda t: t.replace("shapes = [ {", "shapes = [ 1, {"), "shapes (must be a list of tables|entry 1 must be a table)"),
@@ -314,7 +316,8 @@ def test_flux_overflow_named_without_warnings(exp):
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(CevnsInputError, match="flux overflows|prediction overflows|must be >= 0 and <= 2|must be > 0 and <= 10000|must be >= 0.01"):
+        with pytest.raises(CevnsInputError, match="flux overflows|prediction overflows|must be >= 0 and <= 2"
+                                                   "|must be > 0 and <= 10000|must be >= 0.01"):
             exp.replace(captures_per_fission=6e299)
 
 
@@ -325,7 +328,8 @@ def test_background_normalisation_overflow(tmp_path):
     text = (src / "coherent_lar_2020.toml").read_text().replace("normalisation = 33 ", "normalisation = 3.3e301 ")
     assert "3.3e301" in text
     (tmp_path / "e.toml").write_text(text)
-    with pytest.raises(CevnsInputError, match=r"delayed beam-related neutrons(: .* events in a bin, more than 1e\+100| normalisation must be >= 0 and <= 1e\+12)"):
+    with pytest.raises(CevnsInputError, match=r"delayed beam-related neutrons(: .* events in a bin, more than 1e\+100"
+                                                   r"| normalisation must be >= 0 and <= 1e\+12)"):
         cevns.load_experiment(str(tmp_path / "e.toml"))
 
 
