@@ -164,6 +164,9 @@ def _read_dataset(path: Path, spec: Dict[str, Any], text: str) -> Dataset:
         raise CevnsInputError(f"data file {path.name}: bins must be contiguous and ordered (each lo = previous hi)")
     edges = check_bins(np.concatenate([a[:, 0], a[-1:, 1]]))
     err_scale = check_positive("[data] error_scale", spec.get("error_scale", 1.0))
+    if np.abs(a[:, 2:4]).max() > 1e100 / (scale * max(err_scale, 1.0)):
+        raise CevnsInputError(f"data file {path.name}: values or errors above 1e100 events in a bin (after the "
+                              "normalisation mass and error_scale)")
     return Dataset(edges, a[:, 2] * scale, a[:, 3] * scale * err_scale, description=str(path.name))
 
 

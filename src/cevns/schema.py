@@ -25,6 +25,8 @@ from .errors import CevnsInputError
 SCHEMA_VERSION = 1
 #: the most bins (energy x time, or entries of any list) an experiment may declare
 MAX_ITEMS = 100_000
+#: the largest magnitude of a number whose key states no range of its own
+MAX_MAGNITUDE = 1e30
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ SCHEMA: Dict[str, Key] = {
         "energy_edges": num_list("observed-energy bin edges (in the observable)", min_items=2, required=True),
         "time_edges_us": num_list("arrival-time bin edges (absent: no timing)", "us", min_items=2),
         "time_efficiency": table("1 until t0, then exp(-(t - t0)/decay)", {
-            "t0_us": num("start of the decay", "us", 0.0), "decay_us": num("decay time", "us", math.inf, lo=0.0,
+            "t0_us": num("start of the decay", "us", 0.0, lo=-100.0, hi=100.0), "decay_us": num("decay time", "us", math.inf, lo=0.0,
                                                                           lo_open=True, allow_inf=True)}),
         "efficiency": _EFFICIENCY,
     }),
@@ -283,6 +285,8 @@ class _Validator:
                 self.fail(where, f"must be an integer, got {_show(v)}", key)
             if math.isnan(v) or (math.isinf(v) and not k.allow_inf):
                 self.fail(where, f"must be finite, got {v!r}", key)
+            if k.lo is None and k.hi is None and abs(v) > MAX_MAGNITUDE:
+                self.fail(where, f"must lie within +-{MAX_MAGNITUDE:g}, got {v!r}", key)
             if (k.lo is not None and (v < k.lo or (k.lo_open and v == k.lo))) or \
                     (k.hi is not None and (v > k.hi or (k.hi_open and v == k.hi))):
                 self.fail(where, f"must be {_range_text(k)}{' ' + k.unit if k.unit else ''}, got {v!r}", key)
