@@ -186,8 +186,8 @@ SCHEMA: Dict[str, Key] = {
         "energy_edges": num_list("observed-energy bin edges (in the observable)", min_items=2, required=True),
         "time_edges_us": num_list("arrival-time bin edges (absent: no timing)", "us", min_items=2),
         "time_efficiency": table("1 until t0, then exp(-(t - t0)/decay)", {
-            "t0_us": num("start of the decay", "us", 0.0, lo=-100.0, hi=100.0), "decay_us": num("decay time", "us", math.inf, lo=0.0,
-                                                                          lo_open=True, allow_inf=True)}),
+            "t0_us": num("start of the decay", "us", 0.0, lo=-100.0, hi=100.0),
+            "decay_us": num("decay time", "us", math.inf, lo=0.0, lo_open=True, allow_inf=True)}),
         "efficiency": _EFFICIENCY,
     }),
     "binning": table("bins of a reactor experiment without [data] (with [data], the data's bins)", {
