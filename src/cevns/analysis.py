@@ -14,7 +14,7 @@ from scipy import optimize
 from ._poly import monomial_gradient, monomial_matrix
 from .convergence import failed, watch
 from .errors import CevnsInputError, check_finite, check_positive
-from .minimise import _batch_chi2, _Minimiser, marginalise_many
+from .minimise import SPARSE_FROM, _batch_chi2, _Minimiser, marginalise_many
 from .models import MODELS, Model, default_free, model_for_parameter
 from .rates import Basis
 from .results import ContourResult, ExclusionResult, FitResult
@@ -90,9 +90,28 @@ class _Problem:
         # is the rate even in the parameter of interest? (then |x| is what is constrained)
         self.even = all(dict(m).get(param, 0) % 2 == 0 for m in self.basis.monomials)
         self._last = self._base[self._i_free].copy()
-        self._near_last = self._last.copy()
-        self._grid_x, self._grid_z = np.zeros(1), self._last[None, :].copy()
+        # with several free parameters the vectorised minimisations work on those that enter only squared
+        # (transition charges and radii) through their square w = p^2 >= 0, in which the rate is a polynomial of half
+        # the degree (``mbasis``): no stationary point at p = 0 to escape from in every sign combination and no
+        # quartic valley where p = 0 stops being the minimum (measured: Newton crawled there for hundreds of steps);
+        # w = 0 is a bound (projected Newton steps).  One or two free parameters keep the plain coordinates: cheap
+        # there, and their +-p symmetry makes the fits of two parameters that the data see alike (q_emu and q_etau
+        # at a reactor) agree to the last bit, which the paper's statements check
+        many = len(self.free) >= SPARSE_FROM
+        self._squared = np.array([many and all(dict(m).get(p, 0) % 2 == 0 for m in self.basis.monomials)
+                                  for p in self.free], dtype=bool)
+        sq = {p for p, q in zip(self.free, self._squared) if q}
+        self.mbasis = Basis(names, [tuple((k, pw // 2 if k in sq else pw) for k, pw in m) for m in self.basis.monomials],
+                            self.basis.B)
+        self._mbase = self._base.copy()
+        self._mbase[self._i_free] = self._to_w(self._base[self._i_free])
+        self._lower = np.where(self._squared, 0.0, -np.inf)
+        # minimiser coordinates (w) of the last profile_near and of the scan points
+        self._near_last = self._mbase[self._i_free].copy()
+        self._grid_x, self._grid_z = np.zeros(1), self._near_last[None, :].copy()
         self.zscale = self.scale[param]
+        # what the data resolve of every free parameter (:meth:`_sensitivity`): a floor of its search widths
+        self._resolution = self._sensitivity(self.free) if self.free else np.zeros(0)
         self._ladder = np.array([0.0, 0.03, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0])
         self._ladder = np.concatenate([-self._ladder[:0:-1], self._ladder])
 
@@ -151,6 +170,61 @@ class _Problem:
         self._last = centre + res.x * widths if res.fun <= vals.min() else grid[int(np.argmin(vals))]
         return best
 
+    def _to_w(self, z: np.ndarray) -> np.ndarray:
+        """Free parameter values -> minimiser coordinates (the square of those that enter only squared)."""
+        z = np.asarray(z, dtype=float)
+        return np.where(self._squared, z * z, z)
+
+    def _to_z(self, w: np.ndarray) -> np.ndarray:
+        """Minimiser coordinates -> free parameter values (the root >= 0 of a square)."""
+        w = np.asarray(w, dtype=float)
+        return np.where(self._squared, np.sqrt(np.maximum(w, 0.0)), w)
+
+    def _sensitivity(self, params: Sequence[str]) -> np.ndarray:
+        """Per parameter, the smallest |shift| from its default (its table scale times a power of 2, from 2^-20 to
+        2^60) that moves chi^2 by 1, every other parameter at its default: the scale the data resolve (the table
+        scale if none does).  It sets the floor of the search widths: a reactor's 1e-12 e of a millicharge is
+        1e-5 of what COHERENT resolves, and a search in steps of the table scale crawls (measured: a CsI q_emu fit
+        took more than 15 minutes, its free charges hundreds of Newton steps from their minima at ~1e-7 e)."""
+        k = 2.0 ** np.arange(-20, 61)
+        out = np.empty(len(params))
+        for j, p in enumerate(params):
+            c = self.basis.names.index(p)
+            pts = np.tile(self._base, (2 * k.size + 1, 1))
+            shift = self.scale[p] * k
+            pts[1:k.size + 1, c] += shift
+            pts[k.size + 1:, c] -= shift
+            with np.errstate(over="ignore", invalid="ignore"):
+                v = np.asarray(self.chi2(self.basis.evaluate_many(pts)), dtype=float)
+            moved = ~(np.abs(v[1:] - v[0]) < 1.0)  # a non-finite value counts as moved
+            moved = moved[:k.size] | moved[k.size:]
+            out[j] = shift[int(np.argmax(moved))] if np.isfinite(v[0]) and moved.any() else self.scale[p]
+        return out
+
+    def _mwidths(self, xs: np.ndarray) -> np.ndarray:
+        """Search widths in the minimiser's coordinates: :meth:`_widths`, at least what the data resolve
+        (:meth:`_sensitivity`), squared for the coordinates that are squares."""
+        w = np.maximum(self._widths(xs), self._resolution[None, :])
+        return np.where(self._squared, w * w, w)
+
+    def _steps(self, lad: np.ndarray) -> np.ndarray:
+        """The search candidates [widths] from a ladder of offsets: the ladder per coordinate (its squares, >= 0,
+        for a squared coordinate); all combinations up to two free parameters, beyond that every pair's
+        combinations, the others at their defaults (measured: the 11^4 combinations of four parameters made a
+        COHERENT transition-charge fit crawl; their minima lie on the axes or in one plane)."""
+        nf = len(self.free)
+        per = [np.unique(lad * lad) if q else lad for q in self._squared]
+        if nf < SPARSE_FROM:
+            return np.stack(np.meshgrid(*per, indexing="ij"), -1).reshape(-1, nf)
+        rows = [np.zeros((1, nf))]
+        for i in range(nf):
+            for j in range(i + 1, nf):
+                a, b = np.meshgrid(per[i], per[j], indexing="ij")
+                r = np.zeros((a.size, nf))
+                r[:, i], r[:, j] = a.ravel(), b.ravel()
+                rows.append(r)
+        return np.unique(np.vstack(rows), axis=0)
+
     def _widths(self, xs: np.ndarray) -> np.ndarray:
         """Search widths of the free parameters at each x, as in :meth:`profile`: max(|x|, zscale) for
         parameters in the unit of x, their own scale otherwise.  Shape (len(xs), n_free)."""
@@ -173,21 +247,22 @@ class _Problem:
         n, nf = xs.size, len(self.free)
         if nf == 0:
             return self.chi2_points(xs), np.zeros((n, 0))
-        pts = np.tile(self._base, (n, 1))
+        pts = np.tile(self._mbase, (n, 1))
         pts[:, self._i_param] = xs
-        widths = self._widths(xs)
+        widths = self._mwidths(xs)
         lad = self._ladder if ladder is None else np.asarray(ladder, dtype=float)
         if nf > 2 and ladder is None:
             lad = lad[::2]
         cands = []
         if lad.size:
-            steps = np.stack(np.meshgrid(*([lad] * nf), indexing="ij"), -1).reshape(-1, nf)
-            cands.append(self._base[self._i_free][None, None, :] + steps[None] * widths[:, None, :])
+            steps = self._steps(lad)
+            cands.append(self._mbase[self._i_free][None, None, :] + steps[None] * widths[:, None, :])
         if starts is not None:
             cands.append(np.asarray(starts, dtype=float).reshape(n, -1, nf))
-        cand = np.concatenate(cands, axis=1)
+        cand = np.maximum(np.concatenate(cands, axis=1), self._lower)
         every = np.arange(n)
-        m = _Minimiser(self.chi2, self.basis, pts, self._i_free, widths, newton_steps=40, escape=True, gain=gain)
+        m = _Minimiser(self.chi2, self.mbasis, pts, self._i_free, widths, newton_steps=40, escape=True, gain=gain,
+                       lower=self._lower)
         vals = m.values(cand, every)
         k = np.argmin(vals, axis=1)
         z, best = cand[every, k], vals[every, k]
@@ -217,16 +292,11 @@ class _Problem:
         xs = np.asarray(xs, dtype=float)
         if not self.free:
             return self.chi2_points(xs)
-        if len(self.free) > 2:  # basins far apart in a third parameter (e.g. sin2w): the thorough marginaliser
-            widths = self._widths(xs)
-            fine = np.stack([np.full(xs.size, self.scale[p]) for p in self.free], 1)
-            vals, self._grid_z = marginalise_many(self.chi2, self.basis, self._full_points_many(xs), self._i_free, widths,
-                                                  fine=fine, chain=True)
-            self._grid_x = xs
-            return vals
         n, every = xs.size, np.arange(xs.size)
-        # the search at every 4th point (and the last), the points between started from those around them
-        sub = np.unique(np.concatenate([every[::4], [n - 1]]))
+        # the search at every 4th point (and the last), the points between started from those around them; sparser
+        # when the search has many candidates (several free parameters): continuation carries the basins between
+        stride = max(4, int(np.ceil(n * self._steps(self._SCAN_LADDER).shape[0] / 8000)))
+        sub = np.unique(np.concatenate([every[::stride], [n - 1]]))
         vs, zs = self.profile_points(xs[sub], ladder=self._SCAN_LADDER, gain=self._SCAN_GAIN)
         vals, z = np.empty(n), np.empty((n, len(self.free)))
         vals[sub], z[sub] = vs, zs
@@ -240,9 +310,9 @@ class _Problem:
         sweeps = n if n > 1 else 0
         for sweep in range(sweeps):
             nb = np.stack([z[np.maximum(every - 1, 0)], z[np.minimum(every + 1, n - 1)]], 1)
-            pts = np.tile(self._base, (n, 1))
+            pts = np.tile(self._mbase, (n, 1))
             pts[:, self._i_param] = xs
-            m = _Minimiser(self.chi2, self.basis, pts, self._i_free, self._widths(xs), newton_steps=40)
+            m = _Minimiser(self.chi2, self.mbasis, pts, self._i_free, self._mwidths(xs), newton_steps=40)
             nv = m.values(nb, every)
             k = np.argmin(nv, axis=1)
             idx = np.flatnonzero(nv[every, k] < vals - 1e-12 * np.abs(vals))
@@ -272,10 +342,10 @@ class _Problem:
         """:meth:`profile_near` at x and its derivative d/dx (envelope theorem: the partial derivative of chi^2 at
         the minimising free values, from the gradient of the chi^2 and of the polynomial basis)."""
         v = self.profile_near(x)
-        p = self._base.copy()
+        p = self._mbase.copy()  # in the minimiser's coordinates: x itself is never squared
         p[self._i_param] = x
         p[self._i_free] = self._near_last
-        mons, names, B = self.basis.monomials, self.basis.names, self.basis.B
+        mons, names, B = self.mbasis.monomials, self.mbasis.names, self.mbasis.B
         r = (monomial_matrix(mons, names, p[None, :]) @ B)[0]
         return v, float((monomial_gradient(mons, names, p, [self.param]) @ B @ self.chi2.gradient(r))[0])
 
@@ -338,12 +408,16 @@ class _Problem:
         lowest = np.inf
         batch = 8
         n_doublings = self._meaningful_doublings(s)
-        for k0 in range(0, n_doublings, batch):
+        # the doublings start 16x below what the data resolve of the parameter (its own shift moving chi^2 by 1):
+        # below, the profile is flat to ~1/256 and cannot stop the search (measured: a COHERENT charge started at
+        # a reactor's 1e-12 e spent 17 doublings there)
+        first = int(np.clip(np.floor(np.log2(self._sensitivity([self.param])[0] / s / 16.0)), 0, max(n_doublings - 1, 0)))
+        for k0 in range(first, n_doublings, batch):
             x = s * 2.0 ** np.arange(k0, min(k0 + batch, n_doublings))
-            xs = np.concatenate([[0.0] if k0 == 0 else [], x, [] if self.even else -x])
+            xs = np.concatenate([[0.0] if k0 == first else [], x, [] if self.even else -x])
             with np.errstate(over="ignore", invalid="ignore"):  # far beyond the range: may overflow, not used
                 vals, z = self.profile_points(xs, ladder=self._SCAN_LADDER)
-            if k0 == 0:  # x = 0 (solved beside the first batch): also from the batch's solutions (its minimum may lie far out)
+            if k0 == first:  # x = 0 (solved beside the first batch): also from the batch's solutions (its minimum may lie far out)
                 v0 = self.profile_points(np.array([0.0]), starts=z[None], ladder=np.zeros(0))[0][0]
                 lowest = float(min(vals[0], v0))
                 vals = vals[1:]
