@@ -216,10 +216,16 @@ class _Problem:
         per = [np.unique(lad * lad) if q else lad for q in self._squared]
         if nf < SPARSE_FROM:
             return np.stack(np.meshgrid(*per, indexing="ij"), -1).reshape(-1, nf)
+        # every coordinate along its ladder, and every pair on every other rung (and 0)
         rows = [np.zeros((1, nf))]
         for i in range(nf):
+            r = np.zeros((per[i].size, nf))
+            r[:, i] = per[i]
+            rows.append(r)
+        coarse = [np.union1d(p[::2], [0.0]) for p in per]
+        for i in range(nf):
             for j in range(i + 1, nf):
-                a, b = np.meshgrid(per[i], per[j], indexing="ij")
+                a, b = np.meshgrid(coarse[i], coarse[j], indexing="ij")
                 r = np.zeros((a.size, nf))
                 r[:, i], r[:, j] = a.ravel(), b.ravel()
                 rows.append(r)
@@ -295,7 +301,7 @@ class _Problem:
         n, every = xs.size, np.arange(xs.size)
         # the search at every 4th point (and the last), the points between started from those around them; sparser
         # when the search has many candidates (several free parameters): continuation carries the basins between
-        stride = max(4, int(np.ceil(n * self._steps(self._SCAN_LADDER).shape[0] / 8000)))
+        stride = max(4, int(np.ceil(n * self._steps(self._SCAN_LADDER).shape[0] / 4000)))
         sub = np.unique(np.concatenate([every[::stride], [n - 1]]))
         vs, zs = self.profile_points(xs[sub], ladder=self._SCAN_LADDER, gain=self._SCAN_GAIN)
         vals, z = np.empty(n), np.empty((n, len(self.free)))
@@ -315,7 +321,11 @@ class _Problem:
             m = _Minimiser(self.chi2, self.mbasis, pts, self._i_free, self._mwidths(xs), newton_steps=40)
             nv = m.values(nb, every)
             k = np.argmin(nv, axis=1)
-            idx = np.flatnonzero(nv[every, k] < vals - 1e-12 * np.abs(vals))
+            # a neighbour's solution is better where it gains more than the scan points are converged to (on a flat
+            # valley -- the chi^2 of several charge radii depends only on the rate of each flavour -- smaller gains
+            # are where each point stopped along it, and chasing them swept the scan for ever)
+            tol = (self._SCAN_GAIN if len(self.free) >= SPARSE_FROM else 1e-12) * np.abs(vals)
+            idx = np.flatnonzero(nv[every, k] < vals - tol)
             if idx.size == 0:
                 break
             v2, z2 = self.profile_points(xs[idx], starts=nb[idx, k[idx]][:, None, :], ladder=np.zeros(0), gain=self._SCAN_GAIN)
