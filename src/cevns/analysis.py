@@ -14,7 +14,7 @@ from scipy import optimize
 from ._poly import monomial_gradient, monomial_matrix
 from .convergence import failed, watch
 from .errors import CevnsInputError, check_finite, check_positive
-from .minimise import SPARSE_FROM, _batch_chi2, _Minimiser, marginalise_many
+from .minimise import SPARSE_FROM, _batch_chi2, _Minimiser, distinct_lowest, marginalise_many
 from .models import MODELS, Model, default_free, model_for_parameter
 from .rates import Basis
 from .results import ContourResult, ExclusionResult, FitResult
@@ -106,6 +106,8 @@ class _Problem:
         self._mbase = self._base.copy()
         self._mbase[self._i_free] = self._to_w(self._base[self._i_free])
         self._lower = np.where(self._squared, 0.0, -np.inf)
+        #: starts polished per point of a search (several free parameters: nearly degenerate basins)
+        self._basins = 3 if many else 1
         # minimiser coordinates (w) of the last profile_near and of the scan points
         self._near_last = self._mbase[self._i_free].copy()
         self._grid_x, self._grid_z = np.zeros(1), self._near_last[None, :].copy()
@@ -238,7 +240,7 @@ class _Problem:
         return np.stack([zs if self.units[p] == self.unit else np.full(xs.size, self.scale[p]) for p in self.free], 1)
 
     def profile_points(self, xs: np.ndarray, starts: Optional[np.ndarray] = None, ladder: Optional[np.ndarray] = None,
-                       step: float = 0.0, gain: float = 1e-11) -> Tuple[np.ndarray, np.ndarray]:
+                       step: float = 0.0, gain: float = 1e-11, starts_polished: int = 1) -> Tuple[np.ndarray, np.ndarray]:
         """The profile (chi^2 minimised over the free parameters) at every x of ``xs`` at once, and the
         minimising free values, shape (len(xs), n_free).
 
@@ -270,12 +272,35 @@ class _Problem:
         m = _Minimiser(self.chi2, self.mbasis, pts, self._i_free, widths, newton_steps=40, escape=True, gain=gain,
                        lower=self._lower)
         vals = m.values(cand, every)
-        k = np.argmin(vals, axis=1)
-        z, best = cand[every, k], vals[every, k]
-        moving = m.polish(z, best, every, np.full(n, step))
+        if starts_polished > 1 and cand.shape[1] > 1:
+            # the lowest candidates of up to ``starts_polished`` separate basins, each polished: nearly degenerate
+            # basins (the mirror of a diagonal charge, 1e-4 apart in chi^2 on COHERENT LAr) are told apart only so
+            picks, ok = distinct_lowest(vals, cand / widths[:, None, :], starts_polished)
+            reps = np.repeat(every, starts_polished)
+            z, best = cand[reps, picks.ravel()], np.where(ok.ravel(), vals[reps, picks.ravel()], np.inf)
+            m = _Minimiser(self.chi2, self.mbasis, pts[reps], self._i_free, widths[reps], newton_steps=40,
+                           escape=True, gain=gain, lower=self._lower)
+            run = np.flatnonzero(ok.ravel())
+        else:
+            k = np.argmin(vals, axis=1)
+            z, best = cand[every, k], vals[every, k]
+            run = every
+        if best.size > n:  # several starts per point: a few steps each, then only the lowest of each point goes on
+            m.newton_steps = 6
+            moving = m.polish(z, best, run, np.full(best.size, step))
+            lowest = np.zeros((n, starts_polished), dtype=bool)
+            lowest[every, np.argmin(best.reshape(n, -1), axis=1)] = True
+            m.newton_steps = 40
+            moving = m.polish(z, best, np.flatnonzero(moving & lowest.ravel()), np.zeros(best.size))
+        else:
+            moving = m.polish(z, best, run, np.full(best.size, step))
         if moving.any():  # still going down a long, curved valley after 40 steps: follow it further
             m.newton_steps = self._MORE_STEPS
-            moving = m.polish(z, best, np.flatnonzero(moving), np.zeros(n))
+            moving = m.polish(z, best, np.flatnonzero(moving), np.zeros(best.size))
+        if best.size > n:  # the lowest start of each point
+            k = np.argmin(best.reshape(n, -1), axis=1)
+            moving = moving.reshape(n, -1)[every, k]
+            z, best = z.reshape(n, -1, nf)[every, k], best.reshape(n, -1)[every, k]
         failed(f"profile over the free parameters (damped Newton, {40 + self._MORE_STEPS} steps)",
                int(np.count_nonzero(moving)))
         return best, z
@@ -303,7 +328,8 @@ class _Problem:
         # when the search has many candidates (several free parameters): continuation carries the basins between
         stride = max(4, int(np.ceil(n * self._steps(self._SCAN_LADDER).shape[0] / 4000)))
         sub = np.unique(np.concatenate([every[::stride], [n - 1]]))
-        vs, zs = self.profile_points(xs[sub], ladder=self._SCAN_LADDER, gain=self._SCAN_GAIN)
+        vs, zs = self.profile_points(xs[sub], ladder=self._SCAN_LADDER, gain=self._SCAN_GAIN,
+                                     starts_polished=self._basins)
         vals, z = np.empty(n), np.empty((n, len(self.free)))
         vals[sub], z[sub] = vs, zs
         rest = np.setdiff1d(every, sub)
@@ -426,7 +452,7 @@ class _Problem:
             x = s * 2.0 ** np.arange(k0, min(k0 + batch, n_doublings))
             xs = np.concatenate([[0.0] if k0 == first else [], x, [] if self.even else -x])
             with np.errstate(over="ignore", invalid="ignore"):  # far beyond the range: may overflow, not used
-                vals, z = self.profile_points(xs, ladder=self._SCAN_LADDER)
+                vals, z = self.profile_points(xs, ladder=self._SCAN_LADDER, starts_polished=self._basins)
             if k0 == first:  # x = 0 (solved beside the first batch): also from the batch's solutions (its minimum may lie far out)
                 v0 = self.profile_points(np.array([0.0]), starts=z[None], ladder=np.zeros(0))[0][0]
                 lowest = float(min(vals[0], v0))

@@ -89,6 +89,27 @@ def warm_chi2(chi2: Any, preds: np.ndarray, state: Optional[np.ndarray]) -> Tupl
     return out, new
 
 
+def distinct_lowest(vals: np.ndarray, scaled: np.ndarray, k: int, apart: float = 0.3) -> Tuple[np.ndarray, np.ndarray]:
+    """Per point, the ``k`` lowest candidates that lie more than ``apart`` (in the units of ``scaled``, max-norm) from
+    each other: of ``vals`` (n, m) at ``scaled`` (n, m, nf).  Returns their indices (n, k) and which are found (n, k)
+    (a point with fewer distinct candidates repeats its lowest, marked not found)."""
+    n = vals.shape[0]
+    every = np.arange(n)
+    order = np.argsort(vals, axis=1)
+    picks = np.repeat(order[:, :1], k, axis=1)
+    count = np.ones(n, dtype=int)
+    for c in range(1, min(order.shape[1], 12 * k)):
+        cz = scaled[every, order[:, c]]
+        far = np.ones(n, dtype=bool)
+        for j in range(k):
+            dz = np.abs(cz - scaled[every, picks[:, j]]).max(axis=1)
+            far &= (dz > apart) | (j >= count)
+        ok = far & (count < k) & np.isfinite(vals[every, order[:, c]])
+        picks[ok, count[ok]] = order[ok, c]
+        count[ok] += 1
+    return picks, np.arange(k)[None, :] < count[:, None]
+
+
 def _grid(ladder: np.ndarray, nf: int) -> np.ndarray:
     return np.stack(np.meshgrid(*([ladder] * nf), indexing="ij"), -1).reshape(-1, nf)
 
@@ -199,6 +220,22 @@ class _Minimiser:
         return moved
 
 
+    #: the Levenberg-Marquardt damping of :meth:`_lm_steps` [largest |curvature|]
+    LM = np.array([1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0])
+
+    def _lm_steps(self, A: np.ndarray, g: np.ndarray, held: np.ndarray, room: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """Damped steps -(A + mu I)^-1 g for mu in ``LM`` x ``scale``, the ``held`` coordinates (on their bound) moved
+        by ``room`` only: shape (points, len(LM), nf) [widths]."""
+        nf, L = self.nf, self.LM.size
+        M = A[:, None] + (self.LM[None, :, None, None] * scale[:, None, None, None]) * np.eye(nf)
+        rhs = np.broadcast_to(-g[:, None, :], (g.shape[0], L, nf)).copy()
+        hb = np.broadcast_to(held[:, None, :], rhs.shape)
+        M[hb] = 0.0
+        r_i, l_i, c_i = np.nonzero(hb)
+        M[r_i, l_i, c_i, c_i] = 1.0
+        rhs[hb] = np.broadcast_to(room[:, None, :], rhs.shape)[hb]
+        return np.linalg.solve(M, rhs[..., None])[..., 0]
+
     def polish(self, z: np.ndarray, best: np.ndarray, idx: np.ndarray, h0: np.ndarray) -> np.ndarray:
         """Pattern search (5-point grid per coordinate, step shrinking only when the point stays)
         to ~1e-3 widths, then damped Newton steps with finite-difference gradient and Hessian, until no step
@@ -238,6 +275,8 @@ class _Minimiser:
             lam = np.maximum(0.0, -ev[:, 0]) * 1.01 + 1e-12 * np.abs(H).max(axis=(1, 2)) + 1e-300
             A = H + lam[:, None, None] * np.eye(nf)
             step = -np.linalg.solve(A, g[:, :, None])[:, :, 0]
+            held = np.zeros(step.shape, dtype=bool)
+            room = np.zeros(step.shape)
             if self.lower is not None:
                 # projected Newton: the coordinates the step would take past their bound stop on it, and the step of
                 # the others is solved again on that face (projecting the free step instead stalls in a curved
@@ -245,7 +284,6 @@ class _Minimiser:
                 # damping is that of the Hessian on the face (the full one's negative curvature across the bound
                 # would shorten every step on the face: measured, convergence by a factor 0.65 per step)
                 room = (self.lower - z[act]) / w[act]  # the step to the bound [widths], <= 0
-                held = np.zeros(step.shape, dtype=bool)
                 ev0 = ev[:, 0].copy()
                 for _face in range(nf):  # until the step on the face crosses no further bound
                     cross = (step < room - 1e-12 * np.abs(room)) & ~held
@@ -278,10 +316,16 @@ class _Minimiser:
                 if go.size:
                     moved |= self.take(z, best, z[act[go], None, :] + (step[go] * w[act[go]])[:, None, :], act[go])
                     rest = go[~moved[act[go]]]
-                    ts = self.ts[self.ts != 1.0]
                     if rest.size:
-                        moved |= self.take(z, best, z[act[rest], None, :] + ts[None, :, None]
-                                           * (step[rest] * w[act[rest]])[:, None, :], act[rest])
+                        # the full step failed: Levenberg-Marquardt steps (H + mu I)^-1 g, mu from 1e-4 to 10 times
+                        # the largest curvature, which bend from Newton's towards steepest descent and, in a curved,
+                        # nearly flat valley (the ring of equal rates of a flavour's charges), stay in it where the
+                        # shortened Newton steps leave it (measured: 80 steps -> fewer than 10); and the shorter
+                        # Newton steps
+                        cand = self._lm_steps(A[rest], g[rest], held[rest], room[rest], np.abs(ev[rest]).max(axis=1))
+                        ts = self.ts[self.ts < 1.0]
+                        cand = np.concatenate([cand, ts[None, :, None] * step[rest][:, None, :]], axis=1)
+                        moved |= self.take(z, best, z[act[rest], None, :] + cand * w[act[rest]][:, None, :], act[rest])
             else:
                 cand = z[act, None, :] + self.ts[None, :, None] * (step * w[act])[:, None, :]
                 moved = self.take(z, best, cand, act)
