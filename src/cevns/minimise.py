@@ -131,11 +131,15 @@ def _stencils(nf: int) -> Dict[str, Any]:
                               "pi": np.array([i for i, _ in pairs], dtype=int), "pj": np.array([j for _, j in pairs], dtype=int)}
         for key, (a, b) in zip(("cpp", "cpm", "cmp", "cmm"), ((1, 1), (1, -1), (-1, 1), (-1, -1))):
             st[key] = np.array([pos[tuple(a * unit[i] + b * unit[j])] for i, j in pairs], dtype=int)
-        # the sparse stencil of many coordinates: 0, +-e_i and e_i + e_j (i < j), 1 + 2 nf + nf (nf - 1) / 2
-        # points instead of 3^nf (nf = 4: 15 instead of 81); H_ij = [f(e_i + e_j) - f(e_i) - f(e_j) + f(0)] / d^2
-        sparse = np.vstack([np.zeros((1, nf)), unit, -unit] + [unit[i] + unit[j] for i, j in pairs]).astype(float)
+        # the sparse stencil of many coordinates: 0, +-e_i and +-(e_i + e_j) (i < j), 1 + 2 nf + nf (nf - 1) points
+        # instead of 3^nf (nf = 4: 21 instead of 81); H_ij = [f(e_i + e_j) + f(-e_i - e_j) - f(e_i) - f(-e_i) - f(e_j)
+        # - f(-e_j) + 2 f(0)] / (2 d^2), accurate to O(d^2) (the one-sided f(e_i + e_j) - f(e_i) - f(e_j) + f(0) is
+        # O(d): measured, a 5% error of a curvature of 8e5 in a joint fit hid the valley of curvature 1e2 beside it)
+        sparse = np.vstack([np.zeros((1, nf)), unit, -unit] + [unit[i] + unit[j] for i, j in pairs]
+                           + [-unit[i] - unit[j] for i, j in pairs]).astype(float)
         st["sparse"] = sparse.reshape(-1, nf)
         st["s_pp"] = np.arange(1 + 2 * nf, 1 + 2 * nf + len(pairs), dtype=int)
+        st["s_mm"] = np.arange(1 + 2 * nf + len(pairs), 1 + 2 * nf + 2 * len(pairs), dtype=int)
         _STENCILS[nf] = st
     return _STENCILS[nf]
 
@@ -175,7 +179,7 @@ class _Minimiser:
         st = _stencils(self.nf)
         self.sparse = self.nf >= SPARSE_FROM
         self.sten, self.pos, self.pattern = (st["sparse"] if self.sparse else st["sten"]), st["pos"], st["pattern"]
-        self._s_pp = st["s_pp"]
+        self._s_pp, self._s_mm = st["s_pp"], st["s_mm"]
         self._c0, self._cp, self._cm, self._pi, self._pj = st["c0"], st["cp"], st["cm"], st["pi"], st["pj"]
         self._cpp, self._cpm, self._cmp, self._cmm = st["cpp"], st["cpm"], st["cmp"], st["cmm"]
 
@@ -263,8 +267,9 @@ class _Minimiser:
             if self.sparse:
                 f0 = f[:, :1]
                 fp, fm = f[:, 1:1 + nf], f[:, 1 + nf:1 + 2 * nf]
-                H[:, self._pi, self._pj] = H[:, self._pj, self._pi] = (f[:, self._s_pp] - fp[:, self._pi] - fp[:, self._pj]
-                                                                      + f0) / d**2
+                H[:, self._pi, self._pj] = H[:, self._pj, self._pi] = (
+                    f[:, self._s_pp] + f[:, self._s_mm] - fp[:, self._pi] - fm[:, self._pi] - fp[:, self._pj]
+                    - fm[:, self._pj] + 2.0 * f0) / (2.0 * d**2)
             else:
                 fp, fm, f0 = f[:, self._cp], f[:, self._cm], f[:, self._c0, None]
                 H[:, self._pi, self._pj] = H[:, self._pj, self._pi] = (f[:, self._cpp] - f[:, self._cpm]
