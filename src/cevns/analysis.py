@@ -177,11 +177,6 @@ class _Problem:
         z = np.asarray(z, dtype=float)
         return np.where(self._squared, z * z, z)
 
-    def _to_z(self, w: np.ndarray) -> np.ndarray:
-        """Minimiser coordinates -> free parameter values (the root >= 0 of a square)."""
-        w = np.asarray(w, dtype=float)
-        return np.where(self._squared, np.sqrt(np.maximum(w, 0.0)), w)
-
     def _sensitivity(self, params: Sequence[str]) -> np.ndarray:
         """Per parameter, the smallest |shift| from its default (its table scale times a power of 2, from 2^-20 to
         2^60) that moves chi^2 by 1, every other parameter at its default: the scale the data resolve (the table
@@ -242,14 +237,16 @@ class _Problem:
     def profile_points(self, xs: np.ndarray, starts: Optional[np.ndarray] = None, ladder: Optional[np.ndarray] = None,
                        step: float = 0.0, gain: float = 1e-11, starts_polished: int = 1) -> Tuple[np.ndarray, np.ndarray]:
         """The profile (chi^2 minimised over the free parameters) at every x of ``xs`` at once, and the
-        minimising free values, shape (len(xs), n_free).
+        minimising free values in the minimiser's coordinates (the squares of the squared ones, ``mbasis``), shape
+        (len(xs), n_free).
 
         Candidates per point: the grid ``ladder`` x widths around the defaults of the free parameters in
-        every direction (the ladder of :meth:`profile` unless given; an empty ladder: none), plus ``starts``
-        (len(xs), k, n_free), e.g. the solutions of neighbouring points.  The best candidate of every point
-        is polished, all points at once: damped Newton steps with finite-difference gradient and Hessian
+        every direction (the ladder of :meth:`profile` unless given; an empty ladder: none; :meth:`_steps`), plus
+        ``starts`` (len(xs), k, n_free), e.g. the solutions of neighbouring points.  The best candidate of every
+        point is polished, all points at once: damped Newton steps with finite-difference gradient and Hessian
         (:class:`cevns.minimise._Minimiser`), after a pattern search from ``step`` widths if ``step`` > 1e-3, until
-        a step gains less than ``gain`` times chi^2.
+        a step gains less than ``gain`` times chi^2.  With ``starts_polished`` > 1, the lowest candidates of that
+        many separate basins are polished (:func:`cevns.minimise.distinct_lowest`) and the lowest result kept.
         """
         xs = np.atleast_1d(np.asarray(xs, dtype=float))
         n, nf = xs.size, len(self.free)
@@ -318,15 +315,17 @@ class _Problem:
         """:meth:`profile` at many x at once: :meth:`profile_points` with a grid search at every 4th x, the x
         between started from the solutions around them; then continuation -- a point whose neighbour's
         solution is lower at its own x restarts from it, sweeping until none improves (a basin can travel the
-        whole scan).  With more than two free parameters: :func:`marginalise_many` (measured: the fast path can
-        miss a far basin of a third parameter).  The solutions are kept as warm starts for :meth:`profile_near`."""
+        whole scan).  With three or more free parameters the searched points are sparser and each polishes the
+        lowest candidates of three basins (a far basin of a third parameter, nearly degenerate mirror basins).
+        The solutions are kept as warm starts for :meth:`profile_near`."""
         xs = np.asarray(xs, dtype=float)
         if not self.free:
             return self.chi2_points(xs)
         n, every = xs.size, np.arange(xs.size)
         # the search at every 4th point (and the last), the points between started from those around them; sparser
         # when the search has many candidates (several free parameters): continuation carries the basins between
-        stride = max(4, int(np.ceil(n * self._steps(self._SCAN_LADDER).shape[0] / 4000)))
+        many = len(self.free) >= SPARSE_FROM
+        stride = max(4, int(np.ceil(n * self._steps(self._SCAN_LADDER).shape[0] / 4000))) if many else 4
         sub = np.unique(np.concatenate([every[::stride], [n - 1]]))
         vs, zs = self.profile_points(xs[sub], ladder=self._SCAN_LADDER, gain=self._SCAN_GAIN,
                                      starts_polished=self._basins)
@@ -453,7 +452,7 @@ class _Problem:
             xs = np.concatenate([[0.0] if k0 == first else [], x, [] if self.even else -x])
             with np.errstate(over="ignore", invalid="ignore"):  # far beyond the range: may overflow, not used
                 vals, z = self.profile_points(xs, ladder=self._SCAN_LADDER, starts_polished=self._basins)
-            if k0 == first:  # x = 0 (solved beside the first batch): also from the batch's solutions (its minimum may lie far out)
+            if k0 == first:  # x = 0 (solved beside the first batch): also from the batch's solutions (its minimum may be far)
                 v0 = self.profile_points(np.array([0.0]), starts=z[None], ladder=np.zeros(0))[0][0]
                 lowest = float(min(vals[0], v0))
                 vals = vals[1:]

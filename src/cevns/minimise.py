@@ -195,7 +195,7 @@ class _Minimiser:
         full[:, self.cols] = cand.reshape(-1, self.nf)
         with np.errstate(over="ignore", invalid="ignore"):  # a wild trial step may overflow: never chosen
             if self.theta is None:
-                v = _batch_chi2(self.chi2, self.basis, full).reshape(idx.size, k)
+                v = _batch_chi2(self.chi2, self.basis, full)
             else:
                 v = np.empty(full.shape[0])
                 th = np.empty((full.shape[0], self.theta.shape[1]))
@@ -203,8 +203,8 @@ class _Minimiser:
                 for a in range(0, full.shape[0], 2048):
                     v[a:a + 2048], th[a:a + 2048] = warm_chi2(self.chi2, _monomials(self.basis, full[a:a + 2048])
                                                               @ self.basis.B, t0[a:a + 2048])
-                v = v.reshape(idx.size, k)
                 self._cand_theta = th.reshape(idx.size, k, -1)
+        v = v.reshape(idx.size, k)
         return np.where(np.isnan(v), np.inf, v)
 
     def take(self, z: np.ndarray, best: np.ndarray, cand: np.ndarray, idx: np.ndarray) -> np.ndarray:
