@@ -14,7 +14,7 @@ from scipy import optimize
 from ._poly import monomial_gradient, monomial_matrix
 from .convergence import failed, watch
 from .errors import CevnsInputError, check_finite, check_positive
-from .minimise import SPARSE_FROM, _batch_chi2, _Minimiser, distinct_lowest, marginalise_many
+from .minimise import SPARSE_FROM, _batch_chi2, _Minimiser, distinct_lowest, marginalise_many, state_size
 from .models import MODELS, Model, default_free, model_for_parameter
 from .rates import Basis
 from .results import ContourResult, ExclusionResult, FitResult
@@ -90,14 +90,15 @@ class _Problem:
         # is the rate even in the parameter of interest? (then |x| is what is constrained)
         self.even = all(dict(m).get(param, 0) % 2 == 0 for m in self.basis.monomials)
         self._last = self._base[self._i_free].copy()
-        # with several free parameters the vectorised minimisations work on those that enter only squared
+        # with several free parameters, or a statistic that profiles nuisances at every value (Poisson: each costs
+        # ~50 us), the vectorised minimisations are economical (``_economical``) and work on those that enter only squared
         # (transition charges and radii) through their square w = p^2 >= 0, in which the rate is a polynomial of half
         # the degree (``mbasis``): no stationary point at p = 0 to escape from in every sign combination and no
         # quartic valley where p = 0 stops being the minimum (measured: Newton crawled there for hundreds of steps);
-        # w = 0 is a bound (projected Newton steps).  One or two free parameters keep the plain coordinates: cheap
-        # there, and their +-p symmetry makes the fits of two parameters that the data see alike (q_emu and q_etau
-        # at a reactor) agree to the last bit, which the paper's statements check
-        many = len(self.free) >= SPARSE_FROM
+        # w = 0 is a bound (projected Newton steps).  One or two free parameters of a chi^2 keep the plain coordinates:
+        # cheap there, and their +-p symmetry makes the fits of two parameters that the data see alike (q_emu and
+        # q_etau at a reactor) agree to the last bit, which the paper's statements check
+        many = self._economical = len(self.free) >= SPARSE_FROM or state_size(self.chi2) > 0
         self._squared = np.array([many and all(dict(m).get(p, 0) % 2 == 0 for m in self.basis.monomials)
                                   for p in self.free], dtype=bool)
         sq = {p for p, q in zip(self.free, self._squared) if q}
@@ -235,7 +236,8 @@ class _Problem:
         return np.stack([zs if self.units[p] == self.unit else np.full(xs.size, self.scale[p]) for p in self.free], 1)
 
     def profile_points(self, xs: np.ndarray, starts: Optional[np.ndarray] = None, ladder: Optional[np.ndarray] = None,
-                       step: float = 0.0, gain: float = 1e-11, starts_polished: int = 1) -> Tuple[np.ndarray, np.ndarray]:
+                       step: float = 0.0, gain: float = 1e-11, starts_polished: int = 1,
+                       more_steps: bool = True) -> Tuple[np.ndarray, np.ndarray]:
         """The profile (chi^2 minimised over the free parameters) at every x of ``xs`` at once, and the
         minimising free values in the minimiser's coordinates (the squares of the squared ones, ``mbasis``), shape
         (len(xs), n_free).
@@ -247,6 +249,7 @@ class _Problem:
         (:class:`cevns.minimise._Minimiser`), after a pattern search from ``step`` widths if ``step`` > 1e-3, until
         a step gains less than ``gain`` times chi^2.  With ``starts_polished`` > 1, the lowest candidates of that
         many separate basins are polished (:func:`cevns.minimise.distinct_lowest`) and the lowest result kept.
+        Points still moving after 40 Newton steps get :attr:`_MORE_STEPS` more unless ``more_steps`` is False.
         """
         xs = np.atleast_1d(np.asarray(xs, dtype=float))
         n, nf = xs.size, len(self.free)
@@ -267,7 +270,7 @@ class _Problem:
         cand = np.maximum(np.concatenate(cands, axis=1), self._lower)
         every = np.arange(n)
         m = _Minimiser(self.chi2, self.mbasis, pts, self._i_free, widths, newton_steps=40, escape=True, gain=gain,
-                       lower=self._lower)
+                       lower=self._lower, economical=self._economical)
         vals = m.values(cand, every)
         if starts_polished > 1 and cand.shape[1] > 1:
             # the lowest candidates of up to ``starts_polished`` separate basins, each polished: nearly degenerate
@@ -276,7 +279,7 @@ class _Problem:
             reps = np.repeat(every, starts_polished)
             z, best = cand[reps, picks.ravel()], np.where(ok.ravel(), vals[reps, picks.ravel()], np.inf)
             m = _Minimiser(self.chi2, self.mbasis, pts[reps], self._i_free, widths[reps], newton_steps=40,
-                           escape=True, gain=gain, lower=self._lower)
+                           escape=True, gain=gain, lower=self._lower, economical=True)
             run = np.flatnonzero(ok.ravel())
         else:
             k = np.argmin(vals, axis=1)
@@ -291,7 +294,7 @@ class _Problem:
             moving = m.polish(z, best, np.flatnonzero(moving & lowest.ravel()), np.zeros(best.size))
         else:
             moving = m.polish(z, best, run, np.full(best.size, step))
-        if moving.any():  # still going down a long, curved valley after 40 steps: follow it further
+        if moving.any() and more_steps:  # still going down a long, curved valley after 40 steps: follow it further
             m.newton_steps = self._MORE_STEPS
             moving = m.polish(z, best, np.flatnonzero(moving), np.zeros(best.size))
         if best.size > n:  # the lowest start of each point
@@ -324,8 +327,7 @@ class _Problem:
         n, every = xs.size, np.arange(xs.size)
         # the search at every 4th point (and the last), the points between started from those around them; sparser
         # when the search has many candidates (several free parameters): continuation carries the basins between
-        many = len(self.free) >= SPARSE_FROM
-        stride = max(4, int(np.ceil(n * self._steps(self._SCAN_LADDER).shape[0] / 4000))) if many else 4
+        stride = max(4, int(np.ceil(n * self._steps(self._SCAN_LADDER).shape[0] / 4000))) if self._economical else 4
         sub = np.unique(np.concatenate([every[::stride], [n - 1]]))
         vs, zs = self.profile_points(xs[sub], ladder=self._SCAN_LADDER, gain=self._SCAN_GAIN,
                                      starts_polished=self._basins)
@@ -349,7 +351,7 @@ class _Problem:
             # a neighbour's solution is better where it gains more than the scan points are converged to (on a flat
             # valley -- the chi^2 of several charge radii depends only on the rate of each flavour -- smaller gains
             # are where each point stopped along it, and chasing them swept the scan for ever)
-            tol = (self._SCAN_GAIN if len(self.free) >= SPARSE_FROM else 1e-12) * np.abs(vals)
+            tol = (self._SCAN_GAIN if self._economical else 1e-12) * np.abs(vals)
             idx = np.flatnonzero(nv[every, k] < vals - tol)
             if idx.size == 0:
                 break
@@ -451,7 +453,11 @@ class _Problem:
             x = s * 2.0 ** np.arange(k0, min(k0 + batch, n_doublings))
             xs = np.concatenate([[0.0] if k0 == first else [], x, [] if self.even else -x])
             with np.errstate(over="ignore", invalid="ignore"):  # far beyond the range: may overflow, not used
-                vals, z = self.profile_points(xs, ladder=self._SCAN_LADDER, starts_polished=self._basins)
+                # (an expensive statistic: no extra steps for points still crawling -- they are far beyond the range,
+                # where a normalisation nuisance flattens the profile; measured: 10,000 of a CsI q_ee fit's 30,000
+                # chi^2 values went to four points at 1e-5..1e-4 e)
+                vals, z = self.profile_points(xs, ladder=self._SCAN_LADDER, starts_polished=self._basins,
+                                              more_steps=not self._economical)
             if k0 == first:  # x = 0 (solved beside the first batch): also from the batch's solutions (its minimum may be far)
                 v0 = self.profile_points(np.array([0.0]), starts=z[None], ladder=np.zeros(0))[0][0]
                 lowest = float(min(vals[0], v0))

@@ -159,7 +159,8 @@ class _Minimiser:
     ESC = np.array([1.0, 0.3, 0.1, 0.03, 0.01, 0.003])
 
     def __init__(self, chi2: Chi2, basis: Basis, pts: np.ndarray, cols: Sequence[int], widths: np.ndarray,
-                 newton_steps: int, escape: bool = False, gain: float = 1e-14, lower: Optional[np.ndarray] = None):
+                 newton_steps: int, escape: bool = False, gain: float = 1e-14, lower: Optional[np.ndarray] = None,
+                 economical: bool = False):
         self.chi2, self.basis, self.pts, self.cols, self.widths = chi2, basis, pts, list(cols), widths
         # lower bounds of the coordinates (-inf: none), e.g. 0 for the square of a parameter that enters only
         # squared: every candidate is projected onto them, a Newton step holds the coordinates on their bound
@@ -177,7 +178,9 @@ class _Minimiser:
         self.theta: Optional[np.ndarray] = np.zeros((pts.shape[0], k)) if k else None
         self._cand_theta = np.zeros((0, 0, 0))
         st = _stencils(self.nf)
-        self.sparse = self.nf >= SPARSE_FROM
+        # every chi^2 value counts (many coordinates, or an expensive statistic: ``economical``): the sparse stencil,
+        # the Newton-decrement stop, the full step first and Levenberg-Marquardt steps where it fails
+        self.sparse = economical or self.nf >= SPARSE_FROM
         self.sten, self.pos, self.pattern = (st["sparse"] if self.sparse else st["sten"]), st["pos"], st["pattern"]
         self._s_pp, self._s_mm = st["s_pp"], st["s_mm"]
         self._c0, self._cp, self._cm, self._pi, self._pj = st["c0"], st["cp"], st["cm"], st["pi"], st["pj"]
@@ -311,7 +314,7 @@ class _Minimiser:
                     step[rows] = np.linalg.solve(Ar, rhs[:, :, None])[:, :, 0]
                 ev = np.concatenate([ev0[:, None], ev[:, 1:]], axis=1)
             if self.sparse:
-                # many coordinates (each chi^2 value counts): stop where the Newton decrement -- the decrease the
+                # stop where the Newton decrement -- the decrease the
                 # quadratic model promises -- is below the gain a move must make; else the full step first, the
                 # other step lengths only where it fails
                 promise = -(g * step).sum(axis=1) - 0.5 * np.einsum("pi,pij,pj->p", step, A, step)
