@@ -2,6 +2,7 @@
 all three (the transition charges and radii were the slow ones: a CsI q_emu fit took more than 15 minutes).
 
 Run:  python benchmarks/fit_sweep.py [--src DIR] [--timeout S] [--only q_emu,r2_emu] [--exp coherent-csi-2021]
+      python benchmarks/fit_sweep.py --compare BEFORE.json AFTER.json   (a before/after table of two --json runs)
 Each fit runs in a fresh process (``cevns.load_experiment(...).fit(param, channels=...)``) with ``--src`` first on
 sys.path (default: this checkout's src/), so the same script times an older tree, e.g. ``--src /work/main/src``;
 a fit still running after ``--timeout`` seconds is killed and shown as "> timeout".  Printed per fit: the time
@@ -68,7 +69,11 @@ def main() -> None:
     ap.add_argument("--exp", default="", help="comma-separated experiments (default: all, and the joint)")
     ap.add_argument("--channels", default="", help="comma-separated channel sets (default: cevns, cevns+eves)")
     ap.add_argument("--json", default="", help="also write the rows to this file")
+    ap.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="print a before/after table of two --json runs")
     args = ap.parse_args()
+    if args.compare:
+        compare(*args.compare)
+        return
     params = args.only.split(",") if args.only else PARAMS
     exps = args.exp.split(",") if args.exp else EXPERIMENTS
     chans = args.channels.split(",") if args.channels else CHANNELS
@@ -103,6 +108,30 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
+
+
+def compare(before_file: str, after_file: str) -> None:
+    """Markdown table: per fit, the time before and after and the largest change of a 90% interval edge (relative
+    to the interval's width); only the fits that take more than 0.5 s on either side."""
+    def rows(path):
+        with open(path) as f:
+            return {(r["exp"], r["param"], r["channels"]): r for r in json.load(f) if "skip" not in r}
+
+    def when(r):
+        return f"{r['t']:.2f} s" if "t" in r else (f"> {r['timeout']:g} s" if "timeout" in r else "error")
+
+    b, a = rows(before_file), rows(after_file)
+    print("| experiment | parameter | channels | before | after | 90% C.L. after | max edge change |")
+    print("|---|---|---|---:|---:|---|---:|")
+    for k in a:
+        rb, ra = b.get(k, {}), a[k]
+        if max(rb.get("t", 1e9), ra.get("t", 1e9)) < 0.5:
+            continue
+        iv = "; ".join(f"[{lo:.4g}, {hi:.4g}]" for lo, hi in ra["iv"]) if "iv" in ra else ""
+        change = ""
+        if "iv" in ra and "iv" in rb and len(ra["iv"]) == len(rb["iv"]):
+            change = f"{max(abs(x - y) / (q[1] - q[0]) for p, q in zip(ra['iv'], rb['iv']) for x, y in zip(p, q)):.1e}"
+        print(f"| {k[0]} | {k[1]} | {k[2]} | {when(rb) if rb else ''} | {when(ra)} | {iv} | {change} |")
 
 
 if __name__ == "__main__":
