@@ -294,7 +294,10 @@ class _Minimiser:
                 room = (self.lower - z[act]) / w[act]  # the step to the bound [widths], <= 0
                 ev0 = ev[:, 0].copy()
                 for _face in range(nf):  # until the step on the face crosses no further bound
-                    cross = (step < room - 1e-12 * np.abs(room)) & ~held
+                    # (held: a coordinate whose gradient also points at its bound; one that the gradient moves away
+                    # from it is crossing only along a direction of negative or tiny curvature, and holding it there
+                    # stopped a joint r2_emu scan point 0.01 above its minimum: the shorter steps stay inside)
+                    cross = (step < room - 1e-12 * np.abs(room)) & ~held & (g > 0)
                     rows = np.flatnonzero(cross.any(axis=1))
                     if rows.size == 0:
                         break
