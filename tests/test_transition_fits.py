@@ -39,7 +39,7 @@ def _count_profiles(monkeypatch):
 
 
 def test_csi_q_emu_fit_does_not_crawl(csi, monkeypatch):
-    """The fit that took more than 15 minutes: a bounded number of chi^2 values (measured: ~24,000; before the fix
+    """The fit that took more than 15 minutes: a bounded number of chi^2 values (measured: ~30,000; before the fix
     the range search alone asked for ~400,000 and the scan millions), converged, an upper limit at the level."""
     count = _count_profiles(monkeypatch)
     res = csi.fit("q_emu", channels="cevns", levels=("90%",))

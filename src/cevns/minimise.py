@@ -226,7 +226,6 @@ class _Minimiser:
             self.theta[idx[better]] = self._cand_theta[np.arange(idx.size), k][better]
         return moved
 
-
     #: the Levenberg-Marquardt damping of :meth:`_lm_steps` [largest |curvature|]
     LM = np.array([1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0])
 
@@ -317,9 +316,8 @@ class _Minimiser:
                     step[rows] = np.linalg.solve(Ar, rhs[:, :, None])[:, :, 0]
                 ev = np.concatenate([ev0[:, None], ev[:, 1:]], axis=1)
             if self.sparse:
-                # stop where the Newton decrement -- the decrease the
-                # quadratic model promises -- is below the gain a move must make; else the full step first, the
-                # other step lengths only where it fails
+                # stop where the Newton decrement -- the decrease the quadratic model promises -- is below the gain
+                # a move must make; else the full step first, the other steps only where it fails
                 promise = -(g * step).sum(axis=1) - 0.5 * np.einsum("pi,pij,pj->p", step, A, step)
                 done = (ev[:, 0] > 0) & (promise < self.gain * np.abs(best[act]))
                 moved = np.zeros(best.size, dtype=bool)
@@ -328,11 +326,10 @@ class _Minimiser:
                     moved |= self.take(z, best, z[act[go], None, :] + (step[go] * w[act[go]])[:, None, :], act[go])
                     rest = go[~moved[act[go]]]
                     if rest.size:
-                        # the full step failed: Levenberg-Marquardt steps (H + mu I)^-1 g, mu from 1e-4 to 10 times
-                        # the largest curvature, which bend from Newton's towards steepest descent and, in a curved,
-                        # nearly flat valley (the ring of equal rates of a flavour's charges), stay in it where the
-                        # shortened Newton steps leave it (measured: 80 steps -> fewer than 10); and the shorter
-                        # Newton steps
+                        # the full step failed (the quadratic model is poor, e.g. in a curved, nearly flat valley:
+                        # the ring of equal rates of a flavour's charges): Levenberg-Marquardt steps (H + mu I)^-1 g,
+                        # mu from 1e-4 to 10 times the largest curvature, which bend from Newton's step towards
+                        # steepest descent, and the shorter Newton steps
                         cand = self._lm_steps(A[rest], g[rest], held[rest], room[rest], np.abs(ev[rest]).max(axis=1))
                         ts = self.ts[self.ts < 1.0]
                         cand = np.concatenate([cand, ts[None, :, None] * step[rest][:, None, :]], axis=1)
