@@ -183,6 +183,25 @@ class PoissonLikelihood:
             out[a:a + step] = self.profile(s[a:a + step])[0]
         return out
 
+    def call_warm(self, pred: np.ndarray, theta0: Optional[np.ndarray] = None) -> tuple:
+        """(-2 ln lambda, profiled nuisances) of the predictions ``pred`` (n_points, n_bins), each profile started
+        from its row of ``theta0`` (n_points, n_nuisances; zeros or None: from the nominal nuisances).  For
+        minimisers whose next points lie close to their last: a warm start needs ~2 Newton iterations instead of
+        ~10 (measured: 45 -> 24 us per CsI point)."""
+        s = np.atleast_2d(np.asarray(pred, dtype=float))
+        n = s.shape[0]
+        out, theta = np.empty(n), np.zeros((n, self.n_nuisances))
+        t0 = None if theta0 is None else np.where(np.isfinite(theta0), theta0, 0.0).reshape(n, self.n_nuisances)
+        step = 64  # as __call__
+        for a in range(0, n, step):
+            out[a:a + step], theta[a:a + step], _ = self.profile(s[a:a + step], theta0=None if t0 is None else t0[a:a + step])
+        return out, theta
+
+    @property
+    def state_size(self) -> int:
+        """Columns of the state of :meth:`call_warm` (the nuisances)."""
+        return self.n_nuisances
+
     def gradient(self, pred: np.ndarray) -> np.ndarray:
         """d(-2 ln lambda)/d pred_i for one prediction (envelope theorem: nuisances held at their minimum)."""
         s = np.asarray(pred, dtype=float)
@@ -213,6 +232,27 @@ def column_products(V: np.ndarray, F: np.ndarray) -> tuple:
 def _statistic(mu: np.ndarray, d: np.ndarray, dlogd: np.ndarray, theta: np.ndarray) -> np.ndarray:
     m = np.maximum(mu, _TINY)
     return 2.0 * (m - d + dlogd - d * np.log(m)).sum(-1) + (theta * theta).sum(-1)
+
+
+def _newton_step(W: np.ndarray, sa: np.ndarray, g: np.ndarray, GVV: np.ndarray, GVF: np.ndarray, GFF: np.ndarray,
+                 kv: int, kf: int) -> np.ndarray:
+    """The Newton step -H^-1 g of the nuisances for bin weights ``W`` (the statistic's curvature per bin)."""
+    k = kv + kf
+    H = np.empty((sa.shape[0], k, k))
+    Ws = W * sa
+    H[:, :kv, :kv] = ((Ws * sa) @ GVV).reshape(-1, kv, kv)
+    H[:, :kv, kv:] = (Ws @ GVF).reshape(-1, kv, kf)
+    H[:, kv:, :kv] = H[:, :kv, kv:].transpose(0, 2, 1)
+    H[:, kv:, kv:] = (W @ GFF).reshape(-1, kf, kf)
+    H = 2.0 * H
+    H[:, np.arange(k), np.arange(k)] += 2.0
+    return -np.linalg.solve(H, g[:, :, None])[:, :, 0]
+
+
+def _room(ma: np.ndarray, dmu: np.ndarray) -> np.ndarray:
+    """The largest fraction of the change ``dmu`` that keeps every expectation positive (inf: any)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(dmu < 0, -(ma - 1e-9 * np.maximum(ma, 1.0)) / dmu, np.inf).min(axis=1)
 
 
 def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndarray, V: np.ndarray, F: np.ndarray,
@@ -257,23 +297,34 @@ def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndar
         g[:, :kv] = (r * sa) @ V.T
         g[:, kv:] = r @ F.T
         g = 2.0 * g + 2.0 * ta
-        H = np.empty((idx.size, k, k))
-        Ws = W * sa
-        H[:, :kv, :kv] = ((Ws * sa) @ GVV).reshape(-1, kv, kv)
-        H[:, :kv, kv:] = (Ws @ GVF).reshape(-1, kv, kf)
-        H[:, kv:, :kv] = H[:, :kv, kv:].transpose(0, 2, 1)
-        H[:, kv:, kv:] = (W @ GFF).reshape(-1, kf, kf)
-        H = 2.0 * H
-        H[:, np.arange(k), np.arange(k)] += 2.0
-        step = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
+        step = _newton_step(W, sa, g, GVV, GVF, GFF, kv, kf)
         dmu = shift(sa, step)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lim = np.where(dmu < 0, -(ma - 1e-9 * np.maximum(ma, 1.0)) / dmu, np.inf).min(axis=1)
+        lim = _room(ma, dmu)
+        base = mu0[idx] + shift(sa, ta)
+        # a step that would take some expectation below zero: a bin without counts (its term 2 mu is linear, no
+        # curvature) draws Newton's step through mu = 0 again and again, and clipping it there jams the profile on
+        # that edge far from its minimum (measured: a CsI point 8.5 above its minimum, mu = 1e-9 in an empty bin).
+        # There a second step is tried, with the expected curvature 1/mu of the empty bins (Fisher scoring), which
+        # grows as they empty and turns the step along the edge; the better of the two is taken (the clipped Newton
+        # step where the minimum does lie on the edge, mu -> 0 in an empty bin; it gets there fastest)
+        clip = np.flatnonzero(lim < 1.0)
+        if clip.size:
+            dc = da[clip] if per_row else np.broadcast_to(da, ma.shape)[clip]
+            lc = dl[clip] if per_row else dl
+            Wc = W[clip] + np.where(dc <= 0, 1.0 / ma[clip], 0.0)
+            step_f = _newton_step(Wc, sa[clip], g[clip], GVV, GVF, GFF, kv, kf)
+            dmu_f = shift(sa[clip], step_f)
+            lim_f = _room(ma[clip], dmu_f)
+            t_n, t_f = 0.99 * lim[clip], np.minimum(1.0, 0.99 * lim_f)
+            f_n = _statistic(base[clip] + t_n[:, None] * dmu[clip], dc, lc, ta[clip] + t_n[:, None] * step[clip])
+            f_f = _statistic(base[clip] + t_f[:, None] * dmu_f, dc, lc, ta[clip] + t_f[:, None] * step_f)
+            fisher = f_f < f_n
+            use = clip[fisher]
+            step[use], dmu[use], lim[use] = step_f[fisher], dmu_f[fisher], lim_f[fisher]
         t = np.minimum(1.0, 0.99 * lim)
         new_f = np.full(idx.size, np.inf)
         new_t, new_mu = ta.copy(), ma.copy()
         pending = np.ones(idx.size, dtype=bool)
-        base = mu0[idx] + shift(sa, ta)
         for _ls in range(30):
             cand_t = ta + t[:, None] * step
             cand_mu = base + t[:, None] * dmu
