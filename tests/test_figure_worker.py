@@ -50,6 +50,32 @@ def test_the_child_draws_each_figure_once_its_inputs_exist(tmp_path):
 
 
 @needs_fork
+def test_the_parent_takes_the_last_figures_the_child_has_not_begun(tmp_path):
+    """Work sharing: with four figures queued in a slow child, the parent takes figures from the back while two
+    or more are free; each figure is drawn exactly once."""
+    def slow(state, folder, names):
+        if os.getpid() != parent:
+            time.sleep(0.4)
+        _draw_pid(state, folder, names)
+
+    parent = os.getpid()
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    specs = [(f"a{i}", ("a",)) for i in range(4)]
+    with FigureWorker(tmp_path, specs, slow, steal=2) as w:
+        child = w.pid
+        w.send({"a": 1})
+        time.sleep(0.2)  # the child has claimed a0 and sleeps in it
+        done = w.finish({"a": 1}, dest)
+    assert done + w.drawn_by_parent[::-1] == ["a0", "a1", "a2", "a3"]
+    assert w.drawn_by_parent[:2] == ["a3", "a2"] and done[:1] == ["a0"]
+    who = {p.stem: int(p.read_text().split()[1]) for p in dest.iterdir()}
+    assert sorted(who) == ["a0", "a1", "a2", "a3"]
+    assert {n for n, pid in who.items() if pid == child} == set(done)
+    assert {n for n, pid in who.items() if pid == parent} == set(w.drawn_by_parent)
+
+
+@needs_fork
 def test_a_failing_child_changes_nothing(tmp_path):
     """The child raises half way: every figure is drawn in-process, none of the child's files is used."""
     parent = os.getpid()
@@ -128,12 +154,13 @@ def test_reproduce_drew_its_figures_in_the_child(reproduced):
     from cevns.plots import PAPER_FIGURES
 
     proc = reproduced[1]["figure_process"]
-    if proc["forked"]:
-        assert proc["drawn"] == ["fig1_spectrum", "fig2_sin2w", "fig4_magnetic_moment", "fig5_millicharge",
-                                 "fig6_charge_radius", "fig7_mediators", "fig9_comparison", "fig8_contours",
-                                 "fig3_running"]
-        assert proc["cpu_seconds"] > 0
-    assert sorted(proc["drawn"]) == sorted(n for n, _ in PAPER_FIGURES) or not proc["forked"]
+    if proc["forked"]:  # the child in order of readiness; the parent, if at all, some of the last ones
+        order = ["fig1_spectrum", "fig2_sin2w", "fig4_magnetic_moment", "fig5_millicharge", "fig6_charge_radius",
+                 "fig7_mediators", "fig9_comparison", "fig8_contours", "fig3_running"]
+        assert proc["drawn"] + proc["drawn_here"][::-1] == order
+        assert len(proc["drawn"]) >= 6 and proc["cpu_seconds"] > 0
+        assert set(proc["timeline"]["figures"]) == set(proc["drawn"])
+    assert sorted(proc["drawn"] + proc["drawn_here"]) == sorted(n for n, _ in PAPER_FIGURES) or not proc["forked"]
 
 
 # --- the figure style: one layout pass, shared mathtext parses ---------------------------------------------

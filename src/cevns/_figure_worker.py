@@ -4,7 +4,10 @@ Writing a study's figures (PNG and PDF) costs about as much CPU as its analysis.
 more cores a forked child process draws them while the parent computes: the child starts before the
 analysis (and imports and warms up matplotlib while the parent builds the first results), the parent hands
 it each group of results as soon as it exists (:meth:`FigureWorker.send`: a pickle in the worker's private
-folder, announced through a pipe), and the child draws every figure whose inputs are then complete.
+folder, announced through a pipe), and the child draws every figure whose inputs are then complete.  When
+its analysis is done the parent takes the last figures the child has not begun, as long as the child has
+several ahead of it (each figure is claimed once, by an exclusive file creation, by whichever process
+takes it first).
 
 Safety (the outputs must stay atomic, see :mod:`cevns.outputs`):
 
@@ -31,13 +34,14 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence, Set, Tuple
 
 #: draw(state, folder, names): draw the named figures from ``state`` into ``folder``
 DrawFn = Callable[[Dict[str, Any], Path, Sequence[str]], None]
 
-_DONE = "done.txt"  # the child's list of finished figures (written last, atomically)
+_DONE = "done.txt"  # the child's finished figures with their CPU seconds (written last, atomically)
 
 
 def fork_available(parallel: Optional[bool] = None) -> bool:
@@ -79,12 +83,14 @@ class FigureWorker:
     def __init__(self, beside: Path, specs: Sequence[Tuple[str, Sequence[str]]], draw: DrawFn,
                  state: Optional[Dict[str, Any]] = None, warmup: Optional[Callable[[], Any]] = None,
                  session: Optional[Callable[[], ContextManager[Any]]] = None, enabled: bool = True,
-                 prefix: str = ".cevns-figures-"):
+                 prefix: str = ".cevns-figures-", steal: int = 3):
         self.beside = Path(beside)
         self.prefix = prefix
+        self.steal = steal
         self.specs = [(str(n), tuple(needs)) for n, needs in specs]
         self.draw = draw
         self.state: Dict[str, Any] = dict(state or {})
+        self._initial = set(self.state)
         self.warmup = warmup
         self.session = session
         self.enabled = enabled
@@ -95,6 +101,11 @@ class FigureWorker:
         #: CPU seconds the child used (user + system), once it is reaped; the figures it drew
         self.child_cpu: Optional[float] = None
         self.drawn_by_child: List[str] = []
+        self.drawn_by_parent: List[str] = []
+        #: timings for benchmarks/reproduce.py: the parent's CPU seconds since the fork when each part was
+        #: sent, the child's CPU seconds for its warm-up and for each figure
+        self.timeline: Dict[str, Any] = {"sent": [], "warmup": None, "figures": {}}
+        self._cpu0 = 0.0
 
     # --- parent side -----------------------------------------------------------------------------------
     def __enter__(self) -> "FigureWorker":
@@ -119,6 +130,7 @@ class FigureWorker:
                 stream.flush()
             except Exception:  # pragma: no cover
                 pass
+        self._cpu0 = time.process_time()
         pid = os.fork()
         if pid == 0:  # the child: never returns
             code = 1
@@ -139,6 +151,7 @@ class FigureWorker:
         self.state.update(part)
         if self.pid is None or self._wfd is None or self.folder is None:
             return
+        self.timeline["sent"].append((sorted(part), time.process_time() - self._cpu0))
         self._parts += 1
         name = f"part-{self._parts}.pickle"
         try:
@@ -151,8 +164,10 @@ class FigureWorker:
             self._abandon()  # the child cannot have this part: finish() draws in-process
 
     def finish(self, run: Dict[str, Any], dest: Path) -> List[str]:
-        """Wait for the child, move the figures it finished into ``dest`` and draw the others from ``run``
-        in-process; returns the names of the figures the child drew."""
+        """Draw from ``run`` the last figures the child has not begun while it still has ``steal`` or more
+        ahead of it (work sharing: each figure is claimed once, by whichever process takes it first), wait for
+        the child, move the figures it finished into ``dest`` and draw in-process any other; returns the
+        names of the figures the child drew."""
         done: List[str] = []
         if self.pid is not None and self._wfd is not None:
             try:
@@ -161,20 +176,54 @@ class FigureWorker:
                 pass
             os.close(self._wfd)
             self._wfd = None
+            while True:
+                free = [n for n in self._child_order() if not self._claimed(n)]
+                if len(free) < self.steal:
+                    break
+                if self._claim(free[-1]):
+                    self.draw(run, Path(dest), [free[-1]])
+                    self.drawn_by_parent.append(free[-1])
             status = self._wait()
             done_file = self.folder / _DONE if self.folder else None
             if status == 0 and done_file is not None and done_file.is_file():
-                listed = done_file.read_text().split()
                 names = {n for n, _ in self.specs}
-                done = [n for n in listed if n in names]
+                for line in done_file.read_text().splitlines():
+                    n, _, cpu = line.partition(" ")
+                    if n in names:
+                        done.append(n)
+                        self.timeline["figures"][n] = float(cpu)
+                    elif n == "(warm-up)":
+                        self.timeline["warmup"] = float(cpu)
                 for n in done:
                     for p in sorted(self.folder.glob(n + ".*")):  # type: ignore[union-attr]
                         os.replace(p, Path(dest) / p.name)
         self.drawn_by_child = list(done)
-        rest = [n for n, _ in self.specs if n not in done]
+        rest = [n for n, _ in self.specs if n not in done and n not in self.drawn_by_parent]
         if rest:
             self.draw(run, Path(dest), rest)
         return done
+
+    def _child_order(self) -> List[str]:
+        """The order in which the child draws: by the part that completed a figure's inputs, then as listed."""
+        arrived = {k: -1 for k in self._initial}
+        for i, (keys, _) in enumerate(self.timeline["sent"]):
+            for k in keys:
+                arrived.setdefault(k, i)
+        last = len(self.timeline["sent"])
+        when = {n: max([arrived.get(k, last) for k in needs], default=-1) for n, needs in self.specs}
+        return sorted(when, key=lambda n: when[n])  # stable: the listed order within one part
+
+    def _claim(self, name: str) -> bool:
+        """Take figure ``name`` for this process; False if the other process took it first."""
+        assert self.folder is not None
+        try:
+            os.close(os.open(self.folder / f"claim-{name}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            return True
+        except FileExistsError:
+            return False
+
+    def _claimed(self, name: str) -> bool:
+        return self.folder is not None and (self.folder / f"claim-{name}").exists()
 
     def _wait(self) -> Optional[int]:
         """Reap the child; its exit status (None if it was killed or could not be reaped)."""
@@ -215,17 +264,20 @@ class FigureWorker:
 
         # one BLAS thread, as in the analyses: threads of the child's BLAS would compete with the parent
         with blas_threads(), self.session() if self.session is not None else contextlib.nullcontext():
+            t = time.process_time()
             if self.warmup is not None:
                 try:
                     self.warmup()
                 except Exception:  # a failed warm-up costs only time
                     pass
+            self.timeline["warmup"] = time.process_time() - t
             done = self._serve(rfd, parent)
         if done is None:
             return 1
         assert self.folder is not None
         tmp = self.folder / (_DONE + ".tmp")
-        tmp.write_text("\n".join(done) + "\n")
+        lines = [f"(warm-up) {self.timeline['warmup']:.6f}"] + [f"{n} {self.timeline['figures'][n]:.6f}" for n in done]
+        tmp.write_text("\n".join(lines) + "\n")
         os.replace(tmp, self.folder / _DONE)
         return 0
 
@@ -242,7 +294,11 @@ class FigureWorker:
             for n in ready:
                 if os.getppid() != parent:
                     return None
+                if not self._claim(n):  # the parent took it
+                    continue
+                t = time.process_time()
                 self.draw(self.state, self.folder, [n])
+                self.timeline["figures"][n] = time.process_time() - t
                 done.append(n)
             pending = [(n, needs) for n, needs in pending if n not in ready]
             while b"\n" not in buf:

@@ -137,6 +137,7 @@ def run_all(progress: bool = False, on_ready: Optional[Callable[[Dict[str, Any]]
     steps = _Steps(progress, 7 + len(EM_PARAMS) + len(SENSITIVITY))
     t0 = time.perf_counter()
     exp = load_experiment("conus-plus")
+    ready({"experiment": exp})
     steps("built response matrices")
     fits: Dict[str, Any] = {}
     fits["sin2w"] = {ch: exp.fit("sin2w", ch, levels=("1sigma", "90%")) for ch in CHANNELS}
@@ -145,7 +146,7 @@ def run_all(progress: bool = False, on_ready: Optional[Callable[[Dict[str, Any]]
         fits[p] = {ch: exp.limit(p, 0.90, ch) for ch in CHANNELS}
         steps(f"{p} limits")
     excl = {m: {ch: exp.exclusion(m, ch) for ch in CHANNELS} for m in ("scalar", "vector-bl")}
-    ready({"experiment": exp, "fits": fits, "exclusions": excl,
+    ready({"fits": fits, "exclusions": excl,
            "results": {p: {ch: _limit_value(fits[p][ch], p) for ch in CHANNELS} for p in EM_PARAMS}})
     choice_masses = [0.1, 10.0, 1000.0]
     mediator_choices = {m: {mass: {key: float(exp.exclusion(m, "cevns+eves", dof=dof, convention=conv,
@@ -459,7 +460,8 @@ def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: O
         write_study(outdir, run, figures.finish, markdown_report, docs,
                     "cevns reproduce --docs docs/validation.md", force)
     run["figure_process"] = {"forked": figures.enabled, "drawn": figures.drawn_by_child,
-                             "cpu_seconds": figures.child_cpu}
+                             "drawn_here": figures.drawn_by_parent, "cpu_seconds": figures.child_cpu,
+                             "timeline": figures.timeline}
     if progress:
         print(file=sys.stderr)
         for r in comparison_rows(run["results"]):
