@@ -94,6 +94,26 @@ def test_a_failing_child_changes_nothing(tmp_path):
 
 
 @needs_fork
+def test_a_hung_child_is_killed_and_its_figures_drawn_here(tmp_path):
+    parent = os.getpid()
+
+    def hangs(state, folder, names):
+        if os.getpid() != parent:
+            time.sleep(60)
+        _draw_pid(state, folder, names)
+
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    with FigureWorker(tmp_path, [("a1", ("a",))], hangs, idle_limit=0.5) as w:
+        child = w.pid
+        w.send({"a": 1})
+        t = time.monotonic()
+        assert w.finish({"a": 1}, dest) == []
+        assert time.monotonic() - t < 10 and not _alive(child)
+    assert (dest / "a1.txt").read_text() == f"1 {parent}"
+
+
+@needs_fork
 def test_an_unpicklable_part_stops_the_child(tmp_path):
     dest = tmp_path / "dest"
     dest.mkdir()

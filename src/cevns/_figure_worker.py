@@ -18,7 +18,9 @@ Safety (the outputs must stay atomic, see :mod:`cevns.outputs`):
 * the child ignores SIGINT (the parent decides), dies with the parent (Linux ``PR_SET_PDEATHSIG``, and it
   checks its parent between figures), and is killed and reaped when the parent leaves the ``with`` block
   for any reason (an error, Ctrl-C); the private folder is removed then;
-* it never returns into the caller's code: it ends with ``os._exit``.
+* it never returns into the caller's code: it ends with ``os._exit``;
+* a child that writes nothing for two minutes while the parent waits is taken for hung, killed, and its
+  figures drawn in-process.
 
 It is used only where ``os.fork`` is safe and useful: Linux, two or more usable cores, and not disabled
 with ``CEVNS_FIGURE_WORKER=0`` (or ``parallel=False``); otherwise the figures are drawn in-process, as
@@ -83,10 +85,11 @@ class FigureWorker:
     def __init__(self, beside: Path, specs: Sequence[Tuple[str, Sequence[str]]], draw: DrawFn,
                  state: Optional[Dict[str, Any]] = None, warmup: Optional[Callable[[], Any]] = None,
                  session: Optional[Callable[[], ContextManager[Any]]] = None, enabled: bool = True,
-                 prefix: str = ".cevns-figures-", steal: int = 3):
+                 prefix: str = ".cevns-figures-", steal: int = 3, idle_limit: float = 120.0):
         self.beside = Path(beside)
         self.prefix = prefix
         self.steal = steal
+        self.idle_limit = idle_limit
         self.specs = [(str(n), tuple(needs)) for n, needs in specs]
         self.draw = draw
         self.state: Dict[str, Any] = dict(state or {})
@@ -183,7 +186,7 @@ class FigureWorker:
                 if self._claim(free[-1]):
                     self.draw(run, Path(dest), [free[-1]])
                     self.drawn_by_parent.append(free[-1])
-            status = self._wait()
+            status = self._wait(self.idle_limit)
             done_file = self.folder / _DONE if self.folder else None
             if status == 0 and done_file is not None and done_file.is_file():
                 names = {n for n, _ in self.specs}
@@ -222,16 +225,39 @@ class FigureWorker:
         except FileExistsError:
             return False
 
+    def _progress(self) -> int:
+        try:
+            return len(os.listdir(self.folder)) if self.folder is not None else 0
+        except OSError:
+            return 0
+
     def _claimed(self, name: str) -> bool:
         return self.folder is not None and (self.folder / f"claim-{name}").exists()
 
-    def _wait(self) -> Optional[int]:
-        """Reap the child; its exit status (None if it was killed or could not be reaped)."""
+    def _wait(self, idle_limit: Optional[float] = None) -> Optional[int]:
+        """Reap the child; its exit status (None if it was killed).  With ``idle_limit``, a child that writes
+        nothing for that many seconds is taken for hung and killed (its figures are then drawn here)."""
         pid, self.pid = self.pid, None
         if pid is None:
             return None
         try:
-            _, status, usage = os.wait4(pid, 0)
+            if idle_limit is not None:
+                seen, since = self._progress(), time.monotonic()
+                while True:
+                    got, status, usage = os.wait4(pid, os.WNOHANG)
+                    if got:
+                        break
+                    now = self._progress()
+                    if now != seen:
+                        seen, since = now, time.monotonic()
+                    elif time.monotonic() - since > idle_limit:
+                        os.kill(pid, signal.SIGKILL)
+                        _, status, usage = os.wait4(pid, 0)
+                        self.child_cpu = usage.ru_utime + usage.ru_stime
+                        return None
+                    time.sleep(0.005)
+            else:
+                _, status, usage = os.wait4(pid, 0)
             self.child_cpu = usage.ru_utime + usage.ru_stime
         except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored): trust only the done file
             return 0
