@@ -3,15 +3,17 @@
 Run:  python benchmarks/reproduce.py [--repeat 3] [--src PATH ...]
 
 For each source tree (default: this repository's src/; give another checkout's src/ to compare, e.g. the
-code before a change) it prints the median wall time of `python -m cevns reproduce --out DIR` (a fresh
-output folder each time), with the figures in a second process (the default on Linux with two or more
-cores) and drawn in-process (``CEVNS_FIGURE_WORKER=0``).  One more, instrumented run gives the split:
-imports, analysis (`run_all`), the wait for the figures after the analysis, the figure process's CPU time,
-and what the run would take on two idle cores if each process's CPU time were its wall time (a load-independent
-estimate from the recorded timeline: when each group of results reached the figure process, and each
-figure's CPU time).  The floor of the same run is `python -c "import numpy"`, and the machine's load average is printed with
-every row (the machine is shared: compare ratios measured in one run).  No test asserts a time; the
-numbers go into docs/performance.md.
+code before a change) it prints the median wall and CPU time of `python -m cevns reproduce --out DIR` (a
+fresh output folder each time), with the figures in a second process (the default on Linux with two or
+more cores) and drawn in-process (``CEVNS_FIGURE_WORKER=0``).  The cases are interleaved, so that a change
+of the machine's load hits them alike; the floor of the same run is `python -c "import numpy"`, and the
+range of the load average is printed (the machine is shared: compare ratios measured in one run).
+
+One more, instrumented run per tree gives the split: imports, analysis (`run_all`), the wait for the
+figures after the analysis, the figure process's CPU time, and what the run would take on two idle cores
+if each process's CPU time were its wall time (an estimate that a busy machine does not distort much,
+from the recorded timeline: when each group of results reached the figure process, and each figure's CPU
+time).  No test asserts a time; the numbers go into docs/performance.md.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -72,15 +75,14 @@ def load() -> str:
     return "load %.2f" % os.getloadavg()[0]
 
 
-def wall(cmd, env, repeat, fresh_dir=False):
-    ts = []
-    for _ in range(repeat):
-        with tempfile.TemporaryDirectory() as d:
-            args = cmd + ([str(Path(d) / "out")] if fresh_dir else [])
-            t = time.perf_counter()
-            subprocess.run(args, env=env, check=True, capture_output=True)
-            ts.append(time.perf_counter() - t)
-    return statistics.median(ts), ts
+def timed(cmd, env):
+    """Wall and CPU seconds (user + system, the process and every child it waited for) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -92,23 +94,35 @@ def main() -> None:
     srcs = [Path(s).resolve() for s in (args.src or [ROOT / "src"])]
     print(f"{os.cpu_count()} cores, Python {sys.version.split()[0]}; {load()}")
     base_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CEVNS_FIGURE_WORKER")}
-    t_np, _ = wall([py, "-c", "import numpy"], base_env, max(3, args.repeat))
-    floor = 'python -c "import numpy" (floor)'
-    print(f"{floor:<58} {t_np:7.2f} s            {load()}")
+    cases = [("numpy", 'python -c "import numpy" (floor)', [py, "-c", "import numpy"], base_env, False)]
     for src in srcs:
         env = dict(base_env, PYTHONPATH=str(src))
-        cmd = [py, "-m", "cevns", "reproduce", "--out"]
         for label, extra in (("figures in a second process", {}), ("figures in-process", {"CEVNS_FIGURE_WORKER": "0"})):
-            t, ts = wall(cmd, dict(env, **extra), args.repeat, fresh_dir=True)
-            print(f"{'cevns reproduce, ' + label:<58} {t:7.2f} s  {t / t_np:5.1f}x   {load()}   "
-                  f"({' '.join(f'{x:.2f}' for x in ts)})  [{src}]", flush=True)
+            cases.append((str(src), "cevns reproduce, " + label, [py, "-m", "cevns", "reproduce", "--out"],
+                          dict(env, **extra), True))
+    runs: dict = {i: [] for i in range(len(cases))}
+    loads = []
+    for _ in range(args.repeat):  # interleaved: a change of the machine's load hits every case alike
+        for i, (_, _, cmd, env, fresh) in enumerate(cases):
+            with tempfile.TemporaryDirectory() as d:
+                runs[i].append(timed(cmd + ([str(Path(d) / "out")] if fresh else []), env))
+            loads.append(os.getloadavg()[0])
+    t_np = statistics.median(w for w, _ in runs[0])
+    print(f"load average during the runs: {min(loads):.2f} - {max(loads):.2f}")
+    for i, (src, label, *_ ) in enumerate(cases):
+        w = statistics.median(x for x, _ in runs[i])
+        c = statistics.median(y for _, y in runs[i])
+        print(f"{label:<50} {w:6.2f} s wall {w / t_np:5.1f}x the floor, CPU {c:6.2f} s   "
+              f"({' '.join(f'{x:.2f}' for x, _ in runs[i])})" + (f"  [{src}]" if i else ""), flush=True)
+    for src in srcs:
+        env = dict(base_env, PYTHONPATH=str(src))
         with tempfile.TemporaryDirectory() as d:
             r = subprocess.run([py, "-c", PROBE, str(Path(d) / "out")], env=env, check=True, capture_output=True,
                                text=True)
         s = json.loads(r.stdout.strip().splitlines()[-1])
         cpu = f"{s['figure_cpu']:.2f} s" if s["figure_cpu"] is not None else "-"
-        print(f"  split: imports {s['import']:.2f} s, analysis {s['analysis']:.2f} s, figures after the analysis "
-              f"{s['figures_after']:.2f} s, total {s['total']:.2f} s in process; figure process: "
+        print(f"split [{src}]: imports {s['import']:.2f} s, analysis {s['analysis']:.2f} s, figures after the "
+              f"analysis {s['figures_after']:.2f} s, total {s['total']:.2f} s in process; figure process: "
               f"{'forked' if s['forked'] else 'none'}, CPU {cpu}   {load()}")
         if s["estimate"]:
             e = s["estimate"]
