@@ -5,15 +5,16 @@ Run:  python benchmarks/reproduce.py [--repeat 3] [--src PATH ...]
 For each source tree (default: this repository's src/; give another checkout's src/ to compare, e.g. the
 code before a change) it prints the median wall and CPU time of `python -m cevns reproduce --out DIR` (a
 fresh output folder each time), with the figures in a second process (the default on Linux with two or
-more cores) and drawn in-process (``CEVNS_FIGURE_WORKER=0``).  The cases are interleaved, so that a change
-of the machine's load hits them alike; the floor of the same run is `python -c "import numpy"`, and the
-range of the load average is printed (the machine is shared: compare ratios measured in one run).
+more cores) and, for the first tree, drawn in-process (``CEVNS_FIGURE_WORKER=0``).  The cases are
+interleaved, so that a change of the machine's load hits them alike; the median and the minimum (the
+least disturbed run) are printed beside the floor of the same run, `python -c "import numpy"`, and the
+range of the load average (the machine is shared: compare ratios measured in one run).
 
 One more, instrumented run per tree gives the split: imports, analysis (`run_all`), the wait for the
 figures after the analysis, the figure process's CPU time, and what the run would take on two idle cores
-if each process's CPU time were its wall time (an estimate that a busy machine does not distort much,
-from the recorded timeline: when each group of results reached the figure process, and each figure's CPU
-time).  No test asserts a time; the numbers go into docs/performance.md.
+if each process's CPU time were its wall time (from the recorded timeline: when each group of results
+reached the figure process, and each figure's CPU time; other jobs inflate CPU times too, but less than
+wall times).  No test asserts a time; the numbers go into docs/performance.md.
 """
 
 from __future__ import annotations
@@ -95,9 +96,10 @@ def main() -> None:
     print(f"{os.cpu_count()} cores, Python {sys.version.split()[0]}; {load()}")
     base_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CEVNS_FIGURE_WORKER")}
     cases = [("numpy", 'python -c "import numpy" (floor)', [py, "-c", "import numpy"], base_env, False)]
-    for src in srcs:
+    for k, src in enumerate(srcs):
         env = dict(base_env, PYTHONPATH=str(src))
-        for label, extra in (("figures in a second process", {}), ("figures in-process", {"CEVNS_FIGURE_WORKER": "0"})):
+        variants = [("as is", {})] + ([("figures in-process", {"CEVNS_FIGURE_WORKER": "0"})] if k == 0 else [])
+        for label, extra in variants:
             cases.append((str(src), "cevns reproduce, " + label, [py, "-m", "cevns", "reproduce", "--out"],
                           dict(env, **extra), True))
     runs: dict = {i: [] for i in range(len(cases))}
@@ -109,11 +111,14 @@ def main() -> None:
             loads.append(os.getloadavg()[0])
     t_np = statistics.median(w for w, _ in runs[0])
     print(f"load average during the runs: {min(loads):.2f} - {max(loads):.2f}")
+    m_np = min(w for w, _ in runs[0])
     for i, (src, label, *_ ) in enumerate(cases):
         w = statistics.median(x for x, _ in runs[i])
+        m = min(x for x, _ in runs[i])
         c = statistics.median(y for _, y in runs[i])
-        print(f"{label:<50} {w:6.2f} s wall {w / t_np:5.1f}x the floor, CPU {c:6.2f} s   "
-              f"({' '.join(f'{x:.2f}' for x, _ in runs[i])})" + (f"  [{src}]" if i else ""), flush=True)
+        print(f"{label:<40} median {w:6.2f} s ({w / t_np:5.1f}x the floor), min {m:6.2f} s ({m / m_np:5.1f}x), "
+              f"CPU {c:6.2f} s   ({' '.join(f'{x:.2f}' for x, _ in runs[i])})" + (f"  [{src}]" if i else ""),
+              flush=True)
     for src in srcs:
         env = dict(base_env, PYTHONPATH=str(src))
         with tempfile.TemporaryDirectory() as d:
