@@ -7,8 +7,9 @@ code before a change) it prints the median wall and CPU time of `python -m cevns
 fresh output folder each time), with the figures in a second process (the default on Linux with two or
 more cores) and, for the first tree, drawn in-process (``CEVNS_FIGURE_WORKER=0``).  The cases are
 interleaved, so that a change of the machine's load hits them alike; the median and the minimum (the
-least disturbed run) are printed beside the floor of the same run, `python -c "import numpy"`, and the
-range of the load average (the machine is shared: compare ratios measured in one run).
+least disturbed run) are printed beside the floor of the same run, `python -c "import numpy"`, the range of
+the load average, and for each run how many cores other jobs kept busy meanwhile (from /proc/stat: the
+machine is shared, so compare ratios measured in one run, or the runs other jobs left alone).
 
 One more, instrumented run per tree gives the split: imports, analysis (`run_all`), the wait for the
 figures after the analysis, the figure process's CPU time, and what the run would take on two idle cores
@@ -76,20 +77,37 @@ def load() -> str:
     return "load %.2f" % os.getloadavg()[0]
 
 
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (Linux /proc/stat; 0 elsewhere)."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+    except OSError:
+        return 0.0
+    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+
+
 def timed(cmd, env):
-    """Wall and CPU seconds (user + system, the process and every child it waited for) of one run."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Wall seconds, CPU seconds (user + system, the process and every child it waited for) and the cores
+    other jobs kept busy on average during one run."""
+    before, b0 = resource.getrusage(resource.RUSAGE_CHILDREN), busy_seconds()
     t = time.perf_counter()
     subprocess.run(cmd, env=env, check=True, capture_output=True)
     wall = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    after, b1 = resource.getrusage(resource.RUSAGE_CHILDREN), busy_seconds()
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, max(0.0, (b1 - b0 - cpu) / wall)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--src", action="append", help="source tree(s) to time (default: this repository's src)")
+    ap.add_argument("--quiet", type=float, default=None, metavar="CORES",
+                    help="count only rounds (one run of every case) during which other jobs kept at most CORES "
+                         "cores busy in every run; start a round only after 2 s at that level; retry up to "
+                         "--minutes")
+    ap.add_argument("--minutes", type=float, default=60.0)
     args = ap.parse_args()
     py = sys.executable
     srcs = [Path(s).resolve() for s in (args.src or [ROOT / "src"])]
@@ -104,20 +122,42 @@ def main() -> None:
                           dict(env, **extra), True))
     runs: dict = {i: [] for i in range(len(cases))}
     loads = []
-    for _ in range(args.repeat):  # interleaved: a change of the machine's load hits every case alike
+    rounds = discarded = 0
+    deadline = time.monotonic() + 60 * args.minutes
+    while rounds < args.repeat:  # interleaved: a change of the machine's load hits every case alike
+        if args.quiet is not None:
+            if time.monotonic() > deadline:
+                print(f"only {rounds} quiet round(s) in {args.minutes:g} minutes")
+                break
+            b0 = busy_seconds()
+            time.sleep(2.0)
+            if (busy_seconds() - b0) / 2.0 > args.quiet:
+                continue
+        this = []
         for i, (_, _, cmd, env, fresh) in enumerate(cases):
             with tempfile.TemporaryDirectory() as d:
-                runs[i].append(timed(cmd + ([str(Path(d) / "out")] if fresh else []), env))
+                this.append(timed(cmd + ([str(Path(d) / "out")] if fresh else []), env))
             loads.append(os.getloadavg()[0])
-    t_np = statistics.median(w for w, _ in runs[0])
-    print(f"load average during the runs: {min(loads):.2f} - {max(loads):.2f}")
-    m_np = min(w for w, _ in runs[0])
+        if args.quiet is not None and max(o for _, _, o in this) > args.quiet:
+            discarded += 1
+            continue
+        rounds += 1
+        for i, r in enumerate(this):
+            runs[i].append(r)
+    if rounds == 0:
+        return
+    if args.quiet is not None:
+        print(f"{rounds} round(s) with other jobs at <= {args.quiet:g} cores; {discarded} busier round(s) left out")
+    t_np = statistics.median(r[0] for r in runs[0])
+    print(f"load average during the runs: {min(loads):.2f} - {max(loads):.2f}; each run: wall s / cores other "
+          f"jobs kept busy meanwhile")
+    m_np = min(r[0] for r in runs[0])
     for i, (src, label, *_ ) in enumerate(cases):
-        w = statistics.median(x for x, _ in runs[i])
-        m = min(x for x, _ in runs[i])
-        c = statistics.median(y for _, y in runs[i])
+        w = statistics.median(r[0] for r in runs[i])
+        m = min(r[0] for r in runs[i])
+        c = statistics.median(r[1] for r in runs[i])
         print(f"{label:<40} median {w:6.2f} s ({w / t_np:5.1f}x the floor), min {m:6.2f} s ({m / m_np:5.1f}x), "
-              f"CPU {c:6.2f} s   ({' '.join(f'{x:.2f}' for x, _ in runs[i])})" + (f"  [{src}]" if i else ""),
+              f"CPU {c:6.2f} s   ({' '.join(f'{x:.2f}/{o:.1f}' for x, _, o in runs[i])})" + (f"  [{src}]" if i else ""),
               flush=True)
     for src in srcs:
         env = dict(base_env, PYTHONPATH=str(src))
