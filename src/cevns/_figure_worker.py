@@ -289,8 +289,8 @@ class FigureWorker:
         from ._threads import blas_threads
 
         # one BLAS thread, as in the analyses: threads of the child's BLAS would compete with the parent
+        t = time.process_time()
         with blas_threads(), self.session() if self.session is not None else contextlib.nullcontext():
-            t = time.process_time()
             if self.warmup is not None:
                 try:
                     self.warmup()
