@@ -55,7 +55,7 @@ def test_the_parent_takes_the_last_figures_the_child_has_not_begun(tmp_path):
     or more are free; each figure is drawn exactly once."""
     def slow(state, folder, names):
         if os.getpid() != parent:
-            time.sleep(0.4)
+            time.sleep(0.3)
         _draw_pid(state, folder, names)
 
     parent = os.getpid()
@@ -65,7 +65,7 @@ def test_the_parent_takes_the_last_figures_the_child_has_not_begun(tmp_path):
     with FigureWorker(tmp_path, specs, slow, steal=2) as w:
         child = w.pid
         w.send({"a": 1})
-        time.sleep(0.2)  # the child has claimed a0 and sleeps in it
+        time.sleep(0.15)  # the child has claimed a0 and sleeps in it
         done = w.finish({"a": 1}, dest)
     assert done + w.drawn_by_parent[::-1] == ["a0", "a1", "a2", "a3"]
     assert w.drawn_by_parent[:2] == ["a3", "a2"] and done[:1] == ["a0"]
@@ -104,7 +104,7 @@ def test_a_hung_child_is_killed_and_its_figures_drawn_here(tmp_path):
 
     dest = tmp_path / "dest"
     dest.mkdir()
-    with FigureWorker(tmp_path, [("a1", ("a",))], hangs, idle_limit=0.5) as w:
+    with FigureWorker(tmp_path, [("a1", ("a",))], hangs, idle_limit=0.3) as w:
         child = w.pid
         w.send({"a": 1})
         t = time.monotonic()
