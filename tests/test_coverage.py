@@ -217,6 +217,17 @@ def _cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "cevns", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
+def _main(capsys, *args):
+    """The command line in this process (as `python -m cevns` runs it, without an interpreter start each):
+    exit status, stdout, stderr."""
+    from cevns.cli import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 @pytest.mark.parametrize("args, msg", [
     (["--toys", "0"], "--toys"),
     (["--points", "2"], "--points"),
@@ -225,16 +236,16 @@ def _cli(*args, cwd=None):
     (["--workers", "-1"], "--workers"),
     (["--cl", "120%"], "confidence level"),
 ])
-def test_cli_errors_are_one_line(args, msg, tmp_path):
-    r = _cli("coverage", "conus-plus", "--param", "mu_nu", "--out", str(tmp_path), *args)
-    assert r.returncode == 2 and msg in r.stderr and r.stderr.count("\n") == 1, r.stderr
+def test_cli_errors_are_one_line(args, msg, tmp_path, capsys):
+    code, _, err = _main(capsys, "coverage", "conus-plus", "--param", "mu_nu", "--out", str(tmp_path), *args)
+    assert code == 2 and msg in err and err.count("\n") == 1, err
 
 
-def test_cli_in_process(tmp_path):
-    r = _cli("coverage", "conus-plus", "--param", "mu_nu", "--toys", "200", "--points", "4", "--workers", "0",
-             "--out", str(tmp_path), "--json")
-    assert r.returncode == 0, r.stderr
-    env = json.loads(r.stdout)
+def test_cli_in_process(tmp_path, capsys):
+    code, out, err = _main(capsys, "coverage", "conus-plus", "--param", "mu_nu", "--toys", "200", "--points", "4",
+                           "--workers", "0", "--out", str(tmp_path), "--json")
+    assert code == 0, err
+    env = json.loads(out)
     d = env["result"]
     assert d["param"] == "mu_nu" and d["toys_per_point"] == 200 and len(d["points"]) == 4
     assert json.loads((tmp_path / "coverage.json").read_text()) == env

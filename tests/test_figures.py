@@ -1,6 +1,7 @@
 """Figures a journal would accept: no code names in any figure, symbols from one declaration, legends on every
 plot(), the style applied without touching the user's matplotlib state."""
 
+import re
 from pathlib import Path
 
 import matplotlib
@@ -48,6 +49,13 @@ def test_no_code_names_in_figures(figure_dir, name):
         assert word in text, f"{name}: expected {word!r} in the PDF text {text!r}"
     for code in CODE_NAMES:
         assert code not in text, f"{name}: code name {code!r} in the PDF text {text!r}"
+
+
+def test_paper_figures_need_no_axis_offset(figure_dir):
+    """The paper figures write linear tick labels as plain text (cevns.plots._paper_style): an axis offset or
+    scientific multiplier would read "1e-5" there, so none may appear (each axis carries its scale in its label)."""
+    for name in FIGURES:
+        assert not re.search(r"1e[\u2212+-]?\d", pdf_text(figure_dir / f"{name}.pdf")), name
 
 
 def test_fonts_embedded(figure_dir):

@@ -139,7 +139,7 @@ def test_reproduce_with_an_override(default, tmp_path, monkeypatch, capsys):
     the inputs differ and the comparison is not like for like; --json prints results.json.  Figures left out."""
     import cevns.plots
 
-    monkeypatch.setattr(cevns.plots, "paper_figures", lambda run, folder, extra=(): None)
+    monkeypatch.setattr(cevns.plots, "paper_figures", lambda run, folder, extra=(), names=None: None)
     assert main(["reproduce", "--exposure", "347", "--out", str(tmp_path / "o"), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     r = json.loads((tmp_path / "o" / "results.json").read_text())

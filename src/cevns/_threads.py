@@ -5,7 +5,9 @@ Poisson profile); OpenBLAS spreads products above a size threshold over threads,
 costs far more than it gains (measured on 2 cores at load ~3: a 100-mass exclusion 40-65 ms single-threaded
 against 180-260 ms with two threads; 20,000 LAr Poisson profiles 0.66 s against 5 s).  So every analysis
 call (load, fit, limit, exclusion, contour, the studies) runs with ``CEVNS_BLAS_THREADS`` BLAS threads
-(default 1), restored on return; threadpoolctl does it, and without it nothing changes.
+(default 1), restored on return; threadpoolctl does it, and without it nothing changes.  Nested calls
+(a study calling fits calling limits) set the limit once, at the outermost call: threadpoolctl looks the
+libraries up each time (~2-3 ms; 80 times in `cevns reproduce`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import threading
 from typing import Any, Callable, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,11 +37,20 @@ def blas_threads():
     return threadpool_limits(limits=limit, user_api="blas")
 
 
+_STATE = threading.local()
+
+
 def limited(fn: F) -> F:
-    """Decorator: run ``fn`` inside :func:`blas_threads`."""
+    """Decorator: run ``fn`` inside :func:`blas_threads` (once per thread: a nested call runs as it is)."""
     @functools.wraps(fn)
     def wrapper(*args: Any, **kw: Any) -> Any:
-        with blas_threads():
+        if getattr(_STATE, "depth", 0):
             return fn(*args, **kw)
+        _STATE.depth = 1
+        try:
+            with blas_threads():
+                return fn(*args, **kw)
+        finally:
+            _STATE.depth = 0
 
     return wrapper  # type: ignore[return-value]

@@ -7,8 +7,9 @@ no backend is selected and no global rcParams are changed.  Symbols and units co
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Any, Dict, Sequence, Tuple
+from typing import Any, Dict, Iterator, Sequence, Tuple
 
 import numpy as np
 
@@ -92,27 +93,75 @@ def _profile_panel(ax, exp, fits, param: str, xlim: Tuple[float, float], channel
     ax.set_ylabel(r"$\Delta\chi^2$")
 
 
-def paper_figures(run: Dict[str, Any], outdir: Path, extra_determinations: Sequence[Dict[str, Any]] = ()) -> None:
+#: the paper study's figures, in order, each with the entries of the run dictionary it is drawn from
+#: (``sin2w_points`` is optional: the user's further determinations for Fig. 3)
+PAPER_FIGURES: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
+    ("fig1_spectrum", ("experiment",)),
+    ("fig2_sin2w", ("fits",)),
+    ("fig3_running", ("experiment", "fits", "coherent_sin2w")),
+    ("fig4_magnetic_moment", ("experiment", "fits")),
+    ("fig5_millicharge", ("experiment", "fits")),
+    ("fig6_charge_radius", ("experiment", "fits")),
+    ("fig7_mediators", ("exclusions",)),
+    ("fig8_contours", ("contours",)),
+    ("fig9_comparison", ("results",)),
+)
+
+
+@contextlib.contextmanager
+def _paper_style() -> Iterator[None]:
+    """The cevns style, with linear-axis tick labels as plain text: the same STIX digits as the mathtext
+    ``\\mathdefault{...}`` labels (positions within 0.75 pt), without a mathtext parse each (10% of the
+    paper figures' time).  Safe here because no axis of these figures needs an offset or a scientific
+    multiplier (which plain text would write as "1e-5"; tests/test_figures.py checks)."""
+    import matplotlib
+
+    with figure_style(), matplotlib.rc_context({"axes.formatter.use_mathtext": False}):
+        yield
+
+
+def paper_figures(run: Dict[str, Any], outdir: Path, extra_determinations: Sequence[Dict[str, Any]] = (),
+                  names: Sequence[str] | None = None) -> None:
     """Write fig1 ... fig9 (PNG and PDF) from a :func:`cevns.reproduce.run_all` dictionary.
 
     ``extra_determinations``: further sin^2 theta_W points for Fig. 3, as returned by
-    :func:`cevns.running.load_determinations` (drawn with diamond markers).
+    :func:`cevns.running.load_determinations` (drawn with diamond markers).  ``names``: only these
+    figures (names of :data:`PAPER_FIGURES`; default all); a figure needs only its own entries of ``run``.
     """
-    with figure_style():
-        _paper_figures(run, Path(outdir), extra_determinations)
+    known = [n for n, _ in PAPER_FIGURES]
+    todo = known if names is None else list(names)
+    unknown = [n for n in todo if n not in known]
+    if unknown:
+        raise ValueError(f"unknown figure(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    with _paper_style():
+        for name in todo:
+            _DRAW[name](run, Path(outdir), extra_determinations)
 
 
-def _paper_figures(run: Dict[str, Any], outdir: Path, extra_determinations: Sequence[Dict[str, Any]]) -> None:
-    exp, fits = run["experiment"], run["fits"]
+def warm_up() -> None:
+    """Import and load what every figure needs (matplotlib's figure, both writers, the style's fonts and the
+    mathtext parser); call inside :func:`cevns.style.figure_style` (the figure worker does, while the
+    analysis runs).  A whole throwaway figure was measured to cost more than it saves later."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.backends.backend_pdf  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    from matplotlib.mathtext import MathTextParser
 
-    # Fig. 1 -- spectrum
+    MathTextParser("path").parse(r"$\Delta\chi^2$", 72)
+
+
+def _fig1(run: Dict[str, Any], outdir: Path, extra: Sequence[Dict[str, Any]]) -> None:
+    """Fig. 1 -- spectrum."""
     fig, ax = new_figure("single", 2.7)
-    _spectrum(exp, ax)
+    _spectrum(run["experiment"], ax)
     ax.set_ylim(top=215)
     legend(ax, loc="upper right")
     _save(fig, outdir, "fig1_spectrum")
 
-    # Fig. 2 -- sin^2 theta_W profile
+
+def _fig2(run: Dict[str, Any], outdir: Path, extra: Sequence[Dict[str, Any]]) -> None:
+    """Fig. 2 -- sin^2 theta_W profile."""
+    fits = run["fits"]
     fig, ax = new_figure("single")
     for ch in PROFILE_CHANNELS:
         f = fits["sin2w"][ch]
@@ -127,31 +176,30 @@ def _paper_figures(run: Dict[str, Any], outdir: Path, extra_determinations: Sequ
     legend(ax, loc="upper right")
     _save(fig, outdir, "fig2_sin2w")
 
-    _running_figure(run, outdir, extra_determinations)
 
-    # Fig. 4 -- magnetic moment
+def _fig4(run: Dict[str, Any], outdir: Path, extra: Sequence[Dict[str, Any]]) -> None:
+    """Fig. 4 -- magnetic moment."""
     fig, ax = new_figure("single")
-    _profile_panel(ax, exp, fits, "mu_nu", (1.0, 200.0), log=True)
+    _profile_panel(ax, run["experiment"], run["fits"], "mu_nu", (1.0, 200.0), log=True)
     ax.set_xlabel(label("mu_nu").axis)
     legend(ax, loc="upper left")
     _save(fig, outdir, "fig4_magnetic_moment")
 
-    # Figs. 5, 6 -- millicharges and charge radii: the diagonal and the transition parameters
-    for name, pars, locs in (("fig5_millicharge", ("q_ee", "q_emu", "q_etau"), ("upper center", "upper left")),
-                             ("fig6_charge_radius", ("r2_ee", "r2_emu", "r2_etau"), ("upper right", "upper left"))):
-        fig, axes = new_figure("double", 2.5, 1, 2)
-        chans = ("cevns+eves",) if name == "fig5_millicharge" else PROFILE_CHANNELS
-        for i, (ax, p) in enumerate(zip(axes, pars[:2])):
-            fr = fits[p]["cevns+eves"]
-            sc = label(p).scale
-            _profile_panel(ax, exp, fits, p, (fr.grid[0] / sc, fr.grid[-1] / sc), chans)
-            ax.set_xlabel(label(p).axis if i == 0 else label(p).abs_axis(label(pars[2])))
-            legend(ax, loc=locs[i])
-        _save(fig, outdir, name)
 
-    _mediator_figure(run, outdir)
-    _contour_figure(run, outdir)
-    _comparison(run["results"], outdir)
+def _pair_figure(run: Dict[str, Any], outdir: Path, name: str) -> None:
+    """Figs. 5, 6 -- millicharges and charge radii: the diagonal and the transition parameters."""
+    exp, fits = run["experiment"], run["fits"]
+    pars, locs = {"fig5_millicharge": (("q_ee", "q_emu", "q_etau"), ("upper center", "upper left")),
+                  "fig6_charge_radius": (("r2_ee", "r2_emu", "r2_etau"), ("upper right", "upper left"))}[name]
+    fig, axes = new_figure("double", 2.5, 1, 2)
+    chans = ("cevns+eves",) if name == "fig5_millicharge" else PROFILE_CHANNELS
+    for i, (ax, p) in enumerate(zip(axes, pars[:2])):
+        fr = fits[p]["cevns+eves"]
+        sc = label(p).scale
+        _profile_panel(ax, exp, fits, p, (fr.grid[0] / sc, fr.grid[-1] / sc), chans)
+        ax.set_xlabel(label(p).axis if i == 0 else label(p).abs_axis(label(pars[2])))
+        legend(ax, loc=locs[i])
+    _save(fig, outdir, name)
 
 
 def _running_figure(run: Dict[str, Any], outdir: Path, extra_determinations: Sequence[Dict[str, Any]]) -> None:
@@ -236,7 +284,7 @@ def _contour_figure(run: Dict[str, Any], outdir: Path) -> None:
 
 def comparison_figure(results: Dict[str, Any], outdir: Path) -> None:
     """fig9: our 90% C.L. limits beside the paper's CONUS+ values and the other experiments of its Tables 1-3."""
-    with figure_style():
+    with _paper_style():
         _comparison(results, Path(outdir))
 
 
@@ -287,3 +335,16 @@ def _comparison(results: Dict[str, Any], outdir: Path) -> None:
                title=r"90% C.L.: upper limit on $|\mu_{\nu}|$, allowed intervals of the others", title_fontsize=7)
     fig.get_layout_engine().set(rect=(0, 0, 1, 0.86))
     _save(fig, outdir, "fig9_comparison")
+
+
+_DRAW = {
+    "fig1_spectrum": _fig1,
+    "fig2_sin2w": _fig2,
+    "fig3_running": lambda run, outdir, extra: _running_figure(run, outdir, extra),
+    "fig4_magnetic_moment": _fig4,
+    "fig5_millicharge": lambda run, outdir, extra: _pair_figure(run, outdir, "fig5_millicharge"),
+    "fig6_charge_radius": lambda run, outdir, extra: _pair_figure(run, outdir, "fig6_charge_radius"),
+    "fig7_mediators": lambda run, outdir, extra: _mediator_figure(run, outdir),
+    "fig8_contours": lambda run, outdir, extra: _contour_figure(run, outdir),
+    "fig9_comparison": lambda run, outdir, extra: _comparison(run["results"], outdir),
+}

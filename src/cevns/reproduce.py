@@ -11,7 +11,7 @@ import sys
 import time
 from importlib import resources
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 from scipy.special import chdtrc  # chi^2 survival function (p-value), as scipy.stats.chi2.sf
@@ -181,15 +181,19 @@ def changed_inputs(exp) -> List[Dict[str, Any]]:
 
 
 @limited
-def run_all(progress: bool = False, experiment=None) -> Dict[str, Any]:
+def run_all(progress: bool = False, experiment=None,
+            on_ready: Optional[Callable[[Dict[str, Any]], None]] = None) -> Dict[str, Any]:
     """Every analysis; returns results, fit objects and timings.  ``experiment``: a loaded reactor experiment to
     run the paper study on (default: the built-in conus-plus); its inputs that differ from the default are listed
-    in ``results["changed_inputs"]`` and in the report's header."""
+    in ``results["changed_inputs"]`` and in the report's header.  ``on_ready(part)`` is called with each group of
+    entries of the returned dictionary as soon as they exist (the figures start from them)."""
+    ready = on_ready or (lambda part: None)
     steps = _Steps(progress, 8 + len(EM_PARAMS) + len(SENSITIVITY))
     t0 = time.perf_counter()
     if experiment is not None:
         check_paper_experiment(experiment)
     exp = load_experiment("conus-plus") if experiment is None else experiment
+    ready({"experiment": exp})
     steps("built response matrices")
     fits: Dict[str, Any] = {}
     fits["sin2w"] = {ch: exp.fit("sin2w", ch, levels=("1sigma", "90%")) for ch in CHANNELS}
@@ -198,6 +202,8 @@ def run_all(progress: bool = False, experiment=None) -> Dict[str, Any]:
         fits[p] = {ch: exp.limit(p, 0.90, ch) for ch in CHANNELS}
         steps(f"{p} limits")
     excl = {m: {ch: exp.exclusion(m, ch) for ch in CHANNELS} for m in ("scalar", "vector-bl")}
+    ready({"fits": fits, "exclusions": excl,
+           "results": {p: {ch: _limit_value(fits[p][ch], p) for ch in CHANNELS} for p in EM_PARAMS}})
     choice_masses = [0.1, 10.0, 1000.0]
     mediator_choices = {m: {mass: {key: float(exp.exclusion(m, "cevns+eves", dof=dof, convention=conv,
                                                              masses=[mass]).g[0])
@@ -207,7 +213,9 @@ def run_all(progress: bool = False, experiment=None) -> Dict[str, Any]:
     steps("mediator exclusions")
     contours = {f"{a}-{b}": {dof: exp.contour((a, b), "cevns+eves", dof=dof) for dof in (2, 1)} for a, b in CONTOURS}
     steps("two-parameter regions (beyond the paper)")
+    ready({"contours": contours})
     coherent = coherent_sin2w()
+    ready({"coherent_sin2w": coherent})
     sens = []
     # what-if (not a default): the digitised errors scaled so that they add up to CONUS+'s own total
     err_scale = (paper_results()["conus_plus"]["observed_error"] * float(exp.inputs().get("error_scale", 1.0))
@@ -517,7 +525,7 @@ def write_study(outdir: Path, run: Dict[str, Any], draw, report, docs: Optional[
 
 def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: Optional[str] = None,
               sin2w_points: str | Path | None = None, force: bool = False, experiment=None,
-              summary: Optional[bool] = None) -> Dict[str, Any]:
+              summary: Optional[bool] = None, parallel: Optional[bool] = None) -> Dict[str, Any]:
     """Run everything and write the outputs into ``out``; returns the run dictionary.
 
     ``sin2w_points``: optional CSV of further sin^2 theta_W determinations for Fig. 3 (columns of
@@ -525,19 +533,34 @@ def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: O
     ``experiment``: a loaded reactor experiment (e.g. ``load_experiment("conus-plus", k=0.166)``) to run the
     study on instead of the default conus-plus; the report's header then lists the inputs that differ.
     ``summary``: print the comparison table on stdout at the end (default: with ``progress``).
+    ``parallel``: draw the figures in a second process while the analysis runs (default: on Linux with
+    two or more cores, unless ``CEVNS_FIGURE_WORKER=0``; :mod:`cevns._figure_worker`).  The files are the
+    same either way.
     """
     from . import plots
+    from ._figure_worker import FigureWorker, fork_available
     from .outputs import check_output_dir
+    from .style import figure_style
 
     if experiment is not None:
         check_paper_experiment(experiment)
     extra = load_determinations(sin2w_points) if sin2w_points is not None else []
     outdir = Path(out)
     check_output_dir(outdir, force)  # before any computation
-    run = run_all(progress, experiment)
-    run["sin2w_points"] = extra
-    write_study(outdir, run, lambda r, d: plots.paper_figures(r, d, extra), markdown_report, docs,
-                "cevns reproduce --docs docs/validation.md", force)
+
+    def draw(state: Dict[str, Any], folder: Path, names) -> None:
+        plots.paper_figures(state, folder, extra, names)
+
+    with FigureWorker(outdir.resolve().parent, plots.PAPER_FIGURES, draw, warmup=plots.warm_up,
+                      session=figure_style, enabled=fork_available(parallel),
+                      prefix=f".{outdir.resolve().name}.figures-") as figures:
+        run = run_all(progress, experiment, on_ready=figures.send)
+        run["sin2w_points"] = extra
+        write_study(outdir, run, figures.finish, markdown_report, docs,
+                    "cevns reproduce --docs docs/validation.md", force)
+    run["figure_process"] = {"forked": figures.enabled, "drawn": figures.drawn_by_child,
+                             "drawn_here": figures.drawn_by_parent, "cpu_seconds": figures.child_cpu,
+                             "timeline": figures.timeline}
     table = progress if summary is None else summary
     if table:
         print(file=sys.stderr)
