@@ -164,3 +164,22 @@ def test_two_free_parameters_against_a_dense_grid(exp):
     for x, f in zip(xs, fast):
         brute = prob.chi2_points(np.full(zz.shape[0], x), zz).min()
         assert f <= brute + 1e-9
+
+
+@pytest.mark.parametrize("params", [("q_emu", "q_ee"), ("r2_emu", "r2_ee")])  # the odd one along the rows
+def test_batches_of_rows_give_the_grid_of_one_row_at_a_time(exp, params, monkeypatch):
+    """The rows are minimised in batches along a snake (analysis.CONTOUR_BATCH bounds the memory): the grid is the
+    one of a scan row by row (batch of one row) to rounding, every point at its own place."""
+    import cevns.analysis as A
+
+    whole = exp.contour(params, "cevns+eves", n=11)
+    monkeypatch.setattr(A, "CONTOUR_BATCH", 1)  # one row per batch
+    rows = exp.contour(params, "cevns+eves", n=11)
+    monkeypatch.setattr(A, "CONTOUR_BATCH", 3 * 11 * 25)  # three rows per batch: a snake and a batch's first row
+    three = exp.contour(params, "cevns+eves", n=11)
+    assert np.array_equal(whole.x, rows.x) and np.array_equal(whole.y, rows.y)
+    assert np.allclose(whole.dchi2, rows.dchi2, rtol=0, atol=1e-9)
+    assert np.allclose(three.dchi2, rows.dchi2, rtol=0, atol=1e-9)
+    # a row read back in the wrong direction would show: along a row (the second parameter) the grid is not
+    # symmetric
+    assert np.abs(whole.dchi2 - whole.dchi2[:, ::-1]).max() > 0.1

@@ -162,6 +162,7 @@ def test_bit_identical_with_one_and_four_workers_and_in_process(exp):
     assert not np.array_equal(t0, t_other)
 
 
+@pytest.mark.slow  # a Dask cluster's start-up: ~4 s
 def test_poisson_toys_identical_in_process_and_on_a_process_worker(lar):
     # a process worker runs one BLAS thread (Dask sets it); this process may run more: the toys pin one thread,
     # so matrix products sum in the same order everywhere

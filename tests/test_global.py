@@ -12,7 +12,7 @@ from cevns.global_study import markdown_report, run_global
 
 @pytest.fixture(scope="module")
 def run():
-    return run_global(n_masses=7, n_grid=13)
+    return run_global(n_masses=5, n_grid=11)
 
 
 def _width(iv):

@@ -627,6 +627,8 @@ def limit(exp, param: str, cl: float | str = 0.90, channels: str = "cevns+eves",
 
 #: the most masses of one exclusion curve, and grid points per axis of one contour
 MAX_MASSES, MAX_CONTOUR_N = 100_000, 1000
+#: candidate points (grid points x marginalise_many's search candidates) per batch of contour rows: ~40 MB
+CONTOUR_BATCH = 2**17
 
 
 def default_masses(n: int = 121) -> np.ndarray:
@@ -939,18 +941,33 @@ def _contour(exp, cls, params: Sequence[str], channels: str, cl: float | str, do
     units = {q: table[q][1] for q in table}
     grid = np.empty((n, n))
     zbest = np.zeros((n, n, len(free)))
-    for r in range(n):  # one row per batch: bounded memory, progress per row
-        pts = np.tile(base, (n, 1))
-        pts[:, i1], pts[:, i2] = axes[0][r], axes[1]
-        widths = np.empty((n, len(free)))
+    # the rows in batches, each batch one scan along a snake (row r left to right, row r + 1 right to left: every
+    # point a grid neighbour of the one before it), so the continuation of marginalise_many runs over the whole
+    # batch; a batch's first row also starts from the solutions of the row before it.  The batch size bounds the
+    # memory: points x the candidates of marginalise_many's search grid (25 for one free parameter, 13^k for k)
+    ncand = 25 if len(free) == 1 else 13 ** len(free)
+    rows_per_batch = max(1, min(n, CONTOUR_BATCH // max(1, n * ncand)))
+    for r0 in range(0, n, rows_per_batch):
+        rows = range(r0, min(n, r0 + rows_per_batch))
+        cols = [np.arange(n) if (r - r0) % 2 == 0 else np.arange(n)[::-1] for r in rows]
+        pts = np.tile(base, (len(rows) * n, 1))
+        pts[:, i1] = np.repeat([axes[0][r] for r in rows], n)
+        pts[:, i2] = np.concatenate([axes[1][c] for c in cols])
+        widths = np.empty((pts.shape[0], len(free)))
         for j, q in enumerate(free):
             same = [np.abs(pts[:, names.index(k)]) for k in params if units[k] == units[q]]
-            widths[:, j] = np.maximum.reduce(same + [np.full(n, scales[q])])
-        fine = np.array([[scales[q] for q in free]] * n)
-        grid[r], zbest[r] = marginalise_many(chi2, basis, pts, i_free, widths, fine=fine, chain=True,
-                                             starts=zbest[r - 1] if r else None)
+            widths[:, j] = np.maximum.reduce(same + [np.full(pts.shape[0], scales[q])])
+        fine = np.array([[scales[q] for q in free]] * pts.shape[0])
+        starts = None
+        if r0:
+            starts = pts[:, i_free].copy()
+            starts[:n] = zbest[r0 - 1]
+        vals, z = marginalise_many(chi2, basis, pts, i_free, widths, fine=fine, chain=True, starts=starts)
+        for i, (r, c) in enumerate(zip(rows, cols)):
+            grid[r, c] = vals[i * n:(i + 1) * n]
+            zbest[r, c] = z[i * n:(i + 1) * n]
         if progress:
-            progress(r + 1, n)
+            progress(rows[-1] + 1, n)
     k = np.unravel_index(int(np.argmin(grid)), grid.shape)
     idx = [i1, i2] + i_free
     start = np.concatenate([[axes[0][k[0]], axes[1][k[1]]], zbest[k]])
