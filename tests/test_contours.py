@@ -183,3 +183,22 @@ def test_batches_of_rows_give_the_grid_of_one_row_at_a_time(exp, params, monkeyp
     # a row read back in the wrong direction would show: along a row (the second parameter) the grid is not
     # symmetric
     assert np.abs(whole.dchi2 - whole.dchi2[:, ::-1]).max() > 0.1
+
+
+def test_a_level_read_off_the_grid_is_the_region_of_that_level(exp, qq):
+    """at_level(dof=1) reads the dof = 1 region off the dof = 2 grid (reproduce does, one marginalisation for both):
+    its extent is the dof = 1 contour's own (on its own, narrower grid) to the grids' interpolation, and it is the
+    one-parameter interval of the marginalised profile."""
+    c2 = exp.contour(("q_ee", "q_emu"), "cevns+eves", dof=2)
+    own = exp.contour(("q_ee", "q_emu"), "cevns+eves", dof=1)
+    read = c2.at_level(dof=1)
+    assert read.dof == 1 and read.level == pytest.approx(chi2_dist.ppf(0.9, 1), rel=1e-12) and read.cl == 0.9
+    assert read.dchi2 is c2.dchi2 and c2.dof == 2  # the same grid, the original untouched
+    for p in ("q_ee", "q_emu"):
+        lo, hi = read.extent()[p]
+        lo1, hi1 = own.extent()[p]
+        step = c2.x[1] - c2.x[0] if p == "q_ee" else c2.y[1] - c2.y[0]
+        assert abs(lo - lo1) < 0.05 * step and abs(hi - hi1) < 0.05 * step, (p, lo, lo1, hi, hi1, step)
+    assert c2.at_level(dof=2, cl="1sigma").level == pytest.approx(chi2_dist.ppf(0.6826894921370859, 2), rel=1e-9)
+    with pytest.raises(CevnsInputError, match="dof"):
+        c2.at_level(dof=3)

@@ -463,6 +463,22 @@ class ContourResult:
         """Goodness of fit at the best point: P(chi^2_ndof >= chi2_min) (NaN without degrees of freedom)."""
         return _p_value(self.chi2_min, self.ndof)
 
+    def at_level(self, dof: int, cl: Any = None) -> "ContourResult":
+        """The same grid read at another level: the region of ``cl`` (default: this one's) for ``dof`` degrees of
+        freedom.  The grid spans the region this contour was made for, padded: read the dof = 1 region off a
+        dof = 2 contour (a smaller level), not the other way round, or the region may reach the grid's edge."""
+        import dataclasses
+
+        from .stats import ConfidenceLevel, delta_chi2_level
+
+        cl = self.cl if cl is None else cl
+        if dof not in (1, 2):
+            from .errors import CevnsInputError
+
+            raise CevnsInputError(f"dof must be 1 or 2, got {dof!r}")
+        level = delta_chi2_level(cl, dof)
+        return dataclasses.replace(self, cl=cl.label if isinstance(cl, ConfidenceLevel) else cl, dof=dof, level=level)
+
     def extent(self) -> Dict[str, Optional[List[float]]]:
         """Smallest and largest value of each parameter inside the allowed region (the projection
         min over the other axis of Delta chi^2, its level crossings interpolated linearly between grid
