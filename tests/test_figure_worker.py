@@ -35,7 +35,7 @@ def test_the_child_draws_each_figure_once_its_inputs_exist(tmp_path):
     dest = tmp_path / "dest"
     dest.mkdir()
     specs = [("a1", ("a",)), ("b1", ("a", "b")), ("c1", ("c",))]
-    with FigureWorker(tmp_path, specs, _draw_pid) as w:
+    with FigureWorker(tmp_path, specs, _draw_pid, steal=99) as w:  # no work sharing here
         child = w.pid
         assert child is not None and w.folder is not None and w.folder.parent == tmp_path
         w.send({"a": 1})
@@ -87,7 +87,7 @@ def test_a_failing_child_changes_nothing(tmp_path):
 
     dest = tmp_path / "dest"
     dest.mkdir()
-    with FigureWorker(tmp_path, [("a1", ("a",)), ("b1", ("b",))], draw) as w:
+    with FigureWorker(tmp_path, [("a1", ("a",)), ("b1", ("b",))], draw, steal=99) as w:
         w.send({"a": 1, "b": 2})
         assert w.finish({"a": 1, "b": 2}, dest) == []
     assert {p.name: p.read_text() for p in dest.iterdir()} == {"a1.txt": f"1 {parent}", "b1.txt": f"2 {parent}"}

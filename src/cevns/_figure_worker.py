@@ -85,7 +85,7 @@ class FigureWorker:
     def __init__(self, beside: Path, specs: Sequence[Tuple[str, Sequence[str]]], draw: DrawFn,
                  state: Optional[Dict[str, Any]] = None, warmup: Optional[Callable[[], Any]] = None,
                  session: Optional[Callable[[], ContextManager[Any]]] = None, enabled: bool = True,
-                 prefix: str = ".cevns-figures-", steal: int = 3, idle_limit: float = 120.0):
+                 prefix: str = ".cevns-figures-", steal: int = 2, idle_limit: float = 120.0):
         self.beside = Path(beside)
         self.prefix = prefix
         self.steal = steal
