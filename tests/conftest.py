@@ -8,9 +8,9 @@ import sys
 sys.dont_write_bytecode = False
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
-import pytest
+import pytest  # noqa: E402
 
-import cevns
+import cevns  # noqa: E402
 
 
 @pytest.fixture(scope="session")
