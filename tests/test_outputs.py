@@ -135,6 +135,10 @@ def test_a_kill_between_the_two_renames_is_recovered(tmp_path):
     os.rename(out, tmp_path / f".res.old-{dead.pid}")
     (tmp_path / f".res.tmp-{dead.pid}-x1y2").mkdir()
     (tmp_path / f".res.tmp-{dead.pid}-x1y2" / "fig.png").write_text("half")
+    (tmp_path / f".res.figures-{dead.pid}-k3j4").mkdir()  # the dead run's figure process's folder
+    (tmp_path / f".res.figures-{dead.pid}-k3j4" / "fig1.pdf").write_text("half")
+    alive = tmp_path / f".res.figures-{os.getpid()}-a1b2"  # a running run's: left alone
+    alive.mkdir()
     check_output_dir(out)
     assert sorted(q.name for q in out.iterdir()) == complete
-    assert sorted(q.name for q in tmp_path.iterdir()) == ["res"]
+    assert sorted(q.name for q in tmp_path.iterdir()) == [alive.name, "res"]

@@ -54,15 +54,16 @@ def _alive(pid: int) -> bool:
 
 def recover(outdir: Path) -> None:
     """Undo what a run killed outright (SIGKILL, power loss) left beside ``outdir``: its temporary folder
-    (a partial set) is removed, and if it was killed between the two renames of the swap, the previous
-    complete set (``.NAME.old-PID``) is put back."""
+    (a partial set, ``.NAME.tmp-PID-*``) and its figure process's folder (``.NAME.figures-PID-*``) are removed,
+    and if it was killed between the two renames of the swap, the previous complete set (``.NAME.old-PID``)
+    is put back."""
     parent = outdir.resolve().parent
     if not parent.is_dir():
         return
     for p in parent.glob(f".{outdir.name}.*-*"):
         kind, _, rest = p.name[len(outdir.name) + 2:].partition("-")
         pid = rest.split("-")[0]
-        if kind not in ("tmp", "old") or not pid.isdigit() or _alive(int(pid)) or not p.is_dir():
+        if kind not in ("tmp", "old", "figures") or not pid.isdigit() or _alive(int(pid)) or not p.is_dir():
             continue
         if kind == "old" and not outdir.exists() and (p / MANIFEST).is_file():
             os.rename(p, outdir)

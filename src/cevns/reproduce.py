@@ -7,6 +7,7 @@ optionally the validation table for docs/validation.md.
 from __future__ import annotations
 
 import html
+import os
 import sys
 import time
 from importlib import resources
@@ -557,7 +558,7 @@ def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: O
 
     with FigureWorker(outdir.resolve().parent, plots.PAPER_FIGURES, draw, warmup=plots.warm_up,
                       session=figure_style, enabled=fork_available(parallel),
-                      prefix=f".{outdir.resolve().name}.figures-") as figures:
+                      prefix=f".{outdir.resolve().name}.figures-{os.getpid()}-") as figures:
         run = run_all(progress, experiment, on_ready=figures.send)
         run["sin2w_points"] = extra
         write_study(outdir, run, figures.finish, markdown_report, docs,
