@@ -198,6 +198,7 @@ def _figure():
 def test_save_lays_out_once_and_writes_what_savefig_writes(tmp_path):
     """style.save computes the constrained layout once for both files: the PNG is byte for byte what a plain
     savefig writes (which lays the figure out itself), and the figure keeps its layout engine."""
+    from cevns.outputs import figure_metadata, written_by_cevns
     from cevns.style import figure_style, save
 
     with figure_style():
@@ -205,8 +206,9 @@ def test_save_lays_out_once_and_writes_what_savefig_writes(tmp_path):
         engine = fig.get_layout_engine()
         save(fig, tmp_path / "ours")
         assert fig.get_layout_engine() is engine
-        _figure().savefig(tmp_path / "plain.png")
+        _figure().savefig(tmp_path / "plain.png", metadata=figure_metadata("plain.png"))  # the same mark
     assert (tmp_path / "ours.png").read_bytes() == (tmp_path / "plain.png").read_bytes()
+    assert written_by_cevns(tmp_path / "ours.png") and written_by_cevns(tmp_path / "ours.pdf")
     assert (tmp_path / "ours.pdf").read_bytes()[:5] == b"%PDF-"
 
 

@@ -627,6 +627,9 @@ def limit(exp, param: str, cl: float | str = 0.90, channels: str = "cevns+eves",
 
 #: the most masses of one exclusion curve, and grid points per axis of one contour
 MAX_MASSES, MAX_CONTOUR_N = 100_000, 1000
+#: the heaviest mediator mass an exclusion takes [MeV] (10 TeV: far above where any of these data constrain g,
+#: and below where the propagator's M^2 overflows in the rates)
+MAX_MEDIATOR_MASS_MeV = 1e7
 #: candidate points (grid points x marginalise_many's search candidates) per batch of contour rows: ~40 MB
 CONTOUR_BATCH = 2**17
 
@@ -671,6 +674,9 @@ def _exclusion(exp, model: str, channels: str, cl: ConfidenceLevel, dof: int, ma
     M = default_masses() if masses is None else np.asarray(masses, dtype=float)
     if M.ndim != 1 or M.size == 0 or np.any(~np.isfinite(M)) or np.any(M <= 0):
         raise CevnsInputError("masses must be a non-empty list of positive numbers (MeV)")
+    if np.any(M > MAX_MEDIATOR_MASS_MeV):
+        raise CevnsInputError(f"mediator masses must be at most {MAX_MEDIATOR_MASS_MeV:g} MeV (10 TeV), got up to "
+                              f"{M.max():g} MeV")
     if M.size > MAX_MASSES:
         raise CevnsInputError(f"{M.size} masses: at most {MAX_MASSES}")
     chi2 = chi2_of(exp)

@@ -78,8 +78,9 @@ def dumps(obj: Any, **kw: Any) -> str:
 PLOT_FORMATS = ("png", "pdf", "svg", "eps", "ps", "jpg", "jpeg", "tif", "tiff")
 
 
-def _check_plot(path: Optional[str]) -> None:
-    """Refuse a --plot FILE that cannot be written, before any computation."""
+def _check_plot(path: Optional[str], force: bool = False) -> None:
+    """Refuse a --plot FILE that cannot be written, is a symbolic link, or is an existing file cevns did not write
+    (unless ``force``), before any computation."""
     if path is None:
         return
     import os
@@ -99,6 +100,30 @@ def _check_plot(path: Optional[str]) -> None:
         raise CevnsInputError(f"--plot: No such file or directory: {path} (folder {str(folder)!r} does not exist)")
     if not os.access(folder, os.W_OK):
         raise CevnsInputError(f"--plot: cannot write into folder {str(folder)!r}")
+    from .outputs import check_output_file
+
+    check_output_file(p, "--plot", force)
+
+
+def _write_figure(fig, path: str) -> None:
+    """``fig`` into ``path`` (format by its extension), marked as cevns's in its metadata, through a temporary
+    file and a rename (a kill never leaves half a figure under the user's name)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from .outputs import figure_metadata
+
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=p.resolve().parent, prefix=f".{p.name}.tmp-{os.getpid()}-", suffix=p.suffix)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format=p.suffix[1:].lower(), metadata=figure_metadata(p))
+        os.replace(tmp, p)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def _parse_value(text: str) -> Any:
@@ -206,7 +231,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 def cmd_predict(args) -> int:
     from .models import get_model
 
-    _check_plot(args.plot)
+    _check_plot(args.plot, args.force)
     joint = _experiment(args)
     params = _pairs(args.set, "--set")
     model = get_model(args.model, **params)
@@ -257,7 +282,7 @@ def _plot_predictions(exps, model, path: str) -> None:
             ax.set_xlim(exp.energy_edges[0], exp.energy_edges[-1])
             ax.set_title(exp.title, fontsize=7)
             legend(ax, loc="upper right")
-        fig.savefig(path)
+        _write_figure(fig, path)
     print(f"wrote {path}", file=sys.stderr)
 
 
@@ -280,7 +305,7 @@ def _save_plot(draw, path: str, title: str = "", legend_kw=None) -> None:
         legend(ax, **(legend_kw or {"loc": "best"}))
         if title:
             ax.set_title(title, fontsize=7)
-        fig.savefig(path)
+        _write_figure(fig, path)
     print(f"wrote {path}", file=sys.stderr)
 
 
@@ -293,7 +318,7 @@ def _plot_title(exp, model=None) -> str:
 
 def cmd_fit(args) -> int:
     levels = [_cl(x) for x in (args.cl or (["1sigma", "90%"] if args.param == "sin2w" else ["90%"]))]
-    _check_plot(args.plot)
+    _check_plot(args.plot, args.force)
     exp = _experiment(args)
     _announce_joint(exp)
     model = None
@@ -302,6 +327,11 @@ def cmd_fit(args) -> int:
 
         if args.mediator is None or args.mass is None:
             raise CevnsInputError("--mediator and --mass go together (e.g. --param g --mediator vector-bl --mass 10)")
+        from .analysis import MAX_MEDIATOR_MASS_MeV
+
+        if not 0 < args.mass <= MAX_MEDIATOR_MASS_MeV:
+            raise CevnsInputError(f"--mass must be > 0 and at most {MAX_MEDIATOR_MASS_MeV:g} MeV (10 TeV), got "
+                                  f"{args.mass:g}")
         model = get_model(args.mediator, mass_MeV=args.mass)
     elif args.param == "g":
         raise CevnsInputError("g is a mediator coupling: add --mediator scalar|vector-bl --mass MEV "
@@ -323,9 +353,11 @@ def cmd_exclusion(args) -> int:
     import numpy as np
 
     cl = _cl(args.cl)
-    from .analysis import MAX_MASSES
+    from .analysis import MAX_MASSES, MAX_MEDIATOR_MASS_MeV
 
-    _check_plot(args.plot)
+    _check_plot(args.plot, args.force)
+    if args.mass_max > MAX_MEDIATOR_MASS_MeV and args.mass_max < float("inf"):
+        raise CevnsInputError(f"--mass-max must be at most {MAX_MEDIATOR_MASS_MeV:g} MeV (10 TeV), got {args.mass_max:g}")
     if not (0 < args.mass_min < args.mass_max < float("inf")) or not 1 <= args.n_masses <= MAX_MASSES:
         raise CevnsInputError(f"need 0 < --mass-min < --mass-max (finite) and 1 <= --n-masses <= {MAX_MASSES}; got "
                               f"{args.mass_min:g}, {args.mass_max:g}, {args.n_masses}")
@@ -348,7 +380,7 @@ def cmd_exclusion(args) -> int:
 
 def cmd_contour(args) -> int:
     cl = _cl(args.cl)
-    _check_plot(args.plot)
+    _check_plot(args.plot, args.force)
     params = [p.strip() for p in args.params.split(",")]
     if len(params) != 2:
         raise CevnsInputError(f"--params expects two names separated by a comma, e.g. q_ee,q_emu; got {args.params!r}")
@@ -413,11 +445,15 @@ def cmd_coverage(args) -> int:
     import re
     from pathlib import Path
 
-    from .coverage import feldman_cousins
+    from .coverage import MAX_TOYS, feldman_cousins
+    from .outputs import check_output_file, write_file_atomically
 
     cl = _cl(args.cl)
-    if args.toys < 1:
-        raise CevnsInputError(f"--toys must be >= 1, got {args.toys}")
+    if not 1 <= args.toys <= MAX_TOYS:
+        raise CevnsInputError(f"--toys must be from 1 to {MAX_TOYS:.0e} per true value (10^4 toys take ~10 s of one "
+                              f"core), got {args.toys}")
+    if not 0 <= args.seed < 2**63:
+        raise CevnsInputError(f"--seed must be from 0 to 2^63 - 1, got {args.seed}")
     if args.points < 3:
         raise CevnsInputError(f"--points must be >= 3, got {args.points}")
     if args.batch < 1:
@@ -429,10 +465,15 @@ def cmd_coverage(args) -> int:
             raise CevnsInputError("--workers starts a local cluster; with --scheduler the cluster has its own workers")
         if not re.fullmatch(r"(tcp|tls|ws|wss|ucx|inproc)://[^\s:/]+:\d{1,5}", args.scheduler):
             raise CevnsInputError(f"--scheduler must look like tcp://HOST:PORT, got {args.scheduler!r}")
+    out = Path(args.out)
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise CevnsInputError(f"--out {str(out)!r} is {'a symbolic link' if out.is_symlink() else 'not a folder'}: "
+                              "give a folder")
+    names = ("coverage.json", "coverage.png", "coverage.pdf")
+    for name in names:  # before any computation: never over a file of the user's
+        check_output_file(out / name, "--out", args.force)
     exp = _experiment(args)
     _announce_joint(exp)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     res = feldman_cousins(exp, args.param, toys=args.toys, cl=cl, channels=args.channels,
                           seed=args.seed, points=args.points, batch=args.batch, workers=args.workers,
                           scheduler=args.scheduler, cache=out / "cache", progress=Progress("toys"))
@@ -441,7 +482,7 @@ def cmd_coverage(args) -> int:
         if u else {}
     units.update({"/run/wall_s": "s", "/run/seconds_per_10k_toys": "s"})
     text = dumps(_envelope(args, "coverage", res.to_dict(), exp, [cl.to_dict(1)], units), indent=2)
-    (out / "coverage.json").write_text(text + "\n")
+    write_file_atomically(out / "coverage.json", text + "\n")
     res.figure(out / "coverage")
     print(f"wrote {out / 'coverage.json'}, {out / 'coverage.png'}, {out / 'coverage.pdf'}", file=sys.stderr)
     print(text if args.json else res)
@@ -512,6 +553,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, _one_line(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")
 
 
+def _add_plot(sp, text: str) -> None:
+    sp.add_argument("--plot", metavar="FILE", help=text + "; an existing file is replaced only if cevns wrote it")
+    sp.add_argument("--force", action="store_true", help="replace a --plot FILE that cevns did not write")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="cevns", description="CEvNS and EvES phenomenology: predictions, fits and "
                                 "limits for reactor (CONUS+) and stopped-pion (COHERENT CsI, LAr) data, alone or "
@@ -528,8 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help=" | ".join(registry.MODELS) + " (default sm; `cevns list` shows their parameters)")
     sp.add_argument("--set", action="append", metavar="PARAM=VALUE",
                     help="model parameter, e.g. mu_nu=1e-10, q_ee=1e-12, mass_MeV=5, g=1e-5 (repeatable)")
-    sp.add_argument("--plot", metavar="FILE",
-                    help="draw CEvNS and EvES stacked over the data into FILE (png, pdf), like Fig. 1")
+    _add_plot(sp, "draw CEvNS and EvES stacked over the data into FILE (png, pdf), like Fig. 1")
     sp.set_defaults(func=cmd_predict)
 
     sp = sub.add_parser("fit", help="best fit, Delta chi^2 profile and intervals of one parameter",
@@ -544,23 +589,25 @@ def build_parser() -> argparse.ArgumentParser:
                     help=CL_HELP + ", repeatable (default 1sigma and 90%% for sin2w, else 90%%)")
     sp.add_argument("--mediator", choices=list(registry.MEDIATORS), help="with --param g: the mediator model")
     sp.add_argument("--mass", type=float, metavar="MEV", help="with --param g: the mediator mass [MeV]")
-    sp.add_argument("--plot", metavar="FILE", help="draw the Delta chi^2 profile into FILE (png, pdf)")
+    _add_plot(sp, "draw the Delta chi^2 profile into FILE (png, pdf)")
     sp.set_defaults(func=cmd_fit)
 
     sp = sub.add_parser("exclusion", help="light-mediator exclusion in (M, g)",
                         description="Smallest excluded coupling per mediator mass (and allowed islands).")
     _add_common(sp)
-    sp.add_argument("--model", required=True, choices=list(registry.MEDIATORS))
-    sp.add_argument("--channels", default="cevns+eves")
+    sp.add_argument("--model", required=True, choices=list(registry.MEDIATORS),
+                    help="the light mediator: " + " | ".join(registry.MEDIATORS))
+    sp.add_argument("--channels", default="cevns+eves", help="cevns | eves | cevns+eves (default)")
     sp.add_argument("--cl", default="90%", metavar="LEVEL", help=CL_HELP + " (default 90%%)")
     sp.add_argument("--dof", type=int, default=1, choices=[1, 2],
                     help="degrees of freedom of Delta chi^2: 1 (2.71 at 90%%, default) or 2 (4.61)")
     sp.add_argument("--convention", default="universal", choices=["universal", "product"],
                     help="g = g^nu = g^q = g^e (universal) or g = g^nu g^q (product)")
-    sp.add_argument("--mass-min", type=float, default=0.01, help="lowest mass [MeV]")
-    sp.add_argument("--mass-max", type=float, default=1e4, help="highest mass [MeV]")
-    sp.add_argument("--n-masses", type=int, default=121, help="number of log-spaced masses")
-    sp.add_argument("--plot", metavar="FILE")
+    sp.add_argument("--mass-min", type=float, default=0.01, help="lowest mass [MeV] (default 0.01)")
+    sp.add_argument("--mass-max", type=float, default=1e4, help="highest mass [MeV] (default 1e4)")
+    sp.add_argument("--n-masses", type=int, default=121,
+                    help="number of log-spaced masses (default 121; the text table shows about 12, --json all)")
+    _add_plot(sp, "draw the excluded region in (M, g) into FILE (png, pdf), like Fig. 7")
     sp.set_defaults(func=cmd_exclusion)
 
     sp = sub.add_parser("contour", help="allowed region of two parameters (the rest of the family marginalised)",
@@ -574,7 +621,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="degrees of freedom of the level: 2 (joint region, 4.61 at 90%%, default) or 1 (2.71)")
     sp.add_argument("--n", type=int, default=61, help="grid points per axis (default 61)")
     sp.add_argument("--grid", action="store_true", help="with --json: include the whole Delta chi^2 grid")
-    sp.add_argument("--plot", metavar="FILE", help="draw the contour into FILE (png, pdf)")
+    _add_plot(sp, "draw the contour into FILE (png, pdf)")
     sp.set_defaults(func=cmd_contour)
 
     sp = sub.add_parser("list", help="built-in experiments, models and parameters with units",
@@ -610,7 +657,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=0, help="random seed (default 0); results do not depend on --workers")
     sp.add_argument("--batch", type=int, default=500, help="toys per task (default 500; part of the seed scheme)")
     sp.add_argument("--out", default="cevns-coverage",
-                    help="output folder: coverage.json, coverage.png/pdf, cache/ (default ./cevns-coverage)")
+                    help="output folder: coverage.json, coverage.png/pdf, cache/ (default ./cevns-coverage); its "
+                         "files are replaced only if cevns wrote them")
+    sp.add_argument("--force", action="store_true", help="replace coverage.json/png/pdf in --out that cevns did not write")
     sp.set_defaults(func=cmd_coverage)
 
     sp = sub.add_parser("reproduce", help="a whole study (the paper's, or the global fit), with report and figures",

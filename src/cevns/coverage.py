@@ -36,6 +36,8 @@ from .toys import ToyProblem, check_parts, parts_of, toy_batch
 
 #: toys per task (part of the seed scheme: changing it changes the toys, not their statistics)
 DEFAULT_BATCH = 500
+#: the most toys per true value a run may ask for
+MAX_TOYS = 10**7
 _CACHE_VERSION = "cevns-toys-1"
 
 
@@ -145,8 +147,11 @@ def run_toys(problem: ToyProblem, grid: Any, toys: int, seed: int = 0, batch: in
     N single-threaded workers (``processes=False``: threads in this process); ``scheduler``: the address
     of a running Dask scheduler; ``client``: a ``dask.distributed.Client`` to use as is."""
     g = np.asarray(grid, dtype=float)
-    if not isinstance(toys, (int, np.integer)) or toys < 1:
-        raise CevnsInputError(f"toys must be an integer >= 1, got {toys!r}")
+    if isinstance(toys, bool) or not isinstance(toys, (int, np.integer)) or not 1 <= toys <= MAX_TOYS:
+        raise CevnsInputError(f"toys must be an integer from 1 to {MAX_TOYS:.0e} per true value (10^4 toys take "
+                              f"~10 s of one core), got {toys!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+        raise CevnsInputError(f"seed must be an integer from 0 to 2^63 - 1, got {seed!r}")
     if not isinstance(batch, (int, np.integer)) or batch < 1:
         raise CevnsInputError(f"batch must be an integer >= 1, got {batch!r}")
     if workers is not None and (not isinstance(workers, (int, np.integer)) or workers < 0):

@@ -304,11 +304,12 @@ def reproduce_global(out: str | Path = "cevns-global", progress: bool = False, t
                      docs: Optional[str] = None, force: bool = False) -> Dict[str, Any]:
     """Run the global study and write results.json, report.md/html and the figures into ``out`` (and the
     report to ``docs``, e.g. docs/global_results.md)."""
-    from .outputs import check_output_dir
+    from .outputs import check_docs_file, check_output_dir
     from .reproduce import write_study
 
     outdir = Path(out)
     check_output_dir(outdir, force)  # before any computation
+    check_docs_file(docs, force)
     run = run_global(progress, transitions)
     write_study(outdir, run, global_figures, markdown_report, docs, "cevns reproduce global --docs docs/global_results.md",
                 force, FIGURES)

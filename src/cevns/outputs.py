@@ -144,3 +144,61 @@ def write_file_atomically(path: Path, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+# --- single files the user names (--plot FILE, --docs FILE, the files of `coverage --out DIR`) -----------------
+#: what marks a file as written by cevns: in a figure's metadata (PNG "Software", PDF/PS/SVG "Creator"), in a
+#: JSON result's "format" ("cevns-result/1") and in a Markdown file's first line
+MARK = b"cevns"
+#: a file larger than this is not searched for the mark (no figure of ours is near it)
+MARK_SEARCH_BYTES = 64 * 2**20
+
+
+def figure_metadata(path: str | Path) -> Optional[dict]:
+    """savefig ``metadata`` that marks a figure file as cevns's (None for formats that carry none: jpg, tif)."""
+    from . import __version__
+
+    fmt = Path(path).suffix[1:].lower()
+    who = f"cevns {__version__} (matplotlib)"
+    if fmt == "png":
+        return {"Software": who}
+    if fmt in ("pdf", "ps", "eps", "svg"):
+        return {"Creator": who}
+    return None
+
+
+def written_by_cevns(path: Path) -> bool:
+    """Whether the regular file ``path`` carries cevns's mark (see :data:`MARK`)."""
+    try:
+        if not path.is_file() or path.stat().st_size > MARK_SEARCH_BYTES:
+            return False
+        return MARK in path.read_bytes()
+    except OSError:
+        return False
+
+
+def check_output_file(path: Path, what: str, force: bool = False) -> None:
+    """Refuse, before any computation, to write ``path`` (named by the user as ``what``, e.g. "--plot") through a
+    symbolic link, or over an existing file that cevns did not write unless ``force``."""
+    if path.is_symlink():
+        raise CevnsInputError(f"{what} {str(path)!r} is a symbolic link: cevns does not write through links; give "
+                              "the real file")
+    if path.exists() and not path.is_file():
+        raise CevnsInputError(f"{what} {str(path)!r} exists and is not a regular file")
+    if path.exists() and not force and not written_by_cevns(path):
+        raise CevnsInputError(f"{what} {str(path)!r} exists and was not written by cevns: choose another name, or "
+                              "--force to replace it")
+
+
+def check_docs_file(path: Optional[str | Path], force: bool = False) -> None:
+    """Refuse, before any computation, a ``--docs FILE`` (the Markdown validation table) that is not ``.md``, lies
+    in no folder, or would replace a file cevns did not write (unless ``force``)."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.suffix.lower() != ".md":
+        raise CevnsInputError(f"--docs {str(p)!r}: the validation table is Markdown; give a .md file, e.g. "
+                              "docs/validation.md")
+    if not p.resolve().parent.is_dir():
+        raise CevnsInputError(f"--docs {str(p)!r}: folder {str(p.parent)!r} does not exist")
+    check_output_file(p, "--docs", force)

@@ -544,7 +544,7 @@ def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: O
     """
     from . import plots
     from ._figure_worker import FigureWorker, fork_available
-    from .outputs import check_output_dir
+    from .outputs import check_docs_file, check_output_dir
     from .style import figure_style
 
     if experiment is not None:
@@ -552,6 +552,7 @@ def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: O
     extra = load_determinations(sin2w_points) if sin2w_points is not None else []
     outdir = Path(out)
     check_output_dir(outdir, force)  # before any computation
+    check_docs_file(docs, force)
 
     def draw(state: Dict[str, Any], folder: Path, names) -> None:
         plots.paper_figures(state, folder, extra, names)

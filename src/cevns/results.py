@@ -397,6 +397,8 @@ class ExclusionResult:
         step = max(1, len(self.mass_MeV) // 12)
         for m, g in list(zip(self.mass_MeV, self.g))[::step]:
             lines.append(f"{m:12.4g} {g:12.4g}")
+        if step > 1:
+            lines.append(f"  (every {step}th of {len(self.mass_MeV)} masses; --json or .to_dict() has them all)")
         if self.islands:
             lines.append(f"  {len(self.islands)} mass point(s) with an allowed island above the limit")
         if np.any(self.g == 0):

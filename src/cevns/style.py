@@ -165,13 +165,16 @@ def save(fig, base: Union[str, Path], exts: Sequence[str] = ("png", "pdf")) -> N
 
     The figure's layout (constrained layout) is computed once, before the first file, and then switched
     off while the files are written: every format gets the same positions, and each file costs one draw
-    (``savefig`` with a layout engine draws the figure twice: once, without output, for the layout)."""
+    (``savefig`` with a layout engine draws the figure twice: once, without output, for the layout).  Each file
+    is marked as cevns's in its metadata (:func:`cevns.outputs.figure_metadata`)."""
     import matplotlib
+
+    from .outputs import figure_metadata
 
     engine = fig.get_layout_engine()
     if engine is None:
         for ext in exts:
-            fig.savefig(f"{base}.{ext}")
+            fig.savefig(f"{base}.{ext}", metadata=figure_metadata(f"{base}.{ext}"))
         return
     engine.execute(fig)  # what savefig's first, silent draw would do (figure.dpi = savefig.dpi here)
     # no engine while saving (savefig puts back "no engine" as the rc default, hence the rc_context)
@@ -179,6 +182,6 @@ def save(fig, base: Union[str, Path], exts: Sequence[str] = ("png", "pdf")) -> N
         try:
             fig.set_layout_engine(None)
             for ext in exts:
-                fig.savefig(f"{base}.{ext}")
+                fig.savefig(f"{base}.{ext}", metadata=figure_metadata(f"{base}.{ext}"))
         finally:
             fig.set_layout_engine(engine)

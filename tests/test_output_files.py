@@ -1,0 +1,103 @@
+"""Single output files the user names (--plot FILE, --docs FILE, the files of `coverage --out DIR`): never written
+through a symbolic link, never over a file cevns did not write unless --force, refused before any computation."""
+
+import os
+
+import pytest
+
+from cevns.cli import main
+from cevns.outputs import check_output_file, figure_metadata, written_by_cevns
+
+
+def _err(capsys):
+    err = capsys.readouterr().err
+    assert err.startswith("cevns: error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_plot_refuses_a_users_file_and_a_link_but_replaces_its_own(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.png").write_text("precious")
+    assert main(["fit", "conus-plus", "--param", "sin2w", "--plot", "mine.png"]) == 2
+    assert "not written by cevns" in _err(capsys) and (tmp_path / "mine.png").read_text() == "precious"
+    (tmp_path / "link.png").symlink_to(tmp_path / "mine.png")
+    assert main(["predict", "conus-plus", "--plot", "link.png"]) == 2
+    assert "symbolic link" in _err(capsys) and (tmp_path / "mine.png").read_text() == "precious"
+    # a figure cevns wrote is replaced on a rerun; --force replaces the user's file
+    assert main(["fit", "conus-plus", "--param", "sin2w", "--plot", "new.png"]) == 0
+    assert written_by_cevns(tmp_path / "new.png")
+    assert main(["fit", "conus-plus", "--param", "sin2w", "--plot", "new.png"]) == 0
+    assert main(["fit", "conus-plus", "--param", "sin2w", "--plot", "mine.png", "--force"]) == 0
+    assert written_by_cevns(tmp_path / "mine.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.png", "mine.png", "new.png"]  # no temporary left
+
+
+@pytest.mark.parametrize("ext, key", [("png", "Software"), ("pdf", "Creator"), ("svg", "Creator"), ("eps", "Creator"),
+                                      ("jpg", None)])
+def test_every_figure_format_is_marked_where_it_can_be(tmp_path, ext, key):
+    from matplotlib.figure import Figure
+
+    md = figure_metadata(f"x.{ext}")
+    assert (md is None) == (key is None) and (md is None or "cevns" in md[key])
+    fig = Figure()
+    fig.add_subplot().plot([0, 1])
+    fig.savefig(tmp_path / f"x.{ext}", metadata=md)
+    assert written_by_cevns(tmp_path / f"x.{ext}") == (key is not None)
+
+
+def test_check_output_file(tmp_path):
+    check_output_file(tmp_path / "absent.png", "--plot")  # a new file: fine
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(Exception, match="not a regular file"):
+        check_output_file(tmp_path / "folder.png", "--plot")
+    (tmp_path / "theirs.json").write_text("{}")
+    with pytest.raises(Exception, match="not written by cevns"):
+        check_output_file(tmp_path / "theirs.json", "--out")
+    check_output_file(tmp_path / "theirs.json", "--out", force=True)
+
+
+def test_docs_file_must_be_markdown_and_not_the_users(tmp_path, capsys):
+    notes = tmp_path / "notes.md"
+    notes.write_text("# my notes\n")
+    out = tmp_path / "res"
+    assert main(["reproduce", "--out", str(out), "--docs", str(notes)]) == 2
+    assert "not written by cevns" in _err(capsys)
+    assert main(["reproduce", "global", "--out", str(out), "--docs", str(tmp_path / "t.txt")]) == 2
+    assert "Markdown" in _err(capsys)
+    assert main(["reproduce", "--out", str(out), "--docs", str(tmp_path / "nowhere" / "v.md")]) == 2
+    assert "does not exist" in _err(capsys)
+    assert notes.read_text() == "# my notes\n" and not out.exists()
+
+
+def test_coverage_out_refuses_before_computing(tmp_path, capsys):
+    base = ["coverage", "conus-plus", "--param", "mu_nu", "--toys", "10", "--points", "3", "--workers", "0"]
+    cov = tmp_path / "cov"
+    cov.mkdir()
+    (cov / "coverage.png").write_text("mine")
+    assert main(base + ["--out", str(cov)]) == 2
+    assert "not written by cevns" in _err(capsys) and (cov / "coverage.png").read_text() == "mine"
+    assert sorted(os.listdir(cov)) == ["coverage.png"]  # no cache/ made
+    for args, words in ((["--seed", "-1"], "--seed"), (["--toys", "100000000000"], "--toys")):
+        assert main(base + args + ["--out", str(tmp_path / "c")]) == 2
+        assert words in _err(capsys)
+    assert main(["coverage", "conus-plus", "--param", "g", "--toys", "10", "--points", "3", "--workers", "0",
+                 "--out", str(tmp_path / "c")]) == 2
+    _err(capsys)
+    assert not (tmp_path / "c").exists()  # a bad parameter leaves no folder behind
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["exclusion", "conus-plus", "--model", "scalar", "--mass-min", "1e200", "--mass-max", "1e300"], "--mass-max"),
+    (["fit", "conus-plus", "--param", "g", "--mediator", "scalar", "--mass", "1e300"], "--mass"),
+    (["fit", "conus-plus", "--param", "g", "--mediator", "scalar", "--mass", "-5"], "--mass"),
+])
+def test_mediator_masses_beyond_10_TeV_are_refused(argv, words, capsys):
+    assert main(argv) == 2
+    assert words in _err(capsys)
+
+
+def test_exclusion_api_refuses_huge_masses(exp):
+    from cevns.errors import CevnsInputError
+
+    with pytest.raises(CevnsInputError, match="at most 1e\\+07 MeV"):
+        exp.exclusion("scalar", masses=[1.0, 1e9])
