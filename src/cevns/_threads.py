@@ -6,8 +6,8 @@ costs far more than it gains (measured on 2 cores at load ~3: a 100-mass exclusi
 against 180-260 ms with two threads; 20,000 LAr Poisson profiles 0.66 s against 5 s).  So every analysis
 call (load, fit, limit, exclusion, contour, the studies) runs with ``CEVNS_BLAS_THREADS`` BLAS threads
 (default 1), restored on return; threadpoolctl does it, and without it nothing changes.  Nested calls
-(a study calling fits calling limits) set the limit once, at the outermost call: threadpoolctl looks the
-libraries up each time (~2-3 ms; 80 times in `cevns reproduce`).
+(a study calling fits calling limits) set the limit once, at the outermost call, and the libraries found are
+kept until a new module is imported (threadpoolctl's look-up costs ~1-3 ms).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import sys
 import threading
 from typing import Any, Callable, TypeVar
 
@@ -27,17 +28,31 @@ def blas_threads():
     if n in ("0", "all", ""):
         return contextlib.nullcontext()
     try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return contextlib.nullcontext()
-    try:
         limit = max(1, int(n))
     except ValueError:
         limit = 1
-    return threadpool_limits(limits=limit, user_api="blas")
+    ctl = _controller()
+    return contextlib.nullcontext() if ctl is None else ctl.limit(limits=limit, user_api="blas")
 
 
 _STATE = threading.local()
+_CTL: dict = {"modules": -1, "controller": None}
+_CTL_LOCK = threading.Lock()
+
+
+def _controller() -> Any:
+    """threadpoolctl's view of the loaded BLAS libraries, kept while no module has been imported since (a new
+    native library comes with a new module: scipy's own OpenBLAS with scipy.linalg); looking them up reads
+    /proc/self/maps, ~1-3 ms, which was 5% of the paper's 14 limits.  None without threadpoolctl."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - optional
+        return None
+    with _CTL_LOCK:
+        n = len(sys.modules)
+        if _CTL["controller"] is None or _CTL["modules"] != n:
+            _CTL["controller"], _CTL["modules"] = ThreadpoolController(), n
+        return _CTL["controller"]
 
 
 def limited(fn: F) -> F:
