@@ -15,7 +15,7 @@ from ._poly import monomial_gradient, monomial_matrix
 from .convergence import failed, watch
 from .errors import CevnsInputError, check_finite, check_positive
 from .minimise import SPARSE_FROM, _batch_chi2, _Minimiser, distinct_lowest, marginalise_many, state_size
-from .models import MODELS, Model, default_free, model_for_parameter
+from .models import MODELS, Model, as_model, default_free, model_for_parameter
 from .rates import Basis
 from .results import ContourResult, ExclusionResult, FitResult
 from .stats import Chi2, ConfidenceLevel, delta_chi2_level, find_intervals, levels_dict, parse_cl
@@ -559,6 +559,8 @@ def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterabl
 
 def _fit(exp, param: str, channels: str, lv: Dict[str, float], grid: Optional[Sequence[float]], n_grid: int,
          fixed: Optional[Dict[str, float]], free: Optional[Sequence[str]], model: Optional[Model]) -> FitResult:
+    if model is not None:
+        model = as_model(model)
     if model is None and model_for_parameter(param).mass_table:
         raise CevnsInputError(f"{param!r} is a mediator coupling: say which mediator and mass, e.g. "
                               f"fit('{param}', model=VectorBL(mass_MeV=10)), or scan masses with exclusion()")

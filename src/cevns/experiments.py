@@ -11,6 +11,7 @@ import copy
 import csv
 import dataclasses
 import io
+import os
 import sys
 from dataclasses import dataclass
 from importlib import resources
@@ -40,7 +41,7 @@ from .detector import (
 )
 from .errors import CevnsInputError, check_positive
 from .flux import ReactorFlux
-from .models import Model, StandardModel
+from .models import Model, StandardModel, as_model
 from .nuclei import load_binding_table, load_target
 from .rates import CHANNELS, Basis, NumericalSettings, ResponseEngine
 from .results import ContourResult, ExclusionResult, FitResult, Prediction
@@ -544,6 +545,7 @@ class Experiment(_Analyses):
         ``sigma``: the 1 sigma error per bin [events] (a number or one per bin) of a chi^2 experiment,
         instead of the data's; needed when the experiment has no [data] (a hypothetical detector).  A
         counting experiment's errors are Poisson, from the prediction plus its backgrounds."""
+        as_model(model, StandardModel())  # a clear error for anything but a model (None: the SM)
         s = check_positive("error_scale", error_scale)
         new = self.replace()
         new.name = f"{self.name} (Asimov)"  # another data set: it may be fitted beside the real one
@@ -577,7 +579,7 @@ class Experiment(_Analyses):
 
     def predict(self, model: Optional[Model] = None) -> Prediction:
         """Expected CEvNS and EvES counts per bin for ``model`` (default: the Standard Model)."""
-        model = model or StandardModel()
+        model = as_model(model, StandardModel())
         r = self.response
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, not as a warning
             cev, eve = self.engine.rates(model, "cevns"), self.engine.rates(model, "eves")
@@ -593,6 +595,7 @@ class Experiment(_Analyses):
         """chi^2 of eq. 20 (alpha minimised) for ``model`` using ``channels``."""
         from .analysis import chi2_of
 
+        model = as_model(model, StandardModel())
         p = self.predict(model)
         pred = sum(getattr(p, ch) for ch in _parse_channels(channels))
         return float(chi2_of(self)(pred))
@@ -645,8 +648,14 @@ class Experiment(_Analyses):
         }
 
 
-def read_experiment_file(name_or_path: str) -> Tuple[Dict[str, Any], str, Path]:
+def read_experiment_file(name_or_path: str | os.PathLike) -> Tuple[Dict[str, Any], str, Path]:
     """The parsed TOML of a built-in experiment or a file (not validated), its text and its folder."""
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise CevnsInputError(f"experiment must be a built-in name ({', '.join(sorted(BUILTIN))}) or a path to a "
+                              f"TOML file, got {name_or_path!r} (type {type(name_or_path).__name__})"[:300])
+    name_or_path = os.fspath(name_or_path)
+    if not isinstance(name_or_path, str):
+        raise CevnsInputError(f"experiment path must be text, got {name_or_path!r}"[:300])
     if name_or_path in BUILTIN:
         res = resources.files("cevns.data").joinpath("experiments").joinpath(BUILTIN[name_or_path])
         text = res.read_text()
@@ -675,7 +684,7 @@ def read_experiment_file(name_or_path: str) -> Tuple[Dict[str, Any], str, Path]:
 
 
 @limited
-def load_experiment(name_or_path: str = "conus-plus", **overrides: Any) -> Experiment:
+def load_experiment(name_or_path: str | os.PathLike = "conus-plus", **overrides: Any) -> Experiment:
     """Load a built-in experiment by name ("conus-plus") or a TOML file by path, with optional overrides."""
     cfg, text, base = read_experiment_file(name_or_path)
     exp = Experiment(cfg, base, text)
@@ -830,10 +839,12 @@ class JointExperiment(_Analyses):
 
     def asimov(self, model: Optional[Model] = None, error_scale: float = 1.0) -> "JointExperiment":
         """Asimov data in every part (see :meth:`Experiment.asimov`)."""
+        as_model(model, StandardModel())  # a clear error for anything but a model (None: the SM)
         return JointExperiment(*(e.asimov(model, error_scale) for e in self.parts))
 
     def predict(self, model: Optional[Model] = None) -> List[Prediction]:
         """One prediction per part."""
+        model = as_model(model, StandardModel())
         return [e.predict(model) for e in self.parts]
 
     def chi2(self, model: Optional[Model] = None, channels: str = "cevns+eves") -> float:
