@@ -59,7 +59,7 @@ def test_load_experiment_needs_a_name_or_a_path(bad):
 
 
 def test_load_experiment_takes_a_pathlib_path():
-    path = Path(cevns.experiments.__file__).parent / "data" / "experiments" / "conus_plus_2025.toml"
+    path = Path(cevns.__file__).parent / "data" / "experiments" / "conus_plus_2025.toml"
     assert cevns.load_experiment(path).name == cevns.load_experiment("conus-plus").name
 
 
@@ -99,3 +99,102 @@ def test_unknown_parameters_keep_their_error():
 def test_get_model_needs_a_name():
     with pytest.raises(CevnsInputError, match="unknown model"):
         cevns.get_model({"name": "sm"})  # type: ignore[arg-type]
+
+
+# --- 2. data tables: a column named twice, a row with more (or fewer) cells than the header ----------------------
+
+DATA_DIR = Path(cevns.__file__).parent / "data" / "experiments"
+CONUS_CSV = "conus_plus_2025_excess.csv"
+
+
+def _conus_copy(tmp_path, csv_text=None, toml_edit=lambda t: t, bom=False):
+    """A copy of the built-in CONUS+ experiment and its data table in tmp_path (optionally changed)."""
+    toml = toml_edit((DATA_DIR / "conus_plus_2025.toml").read_text(encoding="utf-8"))
+    csv = (DATA_DIR / CONUS_CSV).read_text(encoding="utf-8") if csv_text is None else csv_text
+    enc = "utf-8-sig" if bom else "utf-8"
+    (tmp_path / "conus.toml").write_text(toml, encoding=enc)
+    (tmp_path / CONUS_CSV).write_text(csv, encoding=enc)
+    return tmp_path / "conus.toml"
+
+
+def _data_lines():
+    lines = (DATA_DIR / CONUS_CSV).read_text(encoding="utf-8").splitlines()
+    first = next(i for i, ln in enumerate(lines) if ln.strip() and not ln.startswith("#"))
+    return lines, first  # the header is lines[first]; line numbers in messages are first + 1, first + 2, ...
+
+
+def test_a_row_with_more_cells_than_the_header_is_named(tmp_path):
+    lines, h = _data_lines()
+    lines[h + 3] += ",7"
+    path = _conus_copy(tmp_path, "\n".join(lines) + "\n")
+    with pytest.raises(CevnsInputError, match=rf"^data file {CONUS_CSV}, line {h + 4}: 5 cells, but the header "
+                                              r"names 4 columns \(bin_lo_eVee, bin_hi_eVee, excess_per_kg, sigma_per_kg\)$"):
+        cevns.load_experiment(path)
+
+
+def test_a_row_with_fewer_cells_than_the_header_is_named(tmp_path):
+    lines, h = _data_lines()
+    lines[h + 2] = ",".join(lines[h + 2].split(",")[:3])
+    with pytest.raises(CevnsInputError, match=rf"line {h + 3}: 3 cells, but the header names 4 columns"):
+        cevns.load_experiment(_conus_copy(tmp_path, "\n".join(lines) + "\n"))
+
+
+def test_empty_trailing_cells_are_not_more_cells(tmp_path, exp):
+    """A spreadsheet may end rows with empty cells ("1,2,3,4,"): no data are lost, so they are accepted."""
+    lines, h = _data_lines()
+    lines = lines[:h] + [ln + ",," for ln in lines[h:]]
+    e = cevns.load_experiment(_conus_copy(tmp_path, "\n".join(lines) + "\n"))
+    assert np.array_equal(e.data.counts, exp.data.counts)
+
+
+def test_a_header_with_a_repeated_column_is_named(tmp_path):
+    lines, h = _data_lines()
+    lines[h] += ",sigma_per_kg"
+    lines[h + 1:] = [ln + ",0" for ln in lines[h + 1:]]
+    with pytest.raises(CevnsInputError, match=rf"^data file {CONUS_CSV}, line {h + 1}: the header names column "
+                                              r"'sigma_per_kg' twice$"):
+        cevns.load_experiment(_conus_copy(tmp_path, "\n".join(lines) + "\n"))
+
+
+@pytest.mark.parametrize("text,msg", [
+    ("t,t,e\n1,2,3\n", r"line 1: the header names column 't' twice"),
+    ("# c\nt,e\n1,2,3\n", r"line 3: 3 cells, but the header names 2 columns \(t, e\)"),
+])
+def test_counting_tables_are_strict_too(tmp_path, text, msg):
+    from cevns.counting import read_table
+
+    f = tmp_path / "events.csv"
+    f.write_text(text)
+    with pytest.raises(CevnsInputError, match=msg):
+        read_table(f, ["t", "e"])
+
+
+def test_determinations_files_are_strict_too(tmp_path):
+    from cevns.running import DETERMINATION_COLUMNS, load_determinations
+
+    f = tmp_path / "points.csv"
+    f.write_text(",".join(DETERMINATION_COLUMNS) + "\nmine,0.1,0.24,0.01,0.01,MSbar,me,extra\n")
+    with pytest.raises(CevnsInputError, match=r"points\.csv, line 2: 8 cells, but the header names 7 columns"):
+        load_determinations(f)
+
+
+# --- 3. a UTF-8 byte-order mark (Excel, Notepad) is accepted ----------------------------------------------------
+
+def test_a_bom_in_the_experiment_file_and_the_data_table_is_accepted(tmp_path, exp):
+    path = _conus_copy(tmp_path, bom=True)
+    assert path.read_bytes()[:3] == b"\xef\xbb\xbf" and (tmp_path / CONUS_CSV).read_bytes()[:3] == b"\xef\xbb\xbf"
+    e = cevns.load_experiment(path)
+    assert np.array_equal(e.data.counts, exp.data.counts) and np.array_equal(e.data.sigma, exp.data.sigma)
+    m = cevns.MagneticMoment(mu_nu=1e-10)
+    assert np.allclose(e.predict(m).total, exp.predict(m).total, rtol=1e-12, atol=0)
+    assert e.chi2(m) == pytest.approx(exp.chi2(m), rel=1e-12)
+
+
+def test_a_bom_in_a_counting_table_is_accepted(tmp_path):
+    from cevns.counting import read_table
+
+    src = DATA_DIR / "coherent_csi_2021_neutron_pe.csv"
+    f = tmp_path / "pe.csv"
+    f.write_text(src.read_text(encoding="utf-8"), encoding="utf-8-sig")
+    header = next(ln for ln in src.read_text().splitlines() if ln.strip() and not ln.startswith("#")).split(",")
+    assert np.array_equal(read_table(f, header), read_table(src, header))

@@ -8,9 +8,7 @@ with a keyword, e.g. ``load_experiment("conus-plus", k=0.166, resolution="off")`
 from __future__ import annotations
 
 import copy
-import csv
 import dataclasses
-import io
 import os
 import sys
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from . import registry as _registry
+from ._files import csv_table
 from ._threads import limited
 from .detector import (
     Detector,
@@ -131,23 +130,22 @@ def _read_dataset(path: Path, spec: Dict[str, Any], text: str) -> Dataset:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise CevnsInputError(f"data file {path.name}: larger than {MAX_FILE_BYTES // 1_000_000} MB")
     try:
-        raw = path.read_bytes().decode("utf-8").splitlines()
+        text_csv = path.read_bytes().decode("utf-8-sig")  # a byte-order mark (as a spreadsheet writes) dropped
     except UnicodeDecodeError as e:
         raise CevnsInputError(f"data file {path.name}: not UTF-8 text (byte {e.start})") from None
-    body = [(i + 1, ln) for i, ln in enumerate(raw) if ln.strip() and not ln.lstrip().startswith("#")]
-    if len(body) < 2:
+    n_body = sum(1 for ln in text_csv.splitlines() if ln.strip() and not ln.lstrip().startswith("#"))
+    if n_body < 2:
         raise CevnsInputError(f"data file {path.name}: needs a header and at least one row")
-    if len(body) > MAX_ITEMS + 1:
+    if n_body > MAX_ITEMS + 1:
         raise CevnsInputError(f"data file {path.name}: more than {MAX_ITEMS} bins")
-    header = next(csv.reader(io.StringIO(body[0][1])))
-    header = [h.strip() for h in header]
+    header, body = csv_table(text_csv, f"data file {path.name}")
     for role in ("lo", "hi", "value", "sigma"):
         if cols.get(role) not in header:
             raise CevnsInputError(f"data file {path.name}: missing column {cols.get(role)!r} ({role}); has {header}")
     idx = {role: header.index(cols[role]) for role in ("lo", "hi", "value", "sigma")}
     rows: List[Tuple[float, ...]] = []
-    for lineno, ln in body[1:]:
-        fields = next(csv.reader(io.StringIO(ln)))
+    for lineno, fields in body:
+        ln = ",".join(fields)
         try:
             vals = tuple(float(fields[idx[r]]) for r in ("lo", "hi", "value", "sigma"))
         except (ValueError, IndexError):
@@ -672,7 +670,7 @@ def read_experiment_file(name_or_path: str | os.PathLike) -> Tuple[Dict[str, Any
                                   "(an experiment file is a short TOML text)")
         raw = path.read_bytes()
         try:
-            text = raw.decode("utf-8")
+            text = raw.decode("utf-8-sig")  # a byte-order mark (as a spreadsheet or Notepad writes) dropped
         except UnicodeDecodeError as e:
             raise CevnsInputError(f"experiment file {name_or_path}: not UTF-8 text (byte {e.start})") from None
         base = path.parent
