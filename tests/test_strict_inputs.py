@@ -198,3 +198,35 @@ def test_a_bom_in_a_counting_table_is_accepted(tmp_path):
     f.write_text(src.read_text(encoding="utf-8"), encoding="utf-8-sig")
     header = next(ln for ln in src.read_text().splitlines() if ln.strip() and not ln.startswith("#")).split(",")
     assert np.array_equal(read_table(f, header), read_table(src, header))
+
+
+# --- 4. a key that the other keys would make ignored: normalisation_mass_kg without units = 'counts_per_kg' --------
+
+@pytest.mark.parametrize("units_line", ['units = "counts"', None], ids=["counts", "default units"])
+def test_a_normalisation_mass_with_counts_is_refused(tmp_path, capsys, units_line):
+    from cevns.cli import main
+
+    def edit(t):
+        old = 'units = "counts_per_kg"'
+        assert old in t
+        return t.replace(old, units_line or "")
+
+    path = _conus_copy(tmp_path, toml_edit=edit)
+    line = next(i for i, ln in enumerate(path.read_text().splitlines(), 1) if ln.startswith("normalisation_mass_kg"))
+    msg = (r"^experiment file: \[data\] normalisation_mass_kg applies only with units = 'counts_per_kg' \(values per "
+           rf"kg\), but units = 'counts' \(line {line}\): remove normalisation_mass_kg, or set units = 'counts_per_kg'$")
+    with pytest.raises(CevnsInputError, match=msg):
+        cevns.load_experiment(path)
+    assert main(["schema", "--validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cevns: error: experiment file: [data] normalisation_mass_kg applies only with units = "
+                          "'counts_per_kg'") and "\n" not in err
+
+
+def test_counts_without_a_normalisation_mass_still_load(tmp_path):
+    def edit(t):
+        return t.replace('units = "counts_per_kg"', 'units = "counts"').replace("normalisation_mass_kg = 2.83", "")
+
+    e = cevns.load_experiment(_conus_copy(tmp_path, toml_edit=edit))
+    raw = cevns.load_experiment("conus-plus").data
+    assert np.allclose(e.data.counts * 2.83, raw.counts, rtol=1e-12)  # the values read as counts, unscaled
