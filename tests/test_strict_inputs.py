@@ -230,3 +230,35 @@ def test_counts_without_a_normalisation_mass_still_load(tmp_path):
     e = cevns.load_experiment(_conus_copy(tmp_path, toml_edit=edit))
     raw = cevns.load_experiment("conus-plus").data
     assert np.allclose(e.data.counts * 2.83, raw.counts, rtol=1e-12)  # the values read as counts, unscaled
+
+
+# --- 5. goodness of fit with no degree of freedom left: ndof 0, never negative ------------------------------------
+
+def test_a_fit_with_more_parameters_than_bins_has_no_goodness_of_fit(tmp_path, capsys):
+    import json
+
+    from cevns.cli import main
+
+    lines, h = _data_lines()
+    path = _conus_copy(tmp_path, "\n".join(lines[:h + 2]) + "\n")  # the header and one bin
+    exp1 = cevns.load_experiment(path)
+    assert exp1.data.counts.size == 1
+    r = exp1.fit("q_ee")  # q_ee with q_emu, q_etau marginalised: 3 fitted parameters, 1 bin
+    assert len(r.marginalised) == 2 and r.ndof == 0 and np.isnan(r.p_value)
+    d = r.to_dict()
+    assert d["ndof"] == 0 and d["chi2_per_ndof"] is None and d["p_value"] is None
+    text = str(r)
+    assert "/ -" not in text and "no degrees of freedom left: no goodness of fit" in text
+    assert main(["fit", str(path), "--param", "q_ee", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    gof = out["result"]
+    assert gof["ndof"] == 0 and gof["p_value"] is None
+
+
+def test_a_negative_ndof_given_to_a_result_is_shown_as_none_left():
+    from cevns.results import _gof_dict, _gof_text
+
+    assert _gof_dict(1.5, -2, "chi2")["ndof"] == 0 and _gof_dict(1.5, -2, "chi2")["p_value"] is None
+    assert _gof_text(1.5, -2, "chi2") == "1.5 / 0 (no degrees of freedom left: no goodness of fit)"
+    assert _gof_text(1.5, None, "chi2") == "1.5 (no degrees of freedom left: no goodness of fit)"
+    assert _gof_text(7.414, 18, "chi2").startswith("7.414 / 18 = 0.412, p = ")

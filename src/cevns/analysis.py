@@ -50,8 +50,9 @@ def goodness_of_fit_ndof(exp, n_fitted: int) -> int:
     """Degrees of freedom of the goodness of fit: the number of bins minus the fitted parameters (the parameter(s)
     of interest and the marginalised ones).  Nuisances with a Gaussian constraint (the normalisation alpha of
     eq. 20, the Poisson nuisances) are not subtracted: each adds one constraint term to the statistic and one
-    parameter, so they cancel."""
-    return int(exp.data.counts.size) - int(n_fitted)
+    parameter, so they cancel.  0 when no degree of freedom is left (as many fitted parameters as bins, or
+    more): never negative, and no goodness of fit is given then (p-value NaN, JSON null)."""
+    return max(0, int(exp.data.counts.size) - int(n_fitted))
 
 
 class _Problem:
