@@ -262,3 +262,13 @@ def test_a_negative_ndof_given_to_a_result_is_shown_as_none_left():
     assert _gof_text(1.5, -2, "chi2") == "1.5 / 0 (no degrees of freedom left: no goodness of fit)"
     assert _gof_text(1.5, None, "chi2") == "1.5 (no degrees of freedom left: no goodness of fit)"
     assert _gof_text(7.414, 18, "chi2").startswith("7.414 / 18 = 0.412, p = ")
+
+
+def test_a_text_cell_is_named_by_its_column(tmp_path):
+    """A quoted "12,5" is one cell (csv quoting): the message names its column and shows it as read."""
+    lines, h = _data_lines()
+    cells = lines[h + 2].split(",")
+    lines[h + 2] = ",".join(cells[:2] + ['"12,5"'] + cells[3:])
+    with pytest.raises(CevnsInputError, match=rf"line {h + 3}: expected numbers in columns \[.*\]; excess_per_kg "
+                                              r"holds '12,5'$"):
+        cevns.load_experiment(_conus_copy(tmp_path, "\n".join(lines) + "\n"))

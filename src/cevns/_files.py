@@ -39,6 +39,15 @@ def read_text_file(path: str | Path, what: str = "file", limit: int = MAX_FILE_B
                               "save it as UTF-8") from None
 
 
+def is_number(cell: str) -> bool:
+    """Whether ``float(cell)`` reads the cell of a table."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
 def csv_table(text: str, name: str) -> Tuple[List[str], List[Tuple[int, List[str]]]]:
     """The header (cells stripped) and the rows (line number, cells) of a CSV text; blank lines and ``#``
     comment lines are skipped.  A header that names a column twice, or a row with more or fewer cells than the

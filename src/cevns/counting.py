@@ -35,7 +35,7 @@ MAX_ROWS = 1_000_000
 
 def read_table(path: Path, columns: Sequence[str]) -> np.ndarray:
     """Numeric columns ``columns`` of a CSV with a header (``#`` comment lines skipped): (n_rows, n_columns)."""
-    from ._files import csv_table, read_text_file
+    from ._files import csv_table, is_number, read_text_file
 
     text = read_text_file(path, "data file")
     n_body = sum(1 for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#"))
@@ -52,9 +52,10 @@ def read_table(path: Path, columns: Sequence[str]) -> np.ndarray:
     for r, (lineno, f) in enumerate(lines):
         try:
             out[r] = [float(f[i]) for i in idx]
-        except (ValueError, IndexError):
-            raise CevnsInputError(f"data file {path.name}, line {lineno}: expected numbers in {list(columns)}, "
-                                  f"got {','.join(f)!r}") from None
+        except ValueError:
+            bad = next(j for j, i in enumerate(idx) if not is_number(f[i]))
+            raise CevnsInputError(f"data file {path.name}, line {lineno}: expected numbers in {list(columns)}; "
+                                  f"{columns[bad]} holds {f[idx[bad]][:60]!r}") from None
     if not np.all(np.isfinite(out)):
         raise CevnsInputError(f"data file {path.name}: NaN or inf")
     return out

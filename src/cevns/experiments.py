@@ -24,7 +24,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from . import registry as _registry
-from ._files import csv_table
+from ._files import csv_table, is_number
 from ._threads import limited
 from .detector import (
     Detector,
@@ -145,12 +145,13 @@ def _read_dataset(path: Path, spec: Dict[str, Any], text: str) -> Dataset:
     idx = {role: header.index(cols[role]) for role in ("lo", "hi", "value", "sigma")}
     rows: List[Tuple[float, ...]] = []
     for lineno, fields in body:
-        ln = ",".join(fields)
         try:
             vals = tuple(float(fields[idx[r]]) for r in ("lo", "hi", "value", "sigma"))
-        except (ValueError, IndexError):
+        except ValueError:
+            bad = next(r for r in ("lo", "hi", "value", "sigma") if not is_number(fields[idx[r]]))
             raise CevnsInputError(f"data file {path.name}, line {lineno}: expected numbers in columns "
-                                  f"{[cols[r] for r in ('lo', 'hi', 'value', 'sigma')]}, got {ln.strip()!r}") from None
+                                  f"{[cols[r] for r in ('lo', 'hi', 'value', 'sigma')]}; {cols[bad]} holds "
+                                  f"{fields[idx[bad]][:60]!r}") from None
         if not all(np.isfinite(vals)):
             raise CevnsInputError(f"data file {path.name}, line {lineno}: NaN or inf")
         if vals[3] <= 0:
