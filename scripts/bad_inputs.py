@@ -319,6 +319,8 @@ def cases() -> List[Case]:
         add(f"toml-{key}-{slug(val)}", T, f"`{key} = {val}` in `[{sec}]`", E,
             conus(edit(key, val, sec)), area=area)
     add("toml-eves-string", T, '`eves = "yes"` in `[target]`', E, conus(lambda t: add_line(t, "target", 'eves = "yes"')))
+    add("toml-mass-with-counts", T, '`units = "counts"` with `normalisation_mass_kg` in `[data]` (the mass would be '
+        "ignored)", E, conus(edit("units", '"counts"', "data")))
     # abundances and fission fractions
     for key, what, val in [("documented", "as in docs/experiments.md: `{ 76 = 0.88, 74 = 0.12 }`",
                              "{ 76 = 0.88, 74 = 0.12 }"),
@@ -370,6 +372,11 @@ def cases() -> List[Case]:
         conus_data(with_rows(lambda r: r[:3] + ["190,190,1.0,1.0"] + r[3:])))
     add("csv-short-row", D, "CONUS+ data: a row with a missing field", E,
         conus_data(with_rows(lambda r: r[:6] + [",".join(r[6].split(",")[:3])] + r[7:])))
+    add("csv-extra-cell", D, "CONUS+ data: a row with one cell more than the header", E,
+        conus_data(with_rows(lambda r: r[:4] + [r[4] + ",7"] + r[5:])))
+    add("csv-duplicate-column", D, "CONUS+ data: the header names `sigma_per_kg` twice", E,
+        conus_data(lambda lines: "\n".join([csv_rows(lines)[1] + ",sigma_per_kg"]
+                                           + [r + ",1.0" for r in csv_rows(lines)[2]]) + "\n"))
     add("csv-one-bin-below-threshold", D, "CONUS+ data: one bin, below every threshold", E,
         conus_data(lambda lines: csv_rows(lines)[1] + "\n100,110,1.0,1.0\n"))
     add("csv-many-bins", D, "CONUS+ data: 200 000 bins", E, conus_data(many_bins(200_000)))

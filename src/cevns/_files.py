@@ -4,7 +4,9 @@ it can be wrong: missing, a folder, too large (also ``/dev/zero`` and other endl
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
+from typing import List, Tuple
 
 from .errors import CevnsInputError
 
@@ -35,3 +37,40 @@ def read_text_file(path: str | Path, what: str = "file", limit: int = MAX_FILE_B
         line = data[:e.start].count(b"\n") + 1
         raise CevnsInputError(f"{what} {p.name} is not UTF-8 text (byte 0x{data[e.start]:02x} on line {line}); "
                               "save it as UTF-8") from None
+
+
+def is_number(cell: str) -> bool:
+    """Whether ``float(cell)`` reads the cell of a table."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_table(text: str, name: str) -> Tuple[List[str], List[Tuple[int, List[str]]]]:
+    """The header (cells stripped) and the rows (line number, cells) of a CSV text; blank lines and ``#``
+    comment lines are skipped.  A header that names a column twice, or a row with more or fewer cells than the
+    header (empty trailing cells aside, as a spreadsheet may write them), is a :class:`CevnsInputError` naming
+    the line or column (``name``: the file, e.g. "data file excess.csv")."""
+    body = [(i + 1, ln) for i, ln in enumerate(text.splitlines()) if ln.strip() and not ln.lstrip().startswith("#")]
+    if not body:
+        return [], []
+    header = [h.strip() for h in next(csv.reader([body[0][1]]))]
+    seen = set()
+    for h in header:
+        if h and h in seen:
+            raise CevnsInputError(f"{name}, line {body[0][0]}: the header names column {h!r} twice")
+        seen.add(h)
+    while header and not header[-1]:
+        header.pop()
+    rows = []
+    for lineno, ln in body[1:]:
+        cells = [c.strip() for c in next(csv.reader([ln]), [])]
+        while len(cells) > len(header) and not cells[-1]:
+            cells.pop()
+        if len(cells) != len(header):
+            raise CevnsInputError(f"{name}, line {lineno}: {len(cells)} cells, but the header names "
+                                  f"{len(header)} columns ({', '.join(header)})"[:300])
+        rows.append((lineno, cells))
+    return header, rows

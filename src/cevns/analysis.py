@@ -15,7 +15,7 @@ from ._poly import monomial_gradient, monomial_matrix
 from .convergence import failed, watch
 from .errors import CevnsInputError, check_finite, check_positive
 from .minimise import SPARSE_FROM, _batch_chi2, _Minimiser, distinct_lowest, marginalise_many, state_size
-from .models import MODELS, Model, default_free, model_for_parameter
+from .models import MODELS, Model, as_model, default_free, model_for_parameter
 from .rates import Basis
 from .results import ContourResult, ExclusionResult, FitResult
 from .stats import Chi2, ConfidenceLevel, delta_chi2_level, find_intervals, levels_dict, parse_cl
@@ -50,8 +50,9 @@ def goodness_of_fit_ndof(exp, n_fitted: int) -> int:
     """Degrees of freedom of the goodness of fit: the number of bins minus the fitted parameters (the parameter(s)
     of interest and the marginalised ones).  Nuisances with a Gaussian constraint (the normalisation alpha of
     eq. 20, the Poisson nuisances) are not subtracted: each adds one constraint term to the statistic and one
-    parameter, so they cancel."""
-    return int(exp.data.counts.size) - int(n_fitted)
+    parameter, so they cancel.  0 when no degree of freedom is left (as many fitted parameters as bins, or
+    more): never negative, and no goodness of fit is given then (p-value NaN, JSON null)."""
+    return max(0, int(exp.data.counts.size) - int(n_fitted))
 
 
 class _Problem:
@@ -559,6 +560,8 @@ def fit(exp, param: str = "sin2w", channels: str = "cevns+eves", levels: Iterabl
 
 def _fit(exp, param: str, channels: str, lv: Dict[str, float], grid: Optional[Sequence[float]], n_grid: int,
          fixed: Optional[Dict[str, float]], free: Optional[Sequence[str]], model: Optional[Model]) -> FitResult:
+    if model is not None:
+        model = as_model(model)
     if model is None and model_for_parameter(param).mass_table:
         raise CevnsInputError(f"{param!r} is a mediator coupling: say which mediator and mass, e.g. "
                               f"fit('{param}', model=VectorBL(mass_MeV=10)), or scan masses with exclusion()")

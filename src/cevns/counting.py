@@ -35,27 +35,27 @@ MAX_ROWS = 1_000_000
 
 def read_table(path: Path, columns: Sequence[str]) -> np.ndarray:
     """Numeric columns ``columns`` of a CSV with a header (``#`` comment lines skipped): (n_rows, n_columns)."""
-    from ._files import read_text_file
+    from ._files import csv_table, is_number, read_text_file
 
     text = read_text_file(path, "data file")
-    lines = [(i + 1, ln) for i, ln in enumerate(text.splitlines()) if ln.strip() and not ln.lstrip().startswith("#")]
-    if len(lines) < 2:
+    n_body = sum(1 for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#"))
+    if n_body < 2:
         raise CevnsInputError(f"data file {path.name}: needs a header and at least one row")
-    if len(lines) > MAX_ROWS:
+    if n_body > MAX_ROWS + 1:
         raise CevnsInputError(f"data file {path.name}: more than {MAX_ROWS} rows")
-    header = [h.strip() for h in lines[0][1].split(",")]
+    header, lines = csv_table(text, f"data file {path.name}")
     missing = [c for c in columns if c not in header]
     if missing:
         raise CevnsInputError(f"data file {path.name}: missing column(s) {missing}; has {header}")
     idx = [header.index(c) for c in columns]
-    out = np.empty((len(lines) - 1, len(columns)))
-    for r, (lineno, ln) in enumerate(lines[1:]):
-        f = ln.split(",")
+    out = np.empty((len(lines), len(columns)))
+    for r, (lineno, f) in enumerate(lines):
         try:
             out[r] = [float(f[i]) for i in idx]
-        except (ValueError, IndexError):
-            raise CevnsInputError(f"data file {path.name}, line {lineno}: expected numbers in {list(columns)}, "
-                                  f"got {ln.strip()!r}") from None
+        except ValueError:
+            bad = next(j for j, i in enumerate(idx) if not is_number(f[i]))
+            raise CevnsInputError(f"data file {path.name}, line {lineno}: expected numbers in {list(columns)}; "
+                                  f"{columns[bad]} holds {f[idx[bad]][:60]!r}") from None
     if not np.all(np.isfinite(out)):
         raise CevnsInputError(f"data file {path.name}: NaN or inf")
     return out

@@ -28,6 +28,17 @@ def check_finite(name: str, value: Any, unit: str = "") -> float:
     return v
 
 
+def check_real(name: str, value: Any, unit: str = "") -> float:
+    """Return ``value`` as a finite float if it is a real number (int, float, numpy number; not a bool, a
+    string or an array), else raise naming ``name``: the strict check of a parameter given from Python."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise CevnsInputError(f"{name} must be a real number{(' in ' + unit) if unit else ''}, got {value!r} "
+                              f"(type {type(value).__name__})")
+    return check_finite(name, value, unit)
+
+
 def check_positive(name: str, value: Any, *, allow_zero: bool = False, unit: str = "") -> float:
     """Return ``value`` as float if finite and > 0 (>= 0 with allow_zero), else raise."""
     v = check_finite(name, value, unit)

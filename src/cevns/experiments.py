@@ -8,9 +8,8 @@ with a keyword, e.g. ``load_experiment("conus-plus", k=0.166, resolution="off")`
 from __future__ import annotations
 
 import copy
-import csv
 import dataclasses
-import io
+import os
 import sys
 from dataclasses import dataclass
 from importlib import resources
@@ -25,6 +24,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from . import registry as _registry
+from ._files import csv_table, is_number
 from ._threads import limited
 from .detector import (
     Detector,
@@ -40,7 +40,7 @@ from .detector import (
 )
 from .errors import CevnsInputError, check_positive
 from .flux import ReactorFlux
-from .models import Model, StandardModel
+from .models import Model, StandardModel, as_model
 from .nuclei import load_binding_table, load_target
 from .rates import CHANNELS, Basis, NumericalSettings, ResponseEngine
 from .results import ContourResult, ExclusionResult, FitResult, Prediction
@@ -130,28 +130,28 @@ def _read_dataset(path: Path, spec: Dict[str, Any], text: str) -> Dataset:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise CevnsInputError(f"data file {path.name}: larger than {MAX_FILE_BYTES // 1_000_000} MB")
     try:
-        raw = path.read_bytes().decode("utf-8").splitlines()
+        text_csv = path.read_bytes().decode("utf-8-sig")  # a byte-order mark (as a spreadsheet writes) dropped
     except UnicodeDecodeError as e:
         raise CevnsInputError(f"data file {path.name}: not UTF-8 text (byte {e.start})") from None
-    body = [(i + 1, ln) for i, ln in enumerate(raw) if ln.strip() and not ln.lstrip().startswith("#")]
-    if len(body) < 2:
+    n_body = sum(1 for ln in text_csv.splitlines() if ln.strip() and not ln.lstrip().startswith("#"))
+    if n_body < 2:
         raise CevnsInputError(f"data file {path.name}: needs a header and at least one row")
-    if len(body) > MAX_ITEMS + 1:
+    if n_body > MAX_ITEMS + 1:
         raise CevnsInputError(f"data file {path.name}: more than {MAX_ITEMS} bins")
-    header = next(csv.reader(io.StringIO(body[0][1])))
-    header = [h.strip() for h in header]
+    header, body = csv_table(text_csv, f"data file {path.name}")
     for role in ("lo", "hi", "value", "sigma"):
         if cols.get(role) not in header:
             raise CevnsInputError(f"data file {path.name}: missing column {cols.get(role)!r} ({role}); has {header}")
     idx = {role: header.index(cols[role]) for role in ("lo", "hi", "value", "sigma")}
     rows: List[Tuple[float, ...]] = []
-    for lineno, ln in body[1:]:
-        fields = next(csv.reader(io.StringIO(ln)))
+    for lineno, fields in body:
         try:
             vals = tuple(float(fields[idx[r]]) for r in ("lo", "hi", "value", "sigma"))
-        except (ValueError, IndexError):
+        except ValueError:
+            bad = next(r for r in ("lo", "hi", "value", "sigma") if not is_number(fields[idx[r]]))
             raise CevnsInputError(f"data file {path.name}, line {lineno}: expected numbers in columns "
-                                  f"{[cols[r] for r in ('lo', 'hi', 'value', 'sigma')]}, got {ln.strip()!r}") from None
+                                  f"{[cols[r] for r in ('lo', 'hi', 'value', 'sigma')]}; {cols[bad]} holds "
+                                  f"{fields[idx[bad]][:60]!r}") from None
         if not all(np.isfinite(vals)):
             raise CevnsInputError(f"data file {path.name}, line {lineno}: NaN or inf")
         if vals[3] <= 0:
@@ -544,6 +544,7 @@ class Experiment(_Analyses):
         ``sigma``: the 1 sigma error per bin [events] (a number or one per bin) of a chi^2 experiment,
         instead of the data's; needed when the experiment has no [data] (a hypothetical detector).  A
         counting experiment's errors are Poisson, from the prediction plus its backgrounds."""
+        as_model(model, StandardModel())  # a clear error for anything but a model (None: the SM)
         s = check_positive("error_scale", error_scale)
         new = self.replace()
         new.name = f"{self.name} (Asimov)"  # another data set: it may be fitted beside the real one
@@ -577,7 +578,7 @@ class Experiment(_Analyses):
 
     def predict(self, model: Optional[Model] = None) -> Prediction:
         """Expected CEvNS and EvES counts per bin for ``model`` (default: the Standard Model)."""
-        model = model or StandardModel()
+        model = as_model(model, StandardModel())
         r = self.response
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, not as a warning
             cev, eve = self.engine.rates(model, "cevns"), self.engine.rates(model, "eves")
@@ -593,6 +594,7 @@ class Experiment(_Analyses):
         """chi^2 of eq. 20 (alpha minimised) for ``model`` using ``channels``."""
         from .analysis import chi2_of
 
+        model = as_model(model, StandardModel())
         p = self.predict(model)
         pred = sum(getattr(p, ch) for ch in _parse_channels(channels))
         return float(chi2_of(self)(pred))
@@ -645,8 +647,14 @@ class Experiment(_Analyses):
         }
 
 
-def read_experiment_file(name_or_path: str) -> Tuple[Dict[str, Any], str, Path]:
+def read_experiment_file(name_or_path: str | os.PathLike) -> Tuple[Dict[str, Any], str, Path]:
     """The parsed TOML of a built-in experiment or a file (not validated), its text and its folder."""
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise CevnsInputError(f"experiment must be a built-in name ({', '.join(sorted(BUILTIN))}) or a path to a "
+                              f"TOML file, got {name_or_path!r} (type {type(name_or_path).__name__})"[:300])
+    name_or_path = os.fspath(name_or_path)
+    if not isinstance(name_or_path, str):
+        raise CevnsInputError(f"experiment path must be text, got {name_or_path!r}"[:300])
     if name_or_path in BUILTIN:
         res = resources.files("cevns.data").joinpath("experiments").joinpath(BUILTIN[name_or_path])
         text = res.read_text()
@@ -663,7 +671,7 @@ def read_experiment_file(name_or_path: str) -> Tuple[Dict[str, Any], str, Path]:
                                   "(an experiment file is a short TOML text)")
         raw = path.read_bytes()
         try:
-            text = raw.decode("utf-8")
+            text = raw.decode("utf-8-sig")  # a byte-order mark (as a spreadsheet or Notepad writes) dropped
         except UnicodeDecodeError as e:
             raise CevnsInputError(f"experiment file {name_or_path}: not UTF-8 text (byte {e.start})") from None
         base = path.parent
@@ -675,7 +683,7 @@ def read_experiment_file(name_or_path: str) -> Tuple[Dict[str, Any], str, Path]:
 
 
 @limited
-def load_experiment(name_or_path: str = "conus-plus", **overrides: Any) -> Experiment:
+def load_experiment(name_or_path: str | os.PathLike = "conus-plus", **overrides: Any) -> Experiment:
     """Load a built-in experiment by name ("conus-plus") or a TOML file by path, with optional overrides."""
     cfg, text, base = read_experiment_file(name_or_path)
     exp = Experiment(cfg, base, text)
@@ -830,10 +838,12 @@ class JointExperiment(_Analyses):
 
     def asimov(self, model: Optional[Model] = None, error_scale: float = 1.0) -> "JointExperiment":
         """Asimov data in every part (see :meth:`Experiment.asimov`)."""
+        as_model(model, StandardModel())  # a clear error for anything but a model (None: the SM)
         return JointExperiment(*(e.asimov(model, error_scale) for e in self.parts))
 
     def predict(self, model: Optional[Model] = None) -> List[Prediction]:
         """One prediction per part."""
+        model = as_model(model, StandardModel())
         return [e.predict(model) for e in self.parts]
 
     def chi2(self, model: Optional[Model] = None, channels: str = "cevns+eves") -> float:

@@ -20,7 +20,7 @@ import numpy as np
 from . import constants as C
 from . import xsec
 from ._poly import Poly
-from .errors import CevnsInputError, check_energies, check_finite, check_positive
+from .errors import CevnsInputError, check_energies, check_positive, check_real
 from .nuclei import Isotope
 
 COUPLING_CONVENTIONS = ("universal", "product")
@@ -45,11 +45,11 @@ class Model:
                 f"unknown parameter(s) {sorted(unknown)} for model {self.name!r}; known: {sorted(known)}")
         self._values: Dict[str, float] = {}
         for k, (default, _unit, _s) in self.parameter_table.items():
-            self._values[k] = check_finite(k, values.get(k, default))
+            self._values[k] = check_real(k, values.get(k, default), unit=_unit)
         if not 0.0 <= self._values["sin2w"] <= 1.0:
             raise CevnsInputError(f"sin2w is sin^2 theta_W and must lie in [0, 1], got {self._values['sin2w']:g}")
         for k, (default, unit) in self.mass_table.items():
-            self._values[k] = check_positive(k, values.get(k, default), unit=unit)
+            self._values[k] = check_positive(k, check_real(k, values.get(k, default), unit=unit), unit=unit)
         self._options = {k: values.get(k, d) for k, d in self.option_table().items()}
         self._check_options()
 
@@ -380,9 +380,23 @@ def default_free(cls: Type[Model], param: str, fixed: Optional[Mapping[str, Any]
     return out
 
 
+def as_model(model: Any, default: Optional[Model] = None) -> Model:
+    """``model`` if it is a model instance (``default`` when it is None and a default is given), else a
+    :class:`CevnsInputError` naming what was given and what is expected."""
+    if model is None and default is not None:
+        return default
+    if isinstance(model, Model):
+        return model
+    shown = repr(model)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    hint = f"; for a model by its name use cevns.get_model({model!r})" if isinstance(model, str) else ""
+    raise CevnsInputError(f"model must be a model instance, e.g. cevns.MagneticMoment(mu_nu=1e-10) (`cevns list` "
+                          f"names the models and their parameters), got {shown} (type {type(model).__name__}){hint}")
+
+
 def get_model(name: str, **values: Any) -> Model:
     """Model by its CLI name (a key of :data:`MODELS`: "sm", "magnetic-moment", "magnetic-moment-flavour",
     "millicharge", "charge-radius", "scalar", "vector-bl")."""
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:
         raise CevnsInputError(f"unknown model {name!r}; known: {sorted(MODELS)}")
     return MODELS[name](**values)

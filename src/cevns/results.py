@@ -82,7 +82,8 @@ STATISTICS = {"chi2": "chi^2 of eq. 20", "poisson": "Poisson deviance -2 ln(L/L_
 def _gof_text(chi2_min: float, ndof: Optional[int], statistic: str) -> str:
     """'7.414 / 18 = 0.412, p = 0.986' (and the statistic's name unless it is the chi^2 of eq. 20)."""
     if ndof is None or ndof < 1:
-        return f"{chi2_min:.4g} / {ndof} (no degrees of freedom left: no goodness of fit)"
+        shown = "" if ndof is None else " / 0"  # a negative count of degrees of freedom is none left
+        return f"{chi2_min:.4g}{shown} (no degrees of freedom left: no goodness of fit)"
     p = _p_value(chi2_min, ndof)
     name = "" if statistic == "chi2" else f" ({STATISTICS.get(statistic, statistic)})"
     return f"{chi2_min:.4g} / {ndof} = {chi2_min / ndof:.3g}, p = {p:.3g}{name}"
@@ -91,7 +92,7 @@ def _gof_text(chi2_min: float, ndof: Optional[int], statistic: str) -> str:
 def _gof_dict(chi2_min: float, ndof: Optional[int], statistic: str) -> Dict[str, Any]:
     """The goodness-of-fit keys of a result's JSON: statistic, chi2_min, ndof, chi2_per_ndof, p_value."""
     ok = ndof is not None and ndof >= 1
-    return {"statistic": statistic, "chi2_min": float(chi2_min), "ndof": None if ndof is None else int(ndof),
+    return {"statistic": statistic, "chi2_min": float(chi2_min), "ndof": None if ndof is None else max(0, int(ndof)),
             "chi2_per_ndof": float(chi2_min) / ndof if ok and ndof else None,
             "p_value": _p_value(chi2_min, ndof) if ok else None}
 

@@ -16,7 +16,6 @@ non-perturbative hadronic treatment of the full analyses (they move s^2(0) by ~1
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -102,21 +101,22 @@ MAX_DETERMINATIONS = 1000
 
 
 def _parse_determinations(text: str, source: str) -> List[Dict[str, Any]]:
-    lines = [(i + 1, ln) for i, ln in enumerate(text.splitlines()) if ln.strip() and not ln.lstrip().startswith("#")]
-    if not lines:
+    from ._files import csv_table
+
+    if not any(ln.strip() and not ln.lstrip().startswith("#") for ln in text.splitlines()):
         raise CevnsInputError(f"{source}: no rows (expected a header {','.join(DETERMINATION_COLUMNS)} and data)")
-    header = next(csv.reader([lines[0][1]]))
+    header, lines = csv_table(text, source)
     missing = [c for c in DETERMINATION_COLUMNS if c not in header]
     if missing:
         raise CevnsInputError(f"{source}: missing column(s) {', '.join(missing)}; "
                               f"expected {','.join(DETERMINATION_COLUMNS)}")
-    rows = list(csv.DictReader([ln for _, ln in lines]))
+    rows = [dict(zip(header, cells)) for _, cells in lines]
     if not rows:
         raise CevnsInputError(f"{source}: header but no data rows")
     if len(rows) > MAX_DETERMINATIONS:
         raise CevnsInputError(f"{source}: {len(rows)} rows; a figure shows at most {MAX_DETERMINATIONS} determinations")
     out = []
-    for (lineno, _), row in zip(lines[1:], rows):
+    for (lineno, _), row in zip(lines, rows):
         where = f"{source}, line {lineno}"
         if any(row.get(c) in (None, "") for c in DETERMINATION_COLUMNS):
             empty = [c for c in DETERMINATION_COLUMNS if row.get(c) in (None, "")]

@@ -203,7 +203,8 @@ SCHEMA: Dict[str, Key] = {
                               "sigma": text("1 sigma error", default="sigma")}),
                           "units": text("'counts', or 'counts_per_kg' with normalisation_mass_kg", default="counts",
                                         choices=("counts", "counts_per_kg")),
-                          "normalisation_mass_kg": pos("mass the values are normalised to", "kg", hi=1e6),
+                          "normalisation_mass_kg": pos("mass the values are normalised to (with units = "
+                                                       "'counts_per_kg' only)", "kg", hi=1e6),
                           "error_scale": pos("multiplies every sigma (what-if studies)", "", 1.0, hi=1e6)},
                       "events": {"file": _FILE, "columns": _EVENTS_COLS},
                       "table": {"file": _FILE, "columns": _TABLE_COLS}})),
@@ -398,11 +399,11 @@ def validate(config: Dict[str, Any], text_: str = "") -> Dict[str, Any]:
             raise CevnsInputError(f"experiment file: missing section [{name}] ({k.doc})")
         elif k.default is not None:
             out[name] = k.default
-    _cross_checks(out)
+    _cross_checks(out, text_)
     return out
 
 
-def _cross_checks(c: Dict[str, Any]) -> None:
+def _cross_checks(c: Dict[str, Any], text_: str = "") -> None:
     t = c["target"]
     if ("element" in t) == ("label" in t):
         raise CevnsInputError("experiment file: [target] needs either element (one element) or label with "
@@ -458,6 +459,12 @@ def _cross_checks(c: Dict[str, Any]) -> None:
                                   "kind = 'spectrum')")
         if data.get("units") == "counts_per_kg" and "normalisation_mass_kg" not in data:
             raise CevnsInputError("experiment file: [data] units = 'counts_per_kg' needs normalisation_mass_kg")
+        if data.get("units", "counts") != "counts_per_kg" and "normalisation_mass_kg" in data:
+            # it would be ignored: the values read as counts, a mass meant to scale them silently dropped
+            raise CevnsInputError(f"experiment file: [data] normalisation_mass_kg applies only with units = "
+                                  f"'counts_per_kg' (values per kg), but units = {data.get('units', 'counts')!r}"
+                                  f"{_line(text_, 'normalisation_mass_kg')}: remove normalisation_mass_kg, or set "
+                                  "units = 'counts_per_kg'")
     if not counting and ("backgrounds" in c or "signal_shapes" in c):
         raise CevnsInputError("experiment file: [[backgrounds]] and [[signal_shapes]] belong to a Poisson "
                               "counting experiment")
