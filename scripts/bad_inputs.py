@@ -453,12 +453,20 @@ def cases() -> List[Case]:
                  ["coverage", "--param", "mu_nu", "--toys", "0"], ["coverage", "--param", "mu_nu", "--workers", "-1"],
                  ["coverage", "--param", "mu_nu", "--scheduler", "localhost"],
                  ["coverage", "--param", "mu_nu", "--out", "{d}/file.txt"],
+                 ["coverage", "--param", "mu_nu", "--seed", "-1", "--workers", "0"],
+                 ["coverage", "--param", "mu_nu", "--toys", "100000000000", "--workers", "0"],
+                 ["fit", "--param", "sin2w", "--plot", "{d}/file.txt.png"],
+                 ["exclusion", "--model", "scalar", "--mass-min", "1e200", "--mass-max", "1e300"],
+                 ["fit", "--param", "g", "--mediator", "scalar", "--mass", "1e300"],
+                 ["reproduce", "--out", "{d}/out", "--docs", "{d}/file.txt"],
                  ["reproduce", "--out", "{d}/file.txt"], ["reproduce", "--out", "/proc/cevns-out"],
                  ["reproduce", "--sin2w-points", "{d}/missing.csv", "--out", "{d}/out"],
                  ["reproduce", "global", "--sin2w-points", "x.csv"],
                  ["frobnicate"], [], ["list", "--bogus"]):
         text = " ".join(a if a and " " not in a else repr(a) for a in argv)
         files = {"file.txt": lambda: b"a user's file\n"} if any("file.txt" in a for a in argv) else {}
+        if any(a.endswith("file.txt.png") for a in argv):  # a user's own figure under the --plot name
+            files = {"file.txt.png": lambda: b"a user's figure\n"}
         key = re.sub(r"[^a-z0-9.=%+_]+", "-", text.replace("{d}", "").replace("--", " ").lower()).strip("-")
         add("cli-" + (key or "none"), A,
             f"`cevns {text.replace('{d}', 'DIR')}`" if argv else "`cevns` (no command)", argv, files)
