@@ -78,7 +78,8 @@ def test_coverage_out_refuses_before_computing(tmp_path, capsys):
     assert "not written by cevns" in _err(capsys) and (cov / "coverage.png").read_text() == "mine"
     assert sorted(os.listdir(cov)) == ["coverage.png"]  # no cache/ made
     for args, words in ((["--seed", "-1"], "--seed"), (["--toys", "100000000000"], "--toys")):
-        assert main(base + args + ["--out", str(tmp_path / "c")]) == 2
+        argv = base[:4] + base[6:] + (["--toys", "10"] if "--toys" not in args else []) + args
+        assert main(argv + ["--out", str(tmp_path / "c")]) == 2
         assert words in _err(capsys)
     assert main(["coverage", "conus-plus", "--param", "g", "--toys", "10", "--points", "3", "--workers", "0",
                  "--out", str(tmp_path / "c")]) == 2
@@ -101,3 +102,22 @@ def test_exclusion_api_refuses_huge_masses(exp):
 
     with pytest.raises(CevnsInputError, match="at most 1e\\+07 MeV"):
         exp.exclusion("scalar", masses=[1.0, 1e9])
+
+
+def test_outputs_get_the_permissions_of_ordinary_files(tmp_path):
+    """Staged folders and atomically written files are made private by mkdtemp/mkstemp; cevns gives them what
+    mkdir and open give (0777 / 0666 less the umask), so others can read a user's results as usual."""
+    from cevns.outputs import StagedOutput, write_file_atomically
+
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "res"
+        with StagedOutput(out) as d:
+            write_file_atomically(d / "results.json", "{}")
+        assert (out.stat().st_mode & 0o777) == 0o755
+        assert ((out / "results.json").stat().st_mode & 0o777) == 0o644
+        os.umask(0o077)
+        write_file_atomically(tmp_path / "private.txt", "x")
+        assert ((tmp_path / "private.txt").stat().st_mode & 0o777) == 0o600
+    finally:
+        os.umask(old)

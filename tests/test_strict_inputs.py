@@ -272,3 +272,23 @@ def test_a_text_cell_is_named_by_its_column(tmp_path):
     with pytest.raises(CevnsInputError, match=rf"line {h + 3}: expected numbers in columns \[.*\]; excess_per_kg "
                                               r"holds '12,5'$"):
         cevns.load_experiment(_conus_copy(tmp_path, "\n".join(lines) + "\n"))
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["predict", "--k", "0.2", "--k", "0.3"], "--k: given twice"),
+    (["fit", "--param", "mu_nu", "--param", "q_ee"], "--param: given twice"),
+    (["predict", "--model", "magnetic-moment", "--set", "mu_nu=1e-10", "--set", "mu_nu=2e-10"], "mu_nu is given twice"),
+    (["predict", "--input", "k=0.2", "--k", "0.3"], "k is given twice"),
+    (["predict", "--input", "k=0.2", "--input", "k=0.3"], "k is given twice"),
+])
+def test_an_option_given_twice_is_refused(argv, words, capsys):
+    """The last of two values would win silently: refused in one line, as --cl twice already was."""
+    from cevns.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse's own errors exit
+        code = e.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1, err

@@ -115,8 +115,11 @@ def _write_figure(fig, path: str) -> None:
     from .outputs import figure_metadata
 
     p = Path(path)
+    from .outputs import _umask
+
     fd, tmp = tempfile.mkstemp(dir=p.resolve().parent, prefix=f".{p.name}.tmp-{os.getpid()}-", suffix=p.suffix)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # as open() would make it (mkstemp's is private)
     try:
         fig.savefig(tmp, format=p.suffix[1:].lower(), metadata=figure_metadata(p))
         os.replace(tmp, p)
@@ -146,6 +149,8 @@ def _pairs(items: Optional[List[str]], what: str) -> Dict[str, Any]:
         if "=" not in it:
             raise CevnsInputError(f"{what} expects NAME=VALUE, got {it!r}")
         k, v = it.split("=", 1)
+        if k.strip() in out:
+            raise CevnsInputError(f"{what} {k.strip()} is given twice (the second time as {it!r}): give it once")
         out[k.strip()] = _parse_value(v.strip())
     return out
 
@@ -157,6 +162,9 @@ def _overrides(args) -> Dict[str, Any]:
                        ("tail", "tail"), ("binding_table", "binding_table"), ("sigma_alpha", "sigma_alpha")):
         v = getattr(args, attr, None)
         if v is not None:
+            if name in overrides:
+                raise CevnsInputError(f"{name} is given twice (--input {name}=... and --{attr.replace('_', '-')}): "
+                                      "give it once")
             overrides[name] = v
     return overrides
 
@@ -546,8 +554,25 @@ def _one_line(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+class _Once(argparse.Action):
+    """argparse's "store", refusing an option given twice (`--k 0.2 --k 0.3` would silently keep 0.3)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = namespace.__dict__.setdefault("_given_once", set())
+        if option_string is not None and self.dest in seen:
+            parser.error(f"argument {option_string}: given twice; give it once")
+        seen.add(self.dest)
+        setattr(namespace, self.dest, values)
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with its errors on one line (``cevns fit: error: ... (see cevns fit --help)``), exit status 2."""
+    """argparse with its errors on one line (``cevns fit: error: ... (see cevns fit --help)``), exit status 2;
+    an option that takes one value may be given once."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.register("action", None, _Once)
+        self.register("action", "store", _Once)
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(2, _one_line(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")

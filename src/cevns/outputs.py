@@ -104,6 +104,7 @@ class StagedOutput:
         parent = self.outdir.resolve().parent
         parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{self.outdir.name}.tmp-{os.getpid()}-"))
+        os.chmod(self.tmp, 0o777 & ~_umask())  # a folder as mkdir makes it (mkdtemp's is private, 0700)
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -131,6 +132,13 @@ class StagedOutput:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
+
+
 def write_file_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename; a symbolic link is not written through."""
     if path.is_symlink():
@@ -139,6 +147,7 @@ def write_file_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # a file as open() makes it (mkstemp's is private, 0600)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

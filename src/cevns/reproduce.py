@@ -189,7 +189,7 @@ def run_all(progress: bool = False, experiment=None,
     in ``results["changed_inputs"]`` and in the report's header.  ``on_ready(part)`` is called with each group of
     entries of the returned dictionary as soon as they exist (the figures start from them)."""
     ready = on_ready or (lambda part: None)
-    steps = _Steps(progress, 8 + len(EM_PARAMS) + len(SENSITIVITY))
+    steps = _Steps(progress, 8 + len(EM_PARAMS) + len(SENSITIVITY))  # + the efficiency and error what-if rows
     t0 = time.perf_counter()
     if experiment is not None:
         check_paper_experiment(experiment)
@@ -220,6 +220,7 @@ def run_all(progress: bool = False, experiment=None,
     steps("two-parameter regions (beyond the paper)")
     ready({"contours": contours})
     coherent = coherent_sin2w()
+    steps("sin2w from COHERENT CsI and LAr (Fig. 3)")
     ready({"coherent_sin2w": coherent})
     sens = []
     # what-if (not a default): the digitised errors scaled so that they add up to CONUS+'s own total
