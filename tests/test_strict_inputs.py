@@ -213,14 +213,14 @@ def test_a_normalisation_mass_with_counts_is_refused(tmp_path, capsys, units_lin
 
     path = _conus_copy(tmp_path, toml_edit=edit)
     line = next(i for i, ln in enumerate(path.read_text().splitlines(), 1) if ln.startswith("normalisation_mass_kg"))
-    msg = (r"^experiment file: \[data\] normalisation_mass_kg applies only with units = 'counts_per_kg' \(values per "
+    msg = (r"^experiment file [^:]*conus.toml: \[data\] normalisation_mass_kg applies only with units = 'counts_per_kg' \(values per "
            rf"kg\), but units = 'counts' \(line {line}\): remove normalisation_mass_kg, or set units = 'counts_per_kg'$")
     with pytest.raises(CevnsInputError, match=msg):
         cevns.load_experiment(path)
     assert main(["schema", "--validate", str(path)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("cevns: error: experiment file: [data] normalisation_mass_kg applies only with units = "
-                          "'counts_per_kg'") and "\n" not in err
+    assert err.startswith(f"cevns: error: experiment file {path}: [data] normalisation_mass_kg applies only with "
+                          "units = 'counts_per_kg'") and "\n" not in err
 
 
 def test_counts_without_a_normalisation_mass_still_load(tmp_path):

@@ -532,7 +532,10 @@ class Experiment(_Analyses):
                         raise CevnsInputError(f"efficiency of {d['name']} must be (energies_eVee, values), two lists; "
                                               f"got {pair!r}")
                     d["efficiency_eVee"], d["efficiency"] = list(pair[0]), list(pair[1])
-        return Experiment(cfg, self.base_dir, self._text, numerics)
+        try:
+            return Experiment(cfg, self.base_dir, self._text, numerics)
+        except CevnsInputError as e:  # a changed input's value did not come from the file: no file line
+            raise _renamed(e, f"changed input ({', '.join(sorted(changes))}): ", drop_line=True) from None
 
     def asimov(self, model: Optional[Model] = None, error_scale: float = 1.0,
                sigma: Any = None) -> "Experiment":
@@ -686,8 +689,28 @@ def read_experiment_file(name_or_path: str | os.PathLike) -> Tuple[Dict[str, Any
 def load_experiment(name_or_path: str | os.PathLike = "conus-plus", **overrides: Any) -> Experiment:
     """Load a built-in experiment by name ("conus-plus") or a TOML file by path, with optional overrides."""
     cfg, text, base = read_experiment_file(name_or_path)
-    exp = Experiment(cfg, base, text)
+    try:
+        exp = Experiment(cfg, base, text)
+    except CevnsInputError as e:  # name the file (a joint fit reads several)
+        raise _renamed(e, f"experiment file {os.fspath(name_or_path)}: ") from None
     return exp.replace(**overrides) if overrides else exp
+
+
+_PREFIX = "experiment file: "
+
+
+def _renamed(e: CevnsInputError, prefix: str, drop_line: bool = False) -> CevnsInputError:
+    """``e`` with its leading "experiment file: " replaced by ``prefix`` (and its "(line N)" of the file dropped,
+    for a value that did not come from the file)."""
+    import re
+
+    msg = str(e)
+    if not msg.startswith(_PREFIX):
+        return e
+    msg = prefix + msg[len(_PREFIX):]
+    if drop_line:
+        msg = re.sub(r" \(line \d+\)$", "", msg)
+    return type(e)(msg)
 
 
 
