@@ -214,7 +214,8 @@ def test_a_normalisation_mass_with_counts_is_refused(tmp_path, capsys, units_lin
     path = _conus_copy(tmp_path, toml_edit=edit)
     line = next(i for i, ln in enumerate(path.read_text().splitlines(), 1) if ln.startswith("normalisation_mass_kg"))
     msg = (r"^experiment file [^:]*conus.toml: \[data\] normalisation_mass_kg applies only with units = "
-           rf"'counts_per_kg' \(values per kg\), but units = 'counts' \(line {line}\): remove normalisation_mass_kg, or set units = 'counts_per_kg'$")
+           rf"'counts_per_kg' \(values per kg\), but units = 'counts' \(line {line}\): remove normalisation_mass_kg, "
+           r"or set units = 'counts_per_kg'$")
     with pytest.raises(CevnsInputError, match=msg):
         cevns.load_experiment(path)
     assert main(["schema", "--validate", str(path)]) == 2
