@@ -293,3 +293,20 @@ def test_an_option_given_twice_is_refused(argv, words, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("title", ["bad\\u001b[31mred", "two\\nlines", "tab\\there"])
+def test_text_with_control_characters_is_refused(tmp_path, title):
+    """A terminal escape or a newline in a title would reach every table, report and figure."""
+    import re
+
+    path = _conus_copy(tmp_path, toml_edit=lambda t: re.sub(r'(?m)^title = .*$', lambda m: f'title = "{title}"', t, count=1))
+    with pytest.raises(CevnsInputError, match="title must be printable text"):
+        cevns.load_experiment(path)
+
+
+def test_a_confidence_level_above_one_suggests_percent_and_sigma():
+    from cevns.stats import parse_cl
+
+    with pytest.raises(CevnsInputError, match=r"write 1\.5%, for standard deviations 1\.5sigma"):
+        parse_cl(1.5)

@@ -295,6 +295,8 @@ class _Validator:
         if k.type == "string":
             if not isinstance(v, str):
                 self.fail(where, f"must be a string (in quotes), got {_show(v)}", key)
+            if not v.isprintable():  # a newline or a terminal escape in a title would reach every report and table
+                self.fail(where, f"must be printable text (no newline, tab or control character), got {v!r}", key)
             if k.choices and v not in k.choices:
                 self.fail(where, f"must be one of {', '.join(repr(c) for c in k.choices)}, got {v!r}"
                           + _suggest(v, list(k.choices)), key)
