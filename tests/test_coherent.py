@@ -324,3 +324,18 @@ def test_parameters_a_data_set_cannot_see_are_refused(csi):
         csi.replace(resolution="off")
     joint = conus + csi
     assert joint.replace(shared={}).shared_nuisances() == {}  # applied to the counting part only
+
+
+def test_the_text_table_shows_energy_and_time_each_with_its_sums(csi):
+    """`cevns predict coherent-csi-2021`: one table per axis (energy bins, then time bins), each with the CEvNS,
+    background and data columns and a sum row; the rows of each table add up to the same totals."""
+    p = csi.predict()
+    text = str(p)
+    energy, time = text.split("(events, summed over energy bins)")
+    assert "bin [PE]" in energy and "time [us]" in time and "time [us]" not in energy
+    for part in (energy, time):
+        rows = [ln.split() for ln in part.splitlines() if ln and ln.lstrip()[0].isdigit()]
+        summed = np.array([[float(x) for x in r[1:4]] for r in rows]).sum(axis=0)
+        total = next(ln for ln in part.splitlines() if ln.strip().startswith("sum")).split()[1:4]
+        assert np.allclose(summed, [float(x) for x in total], rtol=2e-3)
+        assert float(total[0]) == pytest.approx(p.cevns.sum(), rel=1e-4)

@@ -178,12 +178,18 @@ class Prediction:
             row += f" {b[i].sum():11.2f}" if b is not None else ""
             row += f" {d[i].sum():8.0f}" if d is not None else ""
             lines.append(row)
-        lines.append(f"{'time [us]':>14} {'CEvNS':>10}")
-        assert t is not None
-        for j in range(nt):
-            lines.append(f"{t[j]:6.3g}-{t[j + 1]:<7.3g} {c[:, j].sum():10.3f}")
         tot = f"{'sum':>14} {self.cevns.sum():10.2f}" + (f" {b.sum():11.2f}" if b is not None else "") \
             + (f" {d.sum():8.0f}" if d is not None else "")
+        lines.append(tot)
+        # the same events by arrival time (summed over the energy bins), a table of its own
+        lines += ["", "(events, summed over energy bins)", head.replace(f"{'bin [' + self.unit + ']':>14}",
+                                                                        f"{'time [us]':>14}")]
+        assert t is not None
+        for j in range(nt):
+            row = f"{t[j]:6.3g}-{t[j + 1]:<7.3g} {c[:, j].sum():10.3f}"
+            row += f" {b[:, j].sum():11.2f}" if b is not None else ""
+            row += f" {d[:, j].sum():8.0f}" if d is not None else ""
+            lines.append(row)
         lines.append(tot)
         return "\n".join(lines)
 
