@@ -558,7 +558,13 @@ def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: O
     def draw(state: Dict[str, Any], folder: Path, names) -> None:
         plots.paper_figures(state, folder, extra, names)
 
-    with FigureWorker(outdir.resolve().parent, plots.PAPER_FIGURES, draw, warmup=plots.warm_up,
+    if fork_available(parallel):
+        # matplotlib imported and warmed up once, before the fork: the child starts warm, and the parent, which
+        # takes the last figures after its analysis, needs no warm-up of its own (measured: 8.6 -> 7.7 s of CPU,
+        # median wall 4.86 -> 4.79 s over 7 runs each, interleaved)
+        with figure_style():
+            plots.warm_up()
+    with FigureWorker(outdir.resolve().parent, plots.PAPER_FIGURES, draw, warmup=None,
                       session=figure_style, enabled=fork_available(parallel),
                       prefix=f".{outdir.resolve().name}.figures-{os.getpid()}-") as figures:
         run = run_all(progress, experiment, on_ready=figures.send)
