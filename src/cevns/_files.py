@@ -39,6 +39,17 @@ def read_text_file(path: str | Path, what: str = "file", limit: int = MAX_FILE_B
                               "save it as UTF-8") from None
 
 
+def data_table(text: str, name: str, max_rows: int, rows: str = "rows") -> Tuple[List[str], List[Tuple[int, List[str]]]]:
+    """:func:`csv_table` of a data file's text (``name``, e.g. "data file x.csv"), which must hold a header and from
+    one to ``max_rows`` rows (named ``rows`` in the message, e.g. "bins")."""
+    n_body = sum(1 for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#"))
+    if n_body < 2:
+        raise CevnsInputError(f"{name}: needs a header and at least one row")
+    if n_body > max_rows + 1:
+        raise CevnsInputError(f"{name}: more than {max_rows} {rows}")
+    return csv_table(text, name)
+
+
 def is_number(cell: str) -> bool:
     """Whether ``float(cell)`` reads the cell of a table."""
     try:

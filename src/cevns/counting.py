@@ -35,15 +35,10 @@ MAX_ROWS = 1_000_000
 
 def read_table(path: Path, columns: Sequence[str]) -> np.ndarray:
     """Numeric columns ``columns`` of a CSV with a header (``#`` comment lines skipped): (n_rows, n_columns)."""
-    from ._files import csv_table, is_number, read_text_file
+    from ._files import data_table, is_number, read_text_file
 
     text = read_text_file(path, "data file")
-    n_body = sum(1 for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#"))
-    if n_body < 2:
-        raise CevnsInputError(f"data file {path.name}: needs a header and at least one row")
-    if n_body > MAX_ROWS + 1:
-        raise CevnsInputError(f"data file {path.name}: more than {MAX_ROWS} rows")
-    header, lines = csv_table(text, f"data file {path.name}")
+    header, lines = data_table(text, f"data file {path.name}", MAX_ROWS)
     missing = [c for c in columns if c not in header]
     if missing:
         raise CevnsInputError(f"data file {path.name}: missing column(s) {missing}; has {header}")

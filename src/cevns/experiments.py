@@ -24,7 +24,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from . import registry as _registry
-from ._files import csv_table, is_number
+from ._files import data_table, is_number
 from ._threads import limited
 from .detector import (
     Detector,
@@ -133,12 +133,7 @@ def _read_dataset(path: Path, spec: Dict[str, Any], text: str) -> Dataset:
         text_csv = path.read_bytes().decode("utf-8-sig")  # a byte-order mark (as a spreadsheet writes) dropped
     except UnicodeDecodeError as e:
         raise CevnsInputError(f"data file {path.name}: not UTF-8 text (byte {e.start})") from None
-    n_body = sum(1 for ln in text_csv.splitlines() if ln.strip() and not ln.lstrip().startswith("#"))
-    if n_body < 2:
-        raise CevnsInputError(f"data file {path.name}: needs a header and at least one row")
-    if n_body > MAX_ITEMS + 1:
-        raise CevnsInputError(f"data file {path.name}: more than {MAX_ITEMS} bins")
-    header, body = csv_table(text_csv, f"data file {path.name}")
+    header, body = data_table(text_csv, f"data file {path.name}", MAX_ITEMS, "bins")
     for role in ("lo", "hi", "value", "sigma"):
         if cols.get(role) not in header:
             raise CevnsInputError(f"data file {path.name}: missing column {cols.get(role)!r} ({role}); has {header}")
