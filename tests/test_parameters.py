@@ -126,3 +126,58 @@ def test_cli_fix_free_errors_are_one_line_exit_2(args, message):
     r = subprocess.run([sys.executable, "-m", "cevns", *args], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_model_of_ones_own_is_one_class_and_one_register_line():
+    """examples/custom_model.py (docs/models.md): a vector-NSI-like model declared in one class and registered with one
+    line is fitted like a built-in one; its weak charge is the hand-computed one, and with eps_d fixed its eps_u
+    interval contains the SM (0) and is bounded.  The registration refuses a name or a parameter already taken."""
+    import importlib.util
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "custom_model.py"
+    spec = importlib.util.spec_from_file_location("custom_model", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    cls = mod.VectorNSIee
+    assert models.MODELS["my-vector-nsi-ee"] is cls and models.model_for_parameter("my_eps_uV") is cls
+    # the weak charge by hand: Ge-72 (Z = 32, N = 40), eps_u = 0.1, eps_d = -0.05
+    from cevns import nuclei, xsec
+
+    iso = next(i for i in nuclei.load_target("Ge").isotopes if i.N == 40)
+    s2w = models.SIN2W.default
+    q_hand = 32 * (0.5 - 2 * s2w + 2 * 0.1 - 0.05) + 40 * (-0.5 + 0.1 - 2 * 0.05)
+    t = cls(my_eps_uV=0.1, my_eps_dV=-0.05).cevns_terms(1e-3, iso, 1.0, cls(my_eps_uV=0.1, my_eps_dV=-0.05).values())
+    assert t[0] == pytest.approx(xsec.cevns_coherent_terms(1e-3, iso.mass_MeV, 1.0, q_hand**2)[0], rel=1e-12)
+    exp = cevns.load_experiment("conus-plus")
+    res = exp.fit("my_eps_uV", "cevns", levels=("90%",), fixed={"my_eps_dV": 0.0})
+    lo, hi = res.intervals["90%"][0][0], res.intervals["90%"][-1][1]
+    assert lo < 0 < hi and not res.unbounded("90%") and res.fixed == {"sin2w": s2w, "my_eps_dV": 0.0}
+    with pytest.raises(cevns.CevnsInputError, match="already"):
+        models.register(type("Clash", (models.Model,), {"name": "clash", "PARAMETERS": (models.SIN2W, cls.PARAMETERS[1])}))
+
+
+def test_no_import_circle():
+    """The package's modules import one another without a circle (imports inside functions counted too), and the
+    foundations import nothing above them (docs/architecture.md)."""
+    import ast
+
+    edges = {}
+    for f in SRC.glob("*.py"):
+        deps = set()
+        for n in ast.walk(ast.parse(f.read_text())):
+            if isinstance(n, ast.ImportFrom) and n.level == 1:
+                deps |= {n.module.split(".")[0]} if n.module else {a.name for a in n.names}
+        edges[f.stem] = {d for d in deps if (SRC / f"{d}.py").exists() and d not in (f.stem, "__init__")}
+
+    def reach(a):
+        seen, todo = set(), [a]
+        while todo:
+            for b in edges.get(todo.pop(), ()):
+                if b not in seen:
+                    seen.add(b)
+                    todo.append(b)
+        return seen
+
+    assert [m for m in edges if m in reach(m)] == []
+    for leaf in ("parameters", "constants", "registry", "published", "errors", "_poly", "convergence"):
+        assert edges[leaf] <= {"errors"}, leaf

@@ -386,6 +386,23 @@ def _registered() -> Dict[str, Type[Model]]:
 MODELS: Dict[str, Type[Model]] = _registered()
 
 
+def register(cls: Type[Model]) -> Type[Model]:
+    """Add a model class to :data:`MODELS` under its ``name`` (usable as a decorator): a model of one's own, written
+    outside the package, is then found by name and its parameters by :func:`model_for_parameter` (built-in models
+    are listed once in :data:`cevns.registry.MODELS` instead).  Its parameters must not reuse a registered model's
+    names, except the shared sin2w."""
+    if not (isinstance(cls, type) and issubclass(cls, Model)):
+        raise CevnsInputError(f"register() takes a Model subclass, got {cls!r}")
+    if cls.name in MODELS and MODELS[cls.name] is not cls:
+        raise CevnsInputError(f"a model named {cls.name!r} is registered already ({MODELS[cls.name].__name__})")
+    taken = {p.name for c in MODELS.values() if c is not cls for p in c.family() + c.MASSES}
+    clash = sorted(p.name for p in cls.family() + cls.MASSES if p.name in taken)
+    if clash:
+        raise CevnsInputError(f"{cls.__name__} declares {', '.join(clash)}, already a parameter of another model")
+    MODELS[cls.name] = cls
+    return cls
+
+
 def model_for_parameter(param: str) -> Type[Model]:
     """The model class that owns a parameter name: the first registered model that declares it as its own
     (sin2w -> StandardModel, whose only parameter it is; q_ee -> Millicharge, ...)."""
