@@ -1,4 +1,6 @@
-"""Figures of the global study (``cevns reproduce global``), in the cevns style: one look per data set."""
+"""Figures of the global study (``cevns reproduce global``), in the cevns style: one look per data set.  Each is
+registered once (:mod:`cevns.figure_registry`) and drawn from the study's results.json alone (its
+``figure_data`` holds the region grids); ``cevns figures RESULTS.json`` redraws them."""
 
 from __future__ import annotations
 
@@ -7,17 +9,17 @@ from typing import Any, Dict
 
 import numpy as np
 
+from .figure_registry import figure
 from .labels import label
-from .style import TWO_COLUMN, dataset_style, figure_style, legend, new_figure, save
+from .results import ContourResult
+from .style import TWO_COLUMN, dataset_style, legend, new_figure, save
 
 
-def draw_global(run: Dict[str, Any], outdir: Path) -> None:
-    """Write global_running, global_regions, global_mediators and global_comparison (PNG and PDF)."""
-    with figure_style():
-        _running(run, outdir)
-        _regions(run, outdir)
-        _mediators(run, outdir)
-        _comparison(run, outdir)
+def figure_data(run: Dict[str, Any]) -> Dict[str, Any]:
+    """The ``figure_data`` section of the global study's results.json: the region grids, and the order of the panels
+    (results.json is written with sorted keys)."""
+    return {"regions": {name: {key: c.to_dict(grid=True) for key, c in per.items()} for name, per in run["regions"].items()},
+            "order": {"regions": list(run["regions"]), "mediators": list(run["results"]["mediators"])}}
 
 
 def _style(run, key: str) -> Dict[str, Any]:
@@ -25,10 +27,12 @@ def _style(run, key: str) -> Dict[str, Any]:
                           "coherent-lar-2020": "coherent-lar"}.get(key, "combined"))
 
 
+@figure("global_running", "global", ("sin2w", "datasets", "labels"),
+        "sin^2 theta_W from each data set and combined on the one-loop running")
 def _running(run: Dict[str, Any], outdir: Path) -> None:
     from .running import Sin2wRunning
 
-    r = run["results"]
+    r = run
     fig, ax = new_figure("single", 2.9)
     mu = np.geomspace(1e-3, 91.1876, 300)
     ax.semilogx(mu, Sin2wRunning()(mu), color="0.35", lw=1.0, label=r"one-loop $\overline{\rm MS}$ running")
@@ -50,9 +54,13 @@ def _running(run: Dict[str, Any], outdir: Path) -> None:
     save(fig, outdir / "global_running")
 
 
+@figure("global_regions", "global", ("figure_data/regions", "datasets", "labels"),
+        "90% C.L. regions (2 dof) of each data set and combined")
 def _regions(run: Dict[str, Any], outdir: Path) -> None:
-    r = run["results"]
-    objs = run["regions"]
+    r = run
+    grids = r["figure_data"]["regions"]
+    objs = {name: {k: ContourResult.from_dict(c) for k, c in grids[name].items()}
+            for name in r["figure_data"]["order"]["regions"]}
     fig, axes = new_figure(TWO_COLUMN, 2.9, 1, len(objs))
     for ax, (name, per) in zip(np.atleast_1d(axes), objs.items()):
         a, b = name.split("-")
@@ -89,11 +97,13 @@ def _display_scale(vmax: float, declared: float) -> float:
     return float(10.0 ** np.floor(np.log10(vmax)))
 
 
+@figure("global_mediators", "global", ("mediators", "crossover", "datasets", "labels", "figure_data/order"),
+        "B-L vector and scalar exclusions, each data set and combined")
 def _mediators(run: Dict[str, Any], outdir: Path) -> None:
-    r = run["results"]
+    r = run
     titles = {"vector-bl": r"B$-$L vector $Z'$", "scalar": r"scalar $\phi$"}
     fig, axes = new_figure(TWO_COLUMN, 2.7, 1, 2)
-    for ax, m in zip(axes, r["mediators"]):
+    for ax, m in zip(axes, r["figure_data"]["order"]["mediators"]):
         for key in r["datasets"]:
             v = r["mediators"][m][key]
             # None: nothing excluded up to the top of the scan; 0: the SM itself outside the region (islands)
@@ -112,13 +122,15 @@ def _mediators(run: Dict[str, Any], outdir: Path) -> None:
     save(fig, outdir / "global_mediators")
 
 
+@figure("global_comparison", "global", ("limits", "datasets", "labels", "choices"),
+        "the limits of each data set and combined among the other experiments of the reference paper's tables")
 def _comparison(run: Dict[str, Any], outdir: Path) -> None:
     """The combined limits (mu_nu_e, q_ee, r2_ee) among the other experiments of the reference paper's tables."""
     from matplotlib.patches import Patch
 
     from .published import other_experiments
 
-    r = run["results"]
+    r = run
     others = other_experiments()
     fig, axes = new_figure(TWO_COLUMN, 2.9, 1, 3)
     panels = (("mu_nu_e", "mu_nu", "log"), ("q_ee", "q_ee", "symlog"), ("r2_ee", "r2_ee", "linear"))
