@@ -28,6 +28,7 @@ round-trip text of the double) except in the mono file, which is written with 7 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import re
 import sys
@@ -114,6 +115,11 @@ def _write(name: str, what: str, header: list, rows, opener=open) -> None:
             f.write(",".join(row) + "\n")
 
 
+def _gzip_text(path: Path, mode: str):
+    """A text stream into a gzip file with a fixed header time, so that re-running gives the same bytes."""
+    return io.TextIOWrapper(gzip.GzipFile(path, mode.replace("t", "b"), compresslevel=9, mtime=0), encoding="utf-8")
+
+
 def _r(v: float) -> str:
     return repr(float(v))
 
@@ -184,7 +190,7 @@ def main(root: Path) -> None:
            f"energy E_keVnr per run, tly and tqy; b00..b80 = flat bins (templates/sr*/mono/*.h5), {MONO_DIGITS} "
            f"significant digits (largest relative change {out['mono_worst']:.2g}).  Signal events in a bin = "
            "exposure x sum_E efficiency(E) x dR/dE(E) x 0.1 keV", ["run", "E_keVnr", "tly", "tqy"] + bins, out["mono"],
-           opener=lambda p, m: gzip.open(p, m, compresslevel=9))
+           opener=_gzip_text)
 
 
 if __name__ == "__main__":
