@@ -32,8 +32,8 @@ DATASETS: Tuple[Tuple[str, str, str], ...] = (("conus-plus", "CONUS+", "conus-pl
                                               ("coherent-lar-2020", "COHERENT LAr", "coherent-lar"))
 COMBINED = ("combined", "combined", "combined")
 #: one-parameter limits of the study, with the transition parameters fixed (or marginalised)
-LIMIT_PARAMS = ("mu_nu_e", "mu_nu_mu", "q_ee", "q_mumu", "r2_ee", "r2_mumu")
-REGIONS = (("mu_nu_e", "mu_nu_mu"), ("r2_ee", "r2_mumu"), ("q_ee", "q_mumu"))
+LIMIT_PARAMS = ("mu_nu_e", "mu_nu_mu", "q_ee", "q_mumu", "r2_ee", "r2_mumu", "eps_ee_uV", "eps_ee_dV")
+REGIONS = (("mu_nu_e", "mu_nu_mu"), ("r2_ee", "r2_mumu"), ("q_ee", "q_mumu"), ("eps_ee_uV", "eps_ee_dV"))
 MEDIATORS = ("vector-bl", "scalar")  # the order of the figure's panels; each must be in registry.MEDIATORS
 
 

@@ -61,8 +61,9 @@ def _regions(run: Dict[str, Any], outdir: Path) -> None:
     grids = r["figure_data"]["regions"]
     objs = {name: {k: ContourResult.from_dict(c) for k, c in grids[name].items()}
             for name in r["figure_data"]["order"]["regions"]}
-    fig, axes = new_figure(TWO_COLUMN, 2.9, 1, len(objs))
-    for ax, (name, per) in zip(np.atleast_1d(axes), objs.items()):
+    rows = 2 if len(objs) > 3 else 1
+    fig, axes = new_figure(TWO_COLUMN, 2.9 * rows - 0.4 * (rows - 1), rows, -(-len(objs) // rows))
+    for ax, (name, per) in zip(np.ravel(axes), objs.items()):
         a, b = name.split("-")
         la, lb = label(a), label(b)
         xmax = max(float(np.abs(per[k].x).max()) for k in r["datasets"])
@@ -82,10 +83,10 @@ def _regions(run: Dict[str, Any], outdir: Path) -> None:
         ax.axvline(0, color="0.7", lw=0.5)
         ax.set_xlabel(la.axis_for(sx))
         ax.set_ylabel(lb.axis_for(sy))
-    handles, labels_ = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    handles, labels_ = np.ravel(axes)[0].get_legend_handles_labels()
     fig.legend(handles, labels_, loc="upper center", ncol=len(labels_), frameon=False, fontsize=6.5,
                title=r"90% C.L. regions (2 dof), transition parameters at zero", title_fontsize=7)
-    fig.get_layout_engine().set(rect=(0, 0, 1, 0.86))
+    fig.get_layout_engine().set(rect=(0, 0, 1, 1 - 0.14 / rows))
     save(fig, outdir / "global_regions")
 
 
