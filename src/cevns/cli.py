@@ -650,8 +650,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_predict)
 
     sp = sub.add_parser("fit", help="best fit, Delta chi^2 profile and intervals of one parameter",
-                        description="Profile one parameter with chi^2 of eq. 20 (alpha minimised analytically); "
-                        "the other members of its family are marginalised.")
+                        description="Profile one parameter with the experiment's own statistic: chi^2 of eq. 20 "
+                        "for a chi^2 experiment (the normalisation alpha minimised analytically), the Poisson deviance "
+                        "-2 ln(L/L_saturated) with every nuisance profiled for a counting one (COHERENT), their sum in "
+                        "a joint fit; the result names the statistic.  By default the other members of the parameter's "
+                        "family that share a flavour with it are marginalised and the rest held at their defaults "
+                        "(--free, --fix change that; the result lists both).")
     _add_common(sp)
     sp.add_argument("--param", required=True,
                     help="a parameter of a model, e.g. sin2w, mu_nu, q_ee, r2_emu (`cevns list` names them all with "

@@ -59,6 +59,17 @@ def _profile(exp, fr, lo: float, hi: float, log: bool = False) -> Tuple[np.ndarr
     return wide.grid, wide.dchi2
 
 
+def _drawn_range(x: np.ndarray, dchi2: np.ndarray, top: float = 8.0) -> Tuple[float, float]:
+    """The part of a scan where the profile is below the figures' top (Delta chi^2 = 8), widened by a fifth on each
+    side (within the scan): the frame of a profile panel, no half of it empty."""
+    inside = np.flatnonzero(np.asarray(dchi2) <= top)
+    if inside.size == 0:
+        return float(x[0]), float(x[-1])
+    a, b = float(x[inside[0]]), float(x[inside[-1]])
+    pad = 0.2 * (b - a)
+    return max(float(x[0]), a - pad), min(float(x[-1]), b + pad)
+
+
 def profile_data(exp, fits: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Dict[str, List[float]]]]:
     """The Delta chi^2 profiles the figures draw ({param: {channels: {x, dchi2}}}), each over its panel's frame."""
     out: Dict[str, Dict[str, Dict[str, List[float]]]] = {
@@ -67,7 +78,7 @@ def profile_data(exp, fits: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Di
     for p, (chans, frame, log) in PROFILE_PANELS.items():
         sc = label(p).scale
         ref = fits[p]["cevns+eves"]
-        lo, hi = (frame[0] * sc, frame[1] * sc) if frame else (ref.grid[0], ref.grid[-1])
+        lo, hi = (frame[0] * sc, frame[1] * sc) if frame else _drawn_range(ref.grid, ref.dchi2)
         out[p] = {}
         for ch in chans:
             g, d = _profile(exp, fits[p][ch], lo, hi, log)
@@ -192,11 +203,13 @@ def _running_figure(results: Dict[str, Any], outdir: Path) -> None:
     points = [(d, "s") for d in load_determinations()] + [(d, "D") for d in fd["sin2w_points"]]
     # orange and sky are the COHERENT data sets' colours (style.DATASET_STYLE): not used for other points
     colours = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "purple")] + ["0.45", "#8c564b"]
-    for i, (d, marker) in enumerate(points):
+    drawn_at = _spread([float(d["Q_GeV"]) for d, _ in points])  # points closer than 20% in Q drawn side by side
+    for i, ((d, marker), q) in enumerate(zip(points, drawn_at)):
         open_ = d["scheme"] != "MSbar"
-        ax.errorbar(d["Q_GeV"], d["value"], yerr=[[d["err_minus"]], [d["err_plus"]]], fmt=marker,
+        note = {"on-shell": " (on-shell)", "effective": " (effective)"}.get(d["scheme"], "")
+        ax.errorbar(q, d["value"], yerr=[[d["err_minus"]], [d["err_plus"]]], fmt=marker,
                     color=colours[i % len(colours)], mfc="white" if open_ else None, ms=3.5, lw=0.9,
-                    label=d["label"] + (f" ({d['scheme']})" if open_ else ""))
+                    label=d["label"] + note + ("$^*$" if q != d["Q_GeV"] else ""), zorder=4 - i % 2)
     lo, hi = s["1sigma"][0]
     ds = dataset_style("conus-plus")
     q_conus = fd["q_mean_MeV"] * 1e-3  # rate-weighted mean q [GeV]
@@ -210,6 +223,9 @@ def _running_figure(results: Dict[str, Any], outdir: Path) -> None:
         lo, hi = c["1sigma"][0]
         ax.errorbar(c["Q_MeV"] * 1e-3, c["best"], yerr=[[c["best"] - lo], [hi - c["best"]]], fmt=st["marker"],
                     color=st["color"], ms=4, lw=1.0, label=f"{c['label']} (this package)", zorder=5)
+    ax.text(0.02, 0.02, "open: another scheme than the MS-bar of the curve\n"
+            "$^*$: drawn at 1.2 Q, beside a point at the same Q", transform=ax.transAxes, fontsize=5.5, color="0.35",
+            va="bottom", ha="left")
     ax.set_xlabel(r"$Q$ [GeV]")
     ax.set_ylabel(r"$\sin^2\hat\theta_W(Q)$")
     ax.set_xlim(5e-5, 300)
@@ -226,6 +242,18 @@ def _fig4(results: Dict[str, Any], outdir: Path) -> None:
     ax.set_xlabel(label("mu_nu").axis)
     legend(ax, loc="upper left")
     _save(fig, outdir, "fig4_magnetic_moment")
+
+
+def _spread(qs: List[float], gap: float = 1.2) -> List[float]:
+    """Momentum scales to draw points at: a point within a factor ``gap`` of an earlier one is moved up by that factor
+    (repeatedly), so that no two markers and error bars sit on top of each other."""
+    out: List[float] = []
+    for q in qs:
+        x = q
+        while any(abs(np.log(x / y)) < np.log(gap) * 0.999 for y in out):
+            x *= gap
+        out.append(x)
+    return out
 
 
 def _pair_figure(results: Dict[str, Any], outdir: Path, name: str, pars: Tuple[str, str, str],

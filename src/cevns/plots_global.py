@@ -119,7 +119,12 @@ def _mediators(run: Dict[str, Any], outdir: Path) -> None:
         ax.text(0.03, 0.95, titles.get(m, m), transform=ax.transAxes, ha="left", va="top", fontsize=7)
         for x in r["crossover"][m]["masses_MeV"]:
             ax.text(x * 1.1, 0.04, f"{x:.0f} MeV", transform=ax.get_xaxis_transform(), fontsize=5.5, color="0.4")
+        ax.text(0.03, 0.87, "excluded above each curve", transform=ax.transAxes, ha="left", va="top", fontsize=6,
+                color="0.35")
     legend(axes[0], loc="lower right", fontsize=6)
+    fig.text(0.5, 0.0, "dotted: the mass where the reactor limit and the best COHERENT limit cross (the reactor's is "
+             "the stronger below it)", ha="center", va="bottom", fontsize=5.5, color="0.35")
+    fig.get_layout_engine().set(rect=(0, 0.04, 1, 1))
     save(fig, outdir / "global_mediators")
 
 
@@ -152,9 +157,14 @@ def _comparison(run: Dict[str, Any], outdir: Path) -> None:
         ax.tick_params(axis="y", which="both", length=0, labelsize=6.5)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.set_xscale(xscale, **({"linthresh": 1.0} if xscale == "symlog" else {}))
-        if xscale == "symlog":
-            ticks = [-1e4, -100, -1, 0, 1, 100, 1e4]
-            names = [r"$-10^4$", r"$-10^2$", r"$-1$", r"$0$", r"$1$", r"$10^2$", r"$10^4$"]
+        if xscale == "symlog":  # every bar inside the frame, ticks at powers of 100 out to it
+            reach = max(abs(v) / sc for _, ivs, _ in rows for iv in ivs for v in iv)
+            step = 2 if reach < 1e4 else 3
+            top = int(np.ceil(np.log10(max(reach, 1.0)) / step)) * step
+            ax.set_xlim(-10.0 ** (top + 0.3), 10.0 ** (top + 0.3))
+            ticks = [-(10.0 ** k) for k in range(top, 0, -step)] + [0.0] + [10.0 ** k for k in range(step, top + 1, step)]
+            names = [("$-" if t < 0 else "$") + (f"10^{{{int(round(np.log10(abs(t))))}}}" if t else "0") + "$"
+                     for t in ticks]
             ax.set_xticks(ticks, names, fontsize=6)
             ax.set_xticks([], minor=True)
         ax.set_xlabel(lab.abs_axis() if p == "mu_nu_e" else lab.axis)
@@ -165,5 +175,9 @@ def _comparison(run: Dict[str, Any], outdir: Path) -> None:
     fig.legend(handles=handles, loc="upper center", ncol=5, frameon=False, fontsize=6.5,
                title="90% C.L., electron flavour (transition parameters "
                + ("at zero" if r["choices"]["transitions"] == "zero" else "marginalised") + ")", title_fontsize=7)
-    fig.get_layout_engine().set(rect=(0, 0, 1, 0.84))
+    if "CEvNS only" in r["choices"].get("channels", ""):
+        fig.text(0.5, 0.005, "The COHERENT rows of this package are CEvNS only (no electron-recoil channel in these "
+                 "likelihoods);\nthe reference paper's COHERENT CsI+LAr row includes EvES, which dominates its "
+                 "millicharge and magnetic-moment limits.", ha="center", va="bottom", fontsize=5.5, color="0.35")
+    fig.get_layout_engine().set(rect=(0, 0.07, 1, 0.79))
     save(fig, outdir / "global_comparison")

@@ -378,7 +378,8 @@ def markdown_report(run: Dict[str, Any]) -> str:
                      f"{ex['vector-bl']['cevns'].g[i]:.3g} | {ex['vector-bl']['cevns+eves'].g[i]:.3g} |")
     isl = sum(len(ex[m][c].islands) for m in ex for c in ex[m])
     lines += ["", f"Allowed islands above the first excluded coupling: {isl} mass points "
-              "(both mediators interfere constructively with the SM for antineutrinos on Ge, eq. 10-12).", "",
+              "(none expected: the B-L vector interferes constructively with the SM for antineutrinos on Ge, eq. "
+              "10-12, and the scalar adds incoherently, eq. 14-16, so neither can cancel the SM rate).", "",
               "The paper states neither the Delta chi^2 of its (M, g) curves nor whether g is one universal coupling "
               "or the product g^nu g^q; both are named inputs (`dof`, `convention`).  CEvNS+EvES at three masses:", "",
               "| model | M [MeV] | universal, 1 dof (default) | universal, 2 dof | product g^nu g^q, 1 dof |",
