@@ -15,8 +15,8 @@ from __future__ import annotations
 import copy
 import difflib
 import math
-import re
 import numbers as _numbers
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
