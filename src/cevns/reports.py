@@ -27,6 +27,20 @@ def _intervals(ivs: Iterable[Sequence[float]], scale: float, fmt: str = ".3g") -
     return " U ".join(f"[{a / scale:{fmt}}, {b / scale:{fmt}}]" for a, b in ivs)
 
 
+def _limit(v: Any, scale: float) -> str:
+    """A limit of the global study: its 90% intervals over ``scale``, or 'not seen' (None: the data set does not
+    depend on the parameter)."""
+    return "not seen" if v is None else _intervals(v["90%"], scale)
+
+
+def _extent(e: Any, scale: float) -> str:
+    return "empty" if not e else f"[{e[0] / scale:.3g}, {e[1] / scale:.3g}]"
+
+
+def _label(key: str, results: Any) -> str:
+    return results["labels"][key]
+
+
 def _p_value(chi2_min: float, ndof: int) -> float:
     return float(chdtrc(ndof, chi2_min))
 
@@ -44,7 +58,8 @@ def render(template: str, **context: Any) -> str:
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("cevns", "templates"), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False)
-    env.filters.update(g=_g, input_text=input_text, intervals=_intervals, p_value=_p_value, with_errors=with_errors)
+    env.filters.update(g=_g, input_text=input_text, intervals=_intervals, p_value=_p_value, with_errors=with_errors,
+                       limit=_limit, extent=_extent, label=_label)
     return env.get_template(template).render(**context)
 
 
