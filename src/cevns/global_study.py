@@ -59,6 +59,63 @@ def _interval_json(res, level: str) -> Optional[List[List[float]]]:
     return [[float(a), float(b)] for a, b in res.intervals[level]]
 
 
+def _limits(sets, transitions: str, say) -> Dict[str, Dict[str, Any]]:
+    """Every one-parameter limit of LIMIT_PARAMS for every data set (None where it does not depend on it)."""
+    limits: Dict[str, Dict[str, Any]] = {}
+    for p in LIMIT_PARAMS:
+        limits[p] = {}
+        for key, _lab, _st, e in sets:
+            parts = e.parts if key == "combined" else [e]
+            if not any(_sees(x, p) for x in parts):
+                limits[p][key] = None  # the data set does not depend on it
+                continue
+            r = e.limit(p, 0.9, "cevns+eves", fixed=_fixed(p, transitions))
+            limits[p][key] = {"90%": _interval_json(r, "90%"), "best": float(r.best),
+                              "marginalised": list(r.marginalised)}
+        say(f"{p} limits")
+    return limits
+
+
+def _regions(sets, limits: Dict[str, Dict[str, Any]], n_grid: int, say) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The 90% C.L. regions (2 dof) of REGIONS for every data set: JSON-ready, and the ContourResult objects.
+    Drawn with the transition parameters at zero whatever the limits' ``transitions`` (three marginalised couplings
+    per grid point would take minutes); each data set on a grid spanning its own 1D limits (a parameter it does
+    not see: the widest range), so small regions are resolved."""
+    regions: Dict[str, Dict[str, Any]] = {}
+    objs: Dict[str, Dict[str, Any]] = {}
+    for a, b in REGIONS:
+        def reach(p: str, key: Optional[str] = None) -> float:
+            keys = [key] if key is not None and limits[p][key] else [k for k in limits[p] if limits[p][k]]
+            return 2.5 * max(abs(v) for k in keys for iv in limits[p][k]["90%"] for v in iv)
+
+        name = f"{a}-{b}"
+        regions[name], objs[name] = {}, {}
+        fixed = {**_fixed(a, "zero"), **_fixed(b, "zero")}
+        for key, _lab, _st, e in sets:
+            ranges = {p: (-reach(p, key), reach(p, key)) for p in (a, b)}
+            c = e.contour((a, b), "cevns+eves", dof=2, n=n_grid, ranges=ranges, fixed=fixed)
+            objs[name][key] = c
+            regions[name][key] = c.to_dict(grid=False)
+        say(f"region {a} x {b}")
+    return regions, objs
+
+
+def _mediators(sets, n_masses: int, say) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The B-L and scalar exclusions of every data set on one mass grid: JSON-ready, and the result objects."""
+    masses = np.geomspace(0.01, 1e4, n_masses)
+    mediators: Dict[str, Dict[str, Any]] = {}
+    objs: Dict[str, Dict[str, Any]] = {}
+    for m in MEDIATORS:
+        mediators[m], objs[m] = {}, {}
+        for key, _lab, _st, e in sets:
+            x = e.exclusion(m, "cevns+eves", masses=masses)
+            objs[m][key] = x
+            mediators[m][key] = {"mass_MeV": [float(v) for v in x.mass_MeV],
+                                 "g": [float(v) if np.isfinite(v) else None for v in x.g]}
+        say(f"{m} exclusions")
+    return mediators, objs
+
+
 @limited
 def run_global(progress: bool = False, transitions: str = "zero", n_masses: int = 61, n_grid: int = 41,
                experiments: Optional[Sequence[Any]] = None) -> Dict[str, Any]:
@@ -91,52 +148,13 @@ def run_global(progress: bool = False, transitions: str = "zero", n_masses: int 
     out["sin2w"] = sin2w
     say("sin^2 theta_W")
     # --- one-parameter limits, flavour by flavour ------------------------------------------------------------
-    limits: Dict[str, Dict[str, Any]] = {}
-    for p in LIMIT_PARAMS:
-        limits[p] = {}
-        for key, _lab, _st, e in sets:
-            parts = e.parts if key == "combined" else [e]
-            if not any(_sees(x, p) for x in parts):
-                limits[p][key] = None  # the data set does not depend on it
-                continue
-            r = e.limit(p, 0.9, "cevns+eves", fixed=_fixed(p, transitions))
-            limits[p][key] = {"90%": _interval_json(r, "90%"), "best": float(r.best),
-                              "marginalised": list(r.marginalised)}
-        say(f"{p} limits")
+    limits = _limits(sets, transitions, say)
     out["limits"] = limits
     # --- two-parameter regions ---------------------------------------------------------------------------------
-    regions: Dict[str, Dict[str, Any]] = {}
-    region_objs: Dict[str, Dict[str, Any]] = {}
-    for a, b in REGIONS:
-        def reach(p: str, key: Optional[str] = None) -> float:
-            keys = [key] if key is not None and limits[p][key] else [k for k in limits[p] if limits[p][k]]
-            return 2.5 * max(abs(v) for k in keys for iv in limits[p][k]["90%"] for v in iv)
-
-        name = f"{a}-{b}"
-        regions[name], region_objs[name] = {}, {}
-        # regions are drawn with the transition parameters at zero whatever ``transitions`` says (three
-        # marginalised couplings per grid point would take minutes); each data set on a grid spanning its
-        # own 1D limits (a parameter it does not see: the widest range), so small regions are resolved
-        fixed = {**_fixed(a, "zero"), **_fixed(b, "zero")}
-        for key, _lab, _st, e in sets:
-            ranges = {p: (-reach(p, key), reach(p, key)) for p in (a, b)}
-            c = e.contour((a, b), "cevns+eves", dof=2, n=n_grid, ranges=ranges, fixed=fixed)
-            region_objs[name][key] = c
-            regions[name][key] = c.to_dict(grid=False)
-        say(f"region {a} x {b}")
+    regions, region_objs = _regions(sets, limits, n_grid, say)
     out["regions"] = regions
     # --- mediators ------------------------------------------------------------------------------------------------
-    masses = np.geomspace(0.01, 1e4, n_masses)
-    mediators: Dict[str, Dict[str, Any]] = {}
-    excl_objs: Dict[str, Dict[str, Any]] = {}
-    for m in MEDIATORS:
-        mediators[m], excl_objs[m] = {}, {}
-        for key, _lab, _st, e in sets:
-            x = e.exclusion(m, "cevns+eves", masses=masses)
-            excl_objs[m][key] = x
-            mediators[m][key] = {"mass_MeV": [float(v) for v in x.mass_MeV],
-                                 "g": [float(v) if np.isfinite(v) else None for v in x.g]}
-        say(f"{m} exclusions")
+    mediators, excl_objs = _mediators(sets, n_masses, say)
     out["mediators"] = mediators
     out["crossover"] = {m: _crossover(mediators[m]) for m in MEDIATORS}
     # --- contributions and pulls at the combined best fit of sin^2 theta_W -----------------------------------------

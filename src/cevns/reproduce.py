@@ -165,6 +165,41 @@ def changed_inputs(exp) -> List[Dict[str, Any]]:
 
 
 @limited
+def _mediator_choices(exp) -> Dict[str, Dict[float, Dict[str, float]]]:
+    """The excluded coupling at three masses under the choices the paper leaves open: 1 or 2 dof, universal or
+    product couplings."""
+    choices = (("universal1", "universal", 1), ("universal2", "universal", 2), ("product1", "product", 1))
+    return {m: {mass: {key: float(exp.exclusion(m, "cevns+eves", dof=dof, convention=conv, masses=[mass]).g[0])
+                       for key, conv, dof in choices} for mass in (0.1, 10.0, 1000.0)} for m in ("scalar", "vector-bl")}
+
+
+def _sensitivity(exp, changed: List[Dict[str, Any]], steps: Callable[[str], None]) -> List[Dict[str, Any]]:
+    """How sin2w, mu_nu and q_ee move with each input the paper leaves open, an illustrative efficiency turn-on and
+    the what-if of CONUS+'s own error budget (rows of the report's table)."""
+    sens = []
+    # what-if (not a default): the digitised errors scaled so that they add up to CONUS+'s own total
+    err_scale = (paper_results()["conus_plus"]["observed_error"] * float(exp.inputs().get("error_scale", 1.0))
+                 / float(np.sqrt((exp.data.sigma**2).sum())))  # relative to the file's errors, as error_scale is
+    whatif = [(f"what-if: errors x {err_scale:.3f} (sum to CONUS+'s +-"
+               f"{paper_results()['conus_plus']['observed_error']:g})", {"error_scale": err_scale})]
+    turn_on = [("efficiency: 0.5 at threshold -> 1 at threshold + 50 eV_ee (illustrative)",
+                {"efficiency": {d.name: ([d.threshold_eVee, d.threshold_eVee + 50.0], [0.5, 1.0])
+                                for d in exp.detectors}})]
+    for label, kw in SENSITIVITY + turn_on + whatif:
+        e = exp.replace(**kw) if kw else exp
+        if label == "default" and changed:
+            label = "inputs as given (not the default)"
+        f = e.fit("sin2w", "cevns+eves", levels=("1sigma",))
+        mu = e.limit("mu_nu", 0.9, "cevns+eves")
+        qee = e.limit("q_ee", 0.9, "cevns+eves")
+        sens.append({"choice": label, "sm_cevns": float(e.predict().cevns.sum()),
+                     "sin2w": f.best, "sin2w_1sigma": f.intervals["1sigma"],
+                     "mu_nu_90": float(mu.intervals["90%"][-1][1]), "q_ee_90": qee.intervals["90%"],
+                     "chi2_min": f.chi2_min, "ndof": f.ndof})
+        steps(f"sensitivity: {label}")
+    return sens
+
+
 def run_all(progress: bool = False, experiment=None) -> Dict[str, Any]:
     """Every analysis; returns results, fit objects and timings.  ``experiment``: a loaded reactor experiment to
     run the paper study on (default: the built-in conus-plus); its inputs that differ from the default are listed
@@ -182,12 +217,7 @@ def run_all(progress: bool = False, experiment=None) -> Dict[str, Any]:
         fits[p] = {ch: exp.limit(p, 0.90, ch) for ch in CHANNELS}
         steps(f"{p} limits")
     excl = {m: {ch: exp.exclusion(m, ch) for ch in CHANNELS} for m in ("scalar", "vector-bl")}
-    choice_masses = [0.1, 10.0, 1000.0]
-    mediator_choices = {m: {mass: {key: float(exp.exclusion(m, "cevns+eves", dof=dof, convention=conv,
-                                                             masses=[mass]).g[0])
-                                   for key, conv, dof in (("universal1", "universal", 1), ("universal2", "universal", 2),
-                                                          ("product1", "product", 1))}
-                            for mass in choice_masses} for m in ("scalar", "vector-bl")}
+    mediator_choices = _mediator_choices(exp)
     steps("mediator exclusions")
     # the dof = 1 region read off the dof = 2 grid (the wider one: its level is the larger), one marginalisation each
     contours = {}
@@ -197,28 +227,8 @@ def run_all(progress: bool = False, experiment=None) -> Dict[str, Any]:
     steps("two-parameter regions (beyond the paper)")
     coherent = coherent_sin2w()
     steps("sin2w from COHERENT CsI and LAr (Fig. 3)")
-    sens = []
-    # what-if (not a default): the digitised errors scaled so that they add up to CONUS+'s own total
-    err_scale = (paper_results()["conus_plus"]["observed_error"] * float(exp.inputs().get("error_scale", 1.0))
-                 / float(np.sqrt((exp.data.sigma**2).sum())))  # relative to the file's errors, as error_scale is
-    whatif = [(f"what-if: errors x {err_scale:.3f} (sum to CONUS+'s +-"
-               f"{paper_results()['conus_plus']['observed_error']:g})", {"error_scale": err_scale})]
-    turn_on = [("efficiency: 0.5 at threshold -> 1 at threshold + 50 eV_ee (illustrative)",
-                {"efficiency": {d.name: ([d.threshold_eVee, d.threshold_eVee + 50.0], [0.5, 1.0])
-                                for d in exp.detectors}})]
     changed = [] if experiment is None else changed_inputs(exp)
-    for label, kw in SENSITIVITY + turn_on + whatif:
-        e = exp.replace(**kw) if kw else exp
-        if label == "default" and changed:
-            label = "inputs as given (not the default)"
-        f = e.fit("sin2w", "cevns+eves", levels=("1sigma",))
-        mu = e.limit("mu_nu", 0.9, "cevns+eves")
-        qee = e.limit("q_ee", 0.9, "cevns+eves")
-        sens.append({"choice": label, "sm_cevns": float(e.predict().cevns.sum()),
-                     "sin2w": f.best, "sin2w_1sigma": f.intervals["1sigma"],
-                     "mu_nu_90": float(mu.intervals["90%"][-1][1]), "q_ee_90": qee.intervals["90%"],
-                     "chi2_min": f.chi2_min, "ndof": f.ndof})
-        steps(f"sensitivity: {label}")
+    sens = _sensitivity(exp, changed, steps)
     pred = exp.predict()
     results: Dict[str, Any] = {
         "sin2w": {"best": float(fits["sin2w"]["cevns+eves"].best),
