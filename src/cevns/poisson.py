@@ -360,21 +360,6 @@ def _iteration(pt: _Points, G: tuple, empty: np.ndarray, mu: np.ndarray) -> tupl
     return new_f, new_t, new_mu, -(g * step).sum(axis=1)
 
 
-def _pull_in(s: np.ndarray, mu0: np.ndarray, theta: np.ndarray, mu: np.ndarray, d: np.ndarray,
-             dlogd: np.ndarray) -> None:
-    """Warm starts outside the allowed region (some expectation <= 0; e.g. a larger signal than the point the
-    nuisances come from, with its normalisation pulled far down): moved in place along the line to the nominal
-    nuisances, to 0.99 of the way to the edge, or to the nominal nuisances themselves where those are lower."""
-    bad = np.flatnonzero(np.any(mu <= 0, axis=1))
-    a = np.clip(0.99 * _room(mu0[bad], mu[bad] - mu0[bad]), 0.0, 1.0)
-    a = np.where(np.isfinite(a), a, 0.0)
-    th, m = a[:, None] * theta[bad], mu0[bad] + a[:, None] * (mu[bad] - mu0[bad])
-    d_b, dl_b = (d[bad], dlogd[bad]) if d.ndim == 2 else (d, dlogd)
-    zero = ~(_statistic(m, d_b, dl_b, th) < _statistic(mu0[bad], d_b, dl_b, np.zeros_like(th)))
-    th[zero], m[zero] = 0.0, mu0[bad][zero]
-    theta[bad], mu[bad] = th, m
-
-
 def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndarray, V: np.ndarray, F: np.ndarray,
                    G: Any, theta0: Optional[np.ndarray] = None, iterations: int = 30, tol: float = 1e-9) -> tuple:
     """min over theta of 2 sum [mu - d + d ln(d/mu)] + theta.theta with mu = s (1 + theta_V V) + bkg + theta_F F,
@@ -387,9 +372,10 @@ def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndar
     mu0 = s + bkg
     theta = np.zeros((P, k)) if theta0 is None else np.array(theta0, dtype=float).reshape(P, k)
     mu = mu0 + (s * (theta[:, :kv] @ V) + theta[:, kv:] @ F) if theta0 is not None else mu0.copy()
+    if theta0 is not None and np.any(mu <= 0):  # a warm start outside the allowed region: start from zero
+        bad = np.any(mu <= 0, axis=1)
+        theta[bad], mu[bad] = 0.0, mu0[bad]
     with np.errstate(over="ignore", invalid="ignore"):
-        if theta0 is not None and np.any(mu <= 0):
-            _pull_in(s, mu0, theta, mu, d, dlogd)
         f = _statistic(mu, d, dlogd, theta)
     if k == 0:
         return f, theta, mu
