@@ -1,20 +1,23 @@
 """The Poisson nuisance profile and the three-experiment B-L exclusion (issue 27): cevns against a bare-numpy
 floor and against other source trees, every ratio measured in the same run on one BLAS thread.
 
-Run:  python benchmarks/poisson_profile.py [--repeat 5] [--src PATH ...] [--masses 121]
+Run:  python benchmarks/poisson_profile.py [--repeat 5] [--src PATH ...] [--masses 121] [--no-profile]
+      [--no-exclusion]
 
 1. The joint B-L exclusion of conus-plus + coherent-csi-2021 + coherent-lar-2020 (121 masses, 401 couplings per
    mass) in a fresh interpreter per source tree (default: this repository's src/; give others with --src, e.g.
    the code before a change, made with `git archive <commit> src | tar -x -C DIR`), the trees interleaved so
-   that a change of the machine's load hits them alike; the median and the ratio to the first tree.  A change
-   that makes it more than 1.25x slower than the tree before it is flagged (the regression of commit eed75c6,
-   1.76x, is the case this comparison exists for).
+   that a change of the machine's load hits them alike; the medians of wall and CPU time and their ratios to
+   the first tree.  A tree whose CPU time is more than 1.25x the tree's before it is flagged (the regression of
+   commit eed75c6, 1.76x, is the case this comparison exists for: run it with --src on the trees of c97ddfe and
+   eed75c6).
 2. The profile itself, on the exclusion's scan points of CsI + LAr (shared flux; the points with fewer than 1e5
    events in every bin, where the profile is well conditioned), from zero nuisances in blocks of 64 as
    ``PoissonLikelihood.__call__``: cevns's ``newton_profile`` against the same damped Newton algorithm written
    as one bare-numpy function below (the same gradient, Hessian, step limit, Fisher fallback on clipped rows,
    backtracking and stopping rules, so the same step counts; checked: same values and point-steps).  Its ratio
-   is what the package's structure costs over the algorithm's floor.
+   is what the package's structure costs over the algorithm's floor.  The --src trees' own ``newton_profile``
+   (their cevns/poisson.py) is timed on the same points in the same run.
 
 No test asserts a time; the numbers go into docs/performance.md.
 """
@@ -22,6 +25,7 @@ No test asserts a time; the numbers go into docs/performance.md.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import subprocess
@@ -36,7 +40,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ("conus-plus", "coherent-csi-2021", "coherent-lar-2020")
 
-#: one joint exclusion in a fresh interpreter: prints its seconds and a checksum of the curve
+#: one joint exclusion in a fresh interpreter: prints its wall and CPU seconds and a checksum of the curve
 EXCLUSION = r"""
 import sys, time
 import numpy as np
@@ -46,9 +50,9 @@ with threadpool_limits(1):
     j = cevns.load_experiment("conus-plus") + cevns.load_experiment("coherent-csi-2021") \
         + cevns.load_experiment("coherent-lar-2020")
     j.exclusion("vector-bl", masses=[1.0])  # bases and caches warm
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     r = j.exclusion("vector-bl", masses=np.geomspace(0.01, 1e4, int(sys.argv[1])))
-    print(time.perf_counter() - t, float(np.nansum(np.log(r.g[np.isfinite(r.g) & (r.g > 0)]))))
+    print(time.perf_counter() - t, time.process_time() - c, float(np.nansum(np.log(r.g[np.isfinite(r.g) & (r.g > 0)]))))
 """
 
 
@@ -146,7 +150,15 @@ def scan_points(n_masses: int):
     return lk, S[S.max(axis=1) < 1e5]
 
 
-def profile_case(repeat: int, n_masses: int) -> None:
+def other_profile(tree: Path):
+    """``newton_profile`` of another source tree's cevns/poisson.py (loaded as a module of this cevns)."""
+    spec = importlib.util.spec_from_file_location(f"cevns._poisson_{abs(hash(str(tree)))}", tree / "cevns" / "poisson.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return getattr(mod, "newton_profile", None)  # before it was a function of its own: not comparable
+
+
+def profile_case(repeat: int, n_masses: int, others) -> None:
     from threadpoolctl import threadpool_limits
 
     import cevns.poisson as P
@@ -159,9 +171,9 @@ def profile_case(repeat: int, n_masses: int) -> None:
         steps[0] += pt.sa.shape[0]
         return orig(pt, *a)
 
-    def package():
-        return np.concatenate([P.newton_profile(S[a:a + 64], lk.data, lk._dlogd, lk.bkg_total, lk._V, lk._F, lk._G,
-                                                None, lk.iterations, lk.tol)[0] for a in range(0, S.shape[0], 64)])
+    def package(fn=P.newton_profile):
+        return np.concatenate([fn(S[a:a + 64], lk.data, lk._dlogd, lk.bkg_total, lk._V, lk._F, lk._G,
+                                  None, lk.iterations, lk.tol)[0] for a in range(0, S.shape[0], 64)])
 
     def bare():
         out = [bare_profile(S[a:a + 64], lk.data, lk._dlogd, lk.bkg_total, lk._V, lk._F, lk.iterations, lk.tol)
@@ -176,8 +188,17 @@ def profile_case(repeat: int, n_masses: int) -> None:
         ok = np.isfinite(fp)
         print(f"profile: {S.shape[0]} CsI+LAr scan points, {lk.n_nuisances} nuisances; point-steps package {steps[0]}, "
               f"bare {nb}; max |difference| {np.max(np.abs(fp[ok] - fb[ok])):.1e}")
+        fns = {tree: fn for tree, fn in ((t, other_profile(t)) for t in others) if fn is not None}
+        for tree, fn in fns.items():
+            fo = package(fn)
+            print(f"  {tree}: max |difference| from this tree {np.max(np.abs(fo[ok] - fp[ok])):.1e}")
         tp, tb = [], []
+        to: dict = {tree: [] for tree in fns}
         for _ in range(repeat):
+            for tree, fn in fns.items():
+                t = time.perf_counter()
+                package(fn)
+                to[tree].append(time.perf_counter() - t)
             t = time.perf_counter()
             package()
             tp.append(time.perf_counter() - t)
@@ -188,10 +209,15 @@ def profile_case(repeat: int, n_masses: int) -> None:
     print(f"  package {mp:.3f} s ({mp / steps[0] * 1e6:.1f} us per point-step), bare numpy {mb:.3f} s "
           f"({mb / nb * 1e6:.1f} us); package / bare = {mp / mb:.2f} (per-run ratios "
           f"{', '.join(f'{a / b:.2f}' for a, b in zip(tp, tb))})")
+    for tree, ts in to.items():
+        m = statistics.median(ts)
+        print(f"  {tree}: {m:.3f} s, {m / mb:.2f}x the bare floor, {m / mp:.2f}x this tree (per-run "
+              f"{', '.join(f'{a / b:.2f}' for a, b in zip(ts, tp))})")
 
 
 def exclusion_case(trees, repeat: int, n_masses: int) -> None:
-    times = {t: [] for t in trees}
+    times: dict = {t: [] for t in trees}
+    cpu: dict = {t: [] for t in trees}
     sums = {}
     for _ in range(repeat):
         for tree in trees:
@@ -199,17 +225,18 @@ def exclusion_case(trees, repeat: int, n_masses: int) -> None:
             out = subprocess.run([sys.executable, "-c", EXCLUSION, str(n_masses)], capture_output=True, text=True,
                                  env=env, check=True).stdout.split()
             times[tree].append(float(out[0]))
-            sums[tree] = out[1]
-    first = statistics.median(times[trees[0]])
+            cpu[tree].append(float(out[1]))
+            sums[tree] = out[2]
+    first, first_cpu = statistics.median(times[trees[0]]), statistics.median(cpu[trees[0]])
     print(f"joint B-L exclusion ({' + '.join(EXPERIMENTS)}, {n_masses} masses), median of {repeat}, load "
           f"{os.getloadavg()[0]:.2f}:")
     prev = None
     for tree in trees:
-        m = statistics.median(times[tree])
-        flag = "  <-- more than 1.25x slower than the tree before" if prev and m > 1.25 * prev else ""
-        print(f"  {tree}: {m:.2f} s (min {min(times[tree]):.2f}), {m / first:.2f}x the first; curve checksum "
-              f"{sums[tree]}{flag}")
-        prev = m
+        m, mc = statistics.median(times[tree]), statistics.median(cpu[tree])
+        flag = "  <-- more than 1.25x slower than the tree before" if prev and mc > 1.25 * prev else ""
+        print(f"  {tree}: wall {m:.2f} s ({m / first:.2f}x the first), CPU {mc:.2f} s ({mc / first_cpu:.2f}x the "
+              f"first); curve checksum {sums[tree]}{flag}")
+        prev = mc
 
 
 def main() -> None:
@@ -218,12 +245,13 @@ def main() -> None:
     ap.add_argument("--masses", type=int, default=121)
     ap.add_argument("--src", nargs="*", default=[], help="other source trees to time the exclusion with, in order")
     ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument("--no-exclusion", action="store_true")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     if not args.no_profile:
-        profile_case(args.repeat, 31)
-    trees = [Path(p).resolve() for p in args.src] + [ROOT / "src"]
-    exclusion_case(trees, args.repeat, args.masses)
+        profile_case(args.repeat, 31, [Path(p).resolve() for p in args.src])
+    if not args.no_exclusion:
+        exclusion_case([Path(p).resolve() for p in args.src] + [ROOT / "src"], args.repeat, args.masses)
 
 
 if __name__ == "__main__":
