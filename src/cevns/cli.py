@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from .errors import CevnsInputError
 
@@ -153,6 +153,31 @@ def _pairs(items: Optional[List[str]], what: str) -> Dict[str, Any]:
             raise CevnsInputError(f"{what} {k.strip()} is given twice (the second time as {it!r}): give it once")
         out[k.strip()] = _parse_value(v.strip())
     return out
+
+
+def _fix_free(args) -> Tuple[Optional[Dict[str, Any]], Optional[List[str]]]:
+    """``--fix NAME=VALUE[,...]`` (repeatable) as {name: value} and ``--free NAME[,...]`` as a list (None if not given)."""
+    fixed = _pairs([p for item in (getattr(args, "fix", None) or []) for p in item.split(",") if p.strip()], "--fix")
+    free_items = getattr(args, "free", None)
+    free = None
+    if free_items is not None:
+        free = [q.strip() for item in free_items for q in item.split(",") if q.strip()]
+        twice = sorted({q for q in free if free.count(q) > 1})
+        if twice:
+            raise CevnsInputError(f"--free names {', '.join(twice)} twice: give each once")
+    return (fixed or None), free
+
+
+def _add_fix_free(sp, free: bool = True) -> None:
+    """The --fix (and --free) options of a fit-like command."""
+    sp.add_argument("--fix", action="append", metavar="NAME=VALUE[,...]",
+                    help="hold other parameters of the model at these values, in their units (`cevns list`), e.g. "
+                         "--fix sin2w=0.231 or --fix q_emu=0,q_etau=0; the result states every parameter held fixed")
+    if free:
+        sp.add_argument("--free", action="append", metavar="NAME[,...]",
+                        help="marginalise exactly these other parameters of the model (default: the members of its "
+                             "family that share a flavour with the parameter of interest); the rest stay at their "
+                             "defaults or --fix values")
 
 
 def _overrides(args) -> Dict[str, Any]:
@@ -325,7 +350,10 @@ def _plot_title(exp, model=None) -> str:
 
 
 def cmd_fit(args) -> int:
-    levels = [_cl(x) for x in (args.cl or (["1sigma", "90%"] if args.param == "sin2w" else ["90%"]))]
+    from .models import parameter
+
+    levels = [_cl(x) for x in (args.cl or parameter(args.param).levels)]
+    fixed, free = _fix_free(args)
     _check_plot(args.plot, args.force)
     exp = _experiment(args)
     _announce_joint(exp)
@@ -344,7 +372,7 @@ def cmd_fit(args) -> int:
     elif args.param == "g":
         raise CevnsInputError("g is a mediator coupling: add --mediator scalar|vector-bl --mass MEV "
                               "(or scan the masses with `cevns exclusion`)")
-    res = exp.fit(args.param, args.channels, levels=levels, model=model)
+    res = exp.fit(args.param, args.channels, levels=levels, model=model, fixed=fixed, free=free)
     _warn_convergence(res)
     if args.json:
         _print_json(_envelope(args, "fit", res.to_dict(), exp, [c.to_dict(1) for c in levels], res.units_map()))
@@ -372,8 +400,9 @@ def cmd_exclusion(args) -> int:
     exp = _experiment(args)
     _announce_joint(exp)
     masses = np.geomspace(args.mass_min, args.mass_max, args.n_masses)
+    fixed, _ = _fix_free(args)
     res = exp.exclusion(args.model, args.channels, cl=cl, dof=args.dof, masses=masses,
-                        convention=args.convention, progress=Progress(f"{args.model} scan"))
+                        convention=args.convention, progress=Progress(f"{args.model} scan"), fixed=fixed)
     _warn_convergence(res)
     if args.json:
         _print_json(_envelope(args, "exclusion", res.to_dict(), exp, [cl.to_dict(args.dof)], res.units_map()))
@@ -394,8 +423,9 @@ def cmd_contour(args) -> int:
         raise CevnsInputError(f"--params expects two names separated by a comma, e.g. q_ee,q_emu; got {args.params!r}")
     exp = _experiment(args)
     _announce_joint(exp)
+    fixed, free = _fix_free(args)
     res = exp.contour(params, args.channels, cl=cl, dof=args.dof, n=args.n,
-                      progress=Progress(f"{params[0]} x {params[1]}"))
+                      progress=Progress(f"{params[0]} x {params[1]}"), fixed=fixed, free=free)
     _warn_convergence(res)
     if args.json:
         _print_json(_envelope(args, "contour", res.to_dict(grid=args.grid), exp, [cl.to_dict(args.dof)],
@@ -505,6 +535,18 @@ def cmd_coverage(args) -> int:
 STUDIES = ("paper", "global")
 
 
+def cmd_figures(args) -> int:
+    """`cevns figures RESULTS.json --out DIR`: a study's figures redrawn from its results.json."""
+    from pathlib import Path
+
+    from .figures import redraw
+
+    names = None if args.only is None else [n.strip() for n in args.only.split(",") if n.strip()]
+    drawn = redraw(Path(args.results), Path(args.out), args.force, names)
+    print(f"wrote {len(drawn)} figures (PNG, PDF) into {args.out}: {', '.join(drawn)}", file=sys.stderr)
+    return 0
+
+
 def cmd_reproduce(args) -> int:
     """`cevns reproduce [paper|global] [EXPERIMENT] [inputs]`.  The paper study runs on one reactor experiment
     (default conus-plus) with the same input options as `fit`; the global study runs the three built-in data sets
@@ -543,8 +585,8 @@ def cmd_reproduce(args) -> int:
 
         run = reproduce(args.out or "cevns-results", progress=True, docs=args.docs, sin2w_points=args.sin2w_points,
                         force=args.force, experiment=_experiment(args), summary=not args.json)
-    if args.json:
-        print(dumps(run["results"], indent=1, sort_keys=True))
+    if args.json:  # results.json without its figure data
+        print(dumps({**run["results"], "study": study}, indent=1, sort_keys=True))
     return 0
 
 
@@ -608,15 +650,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_predict)
 
     sp = sub.add_parser("fit", help="best fit, Delta chi^2 profile and intervals of one parameter",
-                        description="Profile one parameter with chi^2 of eq. 20 (alpha minimised analytically); "
-                        "the other members of its family are marginalised.")
+                        description="Profile one parameter with the experiment's own statistic: chi^2 of eq. 20 "
+                        "for a chi^2 experiment (the normalisation alpha minimised analytically), the Poisson deviance "
+                        "-2 ln(L/L_saturated) with every nuisance profiled for a counting one (COHERENT), their sum in "
+                        "a joint fit; the result names the statistic.  By default the other members of the parameter's "
+                        "family that share a flavour with it are marginalised and the rest held at their defaults "
+                        "(--free, --fix change that; the result lists both).")
     _add_common(sp)
     sp.add_argument("--param", required=True,
-                    help="sin2w | mu_nu | mu_nu_e | mu_nu_mu | q_ee | q_mumu | q_emu | q_etau | q_mutau | r2_ee | r2_mumu | "
-                         "r2_emu | r2_etau | r2_mutau | g (with --mediator, --mass)")
+                    help="a parameter of a model, e.g. sin2w, mu_nu, q_ee, r2_emu (`cevns list` names them all with "
+                         "their units); g with --mediator and --mass")
     sp.add_argument("--channels", default="cevns+eves", help="cevns | eves | cevns+eves (default)")
     sp.add_argument("--cl", action="append", metavar="LEVEL",
-                    help=CL_HELP + ", repeatable (default 1sigma and 90%% for sin2w, else 90%%)")
+                    help=CL_HELP + ", repeatable (default: the parameter's own, 1sigma and 90%% for sin2w, else 90%%)")
+    _add_fix_free(sp)
     sp.add_argument("--mediator", choices=list(registry.MEDIATORS), help="with --param g: the mediator model")
     sp.add_argument("--mass", type=float, metavar="MEV", help="with --param g: the mediator mass [MeV]")
     _add_plot(sp, "draw the Delta chi^2 profile into FILE (png, pdf)")
@@ -637,6 +684,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--mass-max", type=float, default=1e4, help="highest mass [MeV] (default 1e4)")
     sp.add_argument("--n-masses", type=int, default=121,
                     help="number of log-spaced masses (default 121; the text table shows about 12, --json all)")
+    _add_fix_free(sp, free=False)
     _add_plot(sp, "draw the excluded region in (M, g) into FILE (png, pdf), like Fig. 7")
     sp.set_defaults(func=cmd_exclusion)
 
@@ -651,6 +699,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="degrees of freedom of the level: 2 (joint region, 4.61 at 90%%, default) or 1 (2.71)")
     sp.add_argument("--n", type=int, default=61, help="grid points per axis (default 61)")
     sp.add_argument("--grid", action="store_true", help="with --json: include the whole Delta chi^2 grid")
+    _add_fix_free(sp)
     _add_plot(sp, "draw the contour into FILE (png, pdf)")
     sp.set_defaults(func=cmd_contour)
 
@@ -691,6 +740,18 @@ def build_parser() -> argparse.ArgumentParser:
                          "files are replaced only if cevns wrote them")
     sp.add_argument("--force", action="store_true", help="replace coverage.json/png/pdf in --out that cevns did not write")
     sp.set_defaults(func=cmd_coverage)
+
+    sp = sub.add_parser("figures", help="redraw every figure of a study from its results.json, without refitting",
+                        description="Redraw the figures of `cevns reproduce` (or `reproduce global`) from the "
+                        "results.json it wrote: every number a figure shows is read from the file (its 'figure_data' "
+                        "section holds the profiles, spectra and grids), nothing is refitted.  The figures go into "
+                        "--out as PNG and PDF.")
+    sp.add_argument("results", metavar="RESULTS.json", help="the results.json of a study")
+    sp.add_argument("--out", required=True, metavar="DIR",
+                    help="folder for the figures (not the study's own folder); replaced as a whole if cevns wrote it")
+    sp.add_argument("--only", metavar="NAME[,...]", help="only these figures, e.g. fig2_sin2w,fig7_mediators")
+    sp.add_argument("--force", action="store_true", help="replace a --out folder holding files cevns did not write")
+    sp.set_defaults(func=cmd_figures)
 
     sp = sub.add_parser("reproduce", help="a whole study (the paper's, or the global fit), with report and figures",
                         description="Run every analysis of a study and write results.json, report.md/html and the "

@@ -264,6 +264,8 @@ class FitResult:
     convergence: str = ""
     #: the statistic minimised: "chi2" (eq. 20), "poisson" (deviance -2 ln(L/L_sat)) or "chi2+poisson" (joint)
     statistic: str = "chi2"
+    #: the model's other coupling parameters, held fixed at these values (neither fitted nor marginalised)
+    fixed: Dict[str, float] = field(default_factory=dict)
 
     @property
     def p_value(self) -> float:
@@ -292,6 +294,8 @@ class FitResult:
                              "converged": bool(self.converged), "convergence": self.convergence or None}
         if self.marginalised:
             d["marginalised"] = list(self.marginalised)
+        if self.fixed:
+            d["fixed"] = {k: float(v) for k, v in self.fixed.items()}
         if self.model:
             d["model"] = self.model
         if profile:
@@ -313,8 +317,7 @@ class FitResult:
 
         u = f" {self.unit}" if self.unit else ""
         lines = [f"{self.param}" + (f" of {self.model}" if self.model else "") + f" from {self.channels}"
-                 + (f" ({', '.join(self.marginalised)} marginalised)"
-                                                          if self.marginalised else ""),
+                 + _held_text(self.marginalised, self.fixed),
                  f"  best fit      {_fmt(self.best)}{u}" + ("  (at the boundary: see note)" if self.at_boundary else ""),
                  f"  chi2_min/ndof {_gof_text(self.chi2_min, self.ndof, self.statistic)}"]
         for k, v in self.intervals.items():
@@ -437,6 +440,14 @@ class ExclusionResult:
         return ax
 
 
+def _held_text(marginalised: List[str], fixed: Dict[str, float]) -> str:
+    """`` (q_emu, q_etau marginalised; sin2w = 0.23857 fixed)``: what a fit did with the model's other parameters."""
+    parts = [f"{', '.join(marginalised)} marginalised"] if marginalised else []
+    if fixed:
+        parts.append(", ".join(f"{k} = {_fmt(v)}" for k, v in fixed.items()) + " fixed")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 @dataclass
 class ContourResult:
     """Delta chi^2 on a grid of two parameters (the rest of their family marginalised).
@@ -466,6 +477,8 @@ class ContourResult:
     boundary: str = ""
     converged: bool = True
     convergence: str = ""
+    #: the model's other coupling parameters, held fixed at these values
+    fixed: Dict[str, float] = field(default_factory=dict)
 
     @property
     def p_value(self) -> float:
@@ -515,13 +528,26 @@ class ContourResult:
         d: Dict[str, Any] = {"params": list(self.params), "units": list(self.units), "channels": self.channels,
                              "cl": self.cl, "dof": self.dof, "level": self.level, "best": list(self.best),
                              **_gof_dict(self.chi2_min, self.ndof, self.statistic),
-                             "marginalised": list(self.marginalised), "extent": self.extent(),
+                             "marginalised": list(self.marginalised), "fixed": {k: float(v) for k, v in self.fixed.items()},
+                             "extent": self.extent(),
                              "at_boundary": bool(self.at_boundary), "boundary": self.boundary or None,
                              "converged": bool(self.converged), "convergence": self.convergence or None}
         if grid:
             d.update(x=[float(v) for v in self.x], y=[float(v) for v in self.y],
                      dchi2=[[float(v) for v in row] for row in self.dchi2])
         return d
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "ContourResult":
+        """The contour back from :meth:`to_dict` with its grid (``grid=True``), e.g. read from a results.json: the
+        figures are drawn from it without refitting."""
+        x, y, dchi2 = (np.asarray(d[k], dtype=float) for k in ("x", "y", "dchi2"))
+        nan = float("nan")
+        return cls(tuple(d["params"]), d["channels"], tuple(d["units"]), d["cl"], int(d["dof"]), float(d["level"]),
+                   x, y, dchi2, (float(d["best"][0]), float(d["best"][1])),
+                   nan if d.get("chi2_min") is None else float(d["chi2_min"]), list(d.get("marginalised", [])), {},
+                   d.get("ndof"), d.get("statistic", "chi2"), bool(d.get("at_boundary", False)), d.get("boundary") or "",
+                   bool(d.get("converged", True)), d.get("convergence") or "", dict(d.get("fixed", {})))
 
     def units_map(self, grid: bool = True) -> Dict[str, str]:
         """Units of :meth:`to_dict`'s numbers as {JSON pointer: unit} (a dimensionless parameter has none)."""
@@ -533,8 +559,7 @@ class ContourResult:
 
     def __str__(self) -> str:
         cl = self.cl if isinstance(self.cl, str) else f"{100 * self.cl:g}%"
-        lines = [f"{self.params[0]} vs {self.params[1]} from {self.channels}"
-                 + (f" ({', '.join(self.marginalised)} marginalised)" if self.marginalised else ""),
+        lines = [f"{self.params[0]} vs {self.params[1]} from {self.channels}" + _held_text(self.marginalised, self.fixed),
                  f"  {cl} C.L., {self.dof} dof: Delta chi^2 <= {self.level:.3f}",
                  f"  best fit ({_fmt(self.best[0])}, {_fmt(self.best[1])})"
                  + ("  (at the boundary: see note)" if self.at_boundary else ""),
