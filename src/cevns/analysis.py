@@ -14,7 +14,7 @@ from scipy import optimize
 from ._poly import monomial_gradient, monomial_matrix
 from .convergence import failed, watch
 from .errors import CevnsInputError, check_finite, check_positive
-from .minimise import SPARSE_FROM, _batch_chi2, _Minimiser, distinct_lowest, marginalise_many, state_size
+from .minimise import SPARSE_FROM, _batch_chi2, _Minimiser, distinct_lowest, marginalise_many, state_size, warm_chi2
 from .models import MODELS, Model, as_model, default_free, model_for_parameter
 from .rates import Basis
 from .results import ContourResult, ExclusionResult, FitResult
@@ -741,14 +741,14 @@ def _exclusion(exp, model: str, channels: str, cl: ConfidenceLevel, dof: int, ma
     C = np.stack(coefs)
     every = np.arange(M.size)
     gg = np.concatenate([[0.0], g_grid])
-    vals = _chi2_rows(chi2, np.einsum("gk,mkb->mgb", gg[:, None] ** np.arange(C.shape[1]), C).reshape(-1, C.shape[2]))
-    vals = vals.reshape(M.size, gg.size)
+    vals, states = _scan(chi2, C, gg)
     # the minimum over g between the neighbours of the lowest scan point, all masses at once
     i_min = np.argmin(vals, axis=1)
     cmin = vals[every, i_min]
     inner = np.flatnonzero((i_min > 0) & (i_min < gg.size - 1))
     if inner.size:
-        cmin[inner] = np.minimum(cmin[inner], _grid_min(chi2, C, inner, gg[i_min[inner] - 1], gg[i_min[inner] + 1]))
+        cmin[inner] = np.minimum(cmin[inner], _grid_min(chi2, C, inner, gg[i_min[inner] - 1], gg[i_min[inner] + 1],
+                                                        None if states is None else states[inner, i_min[inner]]))
     d = vals[:, 1:] - cmin[:, None]
     above = d > level
     out_g = np.where(above.any(axis=1), np.nan, np.inf)
@@ -756,7 +756,8 @@ def _exclusion(exp, model: str, channels: str, cl: ConfidenceLevel, dof: int, ma
     # the first crossing of the level, refined between the scan points around it, all masses at once
     first = np.flatnonzero(above.any(axis=1) & (j > 0))
     if first.size:
-        out_g[first] = _roots(chi2, C, first, g_grid[j[first] - 1], g_grid[j[first]], cmin[first] + level)
+        out_g[first] = _roots(chi2, C, first, g_grid[j[first] - 1], g_grid[j[first]], cmin[first] + level,
+                              None if states is None else states[first, j[first]])
     for kb in np.flatnonzero(above.any(axis=1) & (j == 0)):  # excluded already at the bottom of the scan (rare)
         out_g[kb], cmin[kb] = _exclusion_below_scan(chi2, C[kb], g_grid, cmin[kb], level)
     # allowed islands after the first crossing: every run of scan points back inside, edges refined at once
@@ -782,8 +783,9 @@ def _exclusion(exp, model: str, channels: str, cl: ConfidenceLevel, dof: int, ma
         roots = np.array([e[5] if e[5] is not None else np.nan for e in edges], dtype=float)
         if free_edges.any():
             sel = np.flatnonzero(free_edges)
-            roots[sel] = _roots(chi2, C, idx[sel], np.array([edges[i][3] for i in sel]), np.array([edges[i][4] for i in sel]),
-                                cmin[idx[sel]] + level)
+            lo_e = np.array([edges[i][3] for i in sel])
+            roots[sel] = _roots(chi2, C, idx[sel], lo_e, np.array([edges[i][4] for i in sel]), cmin[idx[sel]] + level,
+                                None if states is None else states[idx[sel], np.searchsorted(g_grid, lo_e) + 1])
         for (k, r, side, *_), x in zip(edges, roots):
             runs[k][r][side] = float(x)
     for k in sorted(runs):
@@ -815,17 +817,42 @@ def _chi2_rows(chi2, preds: np.ndarray, chunk: int = 2048) -> np.ndarray:
     return out
 
 
-def _chi2_at(chi2, C: np.ndarray, idx: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """chi^2 at coupling g[i] of mass idx[i] (C: coefficients per mass, power of g and bin)."""
+def _scan(chi2, C: np.ndarray, gg: np.ndarray) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """chi^2 at every mass (C: coefficients per mass, power of g and bin) and coupling ``gg``: (values (mass,
+    coupling), the profiled nuisances there (mass, coupling, nuisance) or None).  A statistic with nuisances to
+    profile (Poisson parts) is scanned coupling by coupling, all masses at once, each profile started from the
+    nuisances of the coupling below (continuation in g: ~2 Newton steps instead of ~7 from zero)."""
+    powers = gg[:, None] ** np.arange(C.shape[1])
+    k = state_size(chi2)
+    if k == 0:
+        vals = _chi2_rows(chi2, np.einsum("gk,mkb->mgb", powers, C).reshape(-1, C.shape[2]))
+        return vals.reshape(C.shape[0], gg.size), None
+    vals, states = np.empty((C.shape[0], gg.size)), np.empty((C.shape[0], gg.size, k))
+    state = None
+    for i in range(gg.size):
+        vals[:, i], state = warm_chi2(chi2, np.einsum("k,mkb->mb", powers[i], C), state)
+        states[:, i] = state
+    return vals, states
+
+
+def _chi2_at(chi2, C: np.ndarray, idx: np.ndarray, g: np.ndarray, state: Optional[np.ndarray] = None) -> tuple:
+    """chi^2 at coupling g[i] of mass idx[i] (C: coefficients per mass, power of g and bin), and the profiled
+    nuisances there, each profile started from its row of ``state`` (None: from zero; nuisances not returned)."""
     gp = np.asarray(g, dtype=float)[:, None] ** np.arange(C.shape[1])
-    return _chi2_rows(chi2, np.einsum("nk,nkb->nb", gp, C[idx]))
+    preds = np.einsum("nk,nkb->nb", gp, C[idx])
+    if state is None:
+        return _chi2_rows(chi2, preds), None
+    return warm_chi2(chi2, preds, state)
 
 
-def _grid_min(chi2, C: np.ndarray, idx: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _grid_min(chi2, C: np.ndarray, idx: np.ndarray, a: np.ndarray, b: np.ndarray,
+              state: Optional[np.ndarray] = None) -> np.ndarray:
     """Minimum of chi^2 over g in [a, b] for each mass idx, all at once: 17 points across the bracket, the bracket
     shrunk to the neighbours of the lowest (8x per round) until it is 1e-9 of its start, like the bounded Brent
-    search it replaces; the lowest value seen."""
+    search it replaces; the lowest value seen.  ``state``: profiled nuisances per mass to start from (each round
+    then starts from those of the last round's lowest point)."""
     a, b = np.array(a, dtype=float), np.array(b, dtype=float)
+    state = None if state is None else np.array(state, dtype=float)
     t = np.linspace(0.0, 1.0, 17)
     best = np.full(a.size, np.inf)
     stop = 1e-9 * (b - a)
@@ -834,22 +861,29 @@ def _grid_min(chi2, C: np.ndarray, idx: np.ndarray, a: np.ndarray, b: np.ndarray
         if act.size == 0:
             break
         xs = a[act, None] + t[None, :] * (b - a)[act, None]
-        f = _chi2_at(chi2, C, np.repeat(idx[act], t.size), xs.ravel()).reshape(act.size, t.size)
+        f, st = _chi2_at(chi2, C, np.repeat(idx[act], t.size), xs.ravel(),
+                         None if state is None else np.repeat(state[act], t.size, axis=0))
+        f = f.reshape(act.size, t.size)
         i = np.argmin(f, axis=1)
         best[act] = np.minimum(best[act], f[np.arange(act.size), i])
         rows = np.arange(act.size)
+        if state is not None:
+            state[act] = st.reshape(act.size, t.size, -1)[rows, i]
         a[act], b[act] = xs[rows, np.maximum(i - 1, 0)], xs[rows, np.minimum(i + 1, t.size - 1)]
     failed("minimum over the coupling (bracket shrinking, 30 rounds)", int(np.count_nonzero(b - a > stop)))
     return best
 
 
-def _roots(chi2, C: np.ndarray, idx: np.ndarray, a: np.ndarray, b: np.ndarray, target: np.ndarray) -> np.ndarray:
+def _roots(chi2, C: np.ndarray, idx: np.ndarray, a: np.ndarray, b: np.ndarray, target: np.ndarray,
+           state: Optional[np.ndarray] = None) -> np.ndarray:
     """g in [a, b] where chi^2 of mass idx crosses ``target`` (one sign change per bracket), all brackets at once:
     regula falsi with the Illinois rule, bisecting when a bracket shrinks too slowly; to 1e-12 of a and 1e-10
-    relative, as the Brent root finding it replaces."""
+    relative, as the Brent root finding it replaces.  ``state``: profiled nuisances per bracket to start from
+    (each step then starts from those of the bracket's last point)."""
     a, b = np.array(a, dtype=float), np.array(b, dtype=float)
-    fa = _chi2_at(chi2, C, idx, a) - target
-    fb = _chi2_at(chi2, C, idx, b) - target
+    fa, state = _chi2_at(chi2, C, idx, a, state)
+    fb, state = _chi2_at(chi2, C, idx, b, state)
+    fa, fb = fa - target, fb - target
     x = 0.5 * (a + b)
     tol = 1e-12 * np.abs(a) + 1e-10 * np.abs(b)
     side = np.zeros(a.size, dtype=int)
@@ -864,7 +898,10 @@ def _roots(chi2, C: np.ndarray, idx: np.ndarray, a: np.ndarray, b: np.ndarray, t
         bad = ~np.isfinite(xs) | (xs <= aa) | (xs >= bb) | (slow & (it % 3 == 2))
         xs[bad] = 0.5 * (aa[bad] + bb[bad])
         width[act] = b[act] - a[act]
-        fx = _chi2_at(chi2, C, idx[act], xs) - target[act]
+        fx, st = _chi2_at(chi2, C, idx[act], xs, None if state is None else state[act])
+        fx = fx - target[act]
+        if state is not None:
+            state[act] = st
         x[act] = xs
         left = np.sign(fx) == np.sign(ffa)  # the root is in [x, b]
         hit = fx == 0
@@ -885,12 +922,12 @@ def _exclusion_below_scan(chi2, Ck: np.ndarray, g_grid: np.ndarray, cmin: float,
     """One mass excluded already at the bottom of the coupling scan: (excluded coupling, chi^2_min).  0 if even
     g = 0 is outside (the allowed region, if any, is an island); else the minimum and the crossing searched below."""
     one = np.zeros(1, dtype=int)
-    chi = lambda t: float(_chi2_at(chi2, Ck[None], one, np.array([t]))[0])  # noqa: E731
+    chi = lambda t: float(_chi2_at(chi2, Ck[None], one, np.array([t]))[0][0])  # noqa: E731
     f = lambda t: chi(t) - cmin - level  # noqa: E731
     if f(0.0) > 0:
         return 0.0, cmin
     low = np.geomspace(g_grid[0] * 1e-12, g_grid[0], 241)
-    lv = _chi2_at(chi2, Ck[None], np.zeros(low.size, dtype=int), low)
+    lv = _chi2_at(chi2, Ck[None], np.zeros(low.size, dtype=int), low)[0]
     i = int(np.argmin(lv))
     a, b = low[max(i - 1, 0)], low[min(i + 1, low.size - 1)]
     r = optimize.minimize_scalar(chi, method="bounded", bounds=(a, b), options={"xatol": 1e-9 * (b - a)})
