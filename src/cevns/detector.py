@@ -318,6 +318,17 @@ class TimeEfficiency:
             return np.ones_like(t)
         return np.where(t < self.t0_us, 1.0, np.exp(-(t - self.t0_us) / self.decay_us))
 
+    def integral(self, edges_us) -> np.ndarray:
+        """int of the efficiency over each bin [edges[i], edges[i+1]] [us], in closed form."""
+        e = np.asarray(edges_us, dtype=float)
+        a, b = e[:-1], e[1:]
+        flat = np.clip(np.minimum(b, self.t0_us) - a, 0.0, None)  # the plateau part of each bin
+        if not np.isfinite(self.decay_us):
+            return b - a
+        tau = self.decay_us
+        lo, hi = np.maximum(a, self.t0_us) - self.t0_us, np.maximum(b, self.t0_us) - self.t0_us
+        return flat + tau * (np.exp(-lo / tau) - np.exp(-hi / tau))
+
 
 @dataclass(frozen=True)
 class RecoilResponse:
