@@ -24,16 +24,28 @@ def test_cevns_t_to_zero_limit():
 
 @pytest.mark.parametrize("E", [3.0, 8.0, 50.0])
 def test_cevns_total_cross_section_closed_form(E):
-    """int_0^Tmax dsigma = G_F^2 m Q^2/pi (Tmax - m Tmax^2/(4E^2)), with F = 1."""
+    """int_0^Tmax dsigma = G_F^2 m Q^2/pi (Tmax - Tmax^2/(2E) - m Tmax^2/(4E^2)) = G_F^2 m Q^2/pi Tmax/2, F = 1
+    (the -T/E term included: with Tmax = 2E^2/(m + 2E) the bracket is exactly Tmax/2)."""
     m = GE74.mass_MeV
     qv = 32 * (0.5 - 2 * C.SIN2W_LOW_Q) - 21.0
     tmax = 2 * E * E / (m + 2 * E)
-    closed = C.G_FERMI**2 * m * qv**2 / np.pi * (tmax - m * tmax**2 / (4 * E * E)) * C.CM2_PER_MEV_M2
+    closed = C.G_FERMI**2 * m * qv**2 / np.pi * (tmax - tmax**2 / (2 * E) - m * tmax**2 / (4 * E * E)) * C.CM2_PER_MEV_M2
+    assert closed == pytest.approx(C.G_FERMI**2 * m * qv**2 / np.pi * tmax / 2 * C.CM2_PER_MEV_M2, rel=1e-12, abs=0)
     sm = M.StandardModel()
     num, _ = integrate.quad(lambda t: float(sm.dsigma_cevns(E, t, GE74, form_factor=ONE)), 0, tmax, epsrel=1e-11)
     assert num == pytest.approx(closed, rel=1e-8, abs=0)
     # heavy-nucleus limit: sigma -> G_F^2 Q_V^2 E^2 / pi (the textbook G_F^2 Q_W^2 E^2 / 4 pi)
     assert closed == pytest.approx(C.G_FERMI**2 * qv**2 * E**2 / np.pi * C.CM2_PER_MEV_M2, rel=3 * E / m, abs=0)
+
+
+def test_cevns_recoil_over_energy_term():
+    """The -T/E term of eq. 1 written out: dsigma/dT = G_F^2 m Q^2/pi F^2 (1 - T/E - m T/(2E^2)), F = 1."""
+    m, s = GE74.mass_MeV, 0.23857
+    qv = 32 * (0.5 - 2 * s) - 21.0
+    for E, T in ((50.0, 0.03), (8.0, 1e-3), (30.0, 0.02)):
+        expect = C.G_FERMI**2 * m * qv**2 / np.pi * (1 - T / E - m * T / (2 * E * E)) * C.CM2_PER_MEV_M2
+        got = M.StandardModel(sin2w=s).dsigma_cevns(E, T, GE74, form_factor=ONE)
+        assert got > 0 and got == pytest.approx(expect, rel=1e-12, abs=0)
 
 
 def test_cevns_vanishes_beyond_kinematic_limit():
@@ -202,3 +214,17 @@ def test_scalar_eves_eq16_by_hand():
     expect = me**2 * T * g**4 / (4 * np.pi * E**2 * (Ms**2 + 2 * me * T) ** 2) * C.CM2_PER_MEV_M2
     extra = M.ScalarMediator(g=g, mass_MeV=Ms).dsigma_eves(E, T) - M.StandardModel().dsigma_eves(E, T)
     assert extra == pytest.approx(expect, rel=1e-8, abs=0)
+
+
+@pytest.mark.parametrize("model", [M.StandardModel(sin2w=0.21), M.MagneticMoment(mu_nu=3e-10),
+                                   M.ChargeRadius(r2_ee=-3e-31), M.VectorBL(g=2e-5, mass_MeV=5.0)], ids=repr)
+def test_cevns_cross_sections_against_the_written_out_reference(model):
+    """The models' flux-moment terms against tests/reference.py's scalar formulas (used by the slow engine test)."""
+    import reference as ref
+
+    rng = np.random.default_rng(5)
+    for E in (3.0, 6.5, 9.0, 30.0):
+        tmax = 2 * E * E / (GE74.mass_MeV + 2 * E)
+        for T in tmax * rng.uniform(1e-4, 1.0, 5):
+            expect = ref.dsigma_cevns(model, E, T, GE74)
+            assert expect > 0 and float(model.dsigma_cevns(E, T, GE74)) == pytest.approx(expect, rel=1e-11, abs=0)
