@@ -365,18 +365,6 @@ class ScalarMediator(_Mediator):
         return _add_terms(super().eves_terms(T, p, flavour, antineutrino), extra)
 
 
-#: |value| beyond which no experiment probes a coupling, in the unit of its parameter table: a value above it is
-#: most likely a unit slip (``mu_nu=12.8`` meant 12.8e-11 mu_B).  Published limits sit near mu_nu ~ 1e-11-1e-9
-#: mu_B, |q| ~ 1e-12-1e-7 e, |<r^2>| ~ 1e-32-1e-30 cm^2; g above sqrt(4 pi) is not perturbative.
-#: Checked by :func:`cevns.plausibility.check_parameters` (sin2w is bounded to [0, 1] by the model itself).
-PLAUSIBLE_MAX_ABS: Dict[str, float] = {
-    **{p: 1e-6 for p in ("mu_nu", "mu_nu_e", "mu_nu_mu")},
-    **{"q_" + f: 1e-3 for f in ("ee", "mumu", "emu", "etau", "mutau")},
-    **{"r2_" + f: 1e-26 for f in ("ee", "mumu", "emu", "etau", "mutau")},
-    "g": float(np.sqrt(4.0 * np.pi)),
-}
-
-
 def _add_terms(a: xsec.Terms, b: xsec.Terms) -> xsec.Terms:
     out = dict(a)
     for n, c in b.items():

@@ -2,9 +2,9 @@
 
 Two tests, both on values as given (in the units of the model's parameter table):
 
-* a coupling whose |value| lies above :data:`cevns.models.PLAUSIBLE_MAX_ABS` (far outside what any experiment
-  probes) is named with its unit and, where the value read in the unit it is usually printed in (the figure
-  scale of :mod:`cevns.labels`, e.g. 1e-11 mu_B) would be plausible, that value as the likely intention;
+* a coupling whose |value| lies above its declared ``plausible`` bound (:class:`cevns.parameters.Parameter`: far
+  outside what any experiment probes) is named with its unit and, where the value read in the unit it is
+  usually printed in (its display scale, e.g. 1e-11 mu_B) would be plausible, that value as the likely intention;
 * a model whose prediction exceeds an experiment's data (or, without data, its Standard Model prediction) by
   more than :data:`MAX_EXCESS` is refused: no such prediction can be compared with the data.
 
@@ -20,7 +20,7 @@ from typing import Any, Iterable, List, Optional, Tuple
 import numpy as np
 
 from .errors import CevnsInputError, CevnsWarning
-from .models import PLAUSIBLE_MAX_ABS, Model
+from .models import Model
 
 #: the most a prediction may exceed the data (or the SM prediction) before it is refused as a unit slip
 MAX_EXCESS = 1e6
@@ -28,28 +28,18 @@ MAX_EXCESS = 1e6
 PRINTED_MIN = 1e-3
 
 
-def _display_scale(name: str) -> float:
-    """The scale a parameter is printed at (1e-11 for mu_nu: "12.8" in a table means 12.8e-11 mu_B); 1 if none."""
-    from .labels import label
-
-    try:
-        return float(label(name).scale)
-    except CevnsInputError:
-        return 1.0
-
-
 def _implausible(model: Model) -> List[str]:
     """One phrase per coupling above its plausible |value|, with its unit and the likely intended value."""
     out = []
-    for name, value in model.values().items():
-        limit = PLAUSIBLE_MAX_ABS.get(name)
-        if limit is None or not abs(value) > limit:
+    for par in model.PARAMETERS:
+        value, limit, unit = model.values()[par.name], par.plausible, par.unit
+        if not abs(value) > limit:
             continue
-        unit = model.parameter_table[name][1]
+        name = par.name
         u = f" {unit}" if unit else ""
         text = (f"{name} = {value:g}{u} is far outside the range any experiment probes (|{name}| <= {limit:.3g}{u}; "
                 + (f"values are in {unit})" if unit else f"{name} is dimensionless)"))
-        scale = _display_scale(name)
+        scale = par.shown_scale
         if scale != 1.0 and abs(value) >= PRINTED_MIN and abs(value * scale) <= limit:
             exponent = int(round(np.log10(scale)))
             text += f": did you mean {value:g}e{exponent}{u} = {value * scale:.3g}?"
