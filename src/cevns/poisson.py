@@ -280,7 +280,7 @@ def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndar
     # points with a non-finite or astronomically large signal are not profiled: their statistic at the
     # nominal nuisances (inf if the signal is not finite) already rules them out
     finite = np.all(np.isfinite(s), axis=1)
-    active = finite & (np.abs(s).max(axis=1) < 1e12)
+    active = finite & (np.abs(s).max(axis=1) < 1e11)
     f = np.where(finite, f, np.inf)
     GVV, GVF, GFF = G
     per_row = d.ndim == 2
