@@ -17,15 +17,16 @@ from cevns.reproduce import write_study
 
 def _study(outdir, fail=False, force=False, value=1.0):
     """A tiny stand-in study through the real writer: two figure files, results, report."""
-    def draw(run, d):
+    def draw(results, d):
         (d / "fig.png").write_text("png")
         if fail:
             raise RuntimeError("drawing failed half way")
         (d / "fig.pdf").write_text("pdf")
+        return ["fig"]
 
-    run = {"results": {"x": value}}
-    return write_study(outdir, run, draw, lambda r: f"# report\n\nx = {r['results']['x']}", force=force,
-                       figures=("fig",))
+    run = {"results": {"x": value}, "figure_data": {}}
+    return write_study(outdir, run, "paper", lambda r: f"# report\n\nx = {r['results']['x']}", force=force,
+                       draw=draw)
 
 
 def test_a_second_run_replaces_its_own_outputs(tmp_path):
