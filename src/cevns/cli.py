@@ -496,12 +496,12 @@ def cmd_schema(args) -> int:
         from .experiments import read_experiment_file
 
         cfg, text, _ = read_experiment_file(args.validate)
-        from .experiments import _renamed
+        from .experiments import renamed_error
 
         try:
             c = schema.validate(cfg, text)
         except CevnsInputError as e:  # named as loading names it
-            raise _renamed(e, f"experiment file {args.validate}: ") from None
+            raise renamed_error(e, f"experiment file {args.validate}: ") from None
         print(f"{args.validate}: valid (schema version {schema.SCHEMA_VERSION}; "
               f"{len(c)} sections and keys; data files are read only by the other commands)")
         return 0

@@ -22,40 +22,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
 from .detector import TimeEfficiency
-from .errors import CevnsInputError, check_positive
+from .errors import CevnsInputError
 from .poisson import PoissonLikelihood
-
-#: the most rows a data table may have (its size is capped too: :data:`cevns._files.MAX_FILE_BYTES`)
-MAX_ROWS = 1_000_000
-
-
-def read_table(path: Path, columns: Sequence[str]) -> np.ndarray:
-    """Numeric columns ``columns`` of a CSV with a header (``#`` comment lines skipped): (n_rows, n_columns)."""
-    from ._files import data_table, is_number, read_text_file
-
-    text = read_text_file(path, "data file")
-    header, lines = data_table(text, f"data file {path.name}", MAX_ROWS)
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise CevnsInputError(f"data file {path.name}: missing column(s) {missing}; has {header}")
-    idx = [header.index(c) for c in columns]
-    out = np.empty((len(lines), len(columns)))
-    for r, (lineno, f) in enumerate(lines):
-        try:
-            out[r] = [float(f[i]) for i in idx]
-        except ValueError:
-            bad = next(j for j, i in enumerate(idx) if not is_number(f[i]))
-            raise CevnsInputError(f"data file {path.name}, line {lineno}: expected numbers in {list(columns)}; "
-                                  f"{columns[bad]} holds {f[idx[bad]][:60]!r}") from None
-    if not np.all(np.isfinite(out)):
-        raise CevnsInputError(f"data file {path.name}: NaN or inf")
-    return out
+from .readers import MAX_ROWS, read_table, recoil_response  # noqa: F401  (MAX_ROWS: re-exported)
 
 
 @dataclass(frozen=True)
@@ -212,7 +186,7 @@ def _signal_variant(exp, key: str, value: Any) -> np.ndarray:
     sec, field = key.split(".", 1)
     cfg = copy.deepcopy(exp.config)
     cfg.setdefault(sec, {})[field] = value
-    engine = ResponseEngine(exp.target, exp.source, exp._recoil_response(cfg), exp.binding, exp.numerics)
+    engine = ResponseEngine(exp.target, exp.source, recoil_response(cfg, exp.base_dir), exp.binding, exp.numerics)
     return engine.rates(StandardModel(), "cevns")
 
 
@@ -253,9 +227,8 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
             total = _table_total(exp, b, what) if b.get("kind") == "table" else shape.sum()
             if total <= 0 or shape.sum() <= 0:
                 raise CevnsInputError(f"{what}: empty inside the analysis bins, cannot be normalised")
-            scale = check_positive(f"{what} normalisation", exp._float(f"{what} normalisation", norm),
-                                   allow_zero=True) / total
-        sig = check_positive(f"{what} sigma", exp._float(f"{what} sigma", b.get("sigma", 0.0)), allow_zero=True)
+            scale = float(norm) / total  # >= 0 by the schema
+        sig = float(b.get("sigma", 0.0))  # >= 0 by the schema
         _check_events(shape * scale, what)
         bkgs.append(shape * scale)
         bsig.append(sig)
@@ -294,7 +267,7 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
             rel = np.where(nominal > 0, diff / safe, 0.0)
         sshapes.append(rel)
         snames.append(str(sh.get("name", f"signal shape {i + 1}")))
-    sigma_s = exp._float("[likelihood] signal_sigma", lik.get("signal_sigma", 0.0))
+    sigma_s = float(lik.get("signal_sigma", 0.0))
     names = (["signal normalisation"] if sigma_s > 0 else []) + snames \
         + [n for n, s in zip(bnames, bsig) if s > 0] + bshape_names
     like = PoissonLikelihood(counts, np.array(bkgs) if bkgs else None, bsig, sigma_s,

@@ -20,7 +20,7 @@ from .errors import CevnsInputError
 HBARC_MEV_FM = C.HBARC_MEV_CM * 1e13  # hbar c in MeV fm
 
 
-def _read_data_csv(name: str) -> List[Dict[str, str]]:
+def read_data_csv(name: str) -> List[Dict[str, str]]:
     """Rows of a packaged CSV (comment lines start with '#')."""
     text = resources.files("cevns.data").joinpath(name).read_text()
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
@@ -169,7 +169,7 @@ class Target:
 @lru_cache(maxsize=None)
 def _isotope_table() -> Dict[str, Tuple[Isotope, ...]]:
     table: Dict[str, List[Isotope]] = {}
-    for row in _read_data_csv("isotopes.csv"):
+    for row in read_data_csv("isotopes.csv"):
         iso = Isotope(int(row["Z"]), int(row["A"]), float(row["atomic_mass_u"]), float(row["abundance"]))
         table.setdefault(row["element"], []).append(iso)
     return {k: tuple(v) for k, v in table.items()}
@@ -260,7 +260,7 @@ class BindingTable:
 
 
 def binding_tables(element: str = "Ge") -> List[str]:
-    return sorted({r["table"] for r in _read_data_csv("binding_energies.csv") if r["element"] == element})
+    return sorted({r["table"] for r in read_data_csv("binding_energies.csv") if r["element"] == element})
 
 
 def load_binding_table(element: str = "Ge", table: str = "carlson",
@@ -276,7 +276,7 @@ def load_binding_table(element: str = "Ge", table: str = "carlson",
             one = load_binding_table(el, table)
             shells += [(f"{el} {name}", b, occ * float(n)) for name, b, occ in one.shells]
         return BindingTable(element, table, tuple(sorted(shells, key=lambda x: -x[1])))
-    rows = [r for r in _read_data_csv("binding_energies.csv") if r["element"] == element and r["table"] == table]
+    rows = [r for r in read_data_csv("binding_energies.csv") if r["element"] == element and r["table"] == table]
     if not rows:
         raise CevnsInputError(
             f"no binding-energy table {table!r} for element {element!r}; available: {binding_tables(element) or 'none'} "

@@ -391,7 +391,7 @@ class _Validator:
                 self.fail(f"{where} {disc}", f"must be one of {', '.join(repr(o) for o in options)}, got "
                           f"{_show(choice)}" + (_suggest(choice, list(options)) if isinstance(choice, str) else ""),
                           disc)
-            fields = {disc: text("", choices=tuple(options)), **fields, **options[choice]}
+            fields = {disc: text("", choices=tuple(options), default=choice or None), **fields, **options[choice]}
             for name in v:
                 if name not in fields:
                     owners = [repr(o) for o, f in options.items() if name in f]
