@@ -7,8 +7,9 @@ energy-major (index = energy bin x n_time + time bin), as in :mod:`cevns.rates`.
 * ``[data] kind = "events"``: an event list (columns ``energy``, ``time``) binned here; ``"table"``: a table
   of bin centres and counts (e.g. the LAr release's 3D PDFs), each row added to the bin holding its centre
   (summing over any other axis, e.g. F90).
-* ``[[backgrounds]]``: ``kind = "events"`` (binned like the data; ``time_shape = "uniform"`` keeps the
-  energy projection and spreads it uniformly in time: a steady-state background), ``"projections"``
+* ``[[backgrounds]]``: ``kind = "events"`` (binned like the data; ``time_shape`` keeps the energy projection
+  and spreads it over the time bins, a steady-state background: ``"uniform"`` flat, ``"time-efficiency"``
+  through the detector's time efficiency, ``"exponential"`` its decay from t = 0: :func:`time_profile`), ``"projections"``
   (an energy shape, normalised to one inside the energy range, times a time shape in absolute counts per
   fine bin, times the time efficiency) or ``"table"``; ``normalisation`` rescales to that many events in the
   analysis region, ``sigma`` is its relative uncertainty; ``shapes`` are +-1 sigma template columns.
@@ -25,6 +26,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from .detector import TimeEfficiency
 from .errors import CevnsInputError
 from .poisson import PoissonLikelihood
 from .readers import MAX_ROWS, read_table, recoil_response  # noqa: F401  (MAX_ROWS: re-exported)
@@ -114,16 +116,18 @@ def _binned(exp, spec: Dict[str, Any], what: str, value_col: Optional[str] = Non
     if kind == "events":
         ce, ct = _columns(spec, what, ("energy", "time"))
         a = read_table(path, [ce, ct])
-        if spec.get("time_shape") == "uniform":
-            if te is None:
-                raise CevnsInputError(f"{what}: time_shape = 'uniform' needs time bins")
-            inside = (a[:, 1] >= te[0]) & (a[:, 1] < te[-1])
-            e_counts = _rebin_1d(a[inside, 0], np.ones(int(inside.sum())), ee)
-            frac = np.diff(te) / (te[-1] - te[0])
-            return np.outer(e_counts, frac).ravel()
-        if "time_shape" in spec:
-            raise CevnsInputError(f"{what}: time_shape must be 'uniform' (or absent), got {spec['time_shape']!r}")
-        return _bin2d(a[:, 0], a[:, 1], np.ones(a.shape[0]), ee, te)
+        if "time_shape" not in spec:
+            return _bin2d(a[:, 0], a[:, 1], np.ones(a.shape[0]), ee, te)
+        shape = spec["time_shape"]
+        if shape not in TIME_SHAPES:
+            raise CevnsInputError(f"{what}: time_shape must be one of {', '.join(map(repr, TIME_SHAPES))} (or absent), "
+                                  f"got {shape!r}")
+        if te is None:
+            raise CevnsInputError(f"{what}: time_shape = {shape!r} needs time bins")
+        inside = (a[:, 1] >= te[0]) & (a[:, 1] < te[-1])
+        e_counts = _rebin_1d(a[inside, 0], np.ones(int(inside.sum())), ee)
+        frac = time_profile(shape, te, r.time_efficiency)
+        return np.outer(e_counts, frac / frac.sum()).ravel()
     if kind == "table":
         ce, ct, cv = _columns(spec, what, ("energy", "time", "value"))
         cv = value_col or cv
@@ -147,6 +151,25 @@ def _binned(exp, spec: Dict[str, Any], what: str, value_col: Optional[str] = Non
         t_counts = _rebin_1d(ta[:, 0], ta[:, 1] * r.time_efficiency(ta[:, 0]), te)
         return np.outer(e_shape, t_counts).ravel()
     raise CevnsInputError(f"{what}: kind must be 'events', 'table' or 'projections', got {kind!r}")
+
+
+#: time shapes of a steady-state ("events") background: its energy projection spread over the time bins
+TIME_SHAPES = ("uniform", "time-efficiency", "exponential")
+
+
+def time_profile(shape: str, time_edges_us: Any, efficiency: TimeEfficiency) -> np.ndarray:
+    """Relative content of each time bin of a steady-state background (not normalised).
+
+    "uniform": flat in time (the bin widths); "time-efficiency": flat in time seen through the detector's
+    time efficiency, as the signal is (its integral over each bin); "exponential": the efficiency's decay
+    from t = 0 with its plateau left out, exp(-t/decay) (the form of the COHERENT group's fitting code,
+    docs/coherent.md)."""
+    edges = np.asarray(time_edges_us, dtype=float)
+    if shape == "uniform":
+        return np.diff(edges)
+    if shape == "exponential":
+        efficiency = TimeEfficiency(0.0, efficiency.decay_us)
+    return efficiency.integral(edges)
 
 
 def _table_total(exp, spec: Dict[str, Any], what: str) -> float:

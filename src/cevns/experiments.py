@@ -96,33 +96,40 @@ class _Analyses:
         """Parse "cevns", "eves" or "cevns+eves" into a tuple of channel names."""
         return _parse_channels(channels)
 
+    def _computed(self, channels: str) -> str:
+        """The channels a result is labelled with: "cevns+eves" becomes "cevns" where no part has an electron
+        channel (COHERENT LAr: the F90 cut removes electron recoils), so no result claims EvES it never computed."""
+        parts = _parse_channels(channels)
+        with_eves = any(e.engine.has_eves for e in getattr(self, "parts", [self]))
+        return "cevns" if set(parts) == {"cevns", "eves"} and not with_eves else channels
+
     @limited
     def fit(self, param: str = "sin2w", channels: str = "cevns+eves", **kw: Any) -> "FitResult":
         """Best fit, Delta chi^2 profile and intervals of ``param`` (see :func:`cevns.analysis.fit`)."""
         from . import analysis
 
-        return analysis.fit(self, param, channels, **kw)
+        return analysis.fit(self, param, self._computed(channels), **kw)
 
     @limited
     def limit(self, param: str, cl: float | str = 0.90, channels: str = "cevns+eves", **kw: Any) -> "FitResult":
         """Allowed region of ``param`` at confidence level ``cl`` (see :func:`cevns.analysis.limit`)."""
         from . import analysis
 
-        return analysis.limit(self, param, cl, channels, **kw)
+        return analysis.limit(self, param, cl, self._computed(channels), **kw)
 
     @limited
     def exclusion(self, model: str = "scalar", channels: str = "cevns+eves", **kw: Any) -> "ExclusionResult":
         """Mediator exclusion curve in (mass [MeV], g) (see :func:`cevns.analysis.exclusion`)."""
         from . import analysis
 
-        return analysis.exclusion(self, model, channels, **kw)
+        return analysis.exclusion(self, model, self._computed(channels), **kw)
 
     @limited
     def contour(self, params: Sequence[str], channels: str = "cevns+eves", **kw: Any) -> "ContourResult":
         """Delta chi^2 over two parameters of one model, e.g. ("q_ee", "q_emu") (see :func:`cevns.analysis.contour`)."""
         from . import analysis
 
-        return analysis.contour(self, params, channels, **kw)
+        return analysis.contour(self, params, self._computed(channels), **kw)
 
 
 
@@ -163,7 +170,8 @@ class Experiment(_Analyses):
         element = t.get("element", t.get("label"))
         self.target = load_target(str(element), t.get("abundances"), composition=t.get("composition"),
                                   form_factor=str(t["form_factor"]), radii_fm=t.get("radii_fm"))
-        self.binding = load_binding_table(str(element), t["binding_table"]) if t["eves"] else None
+        self.binding = (load_binding_table(str(element), t["binding_table"], t.get("composition"))
+                        if t["eves"] else None)
         self.source = build(SOURCES, "source", cfg.get("source", {"kind": "reactor"})["kind"])(cfg, self.base_dir)
         parts = build(RESPONSES, "response", cfg["quenching"]["model"])(cfg, self.base_dir, self.target, self.name)
         for attr, value in parts.items():  # the response, and for germanium its detectors, quenching, resolution, data

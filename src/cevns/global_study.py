@@ -170,7 +170,8 @@ def run_global(progress: bool = False, transitions: str = "zero", n_masses: int 
         say("combination with separate nuisances")
     out["choices"] = {"transitions": transitions, "region_transitions": "zero", "cl": 0.9, "region_dof": 2,
                       "mediator_dof": 1,
-                      "coupling": "universal", "channels": "cevns+eves (COHERENT: CEvNS only, no EvES channel)",
+                      "coupling": "universal",
+                      "channels": "cevns+eves (LAr: no electron channel, its F90 cut removes electron recoils)",
                       "n_masses": n_masses, "region_grid": n_grid}
     out["inputs"] = {key: e.inputs() for key, _lab, _st, e in sets[:-1]}
     from . import __version__

@@ -382,7 +382,7 @@ def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndar
     # points with a non-finite or astronomically large signal are not profiled: their statistic at the
     # nominal nuisances (inf if the signal is not finite) already rules them out
     finite = np.all(np.isfinite(s), axis=1)
-    active = finite & (np.abs(s).max(axis=1) < 1e12)
+    active = finite & (np.abs(s).max(axis=1) < 1e11)
     f = np.where(finite, f, np.inf)
     per_row = d.ndim == 2
     empty = np.flatnonzero(np.any(np.atleast_2d(d) <= 0, axis=0))  # the bins that can lack counts
