@@ -40,10 +40,9 @@ def chi2_of(exp) -> Chi2:
 
 
 def statistic_kind(exp) -> str:
-    """What the statistic of ``exp`` is: "chi2" (eq. 20), "poisson" (the deviance -2 ln(L/L_saturated) with
-    Gaussian-constrained nuisances) or "chi2+poisson" (a joint fit of both kinds)."""
-    kinds = {"poisson" if getattr(e, "counting_experiment", False) else "chi2" for e in getattr(exp, "parts", [exp])}
-    return "+".join(k for k in ("chi2", "poisson") if k in kinds)
+    """What the statistic of ``exp`` is (:attr:`cevns.statistic.Statistic.name`): "chi2" (eq. 20), "poisson" (the
+    deviance -2 ln(L/L_saturated) with Gaussian-constrained nuisances) or "chi2+poisson" (a joint fit of both)."""
+    return chi2_of(exp).name
 
 
 def goodness_of_fit_ndof(exp, n_fitted: int) -> int:

@@ -160,6 +160,7 @@ def poisson_statistic(exp: Any, lik: Dict[str, Any]) -> None:
     exp.counting = build_counting(exp, lik)
     exp.data = exp.counting.dataset if "data" in exp.config else None
     exp.sigma_alpha = float(exp.counting.likelihood.signal_sigma)
+    exp.counting.likelihood.tags = dict(exp.shared_nuisances)
     unknown = set(exp.shared_nuisances) - set(exp.counting.likelihood.names)
     if unknown:
         raise CevnsInputError(f"[likelihood] shared: unknown nuisance(s) {sorted(unknown)}; "

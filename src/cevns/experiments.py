@@ -32,6 +32,7 @@ from .nuclei import load_binding_table, load_target
 from .rates import CHANNELS, Basis, NumericalSettings, ResponseEngine
 from .readers import Dataset
 from .results import ContourResult, ExclusionResult, FitResult, Prediction
+from .statistic import Grouped
 from .stats import Chi2, JointChi2
 
 #: the largest experiment or data file read (a larger one is refused, not parsed)
@@ -491,29 +492,6 @@ class _JointEngine:
         return Basis(bases[0].names, monos, B)
 
 
-class _GroupedStatistic:
-    """Sum of statistics, each acting on its own subset of the concatenated bins (the interface of
-    :class:`~cevns.stats.Chi2`: call on predictions (n_bins,) or (n_points, n_bins); gradient)."""
-
-    def __init__(self, groups: Sequence[Tuple[Any, np.ndarray]], n_bins: int):
-        self.groups = list(groups)
-        self.data = np.zeros(n_bins)
-        self.sigma = np.zeros(n_bins)
-        for st, ix in self.groups:
-            self.data[ix], self.sigma[ix] = st.data, st.sigma
-
-    def __call__(self, pred) -> np.ndarray:
-        r = np.asarray(pred, dtype=float)
-        return np.sum([st(r[..., ix]) for st, ix in self.groups], axis=0)
-
-    def gradient(self, pred: np.ndarray) -> np.ndarray:
-        r = np.asarray(pred, dtype=float)
-        out = np.zeros_like(r)
-        for st, ix in self.groups:
-            out[ix] += st.gradient(r[ix])
-        return out
-
-
 class JointExperiment(_Analyses):
     """Several experiments fitted together: chi^2 is the sum of each one's eq. 20, each with its own
     normalisation nuisance (independent flux/efficiency normalisations).  Build with ``exp1 + exp2``;
@@ -573,7 +551,7 @@ class JointExperiment(_Analyses):
         merged = PoissonLikelihood.combine([stats[i] for i in counting], [tags[i] for i in counting])
         groups = [(stats[i], idx[i]) for i in range(len(self.parts)) if i not in counting]
         groups.append((merged, np.concatenate([idx[i] for i in counting])))
-        return _GroupedStatistic(groups, int(edges[-1]))
+        return Grouped(groups, int(edges[-1]))
 
     def shared_nuisances(self) -> Dict[str, List[str]]:
         """Nuisances profiled jointly across parts: tag -> the parts (by name) that share it."""

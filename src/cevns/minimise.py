@@ -50,32 +50,26 @@ def _batch_chi2(chi2: Chi2, basis: Basis, pts: np.ndarray, chunk: int = 2048) ->
 
 
 def _leaves(chi2: Any) -> Optional[List[Tuple[Any, Any]]]:
-    """The parts of a summed statistic and the bins each acts on (:class:`cevns.stats.JointChi2`: ``parts`` and
-    ``slices``; a joint fit with shared nuisances: ``groups``), or None for a single statistic."""
-    if hasattr(chi2, "groups"):
-        return list(chi2.groups)
-    if hasattr(chi2, "parts") and hasattr(chi2, "slices"):
-        return list(zip(chi2.parts, chi2.slices))
-    return None
+    """The parts of a summed statistic and the bins each acts on (:meth:`cevns.statistic.Statistic.leaves`), or
+    None for a single statistic."""
+    return chi2.leaves()
 
 
 def state_size(chi2: Any) -> int:
     """Columns of the warm-start state of a statistic (:func:`warm_chi2`): its profiled nuisances (0: none)."""
-    if hasattr(chi2, "call_warm"):
-        return int(chi2.state_size)
     leaves = _leaves(chi2)
-    return sum(state_size(c) for c, _ in leaves) if leaves else 0
+    return sum(state_size(c) for c, _ in leaves) if leaves else int(chi2.state_size)
 
 
 def warm_chi2(chi2: Any, preds: np.ndarray, state: Optional[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
     """chi^2 of many predictions and the state to start the next ones from: the profiled nuisances of every
     Poisson part (:meth:`cevns.poisson.PoissonLikelihood.call_warm`), each profile started from ``state``
     (None: from the nominal nuisances).  Parts without nuisances to profile are plain calls."""
-    if hasattr(chi2, "call_warm"):
-        return chi2.call_warm(preds, state)
     leaves = _leaves(chi2)
+    if not leaves:
+        return chi2.call_warm(preds, state)
     k = state_size(chi2)
-    if not leaves or k == 0:
+    if k == 0:
         return chi2(preds), np.zeros((preds.shape[0], 0))
     out, new, o = np.zeros(preds.shape[0]), np.zeros((preds.shape[0], k)), 0
     for c, ix in leaves:

@@ -21,19 +21,21 @@ parts add into joint fits.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .convergence import failed
 from .errors import CevnsInputError
+from .statistic import Statistic
 
 _TINY = 1e-12
 #: the largest relative uncertainty of a normalisation (100 = 10 000 %; beyond, the profile's products overflow)
 MAX_SIGMA = 100.0
 
 
-class PoissonLikelihood:
+class PoissonLikelihood(Statistic):
     """-2 ln lambda of binned counts ``data`` with linear nuisances, profiled (module docstring).
 
     Parameters
@@ -82,6 +84,22 @@ class PoissonLikelihood:
         self._set_columns(np.array(V).reshape(len(V), n), np.array(F).reshape(len(F), n),
                           list(names) if names is not None else default)
         self.iterations, self.tol = iterations, tol
+        #: nuisance name -> tag: in a sum with another Poisson likelihood, nuisances tagged alike are one
+        self.tags: Dict[str, str] = {}
+
+    name = "poisson"
+
+    def toy_parts(self, idx: np.ndarray) -> List[Any]:
+        """Toys: the nuisances drawn from N(0, 1), the expectation clipped at >= 0, Poisson counts."""
+        return [PoissonPart.from_likelihood(self, idx)]
+
+    def __add__(self, other: Statistic) -> Statistic:
+        """Poisson + Poisson sharing a tag: one likelihood with that nuisance shared (:meth:`combine`)."""
+        if isinstance(other, PoissonLikelihood) and set(self.tags.values()) & set(other.tags.values()):
+            both = PoissonLikelihood.combine([self, other], [self.tags, other.tags])
+            both.tags = {**self.tags, **other.tags}
+            return both
+        return super().__add__(other)
 
     def _set_columns(self, V: np.ndarray, F: np.ndarray, names: Sequence[str]) -> None:
         self._V, self._F = V, F
@@ -410,3 +428,74 @@ def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndar
     unsettled = active & (last > tol + 1e-12 * np.abs(f))
     failed(f"Poisson nuisance profile (damped Newton, {iterations} iterations)", int(np.count_nonzero(unsettled)))
     return f, theta, mu
+
+
+@dataclass
+class PoissonPart:
+    """-2 ln lambda of :class:`cevns.poisson.PoissonLikelihood` on the bins ``idx``, for toys x predictions:
+    mu = s + b + s (V^T theta_s) + F^T theta_f, theta ~ N(0, 1), profiled by the likelihood's own Newton
+    steps (:func:`cevns.poisson.newton_profile`) with the counts of each toy and warm starts.
+    Toys: theta drawn from N(0, 1), expectation clipped at >= 0, counts Poisson."""
+
+    idx: np.ndarray
+    bkg: np.ndarray          #: (n,) total background
+    V: np.ndarray            #: (k_s, n) signal columns (relative, multiply the signal)
+    F: np.ndarray            #: (k_f, n) fixed columns (absolute)
+    iterations: int = 30
+    tol: float = 1e-9
+    kind: str = "poisson"
+    _G: Tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self._G = column_products(self.V, self.F)
+
+    @classmethod
+    def from_likelihood(cls, lk: Any, idx: np.ndarray) -> "PoissonPart":
+        """From a :class:`~cevns.poisson.PoissonLikelihood`: its columns rebuilt from the public arrays (signal
+        norm, signal shapes, background norms, background shapes, in the likelihood's order)."""
+        n = lk.data.size
+        V = ([np.full(n, lk.signal_sigma)] if lk.signal_sigma > 0 else []) + list(lk.signal_shapes)
+        F = [s * b for s, b in zip(lk.background_sigmas, lk.backgrounds) if s > 0] + list(lk.background_shapes)
+        if len(V) != lk.n_signal_cols or len(V) + len(F) != lk.n_nuisances:
+            # a merged likelihood (PoissonLikelihood.combine: shared nuisances) keeps its columns only internally
+            V, F = list(lk._V), list(lk._F)
+        return cls(np.asarray(idx), np.asarray(lk.bkg_total, dtype=float), np.array(V).reshape(len(V), n),
+                   np.array(F).reshape(len(F), n), int(lk.iterations), float(lk.tol))
+
+    @property
+    def k(self) -> int:
+        return self.V.shape[0] + self.F.shape[0]
+
+    def generate(self, rng: np.random.Generator, signal: np.ndarray, n: int) -> np.ndarray:
+        ks = self.V.shape[0]
+        theta = rng.normal(0.0, 1.0, (n, self.k))
+        mu = signal[None, :] * (1.0 + theta[:, :ks] @ self.V) + self.bkg[None, :] + theta[:, ks:] @ self.F
+        return rng.poisson(np.maximum(mu, 0.0)).astype(float)
+
+    def _mu(self, s: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        ks = self.V.shape[0]
+        return s * (1.0 + theta[:, :ks] @ self.V) + self.bkg + theta[:, ks:] @ self.F
+
+    @staticmethod
+    def _stat(mu, d, dlogd, theta) -> np.ndarray:
+        m = np.maximum(mu, _TINY)
+        return 2.0 * (m - d + dlogd - d * np.log(m)).sum(-1) + (theta * theta).sum(-1)
+
+    def q(self, data: np.ndarray, pred: np.ndarray, theta0: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+        """-2 ln lambda for toys ``data`` (T, n) and predictions ``pred`` (T, M, n) -> (T, M), and theta* (T, M, k);
+        ``theta0`` (T, M, k) a starting point (e.g. the nuisances of a neighbouring prediction)."""
+        T, M, n = pred.shape
+        s = pred.reshape(T * M, n)
+        d = np.repeat(data, M, axis=0)
+        theta = np.zeros((T * M, self.k)) if theta0 is None else np.array(theta0, dtype=float).reshape(T * M, self.k)
+        out = np.empty(T * M)
+        step = max(1, 2_000_000 // max(1, n * self.k))
+        for a in range(0, T * M, step):
+            sl = slice(a, a + step)
+            out[sl], theta[sl] = self._profile(s[sl], d[sl], theta[sl])
+        return out.reshape(T, M), theta.reshape(T, M, self.k)
+
+    def _profile(self, s: np.ndarray, d: np.ndarray, theta: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        dlogd = np.where(d > 0, d * np.log(np.maximum(d, _TINY)), 0.0)
+        f, th, _ = newton_profile(s, d, dlogd, self.bkg, self.V, self.F, self._G, theta, self.iterations, self.tol)
+        return f, th
