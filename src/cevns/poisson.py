@@ -195,7 +195,7 @@ class PoissonLikelihood(Statistic):
             return np.asarray(self.profile(s)[0])
         out = np.empty(s.shape[0])
         # 64 points per block: the matrix products stay below OpenBLAS's threading threshold, which on a busy
-        # machine costs far more than it gains (measured: 0.66 s per 20,000 LAr points, 5 s with 256 per block)
+        # machine costs far more than it gains (docs/performance.md)
         step = 64
         for a in range(0, s.shape[0], step):
             out[a:a + step] = self.profile(s[a:a + step])[0]
@@ -205,7 +205,7 @@ class PoissonLikelihood(Statistic):
         """(-2 ln lambda, profiled nuisances) of the predictions ``pred`` (n_points, n_bins), each profile started
         from its row of ``theta0`` (n_points, n_nuisances; zeros or None: from the nominal nuisances).  For
         minimisers whose next points lie close to their last: a warm start needs ~2 Newton iterations instead of
-        ~10 (measured: 45 -> 24 us per CsI point)."""
+        ~10."""
         s = np.atleast_2d(np.asarray(pred, dtype=float))
         n = s.shape[0]
         out, theta = np.empty(n), np.zeros((n, self.n_nuisances))

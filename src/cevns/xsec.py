@@ -1,7 +1,7 @@
-"""Cross-section building blocks (Sec. 1-3 of ``paper/equations.md``), natural units.
+"""Cross-section building blocks (the equations restated in docs/physics.md), natural units.
 
 Every differential cross section of the paper depends on the neutrino energy
-only through E^0, E^-1 and E^-2 (``design.md``).  The functions here return it
+only through E^0, E^-1 and E^-2 (docs/physics.md).  The functions here return it
 as a dict ``{n: c_n(T)}`` with dsigma/dT = sum_n c_n(T) E^n [MeV^-3], valid for
 E >= E_min(T).  Coefficients may be numbers, arrays or :class:`cevns._poly.Poly`
 objects (polynomials in the model parameters): one formula serves the direct
