@@ -718,7 +718,6 @@ def _exclusion(exp, model: str, channels: str, cl: ConfidenceLevel, dof: int, ma
     if M.size > MAX_MASSES:
         raise CevnsInputError(f"{M.size} masses: at most {MAX_MASSES}")
     chi2 = chi2_of(exp)
-    islands: List[Dict[str, Any]] = []
     if g_range is None:
         g_range = (1e-18, 1.0) if convention == "product" else (1e-9, 1.0)
     lo_g, hi_g = (check_positive("g_range", v) for v in g_range)
@@ -759,7 +758,14 @@ def _exclusion(exp, model: str, channels: str, cl: ConfidenceLevel, dof: int, ma
                               None if states is None else states[first, j[first]])
     for kb in np.flatnonzero(above.any(axis=1) & (j == 0)):  # excluded already at the bottom of the scan (rare)
         out_g[kb], cmin[kb] = _exclusion_below_scan(chi2, C[kb], g_grid, cmin[kb], level)
-    # allowed islands after the first crossing: every run of scan points back inside, edges refined at once
+    islands = _islands(chi2, C, states, g_grid, M, above, j, out_g, cmin, level)
+    return ExclusionResult(model, "+".join(ch), cl.probability, level, M, out_g, islands, convention, cl.label, dof)
+
+
+def _islands(chi2, C: np.ndarray, states: Optional[np.ndarray], g_grid: np.ndarray, M: np.ndarray, above: np.ndarray,
+             j: np.ndarray, out_g: np.ndarray, cmin: np.ndarray, level: float) -> List[Dict[str, Any]]:
+    """The allowed islands above the first excluded coupling of each mass: every run of scan points back inside the
+    region, its edges refined all at once (an edge at the end of the scan kept there)."""
     edges: List[Tuple[int, int, int, float, float, Optional[float]]] = []  # (mass, island, side, a, b, fixed edge)
     runs: Dict[int, List[List[float]]] = {}
     last = g_grid.size - 1
@@ -787,11 +793,12 @@ def _exclusion(exp, model: str, channels: str, cl: ConfidenceLevel, dof: int, ma
                                 None if states is None else states[idx[sel], np.searchsorted(g_grid, lo_e) + 1])
         for (k, r, side, *_), x in zip(edges, roots):
             runs[k][r][side] = float(x)
+    islands = []
     for k in sorted(runs):
         regs = [rg for rg in runs[k] if rg[0] > out_g[k]]
         if regs:
             islands.append({"mass_MeV": float(M[k]), "allowed_g": regs})
-    return ExclusionResult(model, "+".join(ch), cl.probability, level, M, out_g, islands, convention, cl.label, dof)
+    return islands
 
 
 def _g_coefficients(basis: Basis, values: Dict[str, float]) -> np.ndarray:
@@ -999,52 +1006,42 @@ def contour(exp, params: Sequence[str], channels: str = "cevns+eves", cl: float 
     return res
 
 
-def _contour(exp, cls, params: Sequence[str], channels: str, cl: float | str, dof: int, level: float, n: int,
-             ranges: Optional[Dict[str, Tuple[float, float]]], fixed: Optional[Dict[str, float]],
-             progress: Optional[Callable[[int, int], None]], chosen: Optional[Sequence[str]] = None) -> ContourResult:
-    p1, p2 = params
-    fixed = dict(fixed or {})
-    model = cls(**fixed)
-    table = cls.parameter_table
-    seen = {name for ch in exp.channels(channels) for m in exp.engine.basis(model, ch).monomials for name, _ in m}
-    if chosen is None:
-        free = [p for p in set(default_free(cls, p1, fixed)) | set(default_free(cls, p2, fixed))
-                if p not in params and p in seen]
-    else:
-        free = _checked_free(cls, params, chosen, fixed)
-    free = [p for p in table if p in free]  # in table order
-    axes = []
-    for p, other in ((p1, p2), (p2, p1)):
-        if ranges and p in ranges:
-            lo, hi = (check_finite(f"range of {p}", v) for v in ranges[p])
-            if not hi > lo:
-                raise CevnsInputError(f"range of {p} must be (lo, hi) with lo < hi, got ({lo:g}, {hi:g})")
-        else:
-            prob = _Problem(exp, p, channels, fixed, [q for q in free + [other] if not cls.parameter(q).shared], model)
-            lo, hi = prob.auto_range(level)
-            if prob.par.bounded:  # its whole physical range, narrowed to where the profile is within level + 2
-                xs = np.linspace(lo, hi, 201)
-                prof = prob.profile_many(xs)
-                inside = np.flatnonzero(prof - prof.min() <= level + 2.0)
-                lo, hi = xs[max(inside[0] - 1, 0)], xs[min(inside[-1] + 1, xs.size - 1)]
-            if prob.even:
-                lo = -hi
-            pad = 0.15 * (hi - lo)
-            lo, hi = max(lo - pad, prob.par.bounds[0]), min(hi + pad, prob.par.bounds[1])  # padded, inside its bounds
-        axes.append(np.linspace(lo, hi, n))
-    ch = exp.channels(channels)
-    basis, chi2 = combined_basis(exp, model, ch), chi2_of(exp)
-    names = basis.names
-    base = np.array([model.values()[k] for k in names], dtype=float)
-    i1, i2, i_free = names.index(p1), names.index(p2), [names.index(q) for q in free]
-    scales = {q: table[q][2] for q in table}
-    units = {q: table[q][1] for q in table}
+def _contour_axis(exp, cls, p: str, other: str, channels: str, level: float, n: int, free: List[str],
+                  fixed: Dict[str, float], model: Model, ranges: Optional[Dict[str, Tuple[float, float]]]) -> np.ndarray:
+    """The grid of one contour axis: ``ranges[p]``, else the one-parameter allowed range at ``level`` (the rest of
+    the family marginalised; a bounded parameter's physical range narrowed to where the profile is within level + 2)
+    padded by 15% inside the parameter's bounds."""
+    if ranges and p in ranges:
+        lo, hi = (check_finite(f"range of {p}", v) for v in ranges[p])
+        if not hi > lo:
+            raise CevnsInputError(f"range of {p} must be (lo, hi) with lo < hi, got ({lo:g}, {hi:g})")
+        return np.linspace(lo, hi, n)
+    prob = _Problem(exp, p, channels, fixed, [q for q in free + [other] if not cls.parameter(q).shared], model)
+    lo, hi = prob.auto_range(level)
+    if prob.par.bounded:
+        xs = np.linspace(lo, hi, 201)
+        prof = prob.profile_many(xs)
+        inside = np.flatnonzero(prof - prof.min() <= level + 2.0)
+        lo, hi = xs[max(inside[0] - 1, 0)], xs[min(inside[-1] + 1, xs.size - 1)]
+    if prob.even:
+        lo = -hi
+    pad = 0.15 * (hi - lo)
+    return np.linspace(max(lo - pad, prob.par.bounds[0]), min(hi + pad, prob.par.bounds[1]), n)
+
+
+def _contour_grid(chi2, basis: Basis, base: np.ndarray, axes: List[np.ndarray], params: Sequence[str],
+                  free: List[str], table: Dict[str, Tuple[float, str, float]],
+                  progress: Optional[Callable[[int, int], None]]) -> Tuple[np.ndarray, np.ndarray]:
+    """chi^2 on the grid, the free parameters minimised per point, and their minimising values.  The rows in
+    batches, each batch one scan along a snake (row r left to right, row r + 1 right to left: every point a grid
+    neighbour of the one before it), so the continuation of marginalise_many runs over the whole batch; a batch's
+    first row also starts from the solutions of the row before it.  The batch size bounds the memory: points x the
+    candidates of marginalise_many's search grid (25 for one free parameter, 13^k for k)."""
+    names, n = basis.names, axes[0].size
+    i1, i2, i_free = names.index(params[0]), names.index(params[1]), [names.index(q) for q in free]
+    scales, units = {q: table[q][2] for q in table}, {q: table[q][1] for q in table}
     grid = np.empty((n, n))
     zbest = np.zeros((n, n, len(free)))
-    # the rows in batches, each batch one scan along a snake (row r left to right, row r + 1 right to left: every
-    # point a grid neighbour of the one before it), so the continuation of marginalise_many runs over the whole
-    # batch; a batch's first row also starts from the solutions of the row before it.  The batch size bounds the
-    # memory: points x the candidates of marginalise_many's search grid (25 for one free parameter, 13^k for k)
     ncand = 25 if len(free) == 1 else 13 ** len(free)
     rows_per_batch = max(1, min(n, CONTOUR_BATCH // max(1, n * ncand)))
     for r0 in range(0, n, rows_per_batch):
@@ -1068,6 +1065,33 @@ def _contour(exp, cls, params: Sequence[str], channels: str, cl: float | str, do
             zbest[r, c] = z[i * n:(i + 1) * n]
         if progress:
             progress(rows[-1] + 1, n)
+    return grid, zbest
+
+
+def _contour(exp, cls, params: Sequence[str], channels: str, cl: float | str, dof: int, level: float, n: int,
+             ranges: Optional[Dict[str, Tuple[float, float]]], fixed: Optional[Dict[str, float]],
+             progress: Optional[Callable[[int, int], None]], chosen: Optional[Sequence[str]] = None) -> ContourResult:
+    p1, p2 = params
+    fixed = dict(fixed or {})
+    model = cls(**fixed)
+    table = cls.parameter_table
+    seen = {name for ch in exp.channels(channels) for m in exp.engine.basis(model, ch).monomials for name, _ in m}
+    if chosen is None:
+        free = [p for p in set(default_free(cls, p1, fixed)) | set(default_free(cls, p2, fixed))
+                if p not in params and p in seen]
+    else:
+        free = _checked_free(cls, params, chosen, fixed)
+    free = [p for p in table if p in free]  # in table order
+    axes = [_contour_axis(exp, cls, p, other, channels, level, n, free, fixed, model, ranges)
+            for p, other in ((p1, p2), (p2, p1))]
+    ch = exp.channels(channels)
+    basis, chi2 = combined_basis(exp, model, ch), chi2_of(exp)
+    names = basis.names
+    base = np.array([model.values()[k] for k in names], dtype=float)
+    i1, i2, i_free = names.index(p1), names.index(p2), [names.index(q) for q in free]
+    scales = {q: table[q][2] for q in table}
+    units = {q: table[q][1] for q in table}
+    grid, zbest = _contour_grid(chi2, basis, base, axes, params, free, table, progress)
     k = np.unravel_index(int(np.argmin(grid)), grid.shape)
     idx = [i1, i2] + i_free
     start = np.concatenate([[axes[0][k[0]], axes[1][k[1]]], zbest[k]])
