@@ -116,7 +116,9 @@ def test_recoil_response_inputs_checked():
         Logistic(float("inf"), 0.28, 10.9, -0.33)
     with pytest.raises(CevnsInputError, match="decay_us must be > 0"):
         TimeEfficiency(0.52, -1.0)
-    assert float(Logistic(1.32, 1e300, 10.9, 0.0)(0.0)) == 0.0  # exp overflows silently far below the turn-on
+    assert float(Logistic(0.99, 1e300, 10.9, 0.0)(0.0)) == 0.0  # exp overflows silently far below the turn-on
+    with pytest.raises(CevnsInputError, match="reaches 1.32"):  # above 1: refused, not clipped
+        Logistic(1.32, 0.28, 10.9, 0.0)
 
 
 def test_implausibly_many_events(exp):

@@ -285,6 +285,11 @@ class Logistic:
     def __post_init__(self):
         for k in "abcd":
             check_finite(f"[detector] efficiency {k}", getattr(self, k))
+        top = max(self.d, self.a + self.d)  # the curve's supremum (its value far above or below the turn-on)
+        if top > 1.0 + 1e-9:
+            raise CevnsInputError(f"[detector] efficiency a / (1 + exp(-b (x - c))) + d reaches {top:.4g} (a + d = "
+                                  f"{self.a + self.d:.4g}): an efficiency above 1 would be clipped there, silently; "
+                                  "check a and d")
 
     def __call__(self, x):
         with np.errstate(over="ignore"):  # exp overflowing far below the turn-on: the efficiency is 0 there
@@ -420,6 +425,18 @@ class RecoilResponse:
         if bad:
             raise CevnsInputError(f"quenching {self.quenching} {self.coefficients} is not positive and increasing "
                                   f"over recoils {lo * 1e3:g}-{hi * 1e3:g} keV_nr")
+
+    def check_quenching_factor(self, T_max_MeV: float) -> None:
+        """The quenching factor E_ee / T must lie in (0, 1] over the recoils a source can make, up to ``T_max_MeV``
+        (a fitted curve may leave that range beyond them)."""
+        lo = min(self.recoil_range_MeV[0], 0.5 * T_max_MeV)
+        grid = np.geomspace(lo, T_max_MeV, 400)
+        qf = self.ee_from_nr(grid) / grid
+        if np.any(qf > 1.0 + 1e-9):
+            at = float(grid[int(np.argmax(qf))])
+            raise CevnsInputError(f"quenching {self.quenching} {self.coefficients}: a quenching factor E_ee / T of "
+                                  f"{qf.max():.3g} at {at * 1e3:.3g} keV_nr (recoils reach {T_max_MeV * 1e3:.3g} "
+                                  "keV_nr), above 1 -- more light than energy: check the coefficients and their units")
 
     def ee_from_nr(self, T_MeV):
         """Electron-equivalent energy [MeV_ee] of a nuclear recoil T [MeV_nr]."""

@@ -174,7 +174,8 @@ class Experiment(_Analyses):
         self.binding = (load_binding_table(str(element), t["binding_table"], t.get("composition"))
                         if t["eves"] else None)
         self.source = build(SOURCES, "source", cfg.get("source", {"kind": "reactor"})["kind"])(cfg, self.base_dir)
-        parts = build(RESPONSES, "response", cfg["quenching"]["model"])(cfg, self.base_dir, self.target, self.name)
+        parts = build(RESPONSES, "response", cfg["quenching"]["model"])(cfg, self.base_dir, self.target, self.name,
+                                                                        source=self.source)
         for attr, value in parts.items():  # the response, and for germanium its detectors, quenching, resolution, data
             setattr(self, attr, value)
         self.engine = ResponseEngine(self.target, self.source, self.response, self.binding, self.numerics)
