@@ -117,3 +117,15 @@ def test_a_huge_template_cell_is_refused(tmp_path):
         warnings.simplefilter("error")  # no numpy overflow warning on the way: one clean error
         with pytest.raises(CevnsInputError, match="events in a bin"):
             cevns.load_experiment(str(toml))
+
+
+def test_a_light_yield_that_disagrees_with_the_spread_is_refused(tmp_path):
+    """The Gamma's mean E_ee / spread[0] is the light yield: a light_yield changed alone would have no effect (it
+    cancels), so it must agree with 1 / spread[0]."""
+    toml = _copy(tmp_path, "coherent_csi_2021")
+    _edit(toml, "light_yield = 13.35 ", "light_yield = 20.0 ")
+    with pytest.raises(CevnsInputError, match="light_yield 20 PE/keV_ee and spread"):
+        cevns.load_experiment(str(toml))
+    _edit(toml, "spread = [0.0749, 9.56]", "spread = [0.05, 9.56]")
+    assert cevns.load_experiment(str(toml)).predict().cevns.sum() != cevns.load_experiment("coherent-csi-2021").predict(
+    ).cevns.sum()

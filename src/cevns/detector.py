@@ -369,7 +369,8 @@ class RecoilResponse:
     form, ``coefficients`` = (c_0..c_3)) or "linear-qf" (QF = c_0 + c_1 T[keV_nr], E_ee = QF T: the
     COHERENT LAr form).  ``observable``: "PE" (E_ee [keV_ee] x ``light_yield`` photoelectrons, spread by a
     Gamma distribution with a = g_0 / E_ee, b = g_1 E_ee, shape 1 + b, scale 1 / (a (1 + b)):
-    ``spread`` = (g_0, g_1), CsI) or "keVee" (Gaussian with sigma = spread[0] sqrt(E[keV_ee]), LAr).
+    ``spread`` = (g_0, g_1), CsI; the Gamma's mean 1/a = E_ee / g_0 is the light yield, so g_0 = 1 / light_yield
+    within 1%, checked) or "keVee" (Gaussian with sigma = spread[0] sqrt(E[keV_ee]), LAr).
     ``efficiency`` acts on the observed value; ``edges`` are the observed bins; ``time_edges_us`` the
     time bins (``time_efficiency`` within).  ``mass_kg`` is the target mass.
     """
@@ -405,6 +406,11 @@ class RecoilResponse:
                                   f"got {list(self.coefficients)}")
         if self.observable == "PE" and not (np.isfinite(self.light_yield) and self.light_yield > 0):
             raise CevnsInputError(f"[detector] light_yield must be > 0 PE per keV_ee, got {self.light_yield!r}")
+        if self.observable == "PE" and abs(self.light_yield * self.spread[0] - 1.0) > 0.01:
+            # the Gamma's mean is 1/a = E_ee / spread[0] PE: spread[0] is 1/light_yield, the two must agree
+            raise CevnsInputError(f"[detector] light_yield {self.light_yield:g} PE/keV_ee and spread[0] "
+                                  f"{self.spread[0]:g} disagree: the Gamma's mean E_ee / spread[0] = {1 / self.spread[0]:.4g} "
+                                  "PE per keV_ee is the light yield; change both together (spread[0] = 1 / light_yield)")
         check_bins(self.edges, unit=self.observable)
         if self.time_edges_us is not None:
             t = np.asarray(self.time_edges_us, dtype=float)
