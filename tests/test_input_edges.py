@@ -107,7 +107,7 @@ def test_recoil_response_inputs_checked():
     from cevns.detector import Logistic, RecoilResponse, TimeEfficiency
 
     base = dict(mass_kg=14.6, quenching="polynomial", coefficients=(0.0554628, 4.30681, -111.707, 840.384),
-                observable="PE", spread=(0.0749, 9.56), edges=(0.0, 8.0, 12.0))
+                observable="PE", spread=(0.0749, 9.56), edges=(0.0, 8.0, 12.0), light_yield=13.35)
     RecoilResponse(**base)
     for coeffs in [(float("inf"), 4.3), (float("nan"),), (-1.0, 4.3)]:
         with pytest.raises(CevnsInputError, match="coefficients|not positive and increasing"):
