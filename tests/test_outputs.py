@@ -11,7 +11,7 @@ import time
 import pytest
 
 from cevns.errors import CevnsInputError
-from cevns.outputs import MANIFEST, check_output_dir, foreign_files
+from cevns.outputs import MANIFEST, STAGING_MARK, check_output_dir, foreign_files, recover
 from cevns.reproduce import write_study
 
 
@@ -116,7 +116,7 @@ def test_interrupt_or_kill_during_reproduce_keeps_a_complete_set(tmp_path):
         time.sleep(delay)
         p.kill()
         p.wait()
-        check_output_dir(out)  # what the next run does first: recover from a kill between the swap's renames
+        recover(out)  # what the next run does before writing: recover from a kill between the swap's renames
         now = {q.name for q in out.iterdir()}
         assert now == complete, delay  # the previous complete set, whatever the moment
         listed = json.loads((out / MANIFEST).read_text())["files"]
@@ -126,19 +126,27 @@ def test_interrupt_or_kill_during_reproduce_keeps_a_complete_set(tmp_path):
 
 def test_a_kill_between_the_two_renames_is_recovered(tmp_path):
     """The one moment a kill leaves no folder: after the old set moved aside, before the new one moved in.
-    The next run puts the previous complete set back, and removes the dead run's partial folder."""
+    The next run puts the previous complete set back, and removes the dead run's temporary folders (those with
+    cevns's staging mark only)."""
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     out = tmp_path / "res"
     _study(out)
     complete = sorted(q.name for q in out.iterdir())
     os.rename(out, tmp_path / f".res.old-{dead.pid}")
-    (tmp_path / f".res.tmp-{dead.pid}-x1y2").mkdir()
-    (tmp_path / f".res.tmp-{dead.pid}-x1y2" / "fig.png").write_text("half")
-    (tmp_path / f".res.figures-{dead.pid}-k3j4").mkdir()  # the dead run's figure process's folder
-    (tmp_path / f".res.figures-{dead.pid}-k3j4" / "fig1.pdf").write_text("half")
+    for name in (f".res.tmp-{dead.pid}-x1y2", f".res.figures-{dead.pid}-k3j4"):  # the dead run's, marked
+        (tmp_path / name).mkdir()
+        (tmp_path / name / STAGING_MARK).write_text("{}")
+        (tmp_path / name / "fig1.pdf").write_text("half")
+    unmarked = tmp_path / f".res.tmp-{dead.pid}-zzzz"  # looks like one, but not marked: never removed
+    unmarked.mkdir()
+    (unmarked / "thesis.tex").write_text("keep me")
     alive = tmp_path / f".res.figures-{os.getpid()}-a1b2"  # a running run's: left alone
     alive.mkdir()
-    check_output_dir(out)
+    (alive / STAGING_MARK).write_text("{}")
+    check_output_dir(out)  # the checks alone recover nothing (recovery comes after every argument check)
+    assert not out.exists()
+    recover(out)
     assert sorted(q.name for q in out.iterdir()) == complete
-    assert sorted(q.name for q in tmp_path.iterdir()) == [alive.name, "res"]
+    assert sorted(q.name for q in tmp_path.iterdir()) == sorted([alive.name, unmarked.name, "res"])
+    assert (unmarked / "thesis.tex").read_text() == "keep me"

@@ -40,6 +40,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence, Set, Tuple
 
+from .outputs import mark_staging
+
 #: draw(state, folder, names): draw the named figures from ``state`` into ``folder``
 DrawFn = Callable[[Dict[str, Any], Path, Sequence[str]], None]
 
@@ -126,6 +128,7 @@ class FigureWorker:
     def _start(self) -> None:
         self.beside.mkdir(parents=True, exist_ok=True)
         self.folder = Path(tempfile.mkdtemp(dir=self.beside, prefix=self.prefix))
+        mark_staging(self.folder)  # cevns's own: a later run may remove it if this process is killed
         rfd, wfd = os.pipe()
         parent = os.getpid()
         for stream in (sys.stdout, sys.stderr):

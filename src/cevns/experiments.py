@@ -24,7 +24,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from . import registry as _registry
-from ._files import data_table, is_number
+from ._files import MAX_FILE_BYTES, data_table, is_number
 from ._threads import limited
 from .detector import (
     Detector,
@@ -47,9 +47,6 @@ from .results import ContourResult, ExclusionResult, FitResult, Prediction
 from .schema import MAX_ITEMS
 from .stats import Chi2, JointChi2
 from .stopped_pion import StoppedPionSource
-
-#: the largest experiment or data file read (a larger one is refused, not parsed)
-MAX_FILE_BYTES = 10_000_000
 
 #: built-in experiment name -> its file (from :data:`cevns.registry.EXPERIMENTS`)
 BUILTIN = {name: f for name, (f, _) in _registry.EXPERIMENTS.items()}

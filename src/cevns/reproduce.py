@@ -543,6 +543,14 @@ def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: O
     two or more cores, unless ``CEVNS_FIGURE_WORKER=0``; :mod:`cevns._figure_worker`).  The files are the
     same either way.
     """
+    from .outputs import OutputLock
+
+    with OutputLock(Path(out)):  # one run at a time into one folder
+        return _reproduce(out, progress, docs, sin2w_points, force, experiment, summary, parallel)
+
+
+def _reproduce(out: str | Path, progress: bool, docs: Optional[str], sin2w_points: str | Path | None, force: bool,
+               experiment, summary: Optional[bool], parallel: Optional[bool]) -> Dict[str, Any]:
     from . import plots
     from ._figure_worker import FigureWorker, fork_available
     from .outputs import check_docs_file, check_output_dir
