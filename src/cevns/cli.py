@@ -443,11 +443,10 @@ def cmd_schema(args) -> int:
 def cmd_coverage(args) -> int:
     """`cevns coverage`: every argument checked, then the run under the lock of its --out folder (one run at a
     time per folder, so two runs can never mix their coverage.json and figures)."""
-    import os
     from pathlib import Path
 
     from .coverage import MAX_POINTS, MAX_TOYS, check_run_size, check_scheduler
-    from .outputs import OutputLock, check_output_file
+    from .outputs import OutputLock, check_output_file, is_writable
 
     cl = _cl(args.cl)
     if not 1 <= args.toys <= MAX_TOYS:
@@ -471,8 +470,10 @@ def cmd_coverage(args) -> int:
         raise CevnsInputError(f"--out {str(out)!r} is {'a symbolic link' if out.is_symlink() else 'not a folder'}: "
                               "give a folder")
     with OutputLock(out):
-        if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+        if out.is_dir() and not is_writable(out):
             raise CevnsInputError(f"--out {str(out)!r} is read-only: choose another folder")
+        if (out / "cache").is_symlink() or ((out / "cache").exists() and not (out / "cache").is_dir()):
+            raise CevnsInputError(f"--out {str(out)!r}: its cache is not a folder of cevns's (a link or a file)")
         for name in ("coverage.json", "coverage.png", "coverage.pdf"):  # before any computation
             check_output_file(out / name, "--out", args.force)
         return _coverage_run(args, cl, out)

@@ -145,7 +145,9 @@ def local_cluster(n_workers: int, processes: bool = True) -> Any:
     import dask
     from dask.distributed import LocalCluster
 
-    cfg = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+    # the workers log errors only (a run that is stopped would print a warning per cancelled task)
+    cfg = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+           "distributed.nanny.pre-spawn-environ.DASK_LOGGING__DISTRIBUTED": "error"}
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if processes else None
     try:
         with dask.config.set(cfg):
@@ -191,24 +193,25 @@ def check_run_size(points: int, toys: int, batch: int, n_bins: int, workers: Opt
     if points * toys * 8 > mem // 4:
         raise CevnsInputError(f"{opt}points x {opt}toys = {points * toys} values of the statistic need "
                               f"{gb(points * toys * 8)}, more than a quarter of this machine's {gb(mem)}")
-    nw = max(1, workers or 1)
-    need = min(batch, toys) * n_bins * BYTES_PER_TOY_BIN
-    if need > mem // (2 * nw):
-        raise CevnsInputError(f"{opt}batch {batch} needs about {gb(need)} per worker ({n_bins} bins), more than "
-                              f"this machine's {gb(mem)} allows for {nw} worker(s): lower {opt}batch")
     if workers and processes:
         most = max(1, min(usable_cores(), mem // WORKER_BYTES))
         if workers > most:
             raise CevnsInputError(f"{opt}workers must be at most {most} here (the cores this process may use, and "
                                   f"{gb(WORKER_BYTES)} of memory per worker), got {workers}")
+    nw = max(1, workers or 1)
+    need = min(batch, toys) * n_bins * BYTES_PER_TOY_BIN
+    if need > mem // (2 * nw):
+        raise CevnsInputError(f"{opt}batch {batch} needs about {gb(need)} per worker ({n_bins} bins), more than "
+                              f"this machine's {gb(mem)} allows for {nw} worker(s): lower {opt}batch")
 
 
 def _estimate(problem: ToyProblem, grid: np.ndarray, todo: Sequence[Tuple[Any, ...]], n_workers: int) -> str:
     """The run time expected, from a short trial batch timed in this process."""
     n = max(1, min(200, max(t[3] for t in todo)))
     x = float(grid[grid.size // 2])
+    toy_batch(problem, x, 0, 0, 2**31, min(n, 10))  # warm (first-call costs); a batch index no run uses
     t0 = time.perf_counter()
-    toy_batch(problem, x, 0, 0, 2**31, n)  # a batch index no run uses: nothing is stored
+    toy_batch(problem, x, 0, 0, 2**31 + 1, n)
     per_toy = (time.perf_counter() - t0) / n
     total = sum(t[3] for t in todo)
     secs = per_toy * total / max(1, n_workers)
@@ -308,8 +311,9 @@ def _check_workers(client: Any, timeout: float) -> int:
     found = _bounded(lambda: client.run(_worker_cevns_version, on_error="return"), timeout, "asking the workers")
     for addr, v in sorted(found.items()):
         if isinstance(v, BaseException):
-            raise CevnsInputError(f"Dask worker {addr} cannot run cevns ({type(v).__name__}: {v}): install cevns "
-                                  f"{__version__} on every worker")
+            why = "it cannot import cevns" if "No module named 'cevns" in str(v) else f"{type(v).__name__}: {v}"
+            raise CevnsInputError(f"Dask worker {addr} cannot run cevns ({why}): install cevns {__version__} on every "
+                                  "worker, or use --workers N for a local cluster"[:400])
         if v != __version__:
             raise CevnsInputError(f"Dask worker {addr} has cevns {v}, this is cevns {__version__}: install the same "
                                   "version on every worker")

@@ -3,7 +3,7 @@ user's is ever moved or removed, even with it), and a run is either complete or 
 
 An output folder (``reproduce --out DIR``, ``coverage --out DIR``):
 
-* :class:`OutputLock` (a lock file ``.DIR.cevns-lock`` beside it, ``flock``) is held for the whole run: a second
+* :class:`OutputLock` (a lock file ``.DIR.cevns-lock`` beside it, ``lockf``) is held for the whole run: a second
   run into the same folder is refused at once, so two runs can never mix their files.
 * :func:`check_output_dir` runs *before* any computation: the folder must be writable (a read-only one is
   refused, not replaced), must not be a symbolic link, and may only hold files an earlier cevns run wrote
@@ -123,6 +123,15 @@ def recover(outdir: Path) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
+def is_writable(folder: Path) -> bool:
+    """Whether ``folder`` may be written: by the permissions, and not marked read-only by its owner (a folder
+    without the owner's write bit is refused even for root, who could write it)."""
+    try:
+        return os.access(folder, os.W_OK | os.X_OK) and bool(folder.stat().st_mode & stat.S_IWUSR)
+    except OSError:
+        return False
+
+
 def _contains_cwd(outdir: Path) -> bool:
     """Whether ``outdir`` is the working folder or a folder above it."""
     try:
@@ -138,7 +147,7 @@ def check_output_dir(outdir: Path, force: bool = False, what: str = "output fold
         raise CevnsInputError(f"{what} {str(outdir)!r} is a symbolic link: give the real folder")
     if outdir.exists() and not outdir.is_dir():
         raise CevnsInputError(f"{what} {str(outdir)!r} exists and is not a folder")
-    if outdir.is_dir() and not os.access(outdir, os.W_OK | os.X_OK):
+    if outdir.is_dir() and not is_writable(outdir):
         raise CevnsInputError(f"{what} {str(outdir)!r} is read-only: cevns does not change its permissions; "
                               "choose another --out")
     parent = outdir.resolve().parent
@@ -156,9 +165,10 @@ def check_output_dir(outdir: Path, force: bool = False, what: str = "output fold
 
 
 class OutputLock:
-    """One run at a time per output folder: an exclusive ``flock`` on ``.NAME.cevns-lock`` beside it, held from
-    before the checks to the end of the run; a second run is refused at once (:class:`CevnsInputError`).  The
-    lock file is removed on release (a stale one, left by a kill, holds no lock and is reused)."""
+    """One run at a time per output folder: an exclusive lock (POSIX ``lockf``: a forked figure process does not
+    inherit it, and it ends with the process) on ``.NAME.cevns-lock`` beside it, held from before the checks to
+    the end of the run; a second run is refused at once (:class:`CevnsInputError`).  The lock file is removed on
+    release (a stale one, left by a kill, holds no lock and is reused)."""
 
     def __init__(self, outdir: Path, what: str = "--out"):
         self.outdir = Path(outdir)
@@ -174,20 +184,20 @@ class OutputLock:
         except OSError as e:
             raise CevnsInputError(f"cannot make the folder of {self.what} {str(self.outdir)!r}: {e.strerror or e}") \
                 from None
+        if str(self.path) in _HELD:  # lockf locks belong to the process: this process's own runs are listed here
+            raise self._busy(str(os.getpid()))
         for _ in range(20):
             try:
                 f = open(self.path, "a+")
             except OSError as e:
                 raise CevnsInputError(f"cannot write next to {str(self.outdir)!r}: {e.strerror or e}") from None
             try:
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.lockf(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 f.seek(0)
                 who = f.read().strip()[:20]
                 f.close()
-                raise CevnsInputError(f"{self.what} {str(self.outdir)!r} is being written by another cevns run"
-                                      f"{f' (pid {who})' if who.isdigit() else ''}: wait for it to end, or choose "
-                                      "another folder") from None
+                raise self._busy(who) from None
             try:  # the file we locked must still be the one at the path (a releasing run unlinks it)
                 same = os.stat(self.path).st_ino == os.fstat(f.fileno()).st_ino
             except FileNotFoundError:
@@ -198,9 +208,15 @@ class OutputLock:
                 f.write(str(os.getpid()))
                 f.flush()
                 self._f = f
+                _HELD.add(str(self.path))
                 return self
             f.close()
         raise CevnsInputError(f"could not lock {self.what} {str(self.outdir)!r}")  # pragma: no cover
+
+    def _busy(self, who: str) -> CevnsInputError:
+        return CevnsInputError(f"{self.what} {str(self.outdir)!r} is being written by another cevns run"
+                               f"{f' (pid {who})' if who.isdigit() else ''}: wait for it to end, or choose another "
+                               "folder")
 
     def __exit__(self, *exc: object) -> None:
         if self._f is not None:
@@ -210,6 +226,11 @@ class OutputLock:
                 pass
             self._f.close()
             self._f = None
+            _HELD.discard(str(self.path))
+
+
+#: the lock files this process holds (:class:`OutputLock`)
+_HELD: set = set()
 
 
 class StagedOutput:
