@@ -19,6 +19,7 @@ hash of its inputs, and a rerun computes only the batches still missing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -390,7 +391,7 @@ def _close(client: Any, cluster: Any, timeout: float) -> None:
         for obj in (client, cluster):
             if obj is not None:
                 try:
-                    _bounded(lambda o=obj: o.close(timeout=timeout), timeout + 5, "closing")
+                    _bounded(functools.partial(obj.close, timeout=timeout), timeout + 5, "closing")
                 except Exception:  # noqa: BLE001 - a close that fails leaves nothing of ours to save
                     pass
     finally:
