@@ -85,3 +85,13 @@ def test_joint_with_an_asimov_copy_of_itself():
     assert lo < both.best < hi
     ratio = _width(alone.intervals["1sigma"]) / _width(both.intervals["1sigma"])
     assert 1.2 < ratio < 1.7
+
+
+def test_every_result_of_the_global_study_matches_the_golden_values(run):
+    """The global study (at the tests' size: 5 masses, 11x11 region grids) against tests/golden/global_results.json:
+    sin2w, limits, mediator curves to 1e-6, regions and pulls to 1e-4 (tests/golden/regenerate.py: rtol_for)."""
+    from golden.regenerate import GLOBAL_FILE, GLOBAL_SIZE, compare, global_results, load
+
+    assert GLOBAL_SIZE == {"n_masses": 5, "n_grid": 11}  # the size of the module fixture above
+    bad = compare(global_results(run), load(GLOBAL_FILE), "global")
+    assert bad == [], "\n".join(f"{p}: golden {o!r}, now {n!r} ({why})" for p, o, n, why in bad[:30])

@@ -78,3 +78,15 @@ def test_the_comparison_catches_changes(golden):
     assert compare(p2, pred, "prediction") and rtol_for("prediction/cevns/7") == 1e-6
     assert compare({"a": 1.0}, {"a": math.inf}) and compare({"a": None}, {"a": 1.0}) and compare({}, {"a": 1.0})
     assert compare({"a": math.inf}, {"a": math.inf}) == []
+
+
+def test_coherent_sm_predictions_per_bin_match_the_golden_values():
+    """CsI and LAr: CEvNS, EvES and background per energy x time bin, to 1e-6 (tests/golden/coherent_sm_predictions.json)."""
+    from golden.regenerate import COHERENT_FILE, coherent_predictions
+
+    old = load(COHERENT_FILE)
+    assert set(old) == {"coherent-csi-2021", "coherent-lar-2020"}
+    assert all(len(v["cevns"]) == len(v["background"]) > 10 for v in old.values())
+    bad = compare(coherent_predictions(), old, "coherent")
+    assert bad == [], _report(bad)
+    assert rtol_for("coherent/coherent-csi-2021/cevns/3") == 1e-6 and rtol_for("global/limits/q_ee") == 1e-6

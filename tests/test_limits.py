@@ -85,8 +85,10 @@ def test_cli_fit_json_shape(capsys):
 def test_cli_em_fit_json_same_shape_as_sin2w(capsys):
     assert main(["fit", "conus-plus", "--param", "q_emu", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)["result"]
-    assert set(d) == FIT_KEYS | {"marginalised"}
+    assert set(d) == FIT_KEYS | {"marginalised", "fixed"}
     assert set(d["intervals"]) == {"90%"} and d["ndof"] == 16
+    # what the fit did with every other parameter of the model is stated: marginalised, or fixed at a value
+    assert d["marginalised"] == ["q_ee", "q_etau"] and d["fixed"] == {"sin2w": 0.23857, "q_mumu": 0.0, "q_mutau": 0.0}
 
 
 @pytest.mark.parametrize("param,channels", [("q_emu", "cevns+eves"), ("r2_ee", "cevns"), ("q_ee", "cevns")])

@@ -69,17 +69,27 @@ class _Problem:
         table = cls.parameter_table
         if param not in table:
             raise CevnsInputError(f"parameter {param!r} is not a parameter of {cls.name}")
+        #: the declaration of the parameter of interest (unit, scale, physical range)
+        self.par = cls.parameter(param)
         if not any(param in dict(m) for m in self.basis.monomials):
             raise CevnsInputError(f"{exp.name} does not depend on {param} in {'+'.join(self.channels)} "
                                   "(no such flavour or channel in these data): nothing to fit")
+        seen = {name for m in self.basis.monomials for name, _ in m}
+        if param in (fixed or {}):
+            raise CevnsInputError(f"{param} is the parameter of interest: it cannot also be fixed (--fix)")
         if free is None:  # the family members that share a flavour and that the data see are free; sin2w fixed
-            seen = {name for m in self.basis.monomials for name, _ in m}
             free = [p for p in default_free(cls, param, fixed or {}) if p in seen]
         self.free = list(free)
         bad = [p for p in self.free if p not in table or p == param]
         if bad:
             raise CevnsInputError(f"free parameter(s) {bad} must be other parameters of {cls.name}: "
                                   f"{', '.join(p for p in table if p != param)}")
+        both, unseen = [p for p in self.free if p in (fixed or {})], [p for p in self.free if p not in seen]
+        if both:
+            raise CevnsInputError(f"{', '.join(both)} both fixed and free: give each to one of --fix and --free")
+        if unseen:
+            raise CevnsInputError(f"{exp.name} does not depend on {', '.join(unseen)} in {'+'.join(self.channels)}: "
+                                  "nothing to marginalise (leave it out of --free)")
         self.scale = {p: table[p][2] for p in table}
         self.units = {p: table[p][1] for p in table}
         self.unit = table[param][1]
@@ -445,8 +455,8 @@ class _Problem:
             return self._auto_range(level)
 
     def _auto_range(self, level: float) -> Tuple[float, float]:
-        if self.param == "sin2w":
-            return 0.0, 1.0  # its whole physical range
+        if self.par.bounded:
+            return self.par.bounds  # its whole physical range
         s = self.scale[self.param]
         self.zscale = s
         lowest = np.inf
@@ -587,33 +597,45 @@ def _fit(exp, param: str, channels: str, lv: Dict[str, float], grid: Optional[Se
         return v - chi2_min, s
 
     intervals = {k: find_intervals(f, g, level, prof - chi2_min, f_slope if prob.free else None) for k, level in lv.items()}
-    # an interval end at the end of the scan is a physical boundary (|x| >= 0, sin2w in [0, 1]) or unbounded
-    physical_lo = (param == "sin2w" and g[0] == 0.0) or (prob.even and g[0] == 0.0)
-    physical_hi = param == "sin2w" and g[-1] == 1.0
+    # an interval end at the end of the scan is a physical boundary (|x| >= 0, a declared bound) or unbounded
+    lo_bound, hi_bound = prob.par.bounds
+    physical_lo = g[0] == lo_bound or (prob.even and g[0] == 0.0)
+    physical_hi = g[-1] == hi_bound
     open_ends = {k: [[bool(a == g[0] and not physical_lo), bool(b == g[-1] and not physical_hi)] for a, b in ivs]
                  for k, ivs in intervals.items()}
     at_boundary, boundary = _boundary(param, prob, g, best, physical_lo, physical_hi, grid is not None)
     ndof = goodness_of_fit_ndof(exp, 1 + len(prob.free))
     mdl = prob.model
+    held = held_fixed(mdl, [param, *prob.free])
     label = (f"{type(mdl).__name__}(" + ", ".join([f"{k}={mdl.values()[k]:g}" for k in type(mdl).mass_table]
                                                   + [f"{k}={v!r}" for k, v in mdl.options.items()]) + ")"
              if type(mdl).mass_table else "")
     return FitResult(param, "+".join(prob.channels), best, intervals, chi2_min, ndof, prob.unit, g, prof - chi2_min,
-                     prob.free, exp.inputs(), label, open_ends, at_boundary, boundary, statistic=statistic_kind(exp))
+                     prob.free, exp.inputs(), label, open_ends, at_boundary, boundary, statistic=statistic_kind(exp),
+                     fixed=held)
+
+
+def held_fixed(model: Model, varied: Sequence[str]) -> Dict[str, float]:
+    """The coupling parameters of ``model`` that a fit held fixed (not ``varied``), with their values: what every
+    result states beside the marginalised ones."""
+    values = model.values()
+    return {p.name: float(values[p.name]) for p in type(model).PARAMETERS if p.name not in varied}
 
 
 def _boundary(param: str, prob: "_Problem", g: np.ndarray, best: float, physical_lo: bool, physical_hi: bool,
               user_grid: bool) -> Tuple[bool, str]:
-    """Whether the best fit sits on an edge of the allowed range, and which: a physical limit (sin2w at 0 or 1,
-    |x| = 0 of a parameter that enters squared) or the end of the scan (the data do not bound the parameter)."""
+    """Whether the best fit sits on an edge of the allowed range, and which: a physical limit (a bound declared with
+    the parameter, e.g. sin2w at 0 or 1; |x| = 0 of a parameter that enters squared) or the end of the scan (the
+    data do not bound the parameter)."""
     tol = 1e-9 * (g[-1] - g[0])
     u = f" {prob.unit}" if prob.unit else ""
     for end, physical, side in ((g[0], physical_lo, "lower"), (g[-1], physical_hi, "upper")):
         if abs(best - end) > tol:
             continue
-        if physical and param == "sin2w":
-            return True, (f"sin2w = {end:g}, the {side} end of its physical range [0, 1]: the Delta chi^2 intervals "
-                          "are cut there and their coverage is not the nominal one (see `cevns coverage`)")
+        if physical and end in prob.par.bounds:
+            lo, hi = prob.par.bounds
+            return True, (f"{param} = {end:g}, the {side} end of its physical range [{lo:g}, {hi:g}]: the Delta chi^2 "
+                          "intervals are cut there and their coverage is not the nominal one (see `cevns coverage`)")
         if physical:
             return True, (f"{param} = 0, the physical limit of |{param}| (it enters the rates squared): the data "
                           f"prefer no signal, and the interval is an upper limit on |{param}|")
@@ -645,7 +667,8 @@ def default_masses(n: int = 121) -> np.ndarray:
 def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: float | str = 0.90, dof: int = 1,
               masses: Optional[Sequence[float]] = None, convention: str = "universal",
               g_range: Optional[Tuple[float, float]] = None, n_g: int = 400,
-              progress: Optional[Callable[[int, int], None]] = None) -> ExclusionResult:
+              progress: Optional[Callable[[int, int], None]] = None,
+              fixed: Optional[Dict[str, float]] = None) -> ExclusionResult:
     """Excluded couplings of a light mediator ("scalar" or "vector-bl") at each mass.
 
     Delta chi^2 = chi^2(g) - min_g chi^2 at that mass (g >= 0), compared with the ``cl`` (0.9, "90%",
@@ -655,7 +678,8 @@ def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: floa
     ``g_range`` defaults to (1e-9, 1) for universal couplings and (1e-18, 1) for the product
     convention (whose g is the square of the universal one); should a boundary still fall below the
     range, it is followed downwards (and the minimum of chi^2 searched there too).
-    Allowed islands above the first excluded coupling are reported, not hidden.
+    Allowed islands above the first excluded coupling are reported, not hidden.  ``fixed``: values of the model's
+    other parameters (e.g. {"sin2w": 0.231}; default: their declared defaults), held at every mass.
     """
     if model not in MODELS or not MODELS[model].mass_table:
         mediators = sorted(k for k, c in MODELS.items() if c.mass_table)
@@ -664,14 +688,26 @@ def exclusion(exp, model: str = "scalar", channels: str = "cevns+eves", cl: floa
         raise CevnsInputError(f"dof must be a positive integer, got {dof!r}")
     level_cl = parse_cl(cl)
     with watch() as record:
-        res = _exclusion(exp, model, channels, level_cl, dof, masses, convention, g_range, n_g, progress)
+        res = _exclusion(exp, model, channels, level_cl, dof, masses, convention, g_range, n_g, progress,
+                         _exclusion_fixed(MODELS[model], fixed))
     res.converged, res.convergence = record.converged, record.reason
     return res
 
 
+def _exclusion_fixed(cls, fixed: Optional[Dict[str, float]]) -> Dict[str, float]:
+    """Checked ``fixed`` values of an exclusion: parameters of the mediator model other than its coupling and mass."""
+    fixed = dict(fixed or {})
+    for name in fixed:
+        par = cls.parameter(name)
+        if par.mass or name == "g":
+            raise CevnsInputError(f"an exclusion scans {name}: it cannot be fixed (fix the other parameters of "
+                                  f"{cls.name}: {', '.join(p.name for p in cls.PARAMETERS if p.name != 'g')})")
+    return fixed
+
+
 def _exclusion(exp, model: str, channels: str, cl: ConfidenceLevel, dof: int, masses: Optional[Sequence[float]],
                convention: str, g_range: Optional[Tuple[float, float]], n_g: int,
-               progress: Optional[Callable[[int, int], None]]) -> ExclusionResult:
+               progress: Optional[Callable[[int, int], None]], fixed: Dict[str, float]) -> ExclusionResult:
     level = cl.delta_chi2(dof)
     ch = exp.channels(channels)
     M = default_masses() if masses is None else np.asarray(masses, dtype=float)
@@ -692,13 +728,13 @@ def _exclusion(exp, model: str, channels: str, cl: ConfidenceLevel, dof: int, ma
     g_grid = np.geomspace(lo_g, hi_g, n_g)
     # per mass the prediction is a polynomial in g: coefficients C[mass, power, bin] from the basis (only this is per mass)
     coefs = []
-    template = MODELS[model](mass_MeV=float(M[0]), convention=convention)
+    template = MODELS[model](mass_MeV=float(M[0]), convention=convention, **fixed)
     for c in ch:  # every mass's basis in one expansion (engine.prefetch), then read from the cache below
         exp.engine.prefetch(template, c, M)
     if not any("g" in dict(m) for m in combined_basis(exp, template, ch).monomials):
         raise CevnsInputError(f"{exp.name} has no events in {'+'.join(ch)}: no coupling can be excluded")
     for k, mass in enumerate(M):
-        mdl = MODELS[model](mass_MeV=float(mass), convention=convention)
+        mdl = MODELS[model](mass_MeV=float(mass), convention=convention, **fixed)
         coefs.append(_g_coefficients(combined_basis(exp, mdl, ch), mdl.values()))
         if progress:
             progress(k + 1, M.size)
@@ -867,12 +903,25 @@ def _exclusion_below_scan(chi2, Ck: np.ndarray, g_grid: np.ndarray, cmin: float,
     return _brentq(f, lo, min(lo * 1e3, g_grid[0]), "exclusion edge below the scan", xtol=1e-12 * lo, rtol=1e-10), cmin
 
 
+def _checked_free(cls, params: Sequence[str], free: Sequence[str], fixed: Dict[str, float]) -> List[str]:
+    """``free`` checked: other parameters of ``cls``, none of them among ``params`` or ``fixed``."""
+    out = []
+    for q in free:
+        cls.parameter(q)  # an unknown name is an error naming the model's parameters
+        if q in params:
+            raise CevnsInputError(f"{q} is a parameter of interest here; it cannot also be marginalised (--free)")
+        if q in fixed:
+            raise CevnsInputError(f"{q} is both fixed and free: give it to one of --fix and --free")
+        out.append(q)
+    return out
+
+
 def _contour_model(params: Sequence[str]):
     if len(params) != 2 or params[0] == params[1]:
         raise CevnsInputError(f"a contour needs two different parameters, got {tuple(params)!r}")
-    owners = [model_for_parameter(p) for p in params if p != "sin2w"]
+    owners = [model_for_parameter(p) for p in params if model_for_parameter(p).family()]
     if not owners:
-        raise CevnsInputError("a contour needs at least one parameter other than sin2w")
+        raise CevnsInputError(f"a contour needs at least one parameter of a model beyond the SM, got {tuple(params)!r}")
     cls = owners[0]
     if any(p not in cls.parameter_table for p in params):
         raise CevnsInputError(f"{params[0]} and {params[1]} belong to different models; a contour needs two "
@@ -885,7 +934,8 @@ def _contour_model(params: Sequence[str]):
 def contour(exp, params: Sequence[str], channels: str = "cevns+eves", cl: float | str = 0.90, dof: int = 2,
             n: int = 61, ranges: Optional[Dict[str, Tuple[float, float]]] = None,
             fixed: Optional[Dict[str, float]] = None,
-            progress: Optional[Callable[[int, int], None]] = None) -> ContourResult:
+            progress: Optional[Callable[[int, int], None]] = None,
+            free: Optional[Sequence[str]] = None) -> ContourResult:
     """Delta chi^2 over a grid of two parameters of one model, the rest of the family marginalised.
 
     ``params``: two parameters of the same model, e.g. ("q_ee", "q_emu"), ("r2_ee", "r2_emu") or
@@ -895,7 +945,9 @@ def contour(exp, params: Sequence[str], channels: str = "cevns+eves", cl: float 
     one-parameter allowed range at the level, padded by 15% on each side, or ``ranges``
     {param: (lo, hi)}; ``n`` points per axis.  Per grid point the other parameters of the family
     are minimised over (vectorised: :func:`marginalise_many`); chi^2_min is polished from the
-    best grid point with a simplex search over all parameters.
+    best grid point with a simplex search over all parameters.  ``fixed``: values of other parameters of the
+    model; ``free``: the parameters to marginalise instead of the default (the family members sharing a flavour
+    with either parameter); the rest are held at their defaults or ``fixed`` values, as the result states.
     """
     cls = _contour_model(params)
     if dof not in (1, 2):
@@ -906,21 +958,24 @@ def contour(exp, params: Sequence[str], channels: str = "cevns+eves", cl: float 
     if isinstance(cl, ConfidenceLevel):  # the result keeps the level as given: a number or its text
         cl = cl.label
     with watch() as record:
-        res = _contour(exp, cls, params, channels, cl, dof, level, n, ranges, fixed, progress)
+        res = _contour(exp, cls, params, channels, cl, dof, level, n, ranges, fixed, progress, free)
     res.converged, res.convergence = record.converged, record.reason
     return res
 
 
 def _contour(exp, cls, params: Sequence[str], channels: str, cl: float | str, dof: int, level: float, n: int,
              ranges: Optional[Dict[str, Tuple[float, float]]], fixed: Optional[Dict[str, float]],
-             progress: Optional[Callable[[int, int], None]]) -> ContourResult:
+             progress: Optional[Callable[[int, int], None]], chosen: Optional[Sequence[str]] = None) -> ContourResult:
     p1, p2 = params
     fixed = dict(fixed or {})
     model = cls(**fixed)
     table = cls.parameter_table
     seen = {name for ch in exp.channels(channels) for m in exp.engine.basis(model, ch).monomials for name, _ in m}
-    free = [p for p in set(default_free(cls, p1, fixed)) | set(default_free(cls, p2, fixed))
-            if p not in params and p in seen]
+    if chosen is None:
+        free = [p for p in set(default_free(cls, p1, fixed)) | set(default_free(cls, p2, fixed))
+                if p not in params and p in seen]
+    else:
+        free = _checked_free(cls, params, chosen, fixed)
     free = [p for p in table if p in free]  # in table order
     axes = []
     for p, other in ((p1, p2), (p2, p1)):
@@ -929,9 +984,9 @@ def _contour(exp, cls, params: Sequence[str], channels: str, cl: float | str, do
             if not hi > lo:
                 raise CevnsInputError(f"range of {p} must be (lo, hi) with lo < hi, got ({lo:g}, {hi:g})")
         else:
-            prob = _Problem(exp, p, channels, fixed, [q for q in free + [other] if q != "sin2w"], model)
+            prob = _Problem(exp, p, channels, fixed, [q for q in free + [other] if not cls.parameter(q).shared], model)
             lo, hi = prob.auto_range(level)
-            if p == "sin2w":  # its whole physical range, narrowed to where the profile is within level + 2
+            if prob.par.bounded:  # its whole physical range, narrowed to where the profile is within level + 2
                 xs = np.linspace(lo, hi, 201)
                 prof = prob.profile_many(xs)
                 inside = np.flatnonzero(prof - prof.min() <= level + 2.0)
@@ -939,7 +994,7 @@ def _contour(exp, cls, params: Sequence[str], channels: str, cl: float | str, do
             if prob.even:
                 lo = -hi
             pad = 0.15 * (hi - lo)
-            lo, hi = (max(lo - pad, 0.0) if p == "sin2w" else lo - pad), hi + pad
+            lo, hi = max(lo - pad, prob.par.bounds[0]), min(hi + pad, prob.par.bounds[1])  # padded, inside its bounds
         axes.append(np.linspace(lo, hi, n))
     ch = exp.channels(channels)
     basis, chi2 = combined_basis(exp, model, ch), chi2_of(exp)
@@ -995,9 +1050,10 @@ def _contour(exp, cls, params: Sequence[str], channels: str, cl: float | str, do
     bx, by = (res.x[:2] * sc[:2]) if res.fun < grid.min() else start[:2]
     best = (float(bx), float(by))
     at_boundary, boundary = False, ""
-    for p, v in zip((p1, p2), best):  # the physical edges of sin2w (the other axes are the region's, not limits)
-        if p == "sin2w" and (v <= 0.0 or v >= 1.0):
-            at_boundary, boundary = True, f"sin2w = {v:g}, an end of its physical range [0, 1]"
+    for p, v in zip((p1, p2), best):  # declared physical edges (the other axes are the region's, not limits)
+        lo, hi = cls.parameter(p).bounds
+        if v <= lo or v >= hi:
+            at_boundary, boundary = True, f"{p} = {v:g}, an end of its physical range [{lo:g}, {hi:g}]"
     return ContourResult((p1, p2), "+".join(ch), (units[p1], units[p2]), cl, dof, level, axes[0], axes[1],
                          grid - chi2_min, best, chi2_min, free, exp.inputs(), goodness_of_fit_ndof(exp, 2 + len(free)),
-                         statistic_kind(exp), at_boundary, boundary)
+                         statistic_kind(exp), at_boundary, boundary, fixed=held_fixed(model, [p1, p2, *free]))

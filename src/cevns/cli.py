@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from .errors import CevnsInputError
 
@@ -139,6 +139,31 @@ def _pairs(items: Optional[List[str]], what: str) -> Dict[str, Any]:
             raise CevnsInputError(f"{what} {k.strip()} is given twice (the second time as {it!r}): give it once")
         out[k.strip()] = _parse_value(v.strip())
     return out
+
+
+def _fix_free(args) -> Tuple[Optional[Dict[str, Any]], Optional[List[str]]]:
+    """``--fix NAME=VALUE[,...]`` (repeatable) as {name: value} and ``--free NAME[,...]`` as a list (None if not given)."""
+    fixed = _pairs([p for item in (getattr(args, "fix", None) or []) for p in item.split(",") if p.strip()], "--fix")
+    free_items = getattr(args, "free", None)
+    free = None
+    if free_items is not None:
+        free = [q.strip() for item in free_items for q in item.split(",") if q.strip()]
+        twice = sorted({q for q in free if free.count(q) > 1})
+        if twice:
+            raise CevnsInputError(f"--free names {', '.join(twice)} twice: give each once")
+    return (fixed or None), free
+
+
+def _add_fix_free(sp, free: bool = True) -> None:
+    """The --fix (and --free) options of a fit-like command."""
+    sp.add_argument("--fix", action="append", metavar="NAME=VALUE[,...]",
+                    help="hold other parameters of the model at these values, in their units (`cevns list`), e.g. "
+                         "--fix sin2w=0.231 or --fix q_emu=0,q_etau=0; the result states every parameter held fixed")
+    if free:
+        sp.add_argument("--free", action="append", metavar="NAME[,...]",
+                        help="marginalise exactly these other parameters of the model (default: the members of its "
+                             "family that share a flavour with the parameter of interest); the rest stay at their "
+                             "defaults or --fix values")
 
 
 def _overrides(args) -> Dict[str, Any]:
@@ -311,7 +336,10 @@ def _plot_title(exp, model=None) -> str:
 
 
 def cmd_fit(args) -> int:
-    levels = [_cl(x) for x in (args.cl or (["1sigma", "90%"] if args.param == "sin2w" else ["90%"]))]
+    from .models import parameter
+
+    levels = [_cl(x) for x in (args.cl or parameter(args.param).levels)]
+    fixed, free = _fix_free(args)
     _check_plot(args.plot, args.force)
     exp = _experiment(args)
     _announce_joint(exp)
@@ -330,7 +358,7 @@ def cmd_fit(args) -> int:
     elif args.param == "g":
         raise CevnsInputError("g is a mediator coupling: add --mediator scalar|vector-bl --mass MEV "
                               "(or scan the masses with `cevns exclusion`)")
-    res = exp.fit(args.param, args.channels, levels=levels, model=model)
+    res = exp.fit(args.param, args.channels, levels=levels, model=model, fixed=fixed, free=free)
     _warn_convergence(res)
     if args.json:
         _print_json(_envelope(args, "fit", res.to_dict(), exp, [c.to_dict(1) for c in levels], res.units_map()))
@@ -358,8 +386,9 @@ def cmd_exclusion(args) -> int:
     exp = _experiment(args)
     _announce_joint(exp)
     masses = np.geomspace(args.mass_min, args.mass_max, args.n_masses)
+    fixed, _ = _fix_free(args)
     res = exp.exclusion(args.model, args.channels, cl=cl, dof=args.dof, masses=masses,
-                        convention=args.convention, progress=Progress(f"{args.model} scan"))
+                        convention=args.convention, progress=Progress(f"{args.model} scan"), fixed=fixed)
     _warn_convergence(res)
     if args.json:
         _print_json(_envelope(args, "exclusion", res.to_dict(), exp, [cl.to_dict(args.dof)], res.units_map()))
@@ -380,8 +409,9 @@ def cmd_contour(args) -> int:
         raise CevnsInputError(f"--params expects two names separated by a comma, e.g. q_ee,q_emu; got {args.params!r}")
     exp = _experiment(args)
     _announce_joint(exp)
+    fixed, free = _fix_free(args)
     res = exp.contour(params, args.channels, cl=cl, dof=args.dof, n=args.n,
-                      progress=Progress(f"{params[0]} x {params[1]}"))
+                      progress=Progress(f"{params[0]} x {params[1]}"), fixed=fixed, free=free)
     _warn_convergence(res)
     if args.json:
         _print_json(_envelope(args, "contour", res.to_dict(grid=args.grid), exp, [cl.to_dict(args.dof)],
@@ -612,11 +642,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "the other members of its family are marginalised.")
     _add_common(sp)
     sp.add_argument("--param", required=True,
-                    help="sin2w | mu_nu | mu_nu_e | mu_nu_mu | q_ee | q_mumu | q_emu | q_etau | q_mutau | r2_ee | r2_mumu | "
-                         "r2_emu | r2_etau | r2_mutau | g (with --mediator, --mass)")
+                    help="a parameter of a model, e.g. sin2w, mu_nu, q_ee, r2_emu (`cevns list` names them all with "
+                         "their units); g with --mediator and --mass")
     sp.add_argument("--channels", default="cevns+eves", help="cevns | eves | cevns+eves (default)")
     sp.add_argument("--cl", action="append", metavar="LEVEL",
-                    help=CL_HELP + ", repeatable (default 1sigma and 90%% for sin2w, else 90%%)")
+                    help=CL_HELP + ", repeatable (default: the parameter's own, 1sigma and 90%% for sin2w, else 90%%)")
+    _add_fix_free(sp)
     sp.add_argument("--mediator", choices=list(registry.MEDIATORS), help="with --param g: the mediator model")
     sp.add_argument("--mass", type=float, metavar="MEV", help="with --param g: the mediator mass [MeV]")
     _add_plot(sp, "draw the Delta chi^2 profile into FILE (png, pdf)")
@@ -637,6 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--mass-max", type=float, default=1e4, help="highest mass [MeV] (default 1e4)")
     sp.add_argument("--n-masses", type=int, default=121,
                     help="number of log-spaced masses (default 121; the text table shows about 12, --json all)")
+    _add_fix_free(sp, free=False)
     _add_plot(sp, "draw the excluded region in (M, g) into FILE (png, pdf), like Fig. 7")
     sp.set_defaults(func=cmd_exclusion)
 
@@ -651,6 +683,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="degrees of freedom of the level: 2 (joint region, 4.61 at 90%%, default) or 1 (2.71)")
     sp.add_argument("--n", type=int, default=61, help="grid points per axis (default 61)")
     sp.add_argument("--grid", action="store_true", help="with --json: include the whole Delta chi^2 grid")
+    _add_fix_free(sp)
     _add_plot(sp, "draw the contour into FILE (png, pdf)")
     sp.set_defaults(func=cmd_contour)
 

@@ -63,10 +63,10 @@ _CACHE_VERSION = "cevns-toys-1"
 
 
 # --- the problem of an experiment -------------------------------------------------------------------
-def _physical_range(param: str, even: bool) -> Tuple[float, float]:
-    if param == "sin2w":
-        return 0.0, 1.0
-    return (0.0 if even else -np.inf), np.inf
+def _physical_range(par: Any, even: bool) -> Tuple[float, float]:
+    """The declared bounds of a parameter (:class:`cevns.parameters.Parameter`), x >= 0 if the rates are even in it."""
+    lo, hi = par.bounds
+    return (max(lo, 0.0) if even else lo), hi
 
 
 def toy_problem(exp: Any, param: str, channels: str = "cevns+eves", grid: Optional[Sequence[float]] = None,
@@ -81,8 +81,8 @@ def toy_problem(exp: Any, param: str, channels: str = "cevns+eves", grid: Option
 
     cls = model_for_parameter(param)
     if cls.mass_table:
-        raise CevnsInputError(f"{param!r} is a mediator coupling: coverage needs a parameter without a mass "
-                              "(sin2w, mu_nu, mu_nu_<a>, q_<ab>, r2_<ab>)")
+        raise CevnsInputError(f"{param!r} is a mediator coupling: coverage needs a parameter of a model without a mass "
+                              "(`cevns list` names them)")
     level = delta_chi2_level(cl, 1)
     model = cls()
     ch = exp.channels(channels)
@@ -92,7 +92,7 @@ def toy_problem(exp: Any, param: str, channels: str = "cevns+eves", grid: Option
     if not any(param in dict(m) for m in basis.monomials):
         raise CevnsInputError(f"the data of {exp.name} do not depend on {param!r} in channels {'+'.join(ch)}")
     even = all(dict(m).get(param, 0) % 2 == 0 for m in basis.monomials)
-    plo, phi = _physical_range(param, even)
+    plo, phi = _physical_range(cls.parameter(param), even)
     n_bins = int(exp.data.counts.size)
     parts = parts_of(exp.chi2_function(), n_bins)
     check_parts(parts, n_bins)

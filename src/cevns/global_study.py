@@ -33,15 +33,19 @@ DATASETS: Tuple[Tuple[str, str, str], ...] = (("conus-plus", "CONUS+", "conus-pl
 COMBINED = ("combined", "combined", "combined")
 #: one-parameter limits of the study, with the transition parameters fixed (or marginalised)
 LIMIT_PARAMS = ("mu_nu_e", "mu_nu_mu", "q_ee", "q_mumu", "r2_ee", "r2_mumu")
-TRANSITIONS = {"q": ("q_emu", "q_etau", "q_mutau"), "r2": ("r2_emu", "r2_etau", "r2_mutau")}
 REGIONS = (("mu_nu_e", "mu_nu_mu"), ("r2_ee", "r2_mumu"), ("q_ee", "q_mumu"))
 MEDIATORS = ("vector-bl", "scalar")  # the order of the figure's panels; each must be in registry.MEDIATORS
 FIGURES = ("global_running", "global_regions", "global_mediators", "global_comparison")
 
 
 def _fixed(param: str, transitions: str) -> Dict[str, float]:
-    fam = param.split("_")[0]
-    return {p: 0.0 for p in TRANSITIONS.get(fam, ())} if transitions == "zero" else {}
+    """The transition parameters of ``param``'s model (declared with two flavours), at zero if ``transitions`` is
+    "zero"; nothing to fix otherwise."""
+    from .models import model_for_parameter
+
+    if transitions != "zero":
+        return {}
+    return {p.name: 0.0 for p in model_for_parameter(param).family() if p.transition}
 
 
 def _sees(exp, param: str) -> bool:
@@ -210,8 +214,12 @@ def _fmt_interval(v: Optional[Dict[str, Any]], scale: float) -> str:
     return " U ".join(f"[{a / scale:.3g}, {b / scale:.3g}]" for a, b in v["90%"])
 
 
-SCALES = {"mu_nu_e": (1e-10, "1e-10 mu_B"), "mu_nu_mu": (1e-10, "1e-10 mu_B"), "q_ee": (1e-12, "1e-12 e"),
-          "q_mumu": (1e-12, "1e-12 e"), "r2_ee": (1e-32, "1e-32 cm^2"), "r2_mumu": (1e-32, "1e-32 cm^2")}
+def _shown(param: str) -> Tuple[float, str]:
+    """A parameter's display scale and unit text, from its declaration ('1e-11 mu_B')."""
+    from .models import parameter
+
+    par = parameter(param)
+    return par.shown_scale, par.display_unit()
 
 
 def markdown_report(run: Dict[str, Any]) -> str:
@@ -243,19 +251,19 @@ def markdown_report(run: Dict[str, Any]) -> str:
     lines += ["", "## One-parameter limits (90% C.L.)", "",
               "| parameter | " + " | ".join(lab[k] for k in keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for p, v in r["limits"].items():
-        sc, unit = SCALES[p]
+        sc, unit = _shown(p)
         lines.append(f"| {p} [{unit}] | " + " | ".join(_fmt_interval(v[k], sc) for k in keys) + " |")
     lines += ["", "## Two-parameter regions (90% C.L., 2 dof): extent of each region", "",
               "| region | " + " | ".join(lab[k] for k in keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for name, v in r["regions"].items():
         a, b = name.split("-")
-        sa, sb = SCALES[a][0], SCALES[b][0]
+        (sa, ua), (sb, ub) = _shown(a), _shown(b)
         cells = []
         for k in keys:
             ext = v[k]["extent"]
             cells.append("; ".join(f"{p} " + (f"[{e[0] / s:.3g}, {e[1] / s:.3g}]" if e else "empty")
                                    for (p, e), s in zip(ext.items(), (sa, sb))))
-        lines.append(f"| {a} x {b} [{SCALES[a][1]}; {SCALES[b][1]}] | " + " | ".join(cells) + " |")
+        lines.append(f"| {a} x {b} [{ua}; {ub}] | " + " | ".join(cells) + " |")
     lines += ["", "## Mediators (90% C.L.): excluded coupling at selected masses", "",
               "| model | M [MeV] | " + " | ".join(lab[k] for k in keys) + " |", "|---" * (len(keys) + 2) + "|"]
     for m, v in r["mediators"].items():

@@ -13,6 +13,8 @@ polynomial variables by the rate engine, so fits never recompute an integral;
 
 from __future__ import annotations
 
+import difflib
+import math
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type
 
 import numpy as np
@@ -22,8 +24,41 @@ from . import xsec
 from ._poly import Poly
 from .errors import CevnsInputError, check_energies, check_positive, check_real
 from .nuclei import Isotope
+from .parameters import Parameter, flavour_pair_math
 
 COUPLING_CONVENTIONS = ("universal", "product")
+
+#: sin^2 theta_W, carried by every model (fixed at its default unless it is the parameter of interest)
+SIN2W = Parameter("sin2w", C.SIN2W_LOW_Q, "", 0.01, 1.0, r"\sin^2\theta_W", bounds=(0.0, 1.0), shared=True,
+                  levels=("1sigma", "90%"), description="MS-bar weak mixing angle at low momentum transfer")
+
+
+def _moment(name: str, flavours: Tuple[str, ...], symbol: str) -> Parameter:
+    return Parameter(name, 0.0, "mu_B", 1e-10, 1e-11, symbol, r"\mu_B", flavours=flavours, squared=True,
+                     plausible=1e-6, description="effective neutrino magnetic moment [Bohr magnetons]")
+
+
+def _em_family(prefix: str) -> Tuple[Parameter, ...]:
+    """The five millicharges (prefix q_) or charge radii (r2_): diagonal ee, mumu and transition emu, etau,
+    mutau (a transition parameter enters squared: |Q_ll'| is shared by the two flavours)."""
+    charge = prefix == "q_"
+    out = []
+    for a, b in (("e", "e"), ("mu", "mu"), ("e", "mu"), ("e", "tau"), ("mu", "tau")):
+        f = flavour_pair_math((a, b))
+        symbol = rf"q_{{\nu_{{{f}}}}}" if charge else rf"\langle r^2_{{\nu_{{{f}}}}}\rangle"
+        out.append(Parameter(prefix + a + b, 0.0, "e" if charge else "cm^2", 1e-12 if charge else 1e-32, None,
+                             symbol, "e" if charge else r"\mathrm{cm}^2", flavours=tuple(dict.fromkeys((a, b))),
+                             squared=a != b, plausible=1e-3 if charge else 1e-26,
+                             description=("neutrino millicharge [e]" if charge else "neutrino charge radius <r^2> [cm^2]")
+                             + (" (transition)" if a != b else "")))
+    return tuple(out)
+
+
+#: the mediator's coupling and mass
+COUPLING = Parameter("g", 0.0, "", 1e-5, 1.0, r"g_X", squared=True, plausible=1.0,
+                     description="mediator coupling (universal: g^nu = g^q = g^e = g; 'product': g^nu g^q)")
+MASS = Parameter("mass_MeV", 1.0, "MeV", 1.0, 1.0, r"M_X", r"\mathrm{MeV}", bounds=(0.0, math.inf), mass=True,
+                 description="mediator mass [MeV]")
 
 
 class Model:
@@ -32,10 +67,33 @@ class Model:
     name: ClassVar[str] = "sm"
     #: how figures and reports name the model ("" for models named by their parameters alone)
     display: ClassVar[str] = "SM"
-    #: polynomial parameters: name -> (default, unit, typical scale)
-    parameter_table: ClassVar[Dict[str, Tuple[float, str, float]]] = {"sin2w": (C.SIN2W_LOW_Q, "", 0.01)}
-    #: non-polynomial parameters: name -> (default, unit)
+    #: the coupling parameters, declared once here (kept as polynomial variables by the rate engine)
+    PARAMETERS: ClassVar[Tuple[Parameter, ...]] = (SIN2W,)
+    #: the mass parameters (fixed per evaluation)
+    MASSES: ClassVar[Tuple[Parameter, ...]] = ()
+    #: derived from PARAMETERS: name -> (default, unit, typical scale)
+    parameter_table: ClassVar[Dict[str, Tuple[float, str, float]]] = {"sin2w": (SIN2W.default, "", SIN2W.scale)}
+    #: derived from MASSES: name -> (default, unit)
     mass_table: ClassVar[Dict[str, Tuple[float, str]]] = {}
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        cls.parameter_table = {p.name: (p.default, p.unit, p.scale) for p in cls.PARAMETERS}
+        cls.mass_table = {p.name: (p.default, p.unit) for p in cls.MASSES}
+
+    @classmethod
+    def parameter(cls, name: str) -> Parameter:
+        """The declared :class:`~cevns.parameters.Parameter` of this model called ``name``."""
+        for p in cls.PARAMETERS + cls.MASSES:
+            if p.name == name:
+                return p
+        raise CevnsInputError(f"{name!r} is not a parameter of model {cls.name!r}; its parameters: "
+                              f"{', '.join(p.name for p in cls.PARAMETERS + cls.MASSES)}")
+
+    @classmethod
+    def family(cls) -> Tuple[Parameter, ...]:
+        """Its own coupling parameters: those not shared by every model (sin2w)."""
+        return tuple(p for p in cls.PARAMETERS if not p.shared)
 
     def __init__(self, **values: Any):
         known = set(self.parameter_table) | set(self.mass_table) | set(self.option_table())
@@ -44,12 +102,14 @@ class Model:
             raise CevnsInputError(
                 f"unknown parameter(s) {sorted(unknown)} for model {self.name!r}; known: {sorted(known)}")
         self._values: Dict[str, float] = {}
-        for k, (default, _unit, _s) in self.parameter_table.items():
-            self._values[k] = check_real(k, values.get(k, default), unit=_unit)
-        if not 0.0 <= self._values["sin2w"] <= 1.0:
-            raise CevnsInputError(f"sin2w is sin^2 theta_W and must lie in [0, 1], got {self._values['sin2w']:g}")
-        for k, (default, unit) in self.mass_table.items():
-            self._values[k] = check_positive(k, check_real(k, values.get(k, default), unit=unit), unit=unit)
+        for p in self.PARAMETERS:
+            v = self._values[p.name] = check_real(p.name, values.get(p.name, p.default), unit=p.unit)
+            lo, hi = p.bounds
+            if not lo <= v <= hi:
+                raise CevnsInputError(f"{p.name} ({p.description}) must lie in [{lo:g}, {hi:g}], got {v:g}")
+        for p in self.MASSES:
+            self._values[p.name] = check_positive(p.name, check_real(p.name, values.get(p.name, p.default), unit=p.unit),
+                                                  unit=p.unit)
         self._options = {k: values.get(k, d) for k, d in self.option_table().items()}
         self._check_options()
 
@@ -151,7 +211,7 @@ class MagneticMoment(Model):
 
     name = "magnetic-moment"
     display = ""
-    parameter_table = {**Model.parameter_table, "mu_nu": (0.0, "mu_B", 1e-10)}
+    PARAMETERS: ClassVar[Tuple[Parameter, ...]] = (SIN2W, _moment("mu_nu", (), r"\mu_{\nu}"))
 
     def _moment(self, p, flavour: str):
         return p["mu_nu"]
@@ -177,7 +237,7 @@ class FlavourMagneticMoment(MagneticMoment):
 
     name = "magnetic-moment-flavour"
     display = ""
-    parameter_table = {**Model.parameter_table, "mu_nu_e": (0.0, "mu_B", 1e-10), "mu_nu_mu": (0.0, "mu_B", 1e-10)}
+    PARAMETERS = (SIN2W, _moment("mu_nu_e", ("e",), r"\mu_{\nu_{e}}"), _moment("mu_nu_mu", ("mu",), r"\mu_{\nu_{\mu}}"))
 
     def _moment(self, p, flavour: str):
         if flavour not in ("e", "mu"):
@@ -193,8 +253,6 @@ class _ElectromagneticCharges(Model):
     """
 
     _prefix: ClassVar[str] = ""
-    _PAIRS: ClassVar[Dict[Tuple[str, str], str]] = {("e", "mu"): "emu", ("e", "tau"): "etau", ("mu", "tau"): "mutau"}
-
     def _shift(self, T, m, x):
         """Q_ll' of one parameter: a millicharge (q_*, in e) or a charge radius (r2_*, in cm^2)."""
         if self._prefix == "q_":
@@ -202,14 +260,16 @@ class _ElectromagneticCharges(Model):
         return xsec.em_charge_shift(T, m, r2_natural=x / C.CM2_PER_MEV_M2)
 
     def _shifts(self, T, m, p, flavour: str = "e"):
+        """The diagonal shift Q_ll of flavour l and the sum of its transition shifts squared, sum Q_ll'^2."""
         if flavour not in ("e", "mu"):
             raise CevnsInputError(f"{type(self).__name__}: no parameters for flavour {flavour!r} (e and mu only)")
-        P = self._prefix
-        diag = self._shift(T, m, p[P + flavour + flavour])
+        diag: Any = 0.0
         trans: Any = 0.0
-        for (a, b), tag in self._PAIRS.items():
-            if flavour in (a, b):
-                trans = trans + self._shift(T, m, p[P + tag]) ** 2
+        for par in self.family():
+            if par.flavours == (flavour,):
+                diag = self._shift(T, m, p[par.name])
+            elif par.transition and flavour in par.flavours:
+                trans = trans + self._shift(T, m, p[par.name]) ** 2
         return diag, trans
 
     def cevns_terms(self, T, iso, F2, p, flavour="e", antineutrino=True):
@@ -223,11 +283,6 @@ class _ElectromagneticCharges(Model):
         return xsec.eves_terms(T, *xsec.eves_coefficients(gv, ga, antineutrino, diag, trans))
 
 
-def _em_table(prefix: str, unit: str, scale: float) -> Dict[str, Tuple[float, str, float]]:
-    names = ("ee", "mumu", "emu", "etau", "mutau")
-    return {**Model.parameter_table, **{prefix + n: (0.0, unit, scale) for n in names}}
-
-
 class Millicharge(_ElectromagneticCharges):
     """Neutrino millicharges in units of e (eq. 7a, 7b): diagonal q_ee, q_mumu; transition q_emu, q_etau,
     q_mutau.  A reactor sees q_ee, q_emu, q_etau."""
@@ -235,7 +290,7 @@ class Millicharge(_ElectromagneticCharges):
     name = "millicharge"
     display = ""
     _prefix = "q_"
-    parameter_table = _em_table("q_", "e", 1e-12)
+    PARAMETERS = (SIN2W,) + _em_family("q_")
 
 
 class ChargeRadius(_ElectromagneticCharges):
@@ -245,14 +300,14 @@ class ChargeRadius(_ElectromagneticCharges):
     name = "charge-radius"
     display = ""
     _prefix = "r2_"
-    parameter_table = _em_table("r2_", "cm^2", 1e-32)
+    PARAMETERS = (SIN2W,) + _em_family("r2_")
 
 
 class _Mediator(Model):
     """A light mediator of mass ``mass_MeV`` with coupling ``g`` (dimensionless)."""
 
-    parameter_table = {**Model.parameter_table, "g": (0.0, "", 1e-5)}
-    mass_table = {"mass_MeV": (1.0, "MeV")}
+    PARAMETERS = (SIN2W, COUPLING)
+    MASSES = (MASS,)
 
     @classmethod
     def option_table(cls):
@@ -331,53 +386,62 @@ def _registered() -> Dict[str, Type[Model]]:
 MODELS: Dict[str, Type[Model]] = _registered()
 
 
+def register(cls: Type[Model]) -> Type[Model]:
+    """Add a model class to :data:`MODELS` under its ``name`` (usable as a decorator): a model of one's own, written
+    outside the package, is then found by name and its parameters by :func:`model_for_parameter` (built-in models
+    are listed once in :data:`cevns.registry.MODELS` instead).  Its parameters must not reuse a registered model's
+    names, except the shared sin2w."""
+    if not (isinstance(cls, type) and issubclass(cls, Model)):
+        raise CevnsInputError(f"register() takes a Model subclass, got {cls!r}")
+    if cls.name in MODELS and MODELS[cls.name] is not cls:
+        raise CevnsInputError(f"a model named {cls.name!r} is registered already ({MODELS[cls.name].__name__})")
+    taken = {p.name for c in MODELS.values() if c is not cls for p in c.family() + c.MASSES}
+    clash = sorted(p.name for p in cls.family() + cls.MASSES if p.name in taken)
+    if clash:
+        raise CevnsInputError(f"{cls.__name__} declares {', '.join(clash)}, already a parameter of another model")
+    MODELS[cls.name] = cls
+    return cls
+
+
 def model_for_parameter(param: str) -> Type[Model]:
-    """The model class that owns a parameter name (sin2w -> StandardModel, q_ee -> Millicharge, ...)."""
+    """The model class that owns a parameter name: the first registered model that declares it as its own
+    (sin2w -> StandardModel, whose only parameter it is; q_ee -> Millicharge, ...)."""
     for cls in MODELS.values():
-        if param in cls.parameter_table and (param != "sin2w" or cls is StandardModel):
+        if any(p.name == param for p in cls.family()) or (not cls.family() and param in cls.parameter_table):
             return cls
     known = sorted({p for c in MODELS.values() for p in c.parameter_table})
-    raise CevnsInputError(f"unknown parameter {param!r}; known: {known}")
+    close = difflib.get_close_matches(str(param), known, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise CevnsInputError(f"unknown parameter {param!r}; {hint}known: {', '.join(known)} (`cevns list` gives their units)")
 
 
-_FLAVOURS = ("e", "mu", "tau")
+def parameter(name: str) -> Parameter:
+    """The declared :class:`~cevns.parameters.Parameter` called ``name`` (of any registered model)."""
+    return model_for_parameter(name).parameter(name)
+
+
+def all_parameters() -> Dict[str, Parameter]:
+    """Every declared parameter (couplings and masses) by name, in the order of the model registry."""
+    out: Dict[str, Parameter] = {}
+    for cls in MODELS.values():
+        for p in cls.PARAMETERS + cls.MASSES:
+            out.setdefault(p.name, p)
+    return out
 
 
 def flavours_of(param: str) -> Tuple[str, ...]:
-    """Neutrino flavours a parameter name refers to: q_emu -> ("e", "mu"), mu_nu_e -> ("e",), r2_mumu ->
-    ("mu",); () for flavour-blind parameters (sin2w, mu_nu, g)."""
-    head, _, tail = param.rpartition("_")
-    if head in ("mu_nu",):
-        return (tail,) if tail in _FLAVOURS else ()
-    if head not in ("q", "r2"):
-        return ()
-    out = []
-    rest = tail
-    while rest:
-        for f in ("tau", "mu", "e"):
-            if rest.startswith(f):
-                out.append(f)
-                rest = rest[len(f):]
-                break
-        else:
-            return ()
-    return tuple(dict.fromkeys(out))
+    """Neutrino flavours a parameter acts on (its declaration): q_emu -> ("e", "mu"), mu_nu_e -> ("e",),
+    r2_mumu -> ("mu",); () for flavour-blind parameters (sin2w, mu_nu, g)."""
+    return parameter(param).flavours
 
 
 def default_free(cls: Type[Model], param: str, fixed: Optional[Mapping[str, Any]] = None) -> list:
     """The parameters marginalised by default in a fit of ``param``: the other members of its model's
-    family (sin2w excluded) that share a flavour with it (all, for flavour-blind parameters); the rest stay
-    at their defaults.  E.g. q_ee -> q_emu, q_etau (the paper's choice); q_mumu -> q_emu, q_mutau;
-    mu_nu_e -> none (mu_nu_mu stays 0)."""
-    mine = set(flavours_of(param))
-    out = []
-    for p in cls.parameter_table:
-        if p in (param, "sin2w") or p in (fixed or {}):
-            continue
-        theirs = set(flavours_of(p))
-        if not mine or not theirs or mine & theirs:
-            out.append(p)
-    return out
+    family (shared parameters such as sin2w excluded) that share a flavour with it (all, for flavour-blind
+    parameters); the rest stay at their defaults.  E.g. q_ee -> q_emu, q_etau (the paper's choice); q_mumu ->
+    q_emu, q_mutau; mu_nu_e -> none (mu_nu_mu stays 0)."""
+    mine = cls.parameter(param)
+    return [p.name for p in cls.family() if p.name != param and p.name not in (fixed or {}) and p.shares_flavour(mine)]
 
 
 def as_model(model: Any, default: Optional[Model] = None) -> Model:

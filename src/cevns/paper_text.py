@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import math
 import sys
-from importlib import resources
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from .published import paper_statements_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,21 +48,24 @@ PARAMS = ("mu_nu", "q_ee", "q_emu", "q_etau", "r2_ee", "r2_emu", "r2_etau")
 CHANNELS = ("cevns", "cevns+eves")
 MODELS = {"scalar": "scalar", "vector_bl": "vector-bl"}  # results.json key -> model name
 NAMES = {"scalar": "scalar", "vector_bl": "B-L vector"}
-#: display scale and unit per parameter and channel (the paper's)
-SCALES = {"mu_nu": (1e-11, "1e-11 mu_B"), "q": (1e-12, "1e-12 e"), "q_cevns": (1e-8, "1e-8 e"),
-          "r2": (1e-32, "1e-32 cm^2")}
+#: the paper quotes the CEvNS-only millicharges in units of 1e-8 e (its Table 2); every other display scale is the
+#: parameter's own (its declaration in cevns.models)
+CEVNS_ONLY_SCALE = {"e": 1e-8}
 
 
-def _scale(param: str, channel: str = "cevns+eves") -> Tuple[float, str]:
-    fam = param.split("_")[0]
-    if fam == "q" and channel == "cevns":
-        return SCALES["q_cevns"]
-    return SCALES["mu_nu" if fam == "mu" else fam]
+def display_scale(param: str, channel: str = "cevns+eves") -> Tuple[float, str]:
+    """The scale and unit text the paper's tables use for ``param`` in ``channel``: the parameter's declared display
+    scale, except the CEvNS-only millicharges (1e-8 e)."""
+    from .models import parameter
+
+    par = parameter(param)
+    s = CEVNS_ONLY_SCALE.get(par.unit, par.shown_scale) if channel == "cevns" else par.shown_scale
+    return s, par.display_unit(s)
 
 
 def statements() -> List[Dict[str, Any]]:
     """The paper's statements that the study tests (``data/paper_statements_2025.toml``), in the paper's order."""
-    text = resources.files("cevns.data").joinpath("paper_statements_2025.toml").read_text()
+    text = paper_statements_text()
     return list(tomllib.loads(text)["statement"])
 
 
@@ -177,7 +181,7 @@ def _rerun(exp, limit_value: Callable[[Any, str], Any]) -> Dict[str, Any]:
 def compute(exp, results: Dict[str, Any], limit_value: Callable[[Any, str], Any]) -> Dict[str, Any]:
     """Every comparison with the paper's text (module docstring) for the run whose ``results`` (results.json) came
     from the experiment ``exp``; ``limit_value(fit, param)`` puts a limit in the results.json convention."""
-    from .reproduce import paper_results
+    from .published import paper_results
 
     paper = paper_results()
     whatif = []
@@ -260,7 +264,7 @@ def _others_size(o: Dict[str, Any], ours_is_interval: bool) -> Tuple[float, bool
 
 
 def _check_ranking(s, results, out, paper) -> Dict[str, Any]:
-    from .reproduce import other_experiments
+    from .published import other_experiments
 
     others = other_experiments()
     per: Dict[str, Any] = {}
@@ -331,7 +335,7 @@ def _lower(gain: Optional[float]) -> str:
 
 
 def _limit_text(v: Any, param: str, channel: str) -> str:
-    sc, unit = _scale(param, channel)
+    sc, unit = display_scale(param, channel)
     if isinstance(v, list):
         return " U ".join(f"[{a / sc:.2f}, {b / sc:.2f}]" for a, b in (v if isinstance(v[0], list) else [v])) + f" {unit}"
     return f"<= {v / sc:.2f} {unit}"
@@ -356,7 +360,7 @@ def _row_this_run(s: Dict[str, Any], r: Dict[str, Any], results: Dict[str, Any],
         for p, rows in r["params"].items():
             if not rows:
                 continue
-            sc, unit = _scale(p)
+            sc, unit = display_scale(p)
             items = ", ".join(f"{what[v['relation']]} {name} {v['theirs'] / sc:.3g}: {'yes' if v['holds'] else 'NO'}"
                               for name, v in rows.items())
             ours = next(iter(rows.values()))["ours"]
@@ -406,7 +410,7 @@ def _quoted_cause(m0: Dict[str, float], mw: Dict[str, float], t: Dict[str, float
 
 def markdown_section(results: Dict[str, Any]) -> List[str]:
     """The report section "Where we differ from the paper's text", from ``results["differences_from_paper"]``."""
-    from .reproduce import paper_results
+    from .published import paper_results
 
     d = results["differences_from_paper"]
     t = d["thresholds"]

@@ -292,7 +292,7 @@ def _comparison(results: Dict[str, Any], outdir: Path) -> None:
     from matplotlib.patches import Patch
     from matplotlib.ticker import MultipleLocator
 
-    from .reproduce import other_experiments, paper_results
+    from .published import other_experiments, paper_results
 
     paper, others = paper_results(), other_experiments()
     ours_col = channel_style("cevns+eves")["color"]

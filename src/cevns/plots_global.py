@@ -116,7 +116,7 @@ def _comparison(run: Dict[str, Any], outdir: Path) -> None:
     """The combined limits (mu_nu_e, q_ee, r2_ee) among the other experiments of the reference paper's tables."""
     from matplotlib.patches import Patch
 
-    from .reproduce import other_experiments
+    from .published import other_experiments
 
     r = run["results"]
     others = other_experiments()

@@ -10,7 +10,6 @@ import html
 import os
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -21,18 +20,20 @@ from . import __version__
 from ._threads import limited
 from .errors import CevnsInputError
 from .experiments import load_experiment
+from .models import parameter
+from .paper_text import display_scale
+from .published import other_experiments, paper_results
 from .running import Sin2wRunning, effective_light_quark_mass, load_determinations
 from .stats import delta_chi2_level
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover
-    import tomli as tomllib
+    pass
 
 EM_PARAMS = ("mu_nu", "q_ee", "q_emu", "q_etau", "r2_ee", "r2_emu", "r2_etau")
 CHANNELS = ("cevns", "cevns+eves")
-UNITS = {"mu_nu": "mu_B", "q_ee": "e", "q_emu": "e", "q_etau": "e", "r2_ee": "cm^2", "r2_emu": "cm^2",
-         "r2_etau": "cm^2", "sin2w": ""}
+UNITS = {p: parameter(p).unit for p in ("sin2w",) + EM_PARAMS}
 SENSITIVITY: List[Tuple[str, Dict[str, Any]]] = [("default", {}), ("exposure 347 kg d", {"exposure_kg_day": 347.0}),
                ("resolution off (eq. 17 literally)", {"resolution": "off"}),
                ("flux tail: extrapolate HM", {"tail": "extrapolate"}), ("flux tail: cut at 8 MeV", {"tail": "cut"}),
@@ -41,28 +42,9 @@ SENSITIVITY: List[Tuple[str, Dict[str, Any]]] = [("default", {}), ("exposure 347
                ("paper-like: 347 kg d, resolution off", {"exposure_kg_day": 347.0, "resolution": "off"})]
 
 
-def paper_results() -> Dict[str, Any]:
-    return tomllib.loads(resources.files("cevns.data").joinpath("paper_results_2025.toml").read_text())
-
-
-def other_experiments() -> List[Dict[str, Any]]:
-    """Other experiments' 90% C.L. limits on mu_nu, q and <r^2>, as quoted in the reference paper's
-    Tables 1-3 (``data/other_experiments_2025.csv``; comparison only).  ``lo`` is None for a limit on |x|;
-    values in mu_B, e, cm^2."""
-    from .nuclei import _read_data_csv
-
-    out = []
-    for r in _read_data_csv("other_experiments_2025.csv"):
-        sc = float(r["scale"])
-        out.append({"quantity": r["quantity"], "experiment": r["experiment"],
-                    "lo": float(r["lo"]) * sc if r["kind"] == "interval" else None, "hi": float(r["hi"]) * sc,
-                    "unit": r["unit"], "ref": r["paper_ref"]})
-    return out
-
-
-#: the comparison quantities of the paper's Tables 1-3 and their display scale
-COMPARED = (("mu_nu", 1e-11, "1e-11 mu_B"), ("q_ee", 1e-12, "1e-12 e"), ("q_emu", 1e-12, "1e-12 e"),
-            ("r2_ee", 1e-32, "1e-32 cm^2"), ("r2_emu", 1e-32, "1e-32 cm^2"))
+#: the comparison quantities of the paper's Tables 1-3 and their display scale and unit (their declarations)
+COMPARED = tuple((p, parameter(p).shown_scale, parameter(p).display_unit()) for p in ("mu_nu", "q_ee", "q_emu", "r2_ee",
+                                                                                     "r2_emu"))
 
 
 def _limit_text(v: Any, sc: float) -> str:
@@ -101,7 +83,7 @@ class _Steps:
 
 #: two-parameter regions drawn in fig8 (beyond the paper: it shows only the marginalised 1D profiles)
 CONTOURS = (("q_ee", "q_emu"), ("r2_ee", "r2_emu"))
-EVEN_PARAMS = ("mu_nu", "q_emu", "q_etau", "r2_emu", "r2_etau")  # enter the rates squared: limits on |x|
+EVEN_PARAMS = tuple(p for p in EM_PARAMS if parameter(p).squared)  # enter the rates squared: limits on |x|
 
 
 def _limit_value(res, param: str):
@@ -295,14 +277,9 @@ def comparison_rows(results: Dict[str, Any]) -> List[Dict[str, str]]:
                  "ours": f"{b:.3f} +{hi - b:.3f} -{b - lo:.3f}",
                  "paper": f"{pp['best']:.3f} +{pp['plus']:.3f} -{pp['minus']:.3f}",
                  "ratio": f"{b / pp['best']:.2f} (best); {(hi - lo) / (pp['plus'] + pp['minus']):.2f} (width)"})
-    scales = {"mu_nu": (1e-11, "1e-11 mu_B"), "q_ee": (1e-12, "1e-12 e"), "q_emu": (1e-12, "1e-12 e"),
-              "q_etau": (1e-12, "1e-12 e"), "r2_ee": (1e-32, "1e-32 cm^2"), "r2_emu": (1e-32, "1e-32 cm^2"),
-              "r2_etau": (1e-32, "1e-32 cm^2")}
     for p in EM_PARAMS:
         for ch in CHANNELS:
-            s, unit = scales[p]
-            if p.startswith("q_") and ch == "cevns":
-                s, unit = 1e-8, "1e-8 e"
+            s, unit = display_scale(p, ch)
             ours, theirs = results[p][ch], paper[p][ch]
             if isinstance(theirs, list):
                 ow = ours[0][1] - ours[0][0] if len(ours) == 1 else ours[-1][1] - ours[0][0]

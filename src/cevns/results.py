@@ -264,6 +264,8 @@ class FitResult:
     convergence: str = ""
     #: the statistic minimised: "chi2" (eq. 20), "poisson" (deviance -2 ln(L/L_sat)) or "chi2+poisson" (joint)
     statistic: str = "chi2"
+    #: the model's other coupling parameters, held fixed at these values (neither fitted nor marginalised)
+    fixed: Dict[str, float] = field(default_factory=dict)
 
     @property
     def p_value(self) -> float:
@@ -292,6 +294,8 @@ class FitResult:
                              "converged": bool(self.converged), "convergence": self.convergence or None}
         if self.marginalised:
             d["marginalised"] = list(self.marginalised)
+        if self.fixed:
+            d["fixed"] = {k: float(v) for k, v in self.fixed.items()}
         if self.model:
             d["model"] = self.model
         if profile:
@@ -313,8 +317,7 @@ class FitResult:
 
         u = f" {self.unit}" if self.unit else ""
         lines = [f"{self.param}" + (f" of {self.model}" if self.model else "") + f" from {self.channels}"
-                 + (f" ({', '.join(self.marginalised)} marginalised)"
-                                                          if self.marginalised else ""),
+                 + _held_text(self.marginalised, self.fixed),
                  f"  best fit      {_fmt(self.best)}{u}" + ("  (at the boundary: see note)" if self.at_boundary else ""),
                  f"  chi2_min/ndof {_gof_text(self.chi2_min, self.ndof, self.statistic)}"]
         for k, v in self.intervals.items():
@@ -437,6 +440,14 @@ class ExclusionResult:
         return ax
 
 
+def _held_text(marginalised: List[str], fixed: Dict[str, float]) -> str:
+    """`` (q_emu, q_etau marginalised; sin2w = 0.23857 fixed)``: what a fit did with the model's other parameters."""
+    parts = [f"{', '.join(marginalised)} marginalised"] if marginalised else []
+    if fixed:
+        parts.append(", ".join(f"{k} = {_fmt(v)}" for k, v in fixed.items()) + " fixed")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 @dataclass
 class ContourResult:
     """Delta chi^2 on a grid of two parameters (the rest of their family marginalised).
@@ -466,6 +477,8 @@ class ContourResult:
     boundary: str = ""
     converged: bool = True
     convergence: str = ""
+    #: the model's other coupling parameters, held fixed at these values
+    fixed: Dict[str, float] = field(default_factory=dict)
 
     @property
     def p_value(self) -> float:
@@ -515,7 +528,8 @@ class ContourResult:
         d: Dict[str, Any] = {"params": list(self.params), "units": list(self.units), "channels": self.channels,
                              "cl": self.cl, "dof": self.dof, "level": self.level, "best": list(self.best),
                              **_gof_dict(self.chi2_min, self.ndof, self.statistic),
-                             "marginalised": list(self.marginalised), "extent": self.extent(),
+                             "marginalised": list(self.marginalised), "fixed": {k: float(v) for k, v in self.fixed.items()},
+                             "extent": self.extent(),
                              "at_boundary": bool(self.at_boundary), "boundary": self.boundary or None,
                              "converged": bool(self.converged), "convergence": self.convergence or None}
         if grid:
@@ -533,8 +547,7 @@ class ContourResult:
 
     def __str__(self) -> str:
         cl = self.cl if isinstance(self.cl, str) else f"{100 * self.cl:g}%"
-        lines = [f"{self.params[0]} vs {self.params[1]} from {self.channels}"
-                 + (f" ({', '.join(self.marginalised)} marginalised)" if self.marginalised else ""),
+        lines = [f"{self.params[0]} vs {self.params[1]} from {self.channels}" + _held_text(self.marginalised, self.fixed),
                  f"  {cl} C.L., {self.dof} dof: Delta chi^2 <= {self.level:.3f}",
                  f"  best fit ({_fmt(self.best[0])}, {_fmt(self.best[1])})"
                  + ("  (at the boundary: see note)" if self.at_boundary else ""),

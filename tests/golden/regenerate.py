@@ -19,6 +19,13 @@ from typing import Any, Dict
 HERE = Path(__file__).resolve().parent
 RESULTS_FILE = HERE / "conus_plus_results.json"
 PREDICTION_FILE = HERE / "conus_plus_sm_prediction.json"
+GLOBAL_FILE = HERE / "global_results.json"
+COHERENT_FILE = HERE / "coherent_sm_predictions.json"
+#: the global study as the tests run it (tests/test_global.py): 5 masses per exclusion, 11x11 region grids.  Every
+#: number but the mediator curves' mass sampling and the region grids' resolution is the full study's.
+GLOBAL_SIZE = {"n_masses": 5, "n_grid": 11}
+#: the built-in COHERENT data sets whose per-bin SM prediction (CEvNS, backgrounds) is pinned
+COHERENT = ("coherent-csi-2021", "coherent-lar-2020")
 
 
 def _clean(v: Any) -> Any:
@@ -49,6 +56,23 @@ def prediction(exp) -> Dict[str, Any]:
     return _clean({k: d[k] for k in ("bins_eVee", "cevns", "eves", "total_cevns", "total_eves")})
 
 
+def global_results(run: Dict[str, Any]) -> Dict[str, Any]:
+    """The pinned numbers of one ``run_global`` run (the package version left out)."""
+    return _clean({k: v for k, v in run["results"].items() if k != "version"})
+
+
+def coherent_predictions() -> Dict[str, Any]:
+    """The per-bin SM prediction (CEvNS, EvES, background; events per energy x time bin) of each COHERENT data set."""
+    import cevns
+
+    out = {}
+    for name in COHERENT:
+        d = cevns.load_experiment(name).predict().to_dict()
+        out[name] = _clean({k: d[k] for k in ("bins", "time_bins_us", "cevns", "eves", "background", "total_cevns",
+                                              "total_eves", "total_background")})
+    return out
+
+
 def dump(obj: Any, path: Path) -> None:
     text = json.dumps(obj, indent=1, sort_keys=True, allow_nan=True)
     json.loads(text)  # round trip
@@ -65,9 +89,10 @@ def load(path: Path) -> Any:
 #: Contours (a grid of the vectorised marginaliser, crossings interpolated linearly) keep 1e-4.
 TIGHT_RTOL = 1e-6
 DEFAULT_RTOL = 1e-4
-TIGHT = ("prediction/", "results/sm_prediction/", "results/data/", "results/inputs/", "results/conventions/",
+TIGHT = ("prediction/", "coherent/", "results/sm_prediction/", "results/data/", "results/inputs/", "results/conventions/",
          "results/sin2w/", "results/mu_nu/", "results/q_", "results/r2_", "results/scalar/", "results/vector_bl/",
-         "sensitivity/", "mediator_choices/", "results/coherent_sin2w/")
+         "sensitivity/", "mediator_choices/", "results/coherent_sin2w/",
+         "global/sin2w/", "global/limits/", "global/mediators/", "global/unshared/", "global/crossover/")
 
 
 #: Exceptions, measured: none.  (Regenerated after issue 14 and the COHERENT work: r2_ee's edges moved by
@@ -159,21 +184,29 @@ def main() -> None:
     ap.add_argument("--check", action="store_true", help="compare a fresh run with the files instead of writing them")
     args = ap.parse_args()
     import cevns
+    from cevns.global_study import run_global
     from cevns.reproduce import run_all
 
     run = run_all()
-    new = {"results": results_from_run(run), "prediction": prediction(cevns.load_experiment("conus-plus"))}
+    new = {"results": results_from_run(run), "prediction": prediction(cevns.load_experiment("conus-plus")),
+           "global": global_results(run_global(**GLOBAL_SIZE)), "coherent": coherent_predictions()}
+    files = {"results": RESULTS_FILE, "prediction": PREDICTION_FILE, "global": GLOBAL_FILE, "coherent": COHERENT_FILE}
     if args.check:
-        old = {"results": load(RESULTS_FILE), "prediction": load(PREDICTION_FILE)}
-        for k, v in sorted(max_relative_differences(new, old).items()):
-            print(f"{k:<50} {v:.2e}")
-        bad = compare(new["results"], old["results"]) + compare(new["prediction"], old["prediction"], "prediction")
+        old = {k: load(f) if f.exists() else None for k, f in files.items()}
+        bad = []
+        for k in files:
+            if old[k] is None:
+                print(f"{files[k].name}: no golden file yet")
+                continue
+            for g, v in sorted(max_relative_differences(new[k], old[k]).items()):
+                print(f"{k + '/' + g:<60} {v:.2e}")
+            bad += compare(new[k], old[k], "" if k == "results" else k)
         for b in bad:
             print("DIFFERS", *b)
         raise SystemExit(1 if bad else 0)
-    dump(new["results"], RESULTS_FILE)
-    dump(new["prediction"], PREDICTION_FILE)
-    print(f"wrote {RESULTS_FILE.name}, {PREDICTION_FILE.name} in {HERE}")
+    for k, f in files.items():
+        dump(new[k], f)
+    print(f"wrote {', '.join(f.name for f in files.values())} in {HERE}")
 
 
 if __name__ == "__main__":
