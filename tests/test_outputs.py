@@ -315,3 +315,20 @@ def test_two_concurrent_coverage_runs_never_mix(tmp_path):
     assert "another cevns run" in res[1 - winner][1]
     assert json.loads((out / "coverage.json").read_text())["result"]["run"]["seed"] == winner + 1
     assert "wrote" not in res[1 - winner][1]  # the refused run wrote nothing
+
+
+def test_the_lock_lies_inside_a_folder_whose_parent_cannot_be_written(tmp_path, monkeypatch):
+    """A shared folder in a parent the user cannot write (e.g. root-owned): the lock goes inside the folder
+    (every run of it decides the same way), and it is not taken for a file of the user's."""
+    from cevns import outputs
+    from cevns.outputs import LOCK_INSIDE, OutputLock
+
+    out = tmp_path / "shared"
+    _study(out)
+    real = os.access
+    monkeypatch.setattr(outputs.os, "access", lambda p, m: False if Path(p) == tmp_path else real(p, m))
+    with OutputLock(out) as lock:
+        assert lock.path == out / LOCK_INSIDE and foreign_files(out) == []
+        with pytest.raises(CevnsInputError, match="another cevns run"):
+            OutputLock(out).__enter__()
+    assert not (out / LOCK_INSIDE).exists()

@@ -72,7 +72,7 @@ def foreign_files(outdir: Path) -> List[str]:
     """Entries of ``outdir`` that no cevns run wrote (not in its manifest)."""
     if not outdir.is_dir():
         return []
-    mine = set(_manifest(outdir)) | {MANIFEST}
+    mine = set(_manifest(outdir)) | {MANIFEST, LOCK_INSIDE}
     # cevns writes regular files only: a symbolic link is the user's, whatever its name
     return sorted(p.name for p in outdir.iterdir() if p.name not in mine or p.is_symlink())
 
@@ -164,6 +164,20 @@ def check_output_dir(outdir: Path, force: bool = False, what: str = "output fold
                               "another --out, or --force to write there (those files are kept, never moved)")
 
 
+#: the lock file inside an output folder whose parent cannot be written (:func:`_lock_path`)
+LOCK_INSIDE = ".cevns-lock"
+
+
+def _lock_path(outdir: Path) -> Path:
+    """The lock file of ``outdir``: ``.NAME.cevns-lock`` beside it, or :data:`LOCK_INSIDE` in it when it is an
+    existing folder in a parent that cannot be written (e.g. a shared folder in a root-owned one); the choice
+    depends only on the file system, so every run of the folder takes the same file."""
+    out = outdir.resolve()
+    if out.is_dir() and not os.access(out.parent, os.W_OK | os.X_OK):
+        return out / LOCK_INSIDE
+    return out.parent / f".{out.name}.cevns-lock"
+
+
 class OutputLock:
     """One run at a time per output folder: an exclusive lock (POSIX ``lockf``: a forked figure process does not
     inherit it, and it ends with the process) on ``.NAME.cevns-lock`` beside it, held from before the checks to
@@ -173,7 +187,7 @@ class OutputLock:
     def __init__(self, outdir: Path, what: str = "--out"):
         self.outdir = Path(outdir)
         self.what = what
-        self.path = self.outdir.resolve().parent / f".{self.outdir.resolve().name}.cevns-lock"
+        self.path = _lock_path(self.outdir)
         self._f: Optional[IO[str]] = None
 
     def __enter__(self) -> "OutputLock":
@@ -263,11 +277,11 @@ class StagedOutput:
 
     def _commit(self) -> None:
         assert self.tmp is not None
-        (self.tmp / STAGING_MARK).unlink()
-        written = sorted(p.name for p in self.tmp.iterdir())
+        written = sorted(p.name for p in self.tmp.iterdir() if p.name != STAGING_MARK)
         out = self.outdir
         if not out.exists():
             self._manifest(self.tmp, written)
+            (self.tmp / STAGING_MARK).unlink()  # the mark stays until the last moment (recover() needs it)
             os.rename(self.tmp, out)
             self.tmp = None
             return
@@ -277,6 +291,7 @@ class StagedOutput:
         self._manifest(self.tmp, written)
         old = out.resolve().parent / f".{out.resolve().name}.old-{os.getpid()}"
         os.rename(out, old)
+        (self.tmp / STAGING_MARK).unlink()
         os.rename(self.tmp, out)
         self.tmp = None
         _remove_set(old)
