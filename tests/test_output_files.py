@@ -107,17 +107,18 @@ def test_exclusion_api_refuses_huge_masses(exp):
 def test_outputs_get_the_permissions_of_ordinary_files(tmp_path):
     """Staged folders and atomically written files are made private by mkdtemp/mkstemp; cevns gives them what
     mkdir and open give (0777 / 0666 less the umask), so others can read a user's results as usual."""
-    from cevns.outputs import StagedOutput, write_file_atomically
+    from cevns._files import write_atomically
+    from cevns.outputs import StagedOutput
 
     old = os.umask(0o022)
     try:
         out = tmp_path / "res"
         with StagedOutput(out) as d:
-            write_file_atomically(d / "results.json", "{}")
+            write_atomically(d / "results.json", "{}")
         assert (out.stat().st_mode & 0o777) == 0o755
         assert ((out / "results.json").stat().st_mode & 0o777) == 0o644
         os.umask(0o077)
-        write_file_atomically(tmp_path / "private.txt", "x")
+        write_atomically(tmp_path / "private.txt", "x")
         assert ((tmp_path / "private.txt").stat().st_mode & 0o777) == 0o600
     finally:
         os.umask(old)
@@ -189,3 +190,15 @@ def test_coverage_out_refuses_a_users_json_mentioning_cevns(tmp_path, capsys):
                  "--out", str(cov)]) == 2
     assert "not written by cevns" in _err(capsys)
     assert sorted(os.listdir(cov)) == ["coverage.json"]
+
+
+def test_a_docs_file_cevns_wrote_is_replaced_without_force(tmp_path):
+    """The first line reproduce writes into --docs is the mark: the next run replaces the file without --force."""
+    from cevns.outputs import check_docs_file
+    from cevns.reproduce import write_study
+
+    docs = tmp_path / "v.md"
+    write_study(tmp_path / "res", {"results": {}}, lambda run, d: None, lambda r: "# table\n", docs=str(docs),
+                command="cevns reproduce --docs v.md", figures=())
+    assert written_by_cevns(docs) and docs.read_text().endswith("# table\n")
+    check_docs_file(docs)  # no --force needed

@@ -338,11 +338,6 @@ class StagedOutput:
         write_atomically(folder / MANIFEST, json.dumps({"written_by": "cevns", "files": files}, indent=1))
 
 
-def write_file_atomically(path: Path, text: str) -> None:
-    """``text`` into ``path`` through :func:`cevns._files.write_atomically` (kept for callers of this name)."""
-    write_atomically(path, text)
-
-
 # --- single files the user names (--plot FILE, --docs FILE, the files of `coverage --out DIR`) -----------------
 #: the first line of a Markdown file cevns writes (``--docs``) starts with this
 MARKDOWN_MARK = "<!-- written by `cevns"

@@ -490,7 +490,8 @@ def write_study(outdir: Path, run: Dict[str, Any], draw, report, docs: Optional[
     ``outdir`` (and the report to ``docs`` if given); returns the markdown report.  Everything is written
     into a temporary folder and swapped in (:class:`cevns.outputs.StagedOutput`): a failed or interrupted
     run leaves the previous outputs untouched, and nothing is written through a symbolic link."""
-    from .outputs import StagedOutput, write_file_atomically
+    from ._files import write_atomically
+    from .outputs import StagedOutput
     from .results import dumps
 
     with StagedOutput(outdir, force) as tmp:
@@ -502,7 +503,7 @@ def write_study(outdir: Path, run: Dict[str, Any], draw, report, docs: Optional[
         (tmp / "report.md").write_text(md)
         (tmp / "report.html").write_text(html_report(md, figures or FIGURES))
     if docs:
-        write_file_atomically(Path(docs), f"<!-- written by `{command}`; do not edit by hand -->\n" + md)
+        write_atomically(Path(docs), f"<!-- written by `{command}`; do not edit by hand -->\n" + md)
     return md
 
 
