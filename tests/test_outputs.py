@@ -332,3 +332,14 @@ def test_the_lock_lies_inside_a_folder_whose_parent_cannot_be_written(tmp_path, 
         with pytest.raises(CevnsInputError, match="another cevns run"):
             OutputLock(out).__enter__()
     assert not (out / LOCK_INSIDE).exists()
+
+
+def test_recovery_takes_a_folder_name_literally(tmp_path):
+    """A name with glob characters ("res[1]") recovers its own leftovers, not those of "res1"."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    for name in (f".res[1].tmp-{dead.pid}-ab", f".res1.tmp-{dead.pid}-cd"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / STAGING_MARK).write_text("{}")
+    recover(tmp_path / "res[1]")
+    assert sorted(q.name for q in tmp_path.iterdir()) == [f".res1.tmp-{dead.pid}-cd"]

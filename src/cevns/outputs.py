@@ -32,6 +32,7 @@ only by a mark in its metadata or first line (:func:`written_by_cevns`); the byt
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -108,7 +109,7 @@ def recover(outdir: Path) -> None:
     if not parent.is_dir():
         return
     name = outdir.resolve().name
-    for p in parent.glob(f".{name}.*-*"):
+    for p in parent.glob(f".{glob.escape(name)}.*-*"):
         kind, _, rest = p.name[len(name) + 2:].partition("-")
         pid = rest.split("-")[0]
         if kind not in ("tmp", "old", "figures") or not pid.isdigit() or _alive(int(pid)) or p.is_symlink() \
