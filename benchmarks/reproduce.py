@@ -3,19 +3,15 @@
 Run:  python benchmarks/reproduce.py [--repeat 3] [--src PATH ...]
 
 For each source tree (default: this repository's src/; give another checkout's src/ to compare, e.g. the
-code before a change) it prints the median wall and CPU time of `python -m cevns reproduce --out DIR` (a
-fresh output folder each time), with the figures in a second process (the default on Linux with two or
-more cores) and, for the first tree, drawn in-process (``CEVNS_FIGURE_WORKER=0``).  The cases are
-interleaved, so that a change of the machine's load hits them alike; the median and the minimum (the
-least disturbed run) are printed beside the floor of the same run, `python -c "import numpy"`, the range of
-the load average, and for each run how many cores other jobs kept busy meanwhile (from /proc/stat: the
-machine is shared, so compare ratios measured in one run, or the runs other jobs left alone).
+code before a change, whose figures may be drawn in a forked second process) it prints the median wall and CPU
+time of `python -m cevns reproduce --out DIR` (a fresh output folder each time).  The cases are interleaved, so
+that a change of the machine's load hits them alike; the median and the minimum (the least disturbed run) are
+printed beside the floor of the same run, `python -c "import numpy"`, the range of the load average, and for each
+run how many cores other jobs kept busy meanwhile (from /proc/stat: the machine is shared, so compare ratios
+measured in one run, or the runs other jobs left alone).
 
-One more, instrumented run per tree gives the split: imports, analysis (`run_all`), the wait for the
-figures after the analysis, the figure process's CPU time, and what the run would take on two idle cores
-if each process's CPU time were its wall time (from the recorded timeline: when each group of results
-reached the figure process, and each figure's CPU time; other jobs inflate CPU times too, but less than
-wall times).  No test asserts a time; the numbers go into docs/performance.md.
+One more, instrumented run per tree gives the split: imports, analysis (`run_all`), figures and reports.  No test
+asserts a time; the numbers go into docs/performance.md.
 """
 
 from __future__ import annotations
@@ -50,25 +46,7 @@ R.reproduce = lambda *a, **k: runs.append(real(*a, **k)) or runs[-1]
 assert cevns.cli.main(["reproduce", "--out", sys.argv[1]]) == 0
 c2, t2 = time.process_time(), time.perf_counter()
 run = runs[0]
-proc = run.get("figure_process", {"forked": False, "cpu_seconds": None})
-out = {"import": t1 - t0, "analysis": run["seconds"], "figures_after": run["figure_seconds"], "total": t2 - t0,
-       "forked": proc["forked"], "figure_cpu": proc["cpu_seconds"], "estimate": None}
-if proc["forked"] and marks:
-    # the same run on two idle cores: each process's CPU time laid out as its wall time
-    tl = proc["timeline"]
-    fork = c1 - c0  # the child is forked as reproduce() starts, right after the imports
-    arrived = {}
-    for keys, cpu in tl["sent"]:
-        for k in keys:
-            arrived.setdefault(k, cpu)
-    from cevns.plots import PAPER_FIGURES
-    needs = dict(PAPER_FIGURES)
-    child = fork + tl["warmup"]
-    for n in proc["drawn"]:
-        child = max(child, fork + max(arrived.get(k, 0.0) for k in needs[n])) + tl["figures"][n]
-    parent = c2 - c0  # the parent's own CPU: imports, analysis, the figures it took, the reports
-    out["estimate"] = {"child": child, "parent": parent, "wall": max(child, parent),
-                       "analysis_cpu": marks["analysis_cpu"] - c1}
+out = {"import": t1 - t0, "analysis": run["seconds"], "figures_after": run["figure_seconds"], "total": t2 - t0}
 print(json.dumps(out))
 """
 
@@ -114,10 +92,9 @@ def main() -> None:
     print(f"{os.cpu_count()} cores, Python {sys.version.split()[0]}; {load()}")
     base_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CEVNS_FIGURE_WORKER")}
     cases = [("numpy", 'python -c "import numpy" (floor)', [py, "-c", "import numpy"], base_env, False)]
-    for k, src in enumerate(srcs):
+    for src in srcs:
         env = dict(base_env, PYTHONPATH=str(src))
-        variants = [("as is", {})] + ([("figures in-process", {"CEVNS_FIGURE_WORKER": "0"})] if k == 0 else [])
-        for label, extra in variants:
+        for label, extra in [("as is", {})]:
             cases.append((str(src), "cevns reproduce, " + label, [py, "-m", "cevns", "reproduce", "--out"],
                           dict(env, **extra), True))
     runs: dict = {i: [] for i in range(len(cases))}
@@ -165,16 +142,8 @@ def main() -> None:
             r = subprocess.run([py, "-c", PROBE, str(Path(d) / "out")], env=env, check=True, capture_output=True,
                                text=True)
         s = json.loads(r.stdout.strip().splitlines()[-1])
-        cpu = f"{s['figure_cpu']:.2f} s" if s["figure_cpu"] is not None else "-"
-        print(f"split [{src}]: imports {s['import']:.2f} s, analysis {s['analysis']:.2f} s, figures after the "
-              f"analysis {s['figures_after']:.2f} s, total {s['total']:.2f} s in process; figure process: "
-              f"{'forked' if s['forked'] else 'none'}, CPU {cpu}   {load()}")
-        if s["estimate"]:
-            e = s["estimate"]
-            print(f"  the same run on two idle cores (each process's CPU time as its wall time): {e['wall']:.2f} s "
-                  f"(parent {e['parent']:.2f} s, of which analysis {e['analysis_cpu']:.2f} s; figure process "
-                  f"{e['child']:.2f} s)")
-
+        print(f"split [{src}]: imports {s['import']:.2f} s, analysis {s['analysis']:.2f} s, figures and reports "
+              f"{s['figures_after']:.2f} s, total {s['total']:.2f} s   {load()}")
 
 if __name__ == "__main__":
     main()

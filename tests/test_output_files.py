@@ -198,7 +198,7 @@ def test_a_docs_file_cevns_wrote_is_replaced_without_force(tmp_path):
     from cevns.reproduce import write_study
 
     docs = tmp_path / "v.md"
-    write_study(tmp_path / "res", {"results": {}}, lambda run, d: None, lambda r: "# table\n", docs=str(docs),
-                command="cevns reproduce --docs v.md", figures=())
+    write_study(tmp_path / "res", {"results": {}, "figure_data": {}}, "paper", lambda r: "# table\n", docs=str(docs),
+                command="cevns reproduce --docs v.md", draw=lambda results, d: [])
     assert written_by_cevns(docs) and docs.read_text().endswith("# table\n")
     check_docs_file(docs)  # no --force needed

@@ -18,15 +18,16 @@ from cevns.reproduce import write_study
 
 def _study(outdir, fail=False, force=False, value=1.0):
     """A tiny stand-in study through the real writer: two figure files, results, report."""
-    def draw(run, d):
+    def draw(results, d):
         (d / "fig.png").write_text("png")
         if fail:
             raise RuntimeError("drawing failed half way")
         (d / "fig.pdf").write_text("pdf")
+        return ["fig"]
 
-    run = {"results": {"x": value}}
-    return write_study(outdir, run, draw, lambda r: f"# report\n\nx = {r['results']['x']}", force=force,
-                       figures=("fig",))
+    run = {"results": {"x": value}, "figure_data": {}}
+    return write_study(outdir, run, "paper", lambda r: f"# report\n\nx = {r['results']['x']}", force=force,
+                       draw=draw)
 
 
 def test_a_second_run_replaces_its_own_outputs(tmp_path):
@@ -254,11 +255,12 @@ def test_a_users_file_appearing_during_the_run_is_kept(tmp_path):
     out = tmp_path / "res"
     _study(out)
 
-    def draw(run, d):
+    def draw(results, d):
         (out / "added-meanwhile.txt").write_text("mine")
         (d / "fig.png").write_text("png")
+        return ["fig"]
 
-    write_study(out, {"results": {"x": 5.0}}, draw, lambda r: "# r", figures=("fig",))
+    write_study(out, {"results": {"x": 5.0}, "figure_data": {}}, "paper", lambda r: "# r", draw=draw)
     assert (out / "added-meanwhile.txt").read_text() == "mine" and '"x": 5.0' in (out / "results.json").read_text()
     assert not (out / "fig.pdf").exists()  # the previous set's file, named by its manifest, removed
 

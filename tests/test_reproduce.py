@@ -59,9 +59,12 @@ def test_report(outdir):
 
 
 def test_results_json_is_the_run(reproduced):
-    """results.json holds exactly the run's results (the golden test checks the run's numbers)."""
+    """results.json holds exactly the run's results (the golden test checks the run's numbers), the study's name and
+    the data its figures are drawn from."""
     out, run = reproduced
-    assert json.loads((out / "results.json").read_text()) == json.loads(json.dumps(run["results"]))
+    written = json.loads((out / "results.json").read_text())
+    assert written.pop("study") == "paper" and written.pop("figure_data") == json.loads(json.dumps(run["figure_data"]))
+    assert written == json.loads(json.dumps(run["results"]))
 
 
 def test_comparison_with_other_experiments(outdir):

@@ -290,3 +290,47 @@ def test_bins_below_every_threshold_are_warned_about(capsys):
     assert main(["predict", "conus-plus", "--input", 'thresholds_eVee={"C2":200,"C3":200,"C5":200}']) == 0
     err = capsys.readouterr().err
     assert err.startswith("cevns: warning:") and err.count("\n") == 1
+
+
+def test_an_error_names_the_line_of_the_offending_value_in_its_own_section(tmp_path):
+    """The second [[backgrounds]] entry's sigma, not the first line anywhere with a 'sigma' key (issue 26)."""
+    import re
+    import shutil
+    from importlib import resources
+
+    src = resources.files("cevns.data").joinpath("experiments")
+    for f in ("coherent_csi_2021.toml",):
+        shutil.copy(str(src.joinpath(f)), tmp_path / f)
+    lines = (tmp_path / "coherent_csi_2021.toml").read_text().splitlines()
+    heads = [i for i, ln in enumerate(lines) if ln.strip().startswith("[[backgrounds]]")]
+    for b in range(len(heads)):
+        edited = list(lines)
+        j = next(k for k in range(heads[b], len(edited)) if re.match(r"\s*sigma\s*=", edited[k]))
+        edited[j] = re.sub(r"=.*", "= -1", edited[j])
+        text = "\n".join(edited) + "\n"
+
+
+        with pytest.raises(CevnsInputError, match=rf"\(line {j + 1}\)"):
+            schema.validate(tomllib.loads(text), text)
+
+
+@pytest.mark.parametrize("given,suggested", [("CONUS+", "conus-plus"), ("coherent-csi", "coherent-csi-2021"),
+                                              ("Coherent-LAr-2020", "coherent-lar-2020")])
+def test_did_you_mean_for_experiment_names(given, suggested):
+    import cevns
+
+    with pytest.raises(CevnsInputError, match=f"did you mean '{suggested}'"):
+        cevns.load_experiment(given)
+
+
+def test_did_you_mean_for_channels_and_levels():
+    import cevns
+    from cevns.stats import parse_cl
+
+    with pytest.raises(CevnsInputError, match="did you mean 'cevns'"):
+        cevns.load_experiment("conus-plus").channels("CEvNS")
+    with pytest.raises(CevnsInputError) as e:
+        parse_cl("95")
+    assert "95%" in str(e.value) and "95sigma" not in str(e.value)
+    with pytest.raises(CevnsInputError, match="3sigma"):
+        parse_cl("3")

@@ -40,7 +40,7 @@ _LAZY: Dict[str, str] = {
     "ContourResult": "results", "ExclusionResult": "results", "FitResult": "results", "Prediction": "results",
     "Sin2wRunning": "running", "load_determinations": "running",
     "Chi2": "stats", "delta_chi2_level": "stats",
-    "FlavourMagneticMoment": "models", "StoppedPionSource": "stopped_pion", "PoissonLikelihood": "poisson",
+    "FlavourMagneticMoment": "models", "VectorNSI": "models", "StoppedPionSource": "stopped_pion", "PoissonLikelihood": "poisson",
     "RecoilResponse": "detector", "IonisationResponse": "detector",
 }
 
@@ -51,7 +51,7 @@ __all__ = [
     "constants", "delta_chi2_level", "get_model", "helm_form_factor", "load_binding_table", "load_determinations",
     "load_experiment", "load_target",
     "models", "__version__",
-    "FlavourMagneticMoment", "StoppedPionSource", "PoissonLikelihood", "RecoilResponse", "IonisationResponse",
+    "FlavourMagneticMoment", "VectorNSI", "StoppedPionSource", "PoissonLikelihood", "RecoilResponse", "IonisationResponse",
 ]
 
 
@@ -83,6 +83,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see the eager imports
         ScalarMediator,
         StandardModel,
         VectorBL,
+        VectorNSI,
         get_model,
     )
     from .nuclei import HelmParameters, helm_form_factor, load_binding_table, load_target

@@ -535,6 +535,18 @@ def _coverage_run(args, cl, out) -> int:
 STUDIES = ("paper", "global")
 
 
+def cmd_figures(args) -> int:
+    """`cevns figures RESULTS.json --out DIR`: a study's figures redrawn from its results.json."""
+    from pathlib import Path
+
+    from .figures import redraw
+
+    names = None if args.only is None else [n.strip() for n in args.only.split(",") if n.strip()]
+    drawn = redraw(Path(args.results), Path(args.out), args.force, names)
+    print(f"wrote {len(drawn)} figures (PNG, PDF) into {args.out}: {', '.join(drawn)}", file=sys.stderr)
+    return 0
+
+
 def cmd_reproduce(args) -> int:
     """`cevns reproduce [paper|global] [EXPERIMENT] [inputs]`.  The paper study runs on one reactor experiment
     (default conus-plus) with the same input options as `fit`; the global study runs the three built-in data sets
@@ -573,8 +585,8 @@ def cmd_reproduce(args) -> int:
 
         run = reproduce(args.out or "cevns-results", progress=True, docs=args.docs, sin2w_points=args.sin2w_points,
                         force=args.force, experiment=_experiment(args), summary=not args.json)
-    if args.json:
-        print(dumps(run["results"], indent=1, sort_keys=True))
+    if args.json:  # results.json without its figure data
+        print(dumps({**run["results"], "study": study}, indent=1, sort_keys=True))
     return 0
 
 
@@ -638,8 +650,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_predict)
 
     sp = sub.add_parser("fit", help="best fit, Delta chi^2 profile and intervals of one parameter",
-                        description="Profile one parameter with chi^2 of eq. 20 (alpha minimised analytically); "
-                        "the other members of its family are marginalised.")
+                        description="Profile one parameter with the experiment's own statistic: chi^2 of eq. 20 "
+                        "for a chi^2 experiment (the normalisation alpha minimised analytically), the Poisson deviance "
+                        "-2 ln(L/L_saturated) with every nuisance profiled for a counting one (COHERENT), their sum in "
+                        "a joint fit; the result names the statistic.  By default the other members of the parameter's "
+                        "family that share a flavour with it are marginalised and the rest held at their defaults "
+                        "(--free, --fix change that; the result lists both).")
     _add_common(sp)
     sp.add_argument("--param", required=True,
                     help="a parameter of a model, e.g. sin2w, mu_nu, q_ee, r2_emu (`cevns list` names them all with "
@@ -728,6 +744,18 @@ def build_parser() -> argparse.ArgumentParser:
                          "files are replaced only if cevns wrote them (a mark in their metadata); one run at a time")
     sp.add_argument("--force", action="store_true", help="replace coverage.json/png/pdf in --out that cevns did not write")
     sp.set_defaults(func=cmd_coverage)
+
+    sp = sub.add_parser("figures", help="redraw every figure of a study from its results.json, without refitting",
+                        description="Redraw the figures of `cevns reproduce` (or `reproduce global`) from the "
+                        "results.json it wrote: every number a figure shows is read from the file (its 'figure_data' "
+                        "section holds the profiles, spectra and grids), nothing is refitted.  The figures go into "
+                        "--out as PNG and PDF.")
+    sp.add_argument("results", metavar="RESULTS.json", help="the results.json of a study")
+    sp.add_argument("--out", required=True, metavar="DIR",
+                    help="folder for the figures (not the study's own folder); replaced as a whole if cevns wrote it")
+    sp.add_argument("--only", metavar="NAME[,...]", help="only these figures, e.g. fig2_sin2w,fig7_mediators")
+    sp.add_argument("--force", action="store_true", help="replace a --out folder holding files cevns did not write")
+    sp.set_defaults(func=cmd_figures)
 
     sp = sub.add_parser("reproduce", help="a whole study (the paper's, or the global fit), with report and figures",
                         description="Run every analysis of a study and write results.json, report.md/html and the "

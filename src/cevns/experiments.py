@@ -96,7 +96,9 @@ def _line_of(text: str, key: str) -> str:
 def _parse_channels(channels: str) -> Tuple[str, ...]:
     parts = tuple(p.strip() for p in str(channels).split("+") if p.strip())
     if not parts or any(p not in CHANNELS for p in parts):
-        raise CevnsInputError(f"channels must be 'cevns', 'eves' or 'cevns+eves', got {channels!r}")
+        lower = tuple(p.lower() for p in parts)
+        hint = f"; did you mean {'+'.join(lower)!r}?" if lower and all(p in CHANNELS for p in lower) else ""
+        raise CevnsInputError(f"channels must be 'cevns', 'eves' or 'cevns+eves', got {channels!r}{hint}")
     if len(set(parts)) != len(parts):
         raise CevnsInputError(f"channels: each channel once, got {channels!r} (use 'cevns', 'eves' or 'cevns+eves')")
     return parts
@@ -642,6 +644,17 @@ class Experiment(_Analyses):
         }
 
 
+def _did_you_mean(name: str, known) -> str:
+    """'; did you mean 'coherent-csi-2021'?' for a near miss of a known name (case, punctuation, a missing year)."""
+    import difflib
+
+    norm = {k: "".join(c for c in k.lower() if c.isalnum()) for k in known}
+    key = "".join(c for c in name.lower() if c.isalnum())
+    close = [k for k, v in norm.items() if v == key or (len(key) >= 4 and v.startswith(key))]
+    close = close or difflib.get_close_matches(name.lower(), list(known), n=1, cutoff=0.7)
+    return f"; did you mean {sorted(close, key=len)[0]!r}?" if close else ""
+
+
 def read_experiment_file(name_or_path: str | os.PathLike) -> Tuple[Dict[str, Any], str, Path]:
     """The parsed TOML of a built-in experiment or a file (not validated), its text and its folder."""
     if not isinstance(name_or_path, (str, os.PathLike)):
@@ -658,7 +671,7 @@ def read_experiment_file(name_or_path: str | os.PathLike) -> Tuple[Dict[str, Any
         path = Path(name_or_path)
         if not path.exists():
             raise CevnsInputError(f"no experiment {name_or_path!r}: not a built-in ({', '.join(sorted(BUILTIN))}) "
-                                  f"and no such file")
+                                  f"and no such file{_did_you_mean(name_or_path, BUILTIN)}")
         if not path.is_file():
             raise CevnsInputError(f"experiment file {name_or_path}: not a regular file")
         if path.stat().st_size > MAX_FILE_BYTES:

@@ -32,10 +32,9 @@ DATASETS: Tuple[Tuple[str, str, str], ...] = (("conus-plus", "CONUS+", "conus-pl
                                               ("coherent-lar-2020", "COHERENT LAr", "coherent-lar"))
 COMBINED = ("combined", "combined", "combined")
 #: one-parameter limits of the study, with the transition parameters fixed (or marginalised)
-LIMIT_PARAMS = ("mu_nu_e", "mu_nu_mu", "q_ee", "q_mumu", "r2_ee", "r2_mumu")
-REGIONS = (("mu_nu_e", "mu_nu_mu"), ("r2_ee", "r2_mumu"), ("q_ee", "q_mumu"))
+LIMIT_PARAMS = ("mu_nu_e", "mu_nu_mu", "q_ee", "q_mumu", "r2_ee", "r2_mumu", "eps_ee_uV", "eps_ee_dV")
+REGIONS = (("mu_nu_e", "mu_nu_mu"), ("r2_ee", "r2_mumu"), ("q_ee", "q_mumu"), ("eps_ee_uV", "eps_ee_dV"))
 MEDIATORS = ("vector-bl", "scalar")  # the order of the figure's panels; each must be in registry.MEDIATORS
-FIGURES = ("global_running", "global_regions", "global_mediators", "global_comparison")
 
 
 def _fixed(param: str, transitions: str) -> Dict[str, float]:
@@ -302,17 +301,13 @@ def markdown_report(run: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def global_figures(run: Dict[str, Any], outdir: Path) -> None:
-    from .plots_global import draw_global
-
-    draw_global(run, outdir)
-
-
 def reproduce_global(out: str | Path = "cevns-global", progress: bool = False, transitions: str = "zero",
                      docs: Optional[str] = None, force: bool = False) -> Dict[str, Any]:
     """Run the global study and write results.json, report.md/html and the figures into ``out`` (and the
     report to ``docs``, e.g. docs/global_results.md)."""
+    from .figure_registry import of_study
     from .outputs import OutputLock, check_docs_file, check_output_dir
+    from .plots_global import figure_data
     from .reproduce import write_study
 
     outdir = Path(out)
@@ -320,9 +315,10 @@ def reproduce_global(out: str | Path = "cevns-global", progress: bool = False, t
         check_output_dir(outdir, force)  # before any computation
         check_docs_file(docs, force)
         run = run_global(progress, transitions)
-        write_study(outdir, run, global_figures, markdown_report, docs,
-                    "cevns reproduce global --docs docs/global_results.md", force, FIGURES)
+        run["figure_data"] = figure_data(run)
+        write_study(outdir, run, "global", markdown_report, docs,
+                    "cevns reproduce global --docs docs/global_results.md", force)
     if progress:
-        print(f"\nwrote {outdir}/results.json, report.md, report.html and {len(FIGURES)} figures (PNG, PDF) "
+        print(f"\nwrote {outdir}/results.json, report.md, report.html and {len(of_study('global'))} figures (PNG, PDF) "
               f"in {run['seconds'] + run['figure_seconds']:.1f} s", file=sys.stderr)
     return run

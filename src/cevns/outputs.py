@@ -180,7 +180,7 @@ def _lock_path(outdir: Path) -> Path:
 
 
 class OutputLock:
-    """One run at a time per output folder: an exclusive lock (POSIX ``lockf``: a forked figure process does not
+    """One run at a time per output folder: an exclusive lock (POSIX ``lockf``: a forked child process does not
     inherit it, and it ends with the process) on ``.NAME.cevns-lock`` beside it, held from before the checks to
     the end of the run; a second run is refused at once (:class:`CevnsInputError`).  The lock file is removed on
     release (a stale one, left by a kill, holds no lock and is reused)."""

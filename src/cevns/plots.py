@@ -1,4 +1,6 @@
-"""Figures of the paper (Figs. 1-7) and two more, drawn from the result objects in the cevns style.
+"""Figures of the paper study (Figs. 1-7 and two more), registered once each (:mod:`cevns.figure_registry`) and
+drawn from the study's results.json alone: its ``figure_data`` section holds what the results do not (spectra,
+profiles, contour grids), written by :func:`figure_data`.  ``cevns figures RESULTS.json`` redraws them.
 
 Every figure is a :class:`matplotlib.figure.Figure` drawn and saved inside :func:`cevns.style.figure_style`:
 no backend is selected and no global rcParams are changed.  Symbols and units come from
@@ -9,39 +11,116 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any, Dict, Iterator, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 import numpy as np
 
-from .labels import channel_label, label, level_label
+from . import models as M
+from .figure_registry import figure
+from .labels import channel_label, label, level_label, model_label
+from .results import ContourResult
 from .style import GUIDE, OKABE_ITO, TWO_COLUMN, channel_style, dataset_style, figure_style, legend, level_line, new_figure
 from .style import save as _save_files
 
 #: the channels of the profile figures, drawn in this order (the dashed CEvNS-only curve on top)
 PROFILE_CHANNELS = ("cevns+eves", "cevns")
+#: the models drawn over the SM in Fig. 1, with their line colour and style
+SPECTRUM_MODELS = ((M.MagneticMoment(mu_nu=1e-10), "vermillion", "-"), (M.Millicharge(q_ee=3e-12), "green", "--"),
+                   (M.ChargeRadius(r2_ee=2e-31), "purple", "-."), (M.VectorBL(g=3e-5, mass_MeV=10.0), "orange", ":"))
+#: the profile panels: parameter -> (channels, frame in display units or None for the cevns+eves fit's scan, log x)
+PROFILE_PANELS: Dict[str, Tuple[Tuple[str, ...], Any, bool]] = {
+    "mu_nu": (PROFILE_CHANNELS, (1.0, 200.0), True),
+    "q_ee": (("cevns+eves",), None, False), "q_emu": (("cevns+eves",), None, False),
+    "r2_ee": (PROFILE_CHANNELS, None, False), "r2_emu": (PROFILE_CHANNELS, None, False)}
 
 
 def _save(fig, outdir: Path, name: str) -> None:
     _save_files(fig, Path(outdir) / name)
 
 
-def _spectrum(exp, ax) -> None:
-    from . import models as M
-    from .labels import model_label
+# --- the figure data: what the figures need beyond the results -------------------------------------------------
+def spectrum_data(exp) -> Dict[str, Any]:
+    """Fig. 1's numbers: bin edges [eV_ee], the data with their errors, the SM and the illustrative BSM totals."""
+    return {"edges_eVee": [float(x) for x in exp.edges_eVee], "counts": [float(x) for x in exp.data.counts],
+            "sigma": [float(x) for x in exp.data.sigma], "sm": [float(x) for x in exp.predict().total],
+            "sm_label": r"SM, " + label("sin2w").value(M.SIN2W.default),
+            "models": [{"label": model_label(m), "colour": c, "ls": ls, "total": [float(x) for x in exp.predict(m).total]}
+                       for m, c, ls in SPECTRUM_MODELS]}
 
-    e = exp.edges_eVee
+
+def _profile(exp, fr, lo: float, hi: float, log: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+    """The Delta chi^2 profile of ``fr`` over the whole frame [lo, hi]: the stored profile if it spans the frame, else
+    the same fit redone on a grid that does."""
+    if fr.grid[0] <= lo and fr.grid[-1] >= hi:
+        return fr.grid, fr.dchi2
+    a, b = min(lo, fr.grid[0]), max(hi, fr.grid[-1])
+    grid = np.geomspace(max(a, 1e-3 * hi), b, 401) if log else np.linspace(a, b, 401)
+    wide = exp.fit(fr.param, fr.channels, levels=list(fr.intervals), grid=grid)
+    return wide.grid, wide.dchi2
+
+
+def _drawn_range(x: np.ndarray, dchi2: np.ndarray, top: float = 8.0) -> Tuple[float, float]:
+    """The part of a scan where the profile is below the figures' top (Delta chi^2 = 8), widened by a fifth on each
+    side (within the scan): the frame of a profile panel, no half of it empty."""
+    inside = np.flatnonzero(np.asarray(dchi2) <= top)
+    if inside.size == 0:
+        return float(x[0]), float(x[-1])
+    a, b = float(x[inside[0]]), float(x[inside[-1]])
+    pad = 0.2 * (b - a)
+    return max(float(x[0]), a - pad), min(float(x[-1]), b + pad)
+
+
+def profile_data(exp, fits: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Dict[str, List[float]]]]:
+    """The Delta chi^2 profiles the figures draw ({param: {channels: {x, dchi2}}}), each over its panel's frame."""
+    out: Dict[str, Dict[str, Dict[str, List[float]]]] = {
+        "sin2w": {ch: {"x": [float(x) for x in fits["sin2w"][ch].grid], "dchi2": [float(x) for x in fits["sin2w"][ch].dchi2]}
+                  for ch in PROFILE_CHANNELS}}
+    for p, (chans, frame, log) in PROFILE_PANELS.items():
+        sc = label(p).scale
+        ref = fits[p]["cevns+eves"]
+        lo, hi = (frame[0] * sc, frame[1] * sc) if frame else _drawn_range(ref.grid, ref.dchi2)
+        out[p] = {}
+        for ch in chans:
+            g, d = _profile(exp, fits[p][ch], lo, hi, log)
+            out[p][ch] = {"x": [float(x) for x in g], "dchi2": [float(x) for x in d], "frame": [float(lo), float(hi)]}
+    return out
+
+
+def figure_data(run: Dict[str, Any], extra_determinations: Sequence[Dict[str, Any]] = ()) -> Dict[str, Any]:
+    """The ``figure_data`` section of the paper study's results.json, from a :func:`cevns.reproduce.run_all` run."""
+    exp = run["experiment"]
+    return {"spectrum": spectrum_data(exp), "profiles": profile_data(exp, run["fits"]),
+            "q_mean_MeV": float(exp.engine.mean_momentum_transfer(M.StandardModel())),
+            "sin2w_points": [dict(d) for d in extra_determinations],
+            "contours": {k: {str(d): c.to_dict(grid=True) for d, c in v.items()} for k, v in run["contours"].items()}}
+
+
+@contextlib.contextmanager
+def paper_style() -> Iterator[None]:
+    """The cevns style, with linear-axis tick labels as plain text: the same STIX digits as the mathtext
+    ``\\mathdefault{...}`` labels, without a mathtext parse each.  Safe here because no axis of these figures needs
+    an offset or a scientific multiplier (which plain text would write as "1e-5"; tests/test_figures.py checks)."""
+    import matplotlib
+
+    with figure_style(), matplotlib.rc_context({"axes.formatter.use_mathtext": False}):
+        yield
+
+
+def _spectrum(exp, ax) -> None:
+    _draw_spectrum(spectrum_data(exp), ax)
+
+
+def _draw_spectrum(d: Dict[str, Any], ax) -> None:
+    e = np.asarray(d["edges_eVee"])
     c = 0.5 * (e[1:] + e[:-1])
     widths = np.diff(e)
     ds = dataset_style("conus-plus")
     ax.axhline(0, color="0.6", lw=0.5)
-    ax.stairs(exp.predict().total, e, lw=1.6, color=OKABE_ITO["blue"],
-              label=r"SM, " + label("sin2w").value(0.23857))
-    for model, col, ls in [(M.MagneticMoment(mu_nu=1e-10), OKABE_ITO["vermillion"], "-"),
-                           (M.Millicharge(q_ee=3e-12), OKABE_ITO["green"], "--"),
-                           (M.ChargeRadius(r2_ee=2e-31), OKABE_ITO["purple"], "-."),
-                           (M.VectorBL(g=3e-5, mass_MeV=10.0), OKABE_ITO["orange"], (0, (1, 1)))]:
-        ax.stairs(exp.predict(model).total, e, lw=1.0, color=col, ls=ls, label=model_label(model))
-    ax.errorbar(c, exp.data.counts, yerr=exp.data.sigma, xerr=widths / 2, fmt=ds["marker"], color=ds["color"],
+    ax.stairs(d["sm"], e, lw=1.6, color=OKABE_ITO["blue"], label=d["sm_label"])
+    for m in d["models"]:
+        ls = (0, (1, 1)) if m["ls"] == ":" else m["ls"]
+        ax.stairs(m["total"], e, lw=1.0, color=OKABE_ITO[m["colour"]], ls=ls, label=m["label"])
+    ax.errorbar(c, d["counts"], yerr=d["sigma"], xerr=widths / 2, fmt=ds["marker"], color=ds["color"],
                 ms=2.5, lw=0.8, label="CONUS+ excess (digitised)", zorder=5)
     ax.set_xlim(e[0], e[-1])
     ax.set_xlabel(r"ionisation energy $T_e$ [eV$_{ee}$]")
@@ -67,108 +146,41 @@ def spectrum_figure(exp, ax=None):
     return ax
 
 
-def _profile(exp, fr, lo: float, hi: float, log: bool = False) -> Tuple[np.ndarray, np.ndarray]:
-    """The Delta chi^2 profile of ``fr`` over the whole frame [lo, hi] (display units times scale): the
-    stored profile if it spans the frame, else the same fit redone on a grid that does (public API)."""
-    if fr.grid[0] <= lo and fr.grid[-1] >= hi:
-        return fr.grid, fr.dchi2
-    a, b = min(lo, fr.grid[0]), max(hi, fr.grid[-1])
-    grid = np.geomspace(max(a, 1e-3 * hi), b, 401) if log else np.linspace(a, b, 401)
-    wide = exp.fit(fr.param, fr.channels, levels=list(fr.intervals), grid=grid)
-    return wide.grid, wide.dchi2
-
-
-def _profile_panel(ax, exp, fits, param: str, xlim: Tuple[float, float], channels=PROFILE_CHANNELS,
-                   log: bool = False) -> None:
+def _profile_panel(ax, profiles: Dict[str, Any], param: str, log: bool = False) -> None:
     lab = label(param)
-    for ch in channels:
-        fr = fits[param][ch]
-        g, d = _profile(exp, fr, xlim[0] * lab.scale, xlim[1] * lab.scale, log)
-        ax.plot(g / lab.scale, d, label=channel_label(ch), **channel_style(ch))
+    for ch in [c for c in PROFILE_CHANNELS if c in profiles[param]]:  # the dashed CEvNS-only curve on top
+        prof = profiles[param][ch]
+        ax.plot(np.asarray(prof["x"]) / lab.scale, prof["dchi2"], label=channel_label(ch), **channel_style(ch))
+    frame = next(iter(profiles[param].values()))["frame"]
     if log:
         ax.set_xscale("log")
-    ax.set_xlim(*xlim)
+    ax.set_xlim(frame[0] / lab.scale, frame[1] / lab.scale)
     ax.set_ylim(0, 8)
     level_line(ax, 2.71, "90% C.L.")
     ax.set_ylabel(r"$\Delta\chi^2$")
 
 
-#: the paper study's figures, in order, each with the entries of the run dictionary it is drawn from
-#: (``sin2w_points`` is optional: the user's further determinations for Fig. 3)
-PAPER_FIGURES: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
-    ("fig1_spectrum", ("experiment",)),
-    ("fig2_sin2w", ("fits",)),
-    ("fig3_running", ("experiment", "fits", "coherent_sin2w")),
-    ("fig4_magnetic_moment", ("experiment", "fits")),
-    ("fig5_millicharge", ("experiment", "fits")),
-    ("fig6_charge_radius", ("experiment", "fits")),
-    ("fig7_mediators", ("exclusions",)),
-    ("fig8_contours", ("contours",)),
-    ("fig9_comparison", ("results",)),
-)
-
-
-@contextlib.contextmanager
-def _paper_style() -> Iterator[None]:
-    """The cevns style, with linear-axis tick labels as plain text: the same STIX digits as the mathtext
-    ``\\mathdefault{...}`` labels (positions within 0.75 pt), without a mathtext parse each (10% of the
-    paper figures' time).  Safe here because no axis of these figures needs an offset or a scientific
-    multiplier (which plain text would write as "1e-5"; tests/test_figures.py checks)."""
-    import matplotlib
-
-    with figure_style(), matplotlib.rc_context({"axes.formatter.use_mathtext": False}):
-        yield
-
-
-def paper_figures(run: Dict[str, Any], outdir: Path, extra_determinations: Sequence[Dict[str, Any]] = (),
-                  names: Sequence[str] | None = None) -> None:
-    """Write fig1 ... fig9 (PNG and PDF) from a :func:`cevns.reproduce.run_all` dictionary.
-
-    ``extra_determinations``: further sin^2 theta_W points for Fig. 3, as returned by
-    :func:`cevns.running.load_determinations` (drawn with diamond markers).  ``names``: only these
-    figures (names of :data:`PAPER_FIGURES`; default all); a figure needs only its own entries of ``run``.
-    """
-    known = [n for n, _ in PAPER_FIGURES]
-    todo = known if names is None else list(names)
-    unknown = [n for n in todo if n not in known]
-    if unknown:
-        raise ValueError(f"unknown figure(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    with _paper_style():
-        for name in todo:
-            _DRAW[name](run, Path(outdir), extra_determinations)
-
-
-def warm_up() -> None:
-    """Import and load what every figure needs (matplotlib's figure, both writers, the style's fonts and the
-    mathtext parser); call inside :func:`cevns.style.figure_style` (the figure worker does, while the
-    analysis runs).  A whole throwaway figure was measured to cost more than it saves later."""
-    import matplotlib.backends.backend_agg  # noqa: F401
-    import matplotlib.backends.backend_pdf  # noqa: F401
-    import matplotlib.figure  # noqa: F401
-    from matplotlib.mathtext import MathTextParser
-
-    MathTextParser("path").parse(r"$\Delta\chi^2$", 72)
-
-
-def _fig1(run: Dict[str, Any], outdir: Path, extra: Sequence[Dict[str, Any]]) -> None:
+@figure("fig1_spectrum", "paper", ("figure_data/spectrum",),
+        "CONUS+ excess (digitised) with the SM and four BSM predictions, CEvNS + EvES")
+def _fig1(results: Dict[str, Any], outdir: Path) -> None:
     """Fig. 1 -- spectrum."""
     fig, ax = new_figure("single", 2.7)
-    _spectrum(run["experiment"], ax)
+    _draw_spectrum(results["figure_data"]["spectrum"], ax)
     ax.set_ylim(top=215)
     legend(ax, loc="upper right")
     _save(fig, outdir, "fig1_spectrum")
 
 
-def _fig2(run: Dict[str, Any], outdir: Path, extra: Sequence[Dict[str, Any]]) -> None:
+@figure("fig2_sin2w", "paper", ("figure_data/profiles/sin2w",), "Delta chi^2 profile of sin^2 theta_W")
+def _fig2(results: Dict[str, Any], outdir: Path) -> None:
     """Fig. 2 -- sin^2 theta_W profile."""
-    fits = run["fits"]
+    prof = results["figure_data"]["profiles"]["sin2w"]
     fig, ax = new_figure("single")
     for ch in PROFILE_CHANNELS:
-        f = fits["sin2w"][ch]
-        ax.plot(f.grid, f.dchi2, label=channel_label(ch), **channel_style(ch))
+        ax.plot(prof[ch]["x"], prof[ch]["dchi2"], label=channel_label(ch), **channel_style(ch))
     for lv, k in ((1.0, "1sigma"), (2.71, "90%")):
         level_line(ax, lv, level_label(k) + " C.L." * (k == "90%"))
-    ax.axvline(0.23857, color="k", lw=0.7, ls="-.", label=r"SM, $Q\to0$")
+    ax.axvline(M.SIN2W.default, color="k", lw=0.7, ls="-.", label=r"SM, $Q\to0$")
     ax.set_xlim(0.1, 0.45)
     ax.set_ylim(0, 8)
     ax.set_xlabel(label("sin2w").axis)
@@ -177,60 +189,43 @@ def _fig2(run: Dict[str, Any], outdir: Path, extra: Sequence[Dict[str, Any]]) ->
     _save(fig, outdir, "fig2_sin2w")
 
 
-def _fig4(run: Dict[str, Any], outdir: Path, extra: Sequence[Dict[str, Any]]) -> None:
-    """Fig. 4 -- magnetic moment."""
-    fig, ax = new_figure("single")
-    _profile_panel(ax, run["experiment"], run["fits"], "mu_nu", (1.0, 200.0), log=True)
-    ax.set_xlabel(label("mu_nu").axis)
-    legend(ax, loc="upper left")
-    _save(fig, outdir, "fig4_magnetic_moment")
-
-
-def _pair_figure(run: Dict[str, Any], outdir: Path, name: str) -> None:
-    """Figs. 5, 6 -- millicharges and charge radii: the diagonal and the transition parameters."""
-    exp, fits = run["experiment"], run["fits"]
-    pars, locs = {"fig5_millicharge": (("q_ee", "q_emu", "q_etau"), ("upper center", "upper left")),
-                  "fig6_charge_radius": (("r2_ee", "r2_emu", "r2_etau"), ("upper right", "upper left"))}[name]
-    fig, axes = new_figure("double", 2.5, 1, 2)
-    chans = ("cevns+eves",) if name == "fig5_millicharge" else PROFILE_CHANNELS
-    for i, (ax, p) in enumerate(zip(axes, pars[:2])):
-        fr = fits[p]["cevns+eves"]
-        sc = label(p).scale
-        _profile_panel(ax, exp, fits, p, (fr.grid[0] / sc, fr.grid[-1] / sc), chans)
-        ax.set_xlabel(label(p).axis if i == 0 else label(p).abs_axis(label(pars[2])))
-        legend(ax, loc=locs[i])
-    _save(fig, outdir, name)
-
-
-def _running_figure(run: Dict[str, Any], outdir: Path, extra_determinations: Sequence[Dict[str, Any]]) -> None:
+@figure("fig3_running", "paper", ("sin2w", "coherent_sin2w", "figure_data/q_mean_MeV", "figure_data/sin2w_points"),
+        "the running of sin^2 theta_W with the determinations, CONUS+ and COHERENT")
+def _running_figure(results: Dict[str, Any], outdir: Path) -> None:
     """Fig. 3: the running of sin^2 theta_W with the determinations and the CONUS+ point."""
-    from .models import StandardModel
+    from .published import paper_results
     from .running import Sin2wRunning, load_determinations
 
-    exp, f = run["experiment"], run["fits"]["sin2w"]["cevns+eves"]
+    fd, s = results["figure_data"], results["sin2w"]
     fig, ax = new_figure("single", 3.55)
     mu = np.geomspace(1e-4, 91.1876, 300)
     ax.semilogx(mu, Sin2wRunning()(mu), color="0.35", lw=1.0, label=r"one-loop $\overline{\rm MS}$ running")
-    points = [(d, "s") for d in load_determinations()] + [(d, "D") for d in extra_determinations]
+    points = [(d, "s") for d in load_determinations()] + [(d, "D") for d in fd["sin2w_points"]]
     # orange and sky are the COHERENT data sets' colours (style.DATASET_STYLE): not used for other points
     colours = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "purple")] + ["0.45", "#8c564b"]
-    for i, (d, marker) in enumerate(points):
+    drawn_at = _spread([float(d["Q_GeV"]) for d, _ in points])  # points closer than 20% in Q drawn side by side
+    for i, ((d, marker), q) in enumerate(zip(points, drawn_at)):
         open_ = d["scheme"] != "MSbar"
-        ax.errorbar(d["Q_GeV"], d["value"], yerr=[[d["err_minus"]], [d["err_plus"]]], fmt=marker,
+        note = {"on-shell": " (on-shell)", "effective": " (effective)"}.get(d["scheme"], "")
+        ax.errorbar(q, d["value"], yerr=[[d["err_minus"]], [d["err_plus"]]], fmt=marker,
                     color=colours[i % len(colours)], mfc="white" if open_ else None, ms=3.5, lw=0.9,
-                    label=d["label"] + (f" ({d['scheme']})" if open_ else ""))
-    lo, hi = f.intervals["1sigma"][0]
+                    label=d["label"] + note + ("$^*$" if q != d["Q_GeV"] else ""), zorder=4 - i % 2)
+    lo, hi = s["1sigma"][0]
     ds = dataset_style("conus-plus")
-    q_conus = exp.engine.mean_momentum_transfer(StandardModel()) * 1e-3  # rate-weighted mean q [GeV]
-    ax.errorbar(q_conus, f.best, yerr=[[f.best - lo], [hi - f.best]], fmt=ds["marker"], color=ds["color"], ms=4,
-                lw=1.0, label="CONUS+ (this package, digitised data)", zorder=5)
-    ax.errorbar(q_conus * 1.25, 0.252, yerr=[[0.064], [0.056]], fmt=ds["marker"], mfc="white", color=ds["color"],
-                ms=4, lw=1.0, label="CONUS+ (reference paper)", zorder=5)
-    for key, c in run.get("coherent_sin2w", {}).items():  # computed by cevns from the COHERENT data releases
+    q_conus = fd["q_mean_MeV"] * 1e-3  # rate-weighted mean q [GeV]
+    ax.errorbar(q_conus, s["best"], yerr=[[s["best"] - lo], [hi - s["best"]]], fmt=ds["marker"], color=ds["color"],
+                ms=4, lw=1.0, label="CONUS+ (this package, digitised data)", zorder=5)
+    pp = paper_results()["sin2w"]
+    ax.errorbar(q_conus * 1.25, pp["best"], yerr=[[pp["minus"]], [pp["plus"]]], fmt=ds["marker"], mfc="white",
+                color=ds["color"], ms=4, lw=1.0, label="CONUS+ (reference paper)", zorder=5)
+    for key, c in results["coherent_sin2w"].items():  # computed by cevns from the COHERENT data releases
         st = dataset_style("coherent-csi" if "csi" in key else "coherent-lar")
         lo, hi = c["1sigma"][0]
         ax.errorbar(c["Q_MeV"] * 1e-3, c["best"], yerr=[[c["best"] - lo], [hi - c["best"]]], fmt=st["marker"],
                     color=st["color"], ms=4, lw=1.0, label=f"{c['label']} (this package)", zorder=5)
+    ax.text(0.02, 0.02, "open: another scheme than the MS-bar of the curve\n"
+            "$^*$: drawn at 1.2 Q, beside a point at the same Q", transform=ax.transAxes, fontsize=5.5, color="0.35",
+            va="bottom", ha="left")
     ax.set_xlabel(r"$Q$ [GeV]")
     ax.set_ylabel(r"$\sin^2\hat\theta_W(Q)$")
     ax.set_xlim(5e-5, 300)
@@ -239,39 +234,91 @@ def _running_figure(run: Dict[str, Any], outdir: Path, extra_determinations: Seq
     _save(fig, outdir, "fig3_running")
 
 
-def _mediator_figure(run: Dict[str, Any], outdir: Path) -> None:
+@figure("fig4_magnetic_moment", "paper", ("figure_data/profiles/mu_nu",), "Delta chi^2 profile of mu_nu")
+def _fig4(results: Dict[str, Any], outdir: Path) -> None:
+    """Fig. 4 -- magnetic moment."""
+    fig, ax = new_figure("single")
+    _profile_panel(ax, results["figure_data"]["profiles"], "mu_nu", log=True)
+    ax.set_xlabel(label("mu_nu").axis)
+    legend(ax, loc="upper left")
+    _save(fig, outdir, "fig4_magnetic_moment")
+
+
+def _spread(qs: List[float], gap: float = 1.2) -> List[float]:
+    """Momentum scales to draw points at: a point within a factor ``gap`` of an earlier one is moved up by that factor
+    (repeatedly), so that no two markers and error bars sit on top of each other."""
+    out: List[float] = []
+    for q in qs:
+        x = q
+        while any(abs(np.log(x / y)) < np.log(gap) * 0.999 for y in out):
+            x *= gap
+        out.append(x)
+    return out
+
+
+def _pair_figure(results: Dict[str, Any], outdir: Path, name: str, pars: Tuple[str, str, str],
+                 locs: Tuple[str, str]) -> None:
+    """Figs. 5, 6 -- millicharges and charge radii: the diagonal and the transition parameters."""
+    fig, axes = new_figure("double", 2.5, 1, 2)
+    for i, (ax, p) in enumerate(zip(axes, pars[:2])):
+        _profile_panel(ax, results["figure_data"]["profiles"], p)
+        ax.set_xlabel(label(p).axis if i == 0 else label(p).abs_axis(label(pars[2])))
+        legend(ax, loc=locs[i])
+    _save(fig, outdir, name)
+
+
+@figure("fig5_millicharge", "paper", ("figure_data/profiles/q_ee", "figure_data/profiles/q_emu"),
+        "Delta chi^2 profiles of q_ee and |q_emu| = |q_etau|")
+def _fig5(results: Dict[str, Any], outdir: Path) -> None:
+    _pair_figure(results, outdir, "fig5_millicharge", ("q_ee", "q_emu", "q_etau"), ("upper center", "upper left"))
+
+
+@figure("fig6_charge_radius", "paper", ("figure_data/profiles/r2_ee", "figure_data/profiles/r2_emu"),
+        "Delta chi^2 profiles of <r^2_ee> and |<r^2_emu>| = |<r^2_etau>|")
+def _fig6(results: Dict[str, Any], outdir: Path) -> None:
+    _pair_figure(results, outdir, "fig6_charge_radius", ("r2_ee", "r2_emu", "r2_etau"), ("upper right", "upper left"))
+
+
+@figure("fig7_mediators", "paper", ("scalar", "vector_bl"), "90% C.L. exclusions of a light scalar and a B-L vector")
+def _mediator_figure(results: Dict[str, Any], outdir: Path) -> None:
     """Fig. 7: 90% C.L. exclusions of a light scalar and a B-L vector in (M_X, g_X)."""
-    excl = run["exclusions"]
     fig, axes = new_figure("double", 2.7, 1, 2, sharey=True)
-    for ax, m, title in zip(axes, ("scalar", "vector-bl"), ("light scalar", r"B$-$L vector")):
+    for ax, m, title in zip(axes, ("scalar", "vector_bl"), ("light scalar", r"B$-$L vector")):
         for ch in ("cevns", "cevns+eves"):
-            r = excl[m][ch]
+            r = results[m][ch]
+            mass = np.asarray(r["mass_MeV"], dtype=float)
+            g = np.array([np.inf if x is None else x for x in r["g"]], dtype=float)  # null: nothing excluded
             st = channel_style(ch)
-            ax.loglog(r.mass_MeV, r.g, label=channel_label(ch), **st)
-            ax.fill_between(r.mass_MeV, r.g, 1, color=st["color"], alpha=0.1, lw=0)
+            ax.loglog(mass, g, label=channel_label(ch), **st)
+            ax.fill_between(mass, g, 1, color=st["color"], alpha=0.1, lw=0)
         ax.text(0.04, 0.95, f"{title}\n90% C.L., excluded above the curves", transform=ax.transAxes,
                 va="top", ha="left", fontsize=7)
         ax.set_xlabel(label("mass_MeV").axis)
-        ax.set_xlim(r.mass_MeV[0], r.mass_MeV[-1])
+        ax.set_xlim(mass[0], mass[-1])
     axes[0].set_ylabel(label("g").symbol + " (universal couplings)")
     axes[0].set_ylim(1e-7, 1e-1)
     legend(axes[0], loc="lower right")
     _save(fig, outdir, "fig7_mediators")
 
 
-def _contour_figure(run: Dict[str, Any], outdir: Path) -> None:
+@figure("fig8_contours", "paper", ("figure_data/contours",),
+        "joint 90% C.L. regions (beyond the paper), third parameter of the family marginalised")
+def _contour_figure(results: Dict[str, Any], outdir: Path) -> None:
     """fig8 (beyond the paper): joint 90% C.L. regions, third parameter of the family marginalised."""
     fig, axes = new_figure("double", 3.0, 1, 2)
     col = channel_style("cevns+eves")["color"]
-    for i, (ax, byd) in enumerate(zip(axes, run["contours"].values())):
-        for (dof, c), ls in zip(sorted(byd.items(), reverse=True), ("-", "--")):
+    for i, (ax, byd) in enumerate(zip(axes, results["figure_data"]["contours"].values())):
+        objs = {int(d): ContourResult.from_dict(c) for d, c in byd.items()}
+        for (dof, c), ls in zip(sorted(objs.items(), reverse=True), ("-", "--")):
             c.plot(ax, color=col, ls=ls, label=f"90% C.L., {dof} dof ($\\Delta\\chi^2 = {c.level:.2f}$)")
-        c2 = byd[2]
+        c2 = objs[2]
         ext = c2.extent()
         scales = [label(p).scale for p in c2.params]
         for setlim, p, sc in zip((ax.set_xlim, ax.set_ylim), c2.params, scales):
-            lo, hi = ext[p]
-            setlim((lo - 0.3 * (hi - lo)) / sc, (hi + 0.45 * (hi - lo)) / sc)
+            span = ext[p]
+            if span is not None:  # an empty region keeps the grid's frame
+                lo, hi = span
+                setlim((lo - 0.3 * (hi - lo)) / sc, (hi + 0.45 * (hi - lo)) / sc)
         ax.axhline(0, **GUIDE)
         ax.axvline(0, **GUIDE)
         marg = ", ".join(label(p).symbol for p in c2.marginalised)
@@ -284,10 +331,12 @@ def _contour_figure(run: Dict[str, Any], outdir: Path) -> None:
 
 def comparison_figure(results: Dict[str, Any], outdir: Path) -> None:
     """fig9: our 90% C.L. limits beside the paper's CONUS+ values and the other experiments of its Tables 1-3."""
-    with _paper_style():
+    with paper_style():
         _comparison(results, Path(outdir))
 
 
+@figure("fig9_comparison", "paper", ("mu_nu", "q_ee", "r2_ee"),
+        "our 90% C.L. limits beside the paper's CONUS+ values and the other experiments of its Tables 1-3")
 def _comparison(results: Dict[str, Any], outdir: Path) -> None:
     from matplotlib.patches import Patch
     from matplotlib.ticker import MultipleLocator
@@ -335,16 +384,3 @@ def _comparison(results: Dict[str, Any], outdir: Path) -> None:
                title=r"90% C.L.: upper limit on $|\mu_{\nu}|$, allowed intervals of the others", title_fontsize=7)
     fig.get_layout_engine().set(rect=(0, 0, 1, 0.86))
     _save(fig, outdir, "fig9_comparison")
-
-
-_DRAW = {
-    "fig1_spectrum": _fig1,
-    "fig2_sin2w": _fig2,
-    "fig3_running": lambda run, outdir, extra: _running_figure(run, outdir, extra),
-    "fig4_magnetic_moment": _fig4,
-    "fig5_millicharge": lambda run, outdir, extra: _pair_figure(run, outdir, "fig5_millicharge"),
-    "fig6_charge_radius": lambda run, outdir, extra: _pair_figure(run, outdir, "fig6_charge_radius"),
-    "fig7_mediators": lambda run, outdir, extra: _mediator_figure(run, outdir),
-    "fig8_contours": lambda run, outdir, extra: _contour_figure(run, outdir),
-    "fig9_comparison": lambda run, outdir, extra: _comparison(run["results"], outdir),
-}

@@ -1,4 +1,6 @@
-"""Figures of the global study (``cevns reproduce global``), in the cevns style: one look per data set."""
+"""Figures of the global study (``cevns reproduce global``), in the cevns style: one look per data set.  Each is
+registered once (:mod:`cevns.figure_registry`) and drawn from the study's results.json alone (its
+``figure_data`` holds the region grids); ``cevns figures RESULTS.json`` redraws them."""
 
 from __future__ import annotations
 
@@ -7,17 +9,17 @@ from typing import Any, Dict
 
 import numpy as np
 
+from .figure_registry import figure
 from .labels import label
-from .style import TWO_COLUMN, dataset_style, figure_style, legend, new_figure, save
+from .results import ContourResult
+from .style import TWO_COLUMN, dataset_style, legend, new_figure, save
 
 
-def draw_global(run: Dict[str, Any], outdir: Path) -> None:
-    """Write global_running, global_regions, global_mediators and global_comparison (PNG and PDF)."""
-    with figure_style():
-        _running(run, outdir)
-        _regions(run, outdir)
-        _mediators(run, outdir)
-        _comparison(run, outdir)
+def figure_data(run: Dict[str, Any]) -> Dict[str, Any]:
+    """The ``figure_data`` section of the global study's results.json: the region grids, and the order of the panels
+    (results.json is written with sorted keys)."""
+    return {"regions": {name: {key: c.to_dict(grid=True) for key, c in per.items()} for name, per in run["regions"].items()},
+            "order": {"regions": list(run["regions"]), "mediators": list(run["results"]["mediators"])}}
 
 
 def _style(run, key: str) -> Dict[str, Any]:
@@ -25,10 +27,12 @@ def _style(run, key: str) -> Dict[str, Any]:
                           "coherent-lar-2020": "coherent-lar"}.get(key, "combined"))
 
 
+@figure("global_running", "global", ("sin2w", "datasets", "labels"),
+        "sin^2 theta_W from each data set and combined on the one-loop running")
 def _running(run: Dict[str, Any], outdir: Path) -> None:
     from .running import Sin2wRunning
 
-    r = run["results"]
+    r = run
     fig, ax = new_figure("single", 2.9)
     mu = np.geomspace(1e-3, 91.1876, 300)
     ax.semilogx(mu, Sin2wRunning()(mu), color="0.35", lw=1.0, label=r"one-loop $\overline{\rm MS}$ running")
@@ -50,11 +54,16 @@ def _running(run: Dict[str, Any], outdir: Path) -> None:
     save(fig, outdir / "global_running")
 
 
+@figure("global_regions", "global", ("figure_data/regions", "datasets", "labels"),
+        "90% C.L. regions (2 dof) of each data set and combined")
 def _regions(run: Dict[str, Any], outdir: Path) -> None:
-    r = run["results"]
-    objs = run["regions"]
-    fig, axes = new_figure(TWO_COLUMN, 2.9, 1, len(objs))
-    for ax, (name, per) in zip(np.atleast_1d(axes), objs.items()):
+    r = run
+    grids = r["figure_data"]["regions"]
+    objs = {name: {k: ContourResult.from_dict(c) for k, c in grids[name].items()}
+            for name in r["figure_data"]["order"]["regions"]}
+    rows = 2 if len(objs) > 3 else 1
+    fig, axes = new_figure(TWO_COLUMN, 2.9 * rows - 0.4 * (rows - 1), rows, -(-len(objs) // rows))
+    for ax, (name, per) in zip(np.ravel(axes), objs.items()):
         a, b = name.split("-")
         la, lb = label(a), label(b)
         xmax = max(float(np.abs(per[k].x).max()) for k in r["datasets"])
@@ -74,10 +83,10 @@ def _regions(run: Dict[str, Any], outdir: Path) -> None:
         ax.axvline(0, color="0.7", lw=0.5)
         ax.set_xlabel(la.axis_for(sx))
         ax.set_ylabel(lb.axis_for(sy))
-    handles, labels_ = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    handles, labels_ = np.ravel(axes)[0].get_legend_handles_labels()
     fig.legend(handles, labels_, loc="upper center", ncol=len(labels_), frameon=False, fontsize=6.5,
                title=r"90% C.L. regions (2 dof), transition parameters at zero", title_fontsize=7)
-    fig.get_layout_engine().set(rect=(0, 0, 1, 0.86))
+    fig.get_layout_engine().set(rect=(0, 0, 1, 1 - 0.14 / rows))
     save(fig, outdir / "global_regions")
 
 
@@ -89,11 +98,13 @@ def _display_scale(vmax: float, declared: float) -> float:
     return float(10.0 ** np.floor(np.log10(vmax)))
 
 
+@figure("global_mediators", "global", ("mediators", "crossover", "datasets", "labels", "figure_data/order"),
+        "B-L vector and scalar exclusions, each data set and combined")
 def _mediators(run: Dict[str, Any], outdir: Path) -> None:
-    r = run["results"]
+    r = run
     titles = {"vector-bl": r"B$-$L vector $Z'$", "scalar": r"scalar $\phi$"}
     fig, axes = new_figure(TWO_COLUMN, 2.7, 1, 2)
-    for ax, m in zip(axes, r["mediators"]):
+    for ax, m in zip(axes, r["figure_data"]["order"]["mediators"]):
         for key in r["datasets"]:
             v = r["mediators"][m][key]
             # None: nothing excluded up to the top of the scan; 0: the SM itself outside the region (islands)
@@ -108,17 +119,24 @@ def _mediators(run: Dict[str, Any], outdir: Path) -> None:
         ax.text(0.03, 0.95, titles.get(m, m), transform=ax.transAxes, ha="left", va="top", fontsize=7)
         for x in r["crossover"][m]["masses_MeV"]:
             ax.text(x * 1.1, 0.04, f"{x:.0f} MeV", transform=ax.get_xaxis_transform(), fontsize=5.5, color="0.4")
+        ax.text(0.03, 0.87, "excluded above each curve", transform=ax.transAxes, ha="left", va="top", fontsize=6,
+                color="0.35")
     legend(axes[0], loc="lower right", fontsize=6)
+    fig.text(0.5, 0.0, "dotted: the mass where the reactor limit and the best COHERENT limit cross (the reactor's is "
+             "the stronger below it)", ha="center", va="bottom", fontsize=5.5, color="0.35")
+    fig.get_layout_engine().set(rect=(0, 0.04, 1, 1))
     save(fig, outdir / "global_mediators")
 
 
+@figure("global_comparison", "global", ("limits", "datasets", "labels", "choices"),
+        "the limits of each data set and combined among the other experiments of the reference paper's tables")
 def _comparison(run: Dict[str, Any], outdir: Path) -> None:
     """The combined limits (mu_nu_e, q_ee, r2_ee) among the other experiments of the reference paper's tables."""
     from matplotlib.patches import Patch
 
     from .published import other_experiments
 
-    r = run["results"]
+    r = run
     others = other_experiments()
     fig, axes = new_figure(TWO_COLUMN, 2.9, 1, 3)
     panels = (("mu_nu_e", "mu_nu", "log"), ("q_ee", "q_ee", "symlog"), ("r2_ee", "r2_ee", "linear"))
@@ -139,9 +157,14 @@ def _comparison(run: Dict[str, Any], outdir: Path) -> None:
         ax.tick_params(axis="y", which="both", length=0, labelsize=6.5)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.set_xscale(xscale, **({"linthresh": 1.0} if xscale == "symlog" else {}))
-        if xscale == "symlog":
-            ticks = [-1e4, -100, -1, 0, 1, 100, 1e4]
-            names = [r"$-10^4$", r"$-10^2$", r"$-1$", r"$0$", r"$1$", r"$10^2$", r"$10^4$"]
+        if xscale == "symlog":  # every bar inside the frame, ticks at powers of 100 out to it
+            reach = max(abs(v) / sc for _, ivs, _ in rows for iv in ivs for v in iv)
+            step = 2 if reach < 1e4 else 3
+            top = int(np.ceil(np.log10(max(reach, 1.0)) / step)) * step
+            ax.set_xlim(-10.0 ** (top + 0.3), 10.0 ** (top + 0.3))
+            ticks = [-(10.0 ** k) for k in range(top, 0, -step)] + [0.0] + [10.0 ** k for k in range(step, top + 1, step)]
+            names = [("$-" if t < 0 else "$") + (f"10^{{{int(round(np.log10(abs(t))))}}}" if t else "0") + "$"
+                     for t in ticks]
             ax.set_xticks(ticks, names, fontsize=6)
             ax.set_xticks([], minor=True)
         ax.set_xlabel(lab.abs_axis() if p == "mu_nu_e" else lab.axis)
@@ -152,5 +175,9 @@ def _comparison(run: Dict[str, Any], outdir: Path) -> None:
     fig.legend(handles=handles, loc="upper center", ncol=5, frameon=False, fontsize=6.5,
                title="90% C.L., electron flavour (transition parameters "
                + ("at zero" if r["choices"]["transitions"] == "zero" else "marginalised") + ")", title_fontsize=7)
-    fig.get_layout_engine().set(rect=(0, 0, 1, 0.84))
+    if "CEvNS only" in r["choices"].get("channels", ""):
+        fig.text(0.5, 0.005, "The COHERENT rows of this package are CEvNS only (no electron-recoil channel in these "
+                 "likelihoods);\nthe reference paper's COHERENT CsI+LAr row includes EvES, which dominates its "
+                 "millicharge and magnetic-moment limits.", ha="center", va="bottom", fontsize=5.5, color="0.35")
+    fig.get_layout_engine().set(rect=(0, 0.07, 1, 0.79))
     save(fig, outdir / "global_comparison")

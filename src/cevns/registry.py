@@ -25,6 +25,7 @@ MODELS: Dict[str, str] = {
     "magnetic-moment-flavour": "FlavourMagneticMoment",
     "millicharge": "Millicharge",
     "charge-radius": "ChargeRadius",
+    "nsi-vector": "VectorNSI",
     "scalar": "ScalarMediator",
     "vector-bl": "VectorBL",
 }

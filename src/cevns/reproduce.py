@@ -7,7 +7,6 @@ optionally the validation table for docs/validation.md.
 from __future__ import annotations
 
 import html
-import os
 import sys
 import time
 from pathlib import Path
@@ -20,8 +19,11 @@ from . import __version__
 from ._threads import limited
 from .errors import CevnsInputError
 from .experiments import load_experiment
+from .figures import as_written, select
+from .figures import draw as draw_figures
 from .models import parameter
 from .paper_text import display_scale
+from .plots import figure_data as paper_figure_data
 from .published import other_experiments, paper_results
 from .running import Sin2wRunning, effective_light_quark_mass, load_determinations
 from .stats import delta_chi2_level
@@ -164,19 +166,15 @@ def changed_inputs(exp) -> List[Dict[str, Any]]:
 
 
 @limited
-def run_all(progress: bool = False, experiment=None,
-            on_ready: Optional[Callable[[Dict[str, Any]], None]] = None) -> Dict[str, Any]:
+def run_all(progress: bool = False, experiment=None) -> Dict[str, Any]:
     """Every analysis; returns results, fit objects and timings.  ``experiment``: a loaded reactor experiment to
     run the paper study on (default: the built-in conus-plus); its inputs that differ from the default are listed
-    in ``results["changed_inputs"]`` and in the report's header.  ``on_ready(part)`` is called with each group of
-    entries of the returned dictionary as soon as they exist (the figures start from them)."""
-    ready = on_ready or (lambda part: None)
+    in ``results["changed_inputs"]`` and in the report's header."""
     steps = _Steps(progress, 8 + len(EM_PARAMS) + len(SENSITIVITY))  # + the efficiency and error what-if rows
     t0 = time.perf_counter()
     if experiment is not None:
         check_paper_experiment(experiment)
     exp = load_experiment("conus-plus") if experiment is None else experiment
-    ready({"experiment": exp})
     steps("built response matrices")
     fits: Dict[str, Any] = {}
     fits["sin2w"] = {ch: exp.fit("sin2w", ch, levels=("1sigma", "90%")) for ch in CHANNELS}
@@ -185,8 +183,6 @@ def run_all(progress: bool = False, experiment=None,
         fits[p] = {ch: exp.limit(p, 0.90, ch) for ch in CHANNELS}
         steps(f"{p} limits")
     excl = {m: {ch: exp.exclusion(m, ch) for ch in CHANNELS} for m in ("scalar", "vector-bl")}
-    ready({"fits": fits, "exclusions": excl,
-           "results": {p: {ch: _limit_value(fits[p][ch], p) for ch in CHANNELS} for p in EM_PARAMS}})
     choice_masses = [0.1, 10.0, 1000.0]
     mediator_choices = {m: {mass: {key: float(exp.exclusion(m, "cevns+eves", dof=dof, convention=conv,
                                                              masses=[mass]).g[0])
@@ -200,10 +196,8 @@ def run_all(progress: bool = False, experiment=None,
         c2 = exp.contour((a, b), "cevns+eves", dof=2)
         contours[f"{a}-{b}"] = {2: c2, 1: c2.at_level(dof=1)}
     steps("two-parameter regions (beyond the paper)")
-    ready({"contours": contours})
     coherent = coherent_sin2w()
     steps("sin2w from COHERENT CsI and LAr (Fig. 3)")
-    ready({"coherent_sin2w": coherent})
     sens = []
     # what-if (not a default): the digitised errors scaled so that they add up to CONUS+'s own total
     err_scale = (paper_results()["conus_plus"]["observed_error"] * float(exp.inputs().get("error_scale", 1.0))
@@ -384,7 +378,8 @@ def markdown_report(run: Dict[str, Any]) -> str:
                      f"{ex['vector-bl']['cevns'].g[i]:.3g} | {ex['vector-bl']['cevns+eves'].g[i]:.3g} |")
     isl = sum(len(ex[m][c].islands) for m in ex for c in ex[m])
     lines += ["", f"Allowed islands above the first excluded coupling: {isl} mass points "
-              "(both mediators interfere constructively with the SM for antineutrinos on Ge, eq. 10-12).", "",
+              "(none expected: the B-L vector interferes constructively with the SM for antineutrinos on Ge, eq. "
+              "10-12, and the scalar adds incoherently, eq. 14-16, so neither can cancel the SM rate).", "",
               "The paper states neither the Delta chi^2 of its (M, g) curves nor whether g is one universal coupling "
               "or the product g^nu g^q; both are named inputs (`dof`, `convention`).  CEvNS+EvES at three masses:", "",
               "| model | M [MeV] | universal, 1 dof (default) | universal, 2 dof | product g^nu g^q, 1 dof |",
@@ -480,28 +475,32 @@ def html_report(md: str, figures: Tuple[str, ...] = ()) -> str:
     return "\n".join(out)
 
 
-FIGURES = ("fig1_spectrum", "fig2_sin2w", "fig3_running", "fig4_magnetic_moment", "fig5_millicharge",
-           "fig6_charge_radius", "fig7_mediators", "fig8_contours", "fig9_comparison")
+#: the paper study's figures, in order (registered in cevns.plots)
+FIGURES = tuple(s.name for s in select("paper"))
 
 
-def write_study(outdir: Path, run: Dict[str, Any], draw, report, docs: Optional[str] = None,
-                command: str = "cevns reproduce", force: bool = False, figures: Tuple[str, ...] = ()) -> str:
-    """Write a study's figures (``draw(run, folder)``), results.json, report.md and report.html into
-    ``outdir`` (and the report to ``docs`` if given); returns the markdown report.  Everything is written
-    into a temporary folder and swapped in (:class:`cevns.outputs.StagedOutput`): a failed or interrupted
-    run leaves the previous outputs untouched, and nothing is written through a symbolic link."""
+def write_study(outdir: Path, run: Dict[str, Any], study: str, report, docs: Optional[str] = None,
+                command: str = "cevns reproduce", force: bool = False,
+                draw: Optional[Callable[[Dict[str, Any], Path], List[str]]] = None) -> str:
+    """Write a study's results.json (its results, ``study`` and the ``figure_data`` its figures are drawn from), the
+    figures (drawn from results.json as written: ``cevns figures`` redraws the same), report.md and report.html into
+    ``outdir`` (and the report to ``docs`` if given); returns the markdown report.  Everything is written into a
+    temporary folder and swapped in (:class:`cevns.outputs.StagedOutput`): a failed or interrupted run leaves the
+    previous outputs untouched, and nothing is written through a symbolic link.  ``draw(results, folder)``: what
+    draws the figures (default: the study's registered figures, :func:`cevns.figures.draw`); returns their names."""
     from ._files import write_atomically
     from .outputs import StagedOutput
     from .results import dumps
 
+    results = {**run["results"], "study": study, "figure_data": run["figure_data"]}
     with StagedOutput(outdir, force) as tmp:
         t = time.perf_counter()
-        draw(run, tmp)
+        drawn = (draw or draw_figures)(as_written(results), tmp)
         run["figure_seconds"] = time.perf_counter() - t
-        (tmp / "results.json").write_text(dumps(run["results"], indent=1, sort_keys=True))
+        (tmp / "results.json").write_text(dumps(results, indent=1, sort_keys=True))
         md = report(run)
         (tmp / "report.md").write_text(md)
-        (tmp / "report.html").write_text(html_report(md, figures or FIGURES))
+        (tmp / "report.html").write_text(html_report(md, tuple(drawn)))
     if docs:
         write_atomically(Path(docs), f"<!-- written by `{command}`; do not edit by hand -->\n" + md)
     return md
@@ -509,7 +508,7 @@ def write_study(outdir: Path, run: Dict[str, Any], draw, report, docs: Optional[
 
 def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: Optional[str] = None,
               sin2w_points: str | Path | None = None, force: bool = False, experiment=None,
-              summary: Optional[bool] = None, parallel: Optional[bool] = None) -> Dict[str, Any]:
+              summary: Optional[bool] = None) -> Dict[str, Any]:
     """Run everything and write the outputs into ``out``; returns the run dictionary.
 
     ``sin2w_points``: optional CSV of further sin^2 theta_W determinations for Fig. 3 (columns of
@@ -517,22 +516,16 @@ def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: O
     ``experiment``: a loaded reactor experiment (e.g. ``load_experiment("conus-plus", k=0.166)``) to run the
     study on instead of the default conus-plus; the report's header then lists the inputs that differ.
     ``summary``: print the comparison table on stdout at the end (default: with ``progress``).
-    ``parallel``: draw the figures in a second process while the analysis runs (default: on Linux with
-    two or more cores, unless ``CEVNS_FIGURE_WORKER=0``; :mod:`cevns._figure_worker`).  The files are the
-    same either way.
     """
     from .outputs import OutputLock
 
     with OutputLock(Path(out)):  # one run at a time into one folder
-        return _reproduce(out, progress, docs, sin2w_points, force, experiment, summary, parallel)
+        return _reproduce(out, progress, docs, sin2w_points, force, experiment, summary)
 
 
 def _reproduce(out: str | Path, progress: bool, docs: Optional[str], sin2w_points: str | Path | None, force: bool,
-               experiment, summary: Optional[bool], parallel: Optional[bool]) -> Dict[str, Any]:
-    from . import plots
-    from ._figure_worker import FigureWorker, fork_available
+               experiment, summary: Optional[bool]) -> Dict[str, Any]:
     from .outputs import check_docs_file, check_output_dir
-    from .style import figure_style
 
     if experiment is not None:
         check_paper_experiment(experiment)
@@ -540,26 +533,10 @@ def _reproduce(out: str | Path, progress: bool, docs: Optional[str], sin2w_point
     outdir = Path(out)
     check_output_dir(outdir, force)  # before any computation
     check_docs_file(docs, force)
-
-    def draw(state: Dict[str, Any], folder: Path, names) -> None:
-        plots.paper_figures(state, folder, extra, names)
-
-    if fork_available(parallel):
-        # matplotlib imported and warmed up once, before the fork: the child starts warm, and the parent, which
-        # takes the last figures after its analysis, needs no warm-up of its own (measured: 8.6 -> 7.7 s of CPU,
-        # median wall 4.86 -> 4.79 s over 7 runs each, interleaved)
-        with figure_style():
-            plots.warm_up()
-    with FigureWorker(outdir.resolve().parent, plots.PAPER_FIGURES, draw, warmup=None,
-                      session=figure_style, enabled=fork_available(parallel),
-                      prefix=f".{outdir.resolve().name}.figures-{os.getpid()}-") as figures:
-        run = run_all(progress, experiment, on_ready=figures.send)
-        run["sin2w_points"] = extra
-        write_study(outdir, run, figures.finish, markdown_report, docs,
-                    "cevns reproduce --docs docs/validation.md", force)
-    run["figure_process"] = {"forked": figures.enabled, "drawn": figures.drawn_by_child,
-                             "drawn_here": figures.drawn_by_parent, "cpu_seconds": figures.child_cpu,
-                             "timeline": figures.timeline}
+    run = run_all(progress, experiment)
+    run["sin2w_points"] = extra
+    run["figure_data"] = paper_figure_data(run, extra)
+    write_study(outdir, run, "paper", markdown_report, docs, "cevns reproduce --docs docs/validation.md", force)
     table = progress if summary is None else summary
     if table:
         print(file=sys.stderr)

@@ -537,6 +537,18 @@ class ContourResult:
                      dchi2=[[float(v) for v in row] for row in self.dchi2])
         return d
 
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "ContourResult":
+        """The contour back from :meth:`to_dict` with its grid (``grid=True``), e.g. read from a results.json: the
+        figures are drawn from it without refitting."""
+        x, y, dchi2 = (np.asarray(d[k], dtype=float) for k in ("x", "y", "dchi2"))
+        nan = float("nan")
+        return cls(tuple(d["params"]), d["channels"], tuple(d["units"]), d["cl"], int(d["dof"]), float(d["level"]),
+                   x, y, dchi2, (float(d["best"][0]), float(d["best"][1])),
+                   nan if d.get("chi2_min") is None else float(d["chi2_min"]), list(d.get("marginalised", [])), {},
+                   d.get("ndof"), d.get("statistic", "chi2"), bool(d.get("at_boundary", False)), d.get("boundary") or "",
+                   bool(d.get("converged", True)), d.get("convergence") or "", dict(d.get("fixed", {})))
+
     def units_map(self, grid: bool = True) -> Dict[str, str]:
         """Units of :meth:`to_dict`'s numbers as {JSON pointer: unit} (a dimensionless parameter has none)."""
         out: Dict[str, str] = {}

@@ -16,6 +16,7 @@ import copy
 import difflib
 import math
 import numbers as _numbers
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -244,11 +245,43 @@ SCHEMA: Dict[str, Key] = {
 
 
 # --- validation -------------------------------------------------------------------------------------------
-def _line(text_: str, key: str) -> str:
-    for i, ln in enumerate(text_.splitlines(), 1):
-        s = ln.strip()
-        if s.startswith(key) and s[len(key):len(key) + 1] in (" ", "=", "]", "."):
-            return f" (line {i})"
+def _key_at(ln: str, key: str) -> bool:
+    s = ln.strip()
+    return s.startswith(key) and s[len(key):len(key) + 1] in (" ", "=", "]", ".")
+
+
+def _block(lines: List[str], where: str) -> range:
+    """The lines (0-based) of the section that ``where`` names ("[detector] ...", "[[backgrounds]] NAME ...",
+    "[[backgrounds]] entry 2 ..."): from its header to the next header; every line if it names none."""
+    m = re.match(r"(\[\[?)([\w.]+)\]\]?(?: (entry (\d+)|.+))?", where or "")
+    if m is None:
+        return range(len(lines))
+    header = f"{m.group(1)}{m.group(2)}{']' * len(m.group(1))}"
+    starts = [i for i, ln in enumerate(lines) if ln.strip().replace(" ", "") == header]
+    ends = {i: next((j for j in range(i + 1, len(lines)) if lines[j].lstrip().startswith("[")
+                     and not lines[j].lstrip().startswith(f"[{m.group(2)}.")), len(lines)) for i in starts}
+    if m.group(1) == "[[" and m.group(4):
+        k = int(m.group(4)) - 1
+        starts = starts[k:k + 1]
+    elif m.group(1) == "[[" and m.group(3):  # "NAME key ...": the entry whose name starts the rest
+        def named(i: int) -> bool:
+            for j in range(i, ends[i]):
+                n = re.match(r"\s*name\s*=\s*[\"'](.*)[\"']", lines[j])
+                if n:
+                    return (m.group(3) + " ").startswith(n.group(1) + " ")
+            return False
+
+        starts = [i for i in starts if named(i)] or starts
+    return range(starts[0], ends[starts[0]]) if starts else range(len(lines))
+
+
+def _line(text_: str, key: str, where: str = "") -> str:
+    """' (line N)': the line of ``key`` inside the section ``where`` names (else its first line anywhere)."""
+    lines = text_.splitlines()
+    for rows in (_block(lines, where), range(len(lines))):
+        for i in rows:
+            if _key_at(lines[i], key):
+                return f" (line {i + 1})"
     return ""
 
 
@@ -276,7 +309,7 @@ class _Validator:
         self.text = text_
 
     def fail(self, where: str, msg: str, key: str = "") -> None:
-        raise CevnsInputError(f"experiment file: {where} {msg}{_line(self.text, key) if key else ''}")
+        raise CevnsInputError(f"experiment file: {where} {msg}{_line(self.text, key, where) if key else ''}")
 
     def value(self, k: Key, v: Any, where: str, key: str, top: bool = False) -> Any:
         if k.type in ("number", "integer"):

@@ -76,8 +76,10 @@ def parse_cl(cl: Any) -> ConfidenceLevel:
     else:
         value = float(cl)
     if not (math.isfinite(value) and 0.0 < value < 1.0):
-        hint = (f" (for a percentage write {value:g}%, for standard deviations {value:g}sigma)"
-                if math.isfinite(value) and 1.0 < value < 100.0 else "")
+        hint = ""
+        if math.isfinite(value) and 1.0 < value < 100.0:  # a percentage or a number of sigma without its unit
+            hint = (f" (for a percentage write {value:g}%" + (f", for standard deviations {value:g}sigma" if value <= 8
+                                                                else "") + ")")
         raise CevnsInputError(f"confidence level must be a probability strictly between 0 and 1, got {cl!r}{hint}; "
                               + _CL_HINT)
     return ConfidenceLevel(value, _percent(100 * value))
