@@ -135,6 +135,19 @@ def test_the_run_time_is_estimated_before_the_toys_start(tmp_path, capsys):
     err = capsys.readouterr().err
     line = [ln for ln in err.splitlines() if ln.startswith("cevns: coverage: ")]
     assert len(line) == 1 and "600 toys in 3 task(s) on 1 worker(s): about" in line[0], err
+    assert "the first task, 200 toys, took" in line[0]
+
+
+def test_the_timed_first_task_is_the_runs_own():
+    """The estimate's first task is computed as part of the run: the toys are those of a run without estimate."""
+    import cevns
+
+    prob, grid, _ = C.toy_problem(cevns.load_experiment("coherent-lar-2020"), "mu_nu_mu", points=3)
+    said = []
+    t0, h0 = C.run_toys(prob, grid, 300, seed=5, batch=100, workers=0)
+    t1, h1 = C.run_toys(prob, grid, 300, seed=5, batch=100, workers=0, announce=said.append)
+    assert (t0 == t1).all() and h1["computed_toys"] == h0["computed_toys"] == 900
+    assert len(said) == 1 and said[0].startswith("900 toys in 9 task(s) on 1 worker(s): about")
 
 
 def _free_port() -> int:

@@ -206,20 +206,21 @@ def check_run_size(points: int, toys: int, batch: int, n_bins: int, workers: Opt
                               f"this machine's {gb(mem)} allows for {nw} worker(s): lower {opt}batch")
 
 
-def _estimate(problem: ToyProblem, grid: np.ndarray, todo: Sequence[Tuple[Any, ...]], n_workers: int) -> str:
-    """The run time expected, from a trial batch timed in this process: of the run's batch size up to 500 toys (the
-    time per toy grows with the batch, by 1.5x from 200 to 500 toys for CsI)."""
-    n = max(1, min(500, max(t[3] for t in todo)))
-    x = float(grid[grid.size // 2])
-    toy_batch(problem, x, 0, 0, 2**31, min(n, 10))  # warm (first-call costs); a batch index no run uses
+def _first_task_timed(problem: ToyProblem, todo: List[Tuple[Any, ...]], seed: int, n_workers: int,
+                      store: Callable[..., None]) -> Tuple[str, List[Tuple[Any, ...]]]:
+    """Compute the first task in this process, timed (after a 10-toy warm-up at a batch index no run uses), and
+    store it: the expected run time of the whole from it (its toys are the run's: nothing is wasted); returns
+    the message and the tasks left."""
+    j, b, x, n, _ = todo[0]
+    toy_batch(problem, x, seed, 0, 2**31, min(n, 10))
     t0 = time.perf_counter()
-    toy_batch(problem, x, 0, 0, 2**31 + 1, n)
-    per_toy = (time.perf_counter() - t0) / n
+    store(todo[0], toy_batch(problem, x, seed, j, b, n))
+    took = time.perf_counter() - t0
     total = sum(t[3] for t in todo)
-    secs = per_toy * total / max(1, n_workers)
+    secs = took + took / n * (total - n) / max(1, n_workers)
     when = f"{secs:.0f} s" if secs < 120 else f"{secs / 60:.0f} min" if secs < 7200 else f"{secs / 3600:.1f} h"
-    return (f"{total} toys in {len(todo)} task(s) on {n_workers} worker(s): about {when} "
-            f"({per_toy * 1e3:.2g} ms per toy in a {n}-toy trial here)")
+    return (f"{total} toys in {len(todo)} task(s) on {n_workers} worker(s): about {when} (the first task, {n} toys, "
+            f"took {took:.2g} s here)"), todo[1:]
 
 
 # --- the scheduler of a cluster ----------------------------------------------------------------------------
@@ -330,8 +331,7 @@ def _task_error(e: BaseException) -> CevnsInputError:
 
 def _run_on_dask(problem: ToyProblem, todo: List[Tuple[Any, ...]], seed: int, workers: Optional[int],
                  scheduler: Optional[str], client: Any, processes: bool, store: Callable[..., None],
-                 how: Dict[str, Any], announce: Optional[Callable[[str], None]], grid: np.ndarray,
-                 stall: float) -> None:
+                 how: Dict[str, Any], announce: Optional[Callable[[str], None]], stall: float) -> None:
     """The batches ``todo`` on a Dask cluster (module docstring); every interaction with its scheduler is
     bounded in time (:data:`SCHEDULER_TIMEOUT_S`, and ``stall`` s without a finished batch)."""
     try:
@@ -359,7 +359,8 @@ def _run_on_dask(problem: ToyProblem, todo: List[Tuple[Any, ...]], seed: int, wo
             how["executor"] = f"dask client {client.scheduler.address}"
         how["workers"] = _check_workers(client, T)
         if announce is not None:
-            announce(_estimate(problem, grid, todo, how["workers"]))
+            text, todo = _first_task_timed(problem, todo, seed, how["workers"], store)
+            announce(text)
         remote = _bounded(lambda: client.scatter(problem, broadcast=True, timeout=T), T + 5, "sending the problem")
         futs = {client.submit(toy_batch, remote, x, int(seed), j, b, n, key=f"cevns-toys-{key}", pure=False):
                 (j, b, x, n, key) for j, b, x, n, key in todo}
@@ -469,12 +470,15 @@ def run_toys(problem: ToyProblem, grid: Any, toys: int, seed: int = 0, batch: in
     if todo and workers == 0 and scheduler is None and client is None:
         how["executor"] = "in-process"
         if announce is not None:
-            announce(_estimate(problem, g, todo, 1))
-        for task in todo:
+            text, todo_rest = _first_task_timed(problem, todo, int(seed), 1, store)
+            announce(text)
+        else:
+            todo_rest = todo
+        for task in todo_rest:
             j, b, x, n, _ = task
             store(task, toy_batch(problem, x, int(seed), j, b, n))
     elif todo:
-        _run_on_dask(problem, todo, int(seed), workers, scheduler, client, processes, store, how, announce, g, stall)
+        _run_on_dask(problem, todo, int(seed), workers, scheduler, client, processes, store, how, announce, stall)
     else:
         how["executor"] = "cache"
     how["wall_s"] = time.perf_counter() - t0
