@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import socket
 import sys
 import threading
@@ -138,24 +139,47 @@ def local_cluster(n_workers: int, processes: bool = True) -> Any:
     """A local Dask cluster of ``n_workers`` single-threaded workers for toys.  Dask starts worker processes with
     ``MALLOC_TRIM_THRESHOLD_`` set, which makes glibc hand every large temporary array back to the system and
     fault it in again: the toys ran 3x slower.  It is unset here (Dask's documented way: the config value None);
-    on a cluster of your own, start the workers without it (docs/coverage.md).  The worker processes are
-    started with SIGINT ignored: Ctrl-C on a terminal reaches the whole process group, and it is this process
-    that stops them (one line, exit 130), not each worker with its own traceback."""
-    import signal
-
+    on a cluster of your own, start the workers without it (docs/coverage.md).  Call it inside
+    :func:`sigint_blocked` so that the workers do not take Ctrl-C (see there)."""
     import dask
     from dask.distributed import LocalCluster
 
-    # the workers log errors only (a run that is stopped would print a warning per cancelled task)
+    # the worker processes log nothing: their failures reach this process as task errors (one line each), and a
+    # stopped run would print a warning per cancelled task and an error per missed heartbeat
     cfg = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
-           "distributed.nanny.pre-spawn-environ.DASK_LOGGING__DISTRIBUTED": "error"}
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if processes else None
-    try:
-        with dask.config.set(cfg):
-            return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes, dashboard_address=None)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+           "distributed.nanny.pre-spawn-environ.DASK_LOGGING__DISTRIBUTED": "100"}
+    with dask.config.set(cfg):
+        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes, dashboard_address=None)
+
+
+class sigint_blocked:
+    """SIGINT ignored and blocked while a local cluster starts.  Ctrl-C on a terminal reaches the whole process
+    group: the worker processes started meanwhile inherit the ignored SIGINT (it survives their exec), so a worker
+    never takes Ctrl-C (no traceback of its own) and this process stops them.  Blocked as well, a Ctrl-C during
+    the start stays pending instead of being discarded (Linux keeps a blocked signal pending even while it is
+    ignored): it arrives when the block ends, after the caller has the cluster in hand to close it -- unless the
+    kernel hands it to another thread of this process that does not block it (a BLAS thread started earlier),
+    where it is ignored: a Ctrl-C in the second or two of the start may then be lost, and must be repeated."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled and hasattr(signal, "pthread_sigmask")
+        self.handler: Any = None
+        self.mask: Any = None
+
+    def __enter__(self) -> "sigint_blocked":
+        if self.enabled:
+            self.mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            self.handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return self
+
+    def end(self) -> None:
+        if self.mask is not None:
+            mask, self.mask = self.mask, None
+            signal.signal(signal.SIGINT, self.handler)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a pending Ctrl-C is delivered here
+
+    def __exit__(self, *exc: Any) -> None:
+        self.end()
 
 
 # --- the size of a run -------------------------------------------------------------------------------------
@@ -341,6 +365,7 @@ def _run_on_dask(problem: ToyProblem, todo: List[Tuple[Any, ...]], seed: int, wo
                               "(or run in this process with workers=0 / --workers 0)") from None
     T = SCHEDULER_TIMEOUT_S
     own_cluster = own_client = None
+    failed = True
     try:
         if client is None:
             if scheduler is not None:
@@ -353,7 +378,9 @@ def _run_on_dask(problem: ToyProblem, todo: List[Tuple[Any, ...]], seed: int, wo
             else:
                 nw = int(workers) if workers else usable_cores()
                 how["executor"] = f"local dask cluster, {nw} worker(s)" + ("" if processes else " (threads)")
-                own_cluster = local_cluster(nw, processes)
+                with sigint_blocked(processes) as block:
+                    own_cluster = local_cluster(nw, processes)
+                    block.end()  # a Ctrl-C during the start arrives here, with the cluster in hand to close
                 client = own_client = Client(own_cluster)
         else:
             how["executor"] = f"dask client {client.scheduler.address}"
@@ -376,19 +403,22 @@ def _run_on_dask(problem: ToyProblem, todo: List[Tuple[Any, ...]], seed: int, wo
                     raise _task_error(fu.exception(timeout=T))
                 store(futs[fu], fu.result(timeout=T))
                 fu.release()
+        failed = False
     finally:
-        _close(own_client, own_cluster, T)
+        _close(own_client, own_cluster, T, failed)
 
 
-def _close(client: Any, cluster: Any, timeout: float) -> None:
-    """Close a client and a cluster of this run, each within ``timeout`` s, quietly (after an error or Ctrl-C
-    Dask would log the tasks it cancels)."""
+def _close(client: Any, cluster: Any, timeout: float, failed: bool = False) -> None:
+    """Close a client and a cluster of this run, each within ``timeout`` s.  After an error or Ctrl-C, Dask's
+    loggers in this process (the local scheduler, its nannies) are silenced for good: closing a run that was
+    stopped makes them log every task they cancel and every connection they lose, with tracebacks, also after
+    the close returns; the one line of cevns is what the user needs."""
     import logging
 
     quiet = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
     levels = [lg.level for lg in quiet]
     for lg in quiet:
-        lg.setLevel(logging.CRITICAL)
+        lg.setLevel(logging.CRITICAL + 10 if failed else logging.CRITICAL)
     try:
         for obj in (client, cluster):
             if obj is not None:
@@ -397,8 +427,9 @@ def _close(client: Any, cluster: Any, timeout: float) -> None:
                 except Exception:  # noqa: BLE001 - a close that fails leaves nothing of ours to save
                     pass
     finally:
-        for lg, lv in zip(quiet, levels):
-            lg.setLevel(lv)
+        if not failed:
+            for lg, lv in zip(quiet, levels):
+                lg.setLevel(lv)
 
 
 def run_toys(problem: ToyProblem, grid: Any, toys: int, seed: int = 0, batch: int = DEFAULT_BATCH,
