@@ -149,7 +149,10 @@ def local_cluster(n_workers: int, processes: bool = True) -> Any:
     cfg = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
            "distributed.nanny.pre-spawn-environ.DASK_LOGGING__DISTRIBUTED": "100"}
     with dask.config.set(cfg):
-        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes, dashboard_address=None)
+        # the scheduler's HTTP server binds its address even without a dashboard: a free port of this machine only
+        # (None would take :8787 of every interface, and warn when another cluster has it)
+        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
+                            dashboard_address="127.0.0.1:0")
 
 
 class sigint_blocked:
