@@ -25,15 +25,15 @@ def exp_nores(exp):
     return exp.replace(resolution="off")
 
 
-@pytest.fixture(scope="session")
-def reproduced(tmp_path_factory):
-    """One `cevns reproduce` per test session, through the command line (with a user's Fig. 3 points file):
-    (output folder, the run dictionary that :func:`cevns.reproduce.reproduce` returned)."""
+def _reproduce_once(root):
+    """Run `cevns reproduce` through the command line (with a user's Fig. 3 points file) into ``root``/results; the
+    run dictionary that :func:`cevns.reproduce.reproduce` returned is pickled beside it."""
+    import pickle
+
     import cevns.reproduce as R
     from cevns.cli import main
 
-    out = tmp_path_factory.mktemp("results")
-    points = tmp_path_factory.mktemp("inputs") / "points.csv"
+    out, points = root / "results", root / "points.csv"
     points.write_text("label,Q_GeV,value,err_plus,err_minus,scheme,reference\nTest point,0.05,0.24,0.02,0.03,MSbar,test\n")
     runs = []
     real = R.reproduce
@@ -49,4 +49,22 @@ def reproduced(tmp_path_factory):
     finally:
         mp.undo()
     assert len(runs) == 1
-    return out, runs[0]
+    (root / "run.pickle").write_bytes(pickle.dumps(runs[0]))
+
+
+@pytest.fixture(scope="session")
+def reproduced(tmp_path_factory):
+    """One `cevns reproduce` per test session, shared by every pytest-xdist worker (the first to ask computes it under
+    a lock in the session's common temporary folder, the others read it): (output folder, the run dictionary that
+    :func:`cevns.reproduce.reproduce` returned).  Tests only read both."""
+    import fcntl
+    import pickle
+
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "reproduced-once"
+    root.mkdir(exist_ok=True)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "run.pickle").exists():
+            _reproduce_once(root)
+    return root / "results", pickle.loads((root / "run.pickle").read_bytes())

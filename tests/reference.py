@@ -1,6 +1,8 @@
 """A slow, obviously-correct reference: eq. 17 and 19 by nested scipy.quad, straight from the equations.
 
-Independent of the fast engine: no flux moments, no response matrices, no node grids.  CEvNS is
+Independent of the fast engine: no flux moments, no response matrices, no node grids.  The CEvNS cross
+section of the models the engine tests use is written out here too (:func:`dsigma_cevns`, full kinematics with
+the -T/E term), so a term dropped or mis-signed in cevns.xsec shows up.  CEvNS is
 integrated over the nuclear recoil T_N between the recoils that quench to the bin edges (so the
 Jacobian of eq. 17 is not used at all: the change of variables is exact), EvES over T_e with the
 Z_eff steps as break points.
@@ -15,6 +17,7 @@ from scipy.special import erf
 
 from cevns import constants as C
 from cevns.flux import FISSILE, _hm_coefficients, _table
+from cevns.nuclei import helm_form_factor
 from cevns.xsec import e_min
 
 QUAD = dict(epsrel=1e-7, epsabs=0.0, limit=400)
@@ -84,6 +87,43 @@ def _outer_energy(exp, inner, emin, quad_opts=QUAD):
     return total
 
 
+def dsigma_cevns(model, E, T, iso):
+    """dsigma/dT_N [cm^2/MeV] of a reactor anti-nu_e on one isotope, written out from eq. 1, 6a, 7a and 10 with
+    the full spin-0 kinematics, dsigma/dT = G_F^2 m/pi F^2 Q^2 (1 - T/E - m T/(2E^2)) (+ the magnetic term):
+    scalar arithmetic, independent of cevns.xsec and of the models' flux-moment terms.  Helm form factor."""
+    m = iso.mass_MeV
+    if T <= 0 or E < 0.5 * (T + math.sqrt(T * T + 2 * m * T)):
+        return 0.0
+    F2 = float(helm_form_factor(math.sqrt(2 * m * T), iso.A)) ** 2
+    p = model.values()
+    s = p["sin2w"]
+    gv_shift = 0.0
+    if "r2_ee" in p:  # charge radius: Q_ee = sqrt2 pi alpha/G_F <r^2>/3 (r2 in cm^2 -> MeV^-2)
+        gv_shift = math.sqrt(2) * math.pi * C.ALPHA_EM / C.G_FERMI * p["r2_ee"] / C.CM2_PER_MEV_M2 / 3
+    charge = iso.Z * (0.5 - 2 * s - gv_shift) - 0.5 * iso.N
+    if "g" in p and type(model).__name__ == "VectorBL":
+        M = p["mass_MeV"]
+        charge += -iso.A * p["g"] ** 2 / (math.sqrt(2) * C.G_FERMI * (M * M + 2 * m * T))
+    val = C.G_FERMI**2 * m / math.pi * F2 * charge**2 * (1 - T / E - m * T / (2 * E * E))
+    if "mu_nu" in p:
+        val += math.pi * C.ALPHA_EM**2 / C.M_ELECTRON**2 * (1 / T - 1 / E) * p["mu_nu"] ** 2 * iso.Z**2 * F2
+    return val * C.CM2_PER_MEV_M2
+
+
+#: the models whose CEvNS cross section :func:`dsigma_cevns` writes out (with only these parameters non-zero)
+WRITTEN_OUT = {"StandardModel": {"sin2w"}, "MagneticMoment": {"sin2w", "mu_nu"},
+               "ChargeRadius": {"sin2w", "r2_ee"}, "VectorBL": {"sin2w", "g", "mass_MeV"}}
+
+
+def _cevns_xs(model, iso):
+    """dsigma/dT_N(E, T) for the reference: :func:`dsigma_cevns` where it covers the model, else the model's own."""
+    name = type(model).__name__
+    covered = name in WRITTEN_OUT and all(v == 0 or k in WRITTEN_OUT[name] for k, v in model.values().items())
+    if covered and model.options.get("convention", "universal") == "universal":
+        return lambda E, T: dsigma_cevns(model, E, T, iso)
+    return lambda E, T: float(model.dsigma_cevns(E, T, iso))
+
+
 def _nr_of_ee(q, Tee):
     return optimize.brentq(lambda t: q.ee_from_nr(t) - Tee, 1e-12, 1.0, xtol=1e-18, rtol=1e-14)
 
@@ -112,11 +152,13 @@ def cevns_bin(exp, model, i):
         for iso in exp.target.isotopes:
             m = iso.mass_MeV
 
+            xs = _cevns_xs(model, iso)
+
             def inner(E):
                 top = min(tn_hi, float(2 * E * E / (m + 2 * E)))
                 if top <= tn_lo:
                     return 0.0
-                return integrate.quad(lambda T: float(model.dsigma_cevns(E, T, iso)), tn_lo, top, **QUAD)[0]
+                return integrate.quad(lambda T: xs(E, T), tn_lo, top, **QUAD)[0]
 
             total += expo * iso.abundance * _outer_energy(exp, inner, float(e_min(tn_lo, m)))
     return total
@@ -164,14 +206,79 @@ def cevns_bin_smeared(exp, model, i, epsrel=1e-5):
         n_a, n_b = _nr_of_ee(exp.quenching, a), _nr_of_ee(exp.quenching, hi)
         for iso in exp.target.isotopes:
             m = iso.mass_MeV
+            xs = _cevns_xs(model, iso)
 
             def inner(E):
                 top = min(n_hi, float(2 * E * E / (m + 2 * E)))
                 if top <= n_lo:
                     return 0.0
-                f = lambda T: p_bin(float(exp.quenching.ee_from_nr(T))) * float(model.dsigma_cevns(E, T, iso))
+                f = lambda T: p_bin(float(exp.quenching.ee_from_nr(T))) * xs(E, T)
                 cuts = [n_lo] + [c for c in (n_a, n_b) if n_lo < c < top] + [top]
                 return sum(integrate.quad(f, x, y, **q)[0] for x, y in zip(cuts[:-1], cuts[1:]))
 
             total += expo * iso.abundance * _outer_energy(exp, inner, float(e_min(n_lo, m)), q)
     return total
+
+
+# --- EvES in a scintillator (COHERENT CsI): electron recoils seen in PE ------------------------------------------
+def _sns_spectra():
+    """The stopped-pion spectra written out (per flavour, normalised to one): the prompt nu_mu line energy and the
+    Michel densities of nu_e and anti-nu_mu on [0, m_mu/2]."""
+    m = C.M_MUON
+    e0 = (C.M_PION_CHARGED**2 - m**2) / (2 * C.M_PION_CHARGED)
+    michel = {("e", False): lambda E: 192 * E * E / m**3 * (0.5 - E / m),
+              ("mu", True): lambda E: 64 * E * E / m**3 * (0.75 - E / m)}
+    return e0, michel
+
+
+def _pe_bin_probability(exp, T_e, lo, hi):
+    """int_lo^hi of the Gamma PE density x the efficiency, for an electron recoil T_e (the Gamma density and the
+    logistic efficiency written out from the experiment file's numbers)."""
+    d = exp.config["detector"]
+    a0, b0 = d["spread"]
+    eff = d["efficiency"]
+    E = T_e / C.keV  # keV_ee: an electron's own energy
+    a, b = a0 / E, b0 * E
+    k, theta = 1 + b, 1 / (a * (1 + b))  # Gamma shape and scale: mean E / a0 PE
+    norm = -math.lgamma(k) - k * math.log(theta)
+
+    def f(x):
+        e = eff["a"] / (1 + math.exp(-eff["b"] * (x - eff["c"]))) + eff["d"]
+        pdf = math.exp((k - 1) * math.log(x) - x / theta + norm) if x > 0 else 0.0
+        return pdf * min(1.0, max(0.0, e))
+
+    # the efficiency reaches 0 at x0 (a kink): split there
+    x0 = eff["c"] - math.log(eff["a"] / -eff["d"] - 1) / eff["b"]
+    cuts = [lo] + [x0] * (lo < x0 < hi) + [hi]
+    return sum(integrate.quad(f, p, q, epsabs=0, epsrel=1e-11, limit=200)[0] for p, q in zip(cuts[:-1], cuts[1:]))
+
+
+def eves_bin_scintillator(exp, model, i, t_range=(1e-6, 0.05), epsrel=1e-9):
+    """EvES counts in energy bin i of a stopped-pion PE experiment, summed over its time bins: outer quad over
+    the electron recoil T_e with the Z_eff steps as break points, inner quads over the neutrino energy and the
+    PE.  The time bins enter only as each flavour's total time fraction (its arrival times are tested apart)."""
+    me = C.M_ELECTRON
+    e0, michel = _sns_spectra()
+    edges = exp.response.edges
+    lo_pe, hi_pe = edges[i], edges[i + 1]
+    tw = {c: float(exp.response.time_weights(exp.source, c).sum()) for c in exp.source.components}
+    n_fu = exp.response.mass_kg * exp.target.atoms_per_kg()
+    fluence = exp.source.fluence_per_cm2
+
+    def per_recoil(T):
+        emin = 0.5 * (T + math.sqrt(T * T + 2 * me * T))
+        total = 0.0
+        if e0 >= emin:  # the prompt line
+            total += tw[("mu", False)] * float(model.dsigma_eves(e0, T, flavour="mu", antineutrino=False))
+        for (fl, anti), f in michel.items():
+            if emin < C.M_MUON / 2:
+                total += tw[(fl, anti)] * integrate.quad(
+                    lambda E: f(E) * float(model.dsigma_eves(E, T, flavour=fl, antineutrino=anti)),
+                    emin, C.M_MUON / 2, epsabs=0, epsrel=1e-11, limit=200)[0]
+        return float(exp.binding.z_eff(T)) * total * _pe_bin_probability(exp, T, lo_pe, hi_pe)
+
+    a, b = t_range
+    steps = sorted(e for e in exp.binding.edges_MeV if a < e < b)
+    cuts = sorted(set([a] + steps + list(np.geomspace(a, b, 25)) + [b]))
+    total = sum(integrate.quad(per_recoil, p, q, epsabs=0, epsrel=epsrel, limit=200)[0] for p, q in zip(cuts[:-1], cuts[1:]))
+    return n_fu * fluence * total

@@ -319,7 +319,7 @@ def test_parameters_a_data_set_cannot_see_are_refused(csi):
     with pytest.raises(cevns.CevnsInputError, match="does not depend on mu_nu_mu"):
         conus.limit("mu_nu_mu")
     with pytest.raises(cevns.CevnsInputError, match="does not depend on q_mumu in eves"):
-        csi.limit("q_mumu", 0.9, "eves")
+        cevns.load_experiment("coherent-lar-2020").limit("q_mumu", 0.9, "eves")  # LAr: no electron channel
     with pytest.raises(cevns.CevnsInputError, match="does not apply"):
         csi.replace(resolution="off")
     joint = conus + csi
@@ -339,3 +339,73 @@ def test_the_text_table_shows_energy_and_time_each_with_its_sums(csi):
         total = next(ln for ln in part.splitlines() if ln.strip().startswith("sum")).split()[1:4]
         assert np.allclose(summed, [float(x) for x in total], rtol=2e-3)
         assert float(total[0]) == pytest.approx(p.cevns.sum(), rel=1e-4)
+
+
+# --- the steady-state background's time shape (issue 24, item 2) -------------------------------------------------
+def _ac_time_counts(csi):
+    """Anti-coincidence events per analysis time bin, 0-60 PE (read here, not through cevns.counting)."""
+    a = np.loadtxt(csi.base_dir / "coherent_csi_2021_anticoincidence.csv", delimiter=",", comments="#", skiprows=6)
+    te = np.asarray(csi.response.time_edges_us)
+    keep = (a[:, 0] >= 0) & (a[:, 0] < 60) & (a[:, 1] >= te[0]) & (a[:, 1] < te[-1])
+    return np.histogram(a[keep, 1], bins=te)[0].astype(float), te
+
+
+def _quad_profile(f, te, brk):
+    return np.array([integrate.quad(f, a, b, points=[brk] if a < brk < b else None, epsabs=0, epsrel=1e-12)[0]
+                     for a, b in zip(te[:-1], te[1:])])
+
+
+def test_steady_state_time_shapes_against_quad(csi):
+    """Each named shape is the integral of its function over the bins (scipy quad, written out here)."""
+    from cevns.counting import time_profile
+
+    te, eff = np.asarray(csi.response.time_edges_us), csi.response.time_efficiency
+    t0, k = eff.t0_us, 1.0 / eff.decay_us
+    assert (t0, k) == pytest.approx((0.52, 0.0494), rel=1e-5)
+    plateau = _quad_profile(lambda t: 1.0 if t < t0 else np.exp(-k * (t - t0)), te, t0)
+    no_plateau = _quad_profile(lambda t: np.exp(-k * t), te, 0.0)
+    assert time_profile("time-efficiency", te, eff) == pytest.approx(plateau, rel=1e-10)
+    assert time_profile("exponential", te, eff) == pytest.approx(no_plateau, rel=1e-10)
+    assert time_profile("uniform", te, eff) == pytest.approx(np.diff(te), rel=1e-14)
+
+
+def test_csi_steady_state_is_shaped_by_the_time_efficiency(csi):
+    """The file's choice: the anti-coincidence energy projection times the efficiency's bin integrals; the
+    anti-coincidence times prefer it over a flat shape (multinomial deviance, computed here from the events)."""
+    n, te = _ac_time_counts(csi)
+    ss = csi.counting.likelihood.backgrounds[csi.counting.background_names.index("steady-state")]
+    t0, k = 0.52, 1.0 / 20.2429  # the file's time efficiency (0.0494 / us to the file's 6 digits)
+    shape = _quad_profile(lambda t: 1.0 if t < t0 else np.exp(-k * (t - t0)), te, t0)
+    per_time = ss.reshape(-1, te.size - 1).sum(axis=0)
+    assert per_time == pytest.approx(n.sum() * shape / shape.sum(), rel=1e-10)
+
+    def deviance(p):
+        mu = n.sum() * p / p.sum()
+        return 2 * np.sum(mu - n + n * np.log(n / mu))
+
+    assert deviance(np.diff(te)) - deviance(shape) == pytest.approx(4.15, abs=0.005)
+
+
+def test_flat_steady_state_stays_available(csi):
+    import copy
+
+    cfg = copy.deepcopy(csi.config)
+    for b in cfg["backgrounds"]:
+        if b["name"] == "steady-state":
+            b["time_shape"] = "uniform"
+    flat = type(csi)(cfg, csi.base_dir)
+    ss = flat.counting.likelihood.backgrounds[flat.counting.background_names.index("steady-state")]
+    n, te = _ac_time_counts(csi)
+    assert ss.reshape(-1, te.size - 1).sum(axis=0) == pytest.approx(n.sum() * np.diff(te) / np.ptp(te), rel=1e-12)
+    b = cfg["backgrounds"][0]
+    b["time_shape"] = "rising"
+    with pytest.raises(cevns.CevnsInputError, match="time_shape"):
+        type(csi)(cfg, csi.base_dir).counting
+
+
+def test_schema_lists_the_time_shapes_of_the_code():
+    from cevns.counting import TIME_SHAPES
+    from cevns.schema import SCHEMA
+
+    events = SCHEMA["backgrounds"].items.variant[2]["events"]
+    assert tuple(events["time_shape"].choices) == TIME_SHAPES

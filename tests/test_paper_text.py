@@ -104,7 +104,7 @@ def test_every_statement_is_a_row_with_its_verdict(default):
             assert cells[2].startswith(f"{node:.4g} (paper {st['paper']:.4g}")
     verdicts = [s["verdict"] for s in r["differences_from_paper"]["statements"].values()]
     assert verdicts.count("differs") >= 5 and "holds" in verdicts and "not checked" in verdicts
-    assert "<h2>Where we differ from the paper&#x27;s text</h2>" in (out / "report.html").read_text()
+    assert "<h2>Where we differ from the paper's text</h2>" in (out / "report.html").read_text()
 
 
 def test_quoted_numbers_beyond_the_threshold_are_listed_with_the_what_if(default):

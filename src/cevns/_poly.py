@@ -1,7 +1,7 @@
 """Polynomials in model parameters with array coefficients (internal).
 
 Every rate of the paper is a polynomial in its couplings at fixed mediator mass
-(``../design.md``): writing the cross sections with :class:`Poly` variables
+(docs/physics.md, "Cross sections"): writing the cross sections with :class:`Poly` variables
 instead of numbers turns the same formula into its polynomial basis, so the
 response matrices are applied once per monomial and a model evaluation is a
 dot product.  Coefficients may be floats or numpy arrays (over recoil nodes).

@@ -2,12 +2,11 @@
 
 The analyses are many small matrix products (tens of bins x hundreds of nodes, 64-point blocks of the
 Poisson profile); OpenBLAS spreads products above a size threshold over threads, which on a busy machine
-costs far more than it gains (measured on 2 cores at load ~3: a 100-mass exclusion 40-65 ms single-threaded
-against 180-260 ms with two threads; 20,000 LAr Poisson profiles 0.66 s against 5 s).  So every analysis
+costs far more than it gains (docs/performance.md gives the measurements).  So every analysis
 call (load, fit, limit, exclusion, contour, the studies) runs with ``CEVNS_BLAS_THREADS`` BLAS threads
 (default 1), restored on return; threadpoolctl does it, and without it nothing changes.  Nested calls
 (a study calling fits calling limits) set the limit once, at the outermost call, and the libraries found are
-kept until a new module is imported (threadpoolctl's look-up costs ~1-3 ms).
+kept until a new module is imported (threadpoolctl's look-up is not free: docs/performance.md).
 """
 
 from __future__ import annotations

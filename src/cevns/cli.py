@@ -249,15 +249,18 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def cmd_predict(args) -> int:
     from .models import get_model
+    from .plausibility import check_parameters
 
     _check_plot(args.plot, args.force)
     joint = _experiment(args)
-    params = _pairs(args.set, "--set")
+    params = _predict_parameters(args)
     model = get_model(args.model, **params)
     out: List[Dict[str, Any]] = []
     units: Dict[str, str] = {}
-    for exp in getattr(joint, "parts", [joint]):
-        pred = exp.predict(model)
+    parts = getattr(joint, "parts", [joint])
+    preds = [exp.predict(model) for exp in parts]
+    check_parameters(model, parts, preds)
+    for exp, pred in zip(parts, preds):
         counting = exp.counting_experiment
         if args.json:
             d = pred.to_dict()
@@ -287,6 +290,28 @@ def cmd_predict(args) -> int:
     if args.plot:
         _plot_predictions(getattr(joint, "parts", [joint]), model, args.plot)
     return 0
+
+
+def _predict_parameters(args) -> Dict[str, Any]:
+    """--set values, with a mediator's mass from --mass (required for a mediator model, refused otherwise)."""
+    from . import registry
+    from .analysis import MAX_MEDIATOR_MASS_MeV
+
+    params = _pairs(args.set, "--set")
+    mediator = args.model in registry.MEDIATORS
+    if args.mass is not None:
+        if not mediator:
+            raise CevnsInputError(f"--mass is the mediator mass of --model {' | '.join(registry.MEDIATORS)}, "
+                                  f"not of --model {args.model}")
+        if "mass_MeV" in params:
+            raise CevnsInputError("the mediator mass is given twice (--mass and --set mass_MeV=...): give it once")
+        if not 0 < args.mass <= MAX_MEDIATOR_MASS_MeV:
+            raise CevnsInputError(f"--mass must be > 0 and at most {MAX_MEDIATOR_MASS_MeV:g} MeV (10 TeV), got "
+                                  f"{args.mass:g}")
+        params["mass_MeV"] = args.mass
+    elif mediator and "mass_MeV" not in params:
+        raise CevnsInputError(f"--model {args.model} needs the mediator mass: add --mass MEV (e.g. --mass 10)")
+    return params
 
 
 def _plot_predictions(exps, model, path: str) -> None:
@@ -457,12 +482,12 @@ def cmd_schema(args) -> int:
         from .experiments import read_experiment_file
 
         cfg, text, _ = read_experiment_file(args.validate)
-        from .experiments import _renamed
+        from .experiments import renamed_error
 
         try:
             c = schema.validate(cfg, text)
         except CevnsInputError as e:  # named as loading names it
-            raise _renamed(e, f"experiment file {args.validate}: ") from None
+            raise renamed_error(e, f"experiment file {args.validate}: ") from None
         print(f"{args.validate}: valid (schema version {schema.SCHEMA_VERSION}; "
               f"{len(c)} sections and keys; data files are read only by the other commands)")
         return 0
@@ -645,7 +670,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", default="sm", choices=list(registry.MODELS),
                     help=" | ".join(registry.MODELS) + " (default sm; `cevns list` shows their parameters)")
     sp.add_argument("--set", action="append", metavar="PARAM=VALUE",
-                    help="model parameter, e.g. mu_nu=1e-10, q_ee=1e-12, mass_MeV=5, g=1e-5 (repeatable)")
+                    help="model parameter in the unit `cevns list` shows, e.g. mu_nu=1e-10 (mu_B), q_ee=1e-12 (e), "
+                         "g=1e-5 (repeatable); a value far outside what experiments probe is warned about or refused")
+    sp.add_argument("--mass", type=float, metavar="MEV", help="mediator mass [MeV] (required with --model scalar | "
+                                                              "vector-bl)")
     _add_plot(sp, "draw CEvNS and EvES stacked over the data into FILE (png, pdf), like Fig. 1")
     sp.set_defaults(func=cmd_predict)
 

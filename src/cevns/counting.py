@@ -7,8 +7,9 @@ energy-major (index = energy bin x n_time + time bin), as in :mod:`cevns.rates`.
 * ``[data] kind = "events"``: an event list (columns ``energy``, ``time``) binned here; ``"table"``: a table
   of bin centres and counts (e.g. the LAr release's 3D PDFs), each row added to the bin holding its centre
   (summing over any other axis, e.g. F90).
-* ``[[backgrounds]]``: ``kind = "events"`` (binned like the data; ``time_shape = "uniform"`` keeps the
-  energy projection and spreads it uniformly in time: a steady-state background), ``"projections"``
+* ``[[backgrounds]]``: ``kind = "events"`` (binned like the data; ``time_shape`` keeps the energy projection
+  and spreads it over the time bins, a steady-state background: ``"uniform"`` flat, ``"time-efficiency"``
+  through the detector's time efficiency, ``"exponential"`` its decay from t = 0: :func:`time_profile`), ``"projections"``
   (an energy shape, normalised to one inside the energy range, times a time shape in absolute counts per
   fine bin, times the time efficiency) or ``"table"``; ``normalisation`` rescales to that many events in the
   analysis region, ``sigma`` is its relative uncertainty; ``shapes`` are +-1 sigma template columns.
@@ -21,39 +22,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .errors import CevnsInputError, check_positive
+from .detector import TimeEfficiency
+from .errors import CevnsInputError
 from .poisson import PoissonLikelihood
-
-#: the most rows a data table may have (its size is capped too: :data:`cevns._files.MAX_FILE_BYTES`)
-MAX_ROWS = 1_000_000
-
-
-def read_table(path: Path, columns: Sequence[str]) -> np.ndarray:
-    """Numeric columns ``columns`` of a CSV with a header (``#`` comment lines skipped): (n_rows, n_columns)."""
-    from ._files import data_table, is_number, read_text_file
-
-    text = read_text_file(path, "data file")
-    header, lines = data_table(text, f"data file {path.name}", MAX_ROWS)
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise CevnsInputError(f"data file {path.name}: missing column(s) {missing}; has {header}")
-    idx = [header.index(c) for c in columns]
-    out = np.empty((len(lines), len(columns)))
-    for r, (lineno, f) in enumerate(lines):
-        try:
-            out[r] = [float(f[i]) for i in idx]
-        except ValueError:
-            bad = next(j for j, i in enumerate(idx) if not is_number(f[i]))
-            raise CevnsInputError(f"data file {path.name}, line {lineno}: expected numbers in {list(columns)}; "
-                                  f"{columns[bad]} holds {f[idx[bad]][:60]!r}") from None
-    if not np.all(np.isfinite(out)):
-        raise CevnsInputError(f"data file {path.name}: NaN or inf")
-    return out
+from .readers import MAX_ROWS, read_table, recoil_response  # noqa: F401  (MAX_ROWS: re-exported)
 
 
 @dataclass(frozen=True)
@@ -140,16 +116,18 @@ def _binned(exp, spec: Dict[str, Any], what: str, value_col: Optional[str] = Non
     if kind == "events":
         ce, ct = _columns(spec, what, ("energy", "time"))
         a = read_table(path, [ce, ct])
-        if spec.get("time_shape") == "uniform":
-            if te is None:
-                raise CevnsInputError(f"{what}: time_shape = 'uniform' needs time bins")
-            inside = (a[:, 1] >= te[0]) & (a[:, 1] < te[-1])
-            e_counts = _rebin_1d(a[inside, 0], np.ones(int(inside.sum())), ee)
-            frac = np.diff(te) / (te[-1] - te[0])
-            return np.outer(e_counts, frac).ravel()
-        if "time_shape" in spec:
-            raise CevnsInputError(f"{what}: time_shape must be 'uniform' (or absent), got {spec['time_shape']!r}")
-        return _bin2d(a[:, 0], a[:, 1], np.ones(a.shape[0]), ee, te)
+        if "time_shape" not in spec:
+            return _bin2d(a[:, 0], a[:, 1], np.ones(a.shape[0]), ee, te)
+        shape = spec["time_shape"]
+        if shape not in TIME_SHAPES:
+            raise CevnsInputError(f"{what}: time_shape must be one of {', '.join(map(repr, TIME_SHAPES))} (or absent), "
+                                  f"got {shape!r}")
+        if te is None:
+            raise CevnsInputError(f"{what}: time_shape = {shape!r} needs time bins")
+        inside = (a[:, 1] >= te[0]) & (a[:, 1] < te[-1])
+        e_counts = _rebin_1d(a[inside, 0], np.ones(int(inside.sum())), ee)
+        frac = time_profile(shape, te, r.time_efficiency)
+        return np.outer(e_counts, frac / frac.sum()).ravel()
     if kind == "table":
         ce, ct, cv = _columns(spec, what, ("energy", "time", "value"))
         cv = value_col or cv
@@ -175,6 +153,25 @@ def _binned(exp, spec: Dict[str, Any], what: str, value_col: Optional[str] = Non
     raise CevnsInputError(f"{what}: kind must be 'events', 'table' or 'projections', got {kind!r}")
 
 
+#: time shapes of a steady-state ("events") background: its energy projection spread over the time bins
+TIME_SHAPES = ("uniform", "time-efficiency", "exponential")
+
+
+def time_profile(shape: str, time_edges_us: Any, efficiency: TimeEfficiency) -> np.ndarray:
+    """Relative content of each time bin of a steady-state background (not normalised).
+
+    "uniform": flat in time (the bin widths); "time-efficiency": flat in time seen through the detector's
+    time efficiency, as the signal is (its integral over each bin); "exponential": the efficiency's decay
+    from t = 0 with its plateau left out, exp(-t/decay) (the form of the COHERENT group's fitting code,
+    docs/coherent.md)."""
+    edges = np.asarray(time_edges_us, dtype=float)
+    if shape == "uniform":
+        return np.diff(edges)
+    if shape == "exponential":
+        efficiency = TimeEfficiency(0.0, efficiency.decay_us)
+    return efficiency.integral(edges)
+
+
 def _table_total(exp, spec: Dict[str, Any], what: str) -> float:
     cv = _columns(spec, what, ("energy", "time", "value"))[2]
     return float(read_table(exp.base_dir / str(spec.get("file")), [cv])[:, 0].sum())
@@ -189,7 +186,7 @@ def _signal_variant(exp, key: str, value: Any) -> np.ndarray:
     sec, field = key.split(".", 1)
     cfg = copy.deepcopy(exp.config)
     cfg.setdefault(sec, {})[field] = value
-    engine = ResponseEngine(exp.target, exp.source, exp._recoil_response(cfg), exp.binding, exp.numerics)
+    engine = ResponseEngine(exp.target, exp.source, recoil_response(cfg, exp.base_dir), exp.binding, exp.numerics)
     return engine.rates(StandardModel(), "cevns")
 
 
@@ -230,9 +227,8 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
             total = _table_total(exp, b, what) if b.get("kind") == "table" else shape.sum()
             if total <= 0 or shape.sum() <= 0:
                 raise CevnsInputError(f"{what}: empty inside the analysis bins, cannot be normalised")
-            scale = check_positive(f"{what} normalisation", exp._float(f"{what} normalisation", norm),
-                                   allow_zero=True) / total
-        sig = check_positive(f"{what} sigma", exp._float(f"{what} sigma", b.get("sigma", 0.0)), allow_zero=True)
+            scale = float(norm) / total  # >= 0 by the schema
+        sig = float(b.get("sigma", 0.0))  # >= 0 by the schema
         _check_events(shape * scale, what)
         bkgs.append(shape * scale)
         bsig.append(sig)
@@ -271,7 +267,7 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
             rel = np.where(nominal > 0, diff / safe, 0.0)
         sshapes.append(rel)
         snames.append(str(sh.get("name", f"signal shape {i + 1}")))
-    sigma_s = exp._float("[likelihood] signal_sigma", lik.get("signal_sigma", 0.0))
+    sigma_s = float(lik.get("signal_sigma", 0.0))
     names = (["signal normalisation"] if sigma_s > 0 else []) + snames \
         + [n for n, s in zip(bnames, bsig) if s > 0] + bshape_names
     like = PoissonLikelihood(counts, np.array(bkgs) if bkgs else None, bsig, sigma_s,

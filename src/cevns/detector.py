@@ -251,14 +251,20 @@ def node_grid(segment_edges: np.ndarray, panel_width: float, n_gl: int) -> Tuple
 # engine (``cevns.rates``) multiplies in the number of targets per kg and the flux moments.
 
 
-def _gl_bin_probabilities(means: np.ndarray, edges: np.ndarray, pdf, efficiency, sub_nodes: int = 24) -> np.ndarray:
-    """P[i, j] = int_{bin i} pdf(x | mean_j) efficiency(x) dx by Gauss-Legendre per bin (``sub_nodes`` nodes)."""
+def _gl_bin_probabilities(means: np.ndarray, edges: np.ndarray, pdf, efficiency, sub_nodes: int = 24,
+                          kinks: Tuple[float, ...] = ()) -> np.ndarray:
+    """P[i, j] = int_{bin i} pdf(x | mean_j) efficiency(x) dx by Gauss-Legendre (``sub_nodes`` nodes per piece),
+    each bin cut at the efficiency's ``kinks`` (e.g. where a clipped curve reaches 0): Gauss-Legendre across a
+    kink is only good to ~1e-2 (the CsI efficiency reaches 0 at 7.07 PE, inside 0-8 PE)."""
     x, w = np.polynomial.legendre.leggauss(sub_nodes)
+    k = np.asarray(kinks, dtype=float)
     out = np.zeros((edges.size - 1, means.size))
     for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
-        xs = 0.5 * (hi - lo) * (x + 1) + lo
-        ws = 0.5 * (hi - lo) * w * efficiency(xs)
-        out[i] = (ws[:, None] * pdf(xs[:, None], means[None, :])).sum(axis=0)
+        cuts = np.concatenate([[lo], k[(k > lo) & (k < hi)], [hi]])
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            xs = 0.5 * (b - a) * (x + 1) + a
+            ws = 0.5 * (b - a) * w * efficiency(xs)
+            out[i] += (ws[:, None] * pdf(xs[:, None], means[None, :])).sum(axis=0)
     return out
 
 
@@ -285,6 +291,15 @@ class Logistic:
             v = self.a / (1.0 + np.exp(-self.b * (np.asarray(x, dtype=float) - self.c))) + self.d
         return np.clip(v, 0.0, 1.0)
 
+    def kinks(self) -> Tuple[float, ...]:
+        """Where the clipping sets in: the unclipped curve crosses 0 or 1 (x = c - ln(a/(level - d) - 1)/b)."""
+        out = []
+        for level in (0.0, 1.0):
+            r = self.a / (level - self.d) - 1.0 if level != self.d else -1.0
+            if self.b != 0 and r > 0 and (level - self.d) * self.a > 0:
+                out.append(self.c - math.log(r) / self.b)
+        return tuple(out)
+
 
 @dataclass(frozen=True)
 class Tabulated:
@@ -298,6 +313,10 @@ class Tabulated:
 
     def __call__(self, x):
         return np.interp(np.asarray(x, dtype=float), self.x, self.values)
+
+    def kinks(self) -> Tuple[float, ...]:
+        """The table's points (linear between them)."""
+        return tuple(self.x)
 
 
 @dataclass(frozen=True)
@@ -317,6 +336,24 @@ class TimeEfficiency:
         if not np.isfinite(self.decay_us):
             return np.ones_like(t)
         return np.where(t < self.t0_us, 1.0, np.exp(-(t - self.t0_us) / self.decay_us))
+
+    def integral(self, edges_us) -> np.ndarray:
+        """int of the efficiency over each bin [edges[i], edges[i+1]] [us], in closed form."""
+        e = np.asarray(edges_us, dtype=float)
+        a, b = e[:-1], e[1:]
+        flat = np.clip(np.minimum(b, self.t0_us) - a, 0.0, None)  # the plateau part of each bin
+        if not np.isfinite(self.decay_us):
+            return b - a
+        tau = self.decay_us
+        lo, hi = np.maximum(a, self.t0_us) - self.t0_us, np.maximum(b, self.t0_us) - self.t0_us
+        return flat + tau * (np.exp(-lo / tau) - np.exp(-hi / tau))
+
+
+#: electron recoils of a RecoilResponse: from 10 eV (a CsI recoil this small gives < 1 PE, and the efficiency
+#: is 0 below 7 PE) to 3 times the top bin edge (the spread never reaches that far), with geometric break points
+ELECTRON_FLOOR_MeV = 1e-5
+ELECTRON_TOP = 3.0
+ELECTRON_GEOMETRIC_BREAKS = 41
 
 
 @dataclass(frozen=True)
@@ -412,6 +449,9 @@ class RecoilResponse:
     def _eff(self, x):
         return np.ones_like(x) if self.efficiency is None else self.efficiency(x)
 
+    def _kinks(self) -> Tuple[float, ...]:
+        return tuple(getattr(self.efficiency, "kinks", lambda: ())())
+
     def cevns_grid(self, target, source, numerics=None):
         """(T nodes [MeV_nr], per-node factor (ones), K[energy bin, node] [kg MeV]) for CEvNS on ``target``."""
         from .xsec import t_max
@@ -422,12 +462,30 @@ class RecoilResponse:
         b = np.array([x for x in breaks if x <= min(hi, top)] + [min(hi, top)])
         T, w = _recoil_nodes(b, self.panel_MeV, self.n_gl)
         check_response_size(len(self.edges) - 1, T.size)
-        P = _gl_bin_probabilities(self.mean_observed(T), np.asarray(self.edges, dtype=float), self._pdf, self._eff)
+        P = _gl_bin_probabilities(self.mean_observed(T), np.asarray(self.edges, dtype=float), self._pdf, self._eff,
+                                  kinks=self._kinks())
         return T, np.ones_like(T), self.mass_kg * P * w[None, :]
 
+    def mean_observed_ee(self, T_e_MeV):
+        """Mean observed value (PE or keV_ee) of an electron recoil T_e [MeV]: its electron-equivalent energy is
+        T_e itself (keV_ee is defined by electrons), seen with the same light yield and spread."""
+        E_kev = np.asarray(T_e_MeV, dtype=float) / C.keV
+        return E_kev * self.light_yield if self.observable == "PE" else E_kev
+
     def eves_grid(self, binding, source, numerics=None):
-        """None: electron recoils are outside this response (COHERENT's analyses cut them; docs/physics.md)."""
-        return None
+        """(T_e nodes [MeV], K[energy bin, node] [kg MeV]) for electron recoils (eq. 19), from
+        :data:`ELECTRON_FLOOR_MeV` to :data:`ELECTRON_TOP` times the top edge in keV_ee; nodes cut at the binding
+        energies (the Z_eff steps) and at geometric break points (the EM terms grow as 1/T and 1/T^2).  Used when
+        the experiment file sets ``eves = true`` (COHERENT LAr sets false: its F90 cut removes electron recoils)."""
+        top = self.edges[-1] / (self.light_yield if self.observable == "PE" else 1.0) * C.keV * ELECTRON_TOP
+        lo = ELECTRON_FLOOR_MeV
+        steps = np.asarray(binding.edges_MeV, dtype=float)
+        b = np.concatenate([np.geomspace(lo, top, ELECTRON_GEOMETRIC_BREAKS), steps[(steps > lo) & (steps < top)]])
+        T, w = _recoil_nodes(b, self.panel_MeV, self.n_gl)
+        check_response_size(len(self.edges) - 1, T.size)
+        P = _gl_bin_probabilities(self.mean_observed_ee(T), np.asarray(self.edges, dtype=float), self._pdf, self._eff,
+                                  kinks=self._kinks())
+        return T, self.mass_kg * P * w[None, :]
 
     def time_weights(self, source, component) -> np.ndarray:
         """Fraction of a source component's events in each time bin (time efficiency included); [1] if untimed."""

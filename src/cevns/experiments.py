@@ -11,7 +11,6 @@ import copy
 import dataclasses
 import os
 import sys
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -24,35 +23,21 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from . import registry as _registry
-from ._files import MAX_FILE_BYTES, data_table, is_number
+from ._files import MAX_FILE_BYTES
 from ._threads import limited
-from .detector import (
-    Detector,
-    Efficiency,
-    IonisationResponse,
-    Lindhard,
-    Logistic,
-    RecoilResponse,
-    Resolution,
-    Tabulated,
-    TimeEfficiency,
-    check_bins,
-)
+from .builders import RESPONSES, SOURCES, STATISTICS, build
+from .detector import IonisationResponse
 from .errors import CevnsInputError, check_positive
-from .flux import ReactorFlux
 from .models import Model, StandardModel, as_model
 from .nuclei import load_binding_table, load_target
 from .rates import CHANNELS, Basis, NumericalSettings, ResponseEngine
+from .readers import Dataset
 from .results import ContourResult, ExclusionResult, FitResult, Prediction
-from .schema import MAX_ITEMS
+from .statistic import Grouped
 from .stats import Chi2, JointChi2
-from .stopped_pion import StoppedPionSource
 
 #: built-in experiment name -> its file (from :data:`cevns.registry.EXPERIMENTS`)
 BUILTIN = {name: f for name, (f, _) in _registry.EXPERIMENTS.items()}
-
-#: source kinds of the [source] section -> builder (a new source is one entry here)
-SOURCE_KINDS = {"reactor": lambda exp: exp._reactor_source(), "stopped-pion": lambda exp: exp._stopped_pion_source()}
 
 #: keyword overrides accepted by load_experiment / Experiment.replace -> (section, key)
 OVERRIDES = {
@@ -86,13 +71,6 @@ _IONISATION_ONLY = ("k", "resolution", "sigma0_eV", "fano", "exposure_kg_day", "
                     "error_scale")
 
 
-def _line_of(text: str, key: str) -> str:
-    for i, ln in enumerate(text.splitlines(), 1):
-        if ln.strip().startswith(key):
-            return f" (line {i})"
-    return ""
-
-
 def _parse_channels(channels: str) -> Tuple[str, ...]:
     parts = tuple(p.strip() for p in str(channels).split("+") if p.strip())
     if not parts or any(p not in CHANNELS for p in parts):
@@ -102,66 +80,6 @@ def _parse_channels(channels: str) -> Tuple[str, ...]:
     if len(set(parts)) != len(parts):
         raise CevnsInputError(f"channels: each channel once, got {channels!r} (use 'cevns', 'eves' or 'cevns+eves')")
     return parts
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Observed counts per bin with 1 sigma errors (both in events), and the bin edges [eV_ee]."""
-
-    edges_eVee: np.ndarray
-    counts: np.ndarray
-    sigma: np.ndarray
-    description: str = ""
-
-
-def _read_dataset(path: Path, spec: Dict[str, Any], text: str) -> Dataset:
-    cols = spec.get("columns", {"lo": "bin_lo_eVee", "hi": "bin_hi_eVee", "value": "value", "sigma": "sigma"})
-    units = spec.get("units", "counts")
-    if units not in ("counts", "counts_per_kg"):
-        raise CevnsInputError(f"[data] units must be 'counts' or 'counts_per_kg', got {units!r}{_line_of(text, 'units')}")
-    scale = 1.0
-    if units == "counts_per_kg":
-        if "normalisation_mass_kg" not in spec:
-            raise CevnsInputError("[data] units = 'counts_per_kg' needs normalisation_mass_kg")
-        scale = float(spec["normalisation_mass_kg"])
-    if not path.is_file():
-        raise CevnsInputError(f"[data] file {str(path)!r} not found{_line_of(text, 'file')}")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise CevnsInputError(f"data file {path.name}: larger than {MAX_FILE_BYTES // 1_000_000} MB")
-    try:
-        text_csv = path.read_bytes().decode("utf-8-sig")  # a byte-order mark (as a spreadsheet writes) dropped
-    except UnicodeDecodeError as e:
-        raise CevnsInputError(f"data file {path.name}: not UTF-8 text (byte {e.start})") from None
-    header, body = data_table(text_csv, f"data file {path.name}", MAX_ITEMS, "bins")
-    for role in ("lo", "hi", "value", "sigma"):
-        if cols.get(role) not in header:
-            raise CevnsInputError(f"data file {path.name}: missing column {cols.get(role)!r} ({role}); has {header}")
-    idx = {role: header.index(cols[role]) for role in ("lo", "hi", "value", "sigma")}
-    rows: List[Tuple[float, ...]] = []
-    for lineno, fields in body:
-        try:
-            vals = tuple(float(fields[idx[r]]) for r in ("lo", "hi", "value", "sigma"))
-        except ValueError:
-            bad = next(r for r in ("lo", "hi", "value", "sigma") if not is_number(fields[idx[r]]))
-            raise CevnsInputError(f"data file {path.name}, line {lineno}: expected numbers in columns "
-                                  f"{[cols[r] for r in ('lo', 'hi', 'value', 'sigma')]}; {cols[bad]} holds "
-                                  f"{fields[idx[bad]][:60]!r}") from None
-        if not all(np.isfinite(vals)):
-            raise CevnsInputError(f"data file {path.name}, line {lineno}: NaN or inf")
-        if vals[3] <= 0:
-            raise CevnsInputError(f"data file {path.name}, line {lineno}: sigma must be > 0, got {vals[3]:g}")
-        if vals[1] <= vals[0]:
-            raise CevnsInputError(f"data file {path.name}, line {lineno}: empty bin [{vals[0]:g}, {vals[1]:g}]")
-        rows.append(vals)
-    a = np.array(rows)
-    if np.any(np.abs(a[1:, 0] - a[:-1, 1]) > 1e-9):
-        raise CevnsInputError(f"data file {path.name}: bins must be contiguous and ordered (each lo = previous hi)")
-    edges = check_bins(np.concatenate([a[:, 0], a[-1:, 1]]))
-    err_scale = check_positive("[data] error_scale", spec.get("error_scale", 1.0))
-    if np.abs(a[:, 2:4]).max() > 1e100 / (scale * max(err_scale, 1.0)):
-        raise CevnsInputError(f"data file {path.name}: values or errors above 1e100 events in a bin (after the "
-                              "normalisation mass and error_scale)")
-    return Dataset(edges, a[:, 2] * scale, a[:, 3] * scale * err_scale, description=str(path.name))
 
 
 class _Analyses:
@@ -177,33 +95,40 @@ class _Analyses:
         """Parse "cevns", "eves" or "cevns+eves" into a tuple of channel names."""
         return _parse_channels(channels)
 
+    def _computed(self, channels: str) -> str:
+        """The channels a result is labelled with: "cevns+eves" becomes "cevns" where no part has an electron
+        channel (COHERENT LAr: the F90 cut removes electron recoils), so no result claims EvES it never computed."""
+        parts = _parse_channels(channels)
+        with_eves = any(e.engine.has_eves for e in getattr(self, "parts", [self]))
+        return "cevns" if set(parts) == {"cevns", "eves"} and not with_eves else channels
+
     @limited
     def fit(self, param: str = "sin2w", channels: str = "cevns+eves", **kw: Any) -> "FitResult":
         """Best fit, Delta chi^2 profile and intervals of ``param`` (see :func:`cevns.analysis.fit`)."""
         from . import analysis
 
-        return analysis.fit(self, param, channels, **kw)
+        return analysis.fit(self, param, self._computed(channels), **kw)
 
     @limited
     def limit(self, param: str, cl: float | str = 0.90, channels: str = "cevns+eves", **kw: Any) -> "FitResult":
         """Allowed region of ``param`` at confidence level ``cl`` (see :func:`cevns.analysis.limit`)."""
         from . import analysis
 
-        return analysis.limit(self, param, cl, channels, **kw)
+        return analysis.limit(self, param, cl, self._computed(channels), **kw)
 
     @limited
     def exclusion(self, model: str = "scalar", channels: str = "cevns+eves", **kw: Any) -> "ExclusionResult":
         """Mediator exclusion curve in (mass [MeV], g) (see :func:`cevns.analysis.exclusion`)."""
         from . import analysis
 
-        return analysis.exclusion(self, model, channels, **kw)
+        return analysis.exclusion(self, model, self._computed(channels), **kw)
 
     @limited
     def contour(self, params: Sequence[str], channels: str = "cevns+eves", **kw: Any) -> "ContourResult":
         """Delta chi^2 over two parameters of one model, e.g. ("q_ee", "q_emu") (see :func:`cevns.analysis.contour`)."""
         from . import analysis
 
-        return analysis.contour(self, params, channels, **kw)
+        return analysis.contour(self, params, self._computed(channels), **kw)
 
 
 
@@ -226,226 +151,41 @@ class Experiment(_Analyses):
         self.title = str(config.get("title", self.name))
         self._build()
 
-    # --- construction from the config dict ------------------------------------------------
-    def _section(self, key: str) -> Dict[str, Any]:
-        sec = self.config.get(key)
-        if not isinstance(sec, dict):
-            raise CevnsInputError(f"experiment file: missing section [{key}]{_line_of(self._text, '[' + key)}")
-        return sec
-
-    def _get(self, sec: str, key: str, default: Any = None, required: bool = False) -> Any:
-        s = self._section(sec)
-        if key not in s:
-            if required:
-                raise CevnsInputError(f"experiment file: missing field {key!r} in [{sec}]")
-            return default
-        return s[key]
-
-    def _num(self, sec: str, key: str, default: Any = None, required: bool = False) -> float:
-        v = self._get(sec, key, default, required)
-        try:
-            return float(v)
-        except (TypeError, ValueError):
-            raise CevnsInputError(f"experiment file: [{sec}] {key} must be a number, got {v!r}"
-                                  f"{_line_of(self._text, key)}") from None
-
     response: Any  #: IonisationResponse (reactor germanium) or RecoilResponse (spallation source)
     data: Any  #: Dataset (chi^2 excess) or CountingData (Poisson counts)
+    # set by the builders of the parts (cevns.builders): a germanium reactor experiment's
+    detectors: Tuple[Any, ...]
+    quenching: Any
+    resolution: Any
+    spectrum: Any
+    #: the relative normalisation uncertainty (eq. 20), or a counting experiment's signal normalisation sigma
+    sigma_alpha: float
+    counting: Any  #: a counting experiment's data, backgrounds and likelihood (cevns.counting.Counting)
 
+    # --- construction: the parts, each from its registered builder (cevns.builders) --------------------------
     def _build(self) -> None:
-        t = self._section("target")
+        cfg = self.config
+        t = cfg["target"]
         element = t.get("element", t.get("label"))
-        if element is None:
-            raise CevnsInputError("experiment file: missing field 'element' (or 'label' with 'composition') in [target]")
         self.target = load_target(str(element), t.get("abundances"), composition=t.get("composition"),
-                                  form_factor=str(t.get("form_factor", "helm")), radii_fm=t.get("radii_fm"))
-        eves = t.get("eves", True)
-        if not isinstance(eves, bool):
-            raise CevnsInputError(f"[target] eves must be true or false, got {eves!r}")
-        self.binding = load_binding_table(str(element), t.get("binding_table", "carlson")) if eves else None
-        kind = self.config.get("source", {}).get("kind", "reactor") if "source" in self.config else "reactor"
-        if kind not in SOURCE_KINDS:
-            raise CevnsInputError(f"[source] kind must be one of {sorted(SOURCE_KINDS)}, got {kind!r}")
-        self.source = SOURCE_KINDS[kind](self)
-        q = self._section("quenching")
-        qmodel = q.get("model", "lindhard")
-        if qmodel == "lindhard":
-            self._build_ionisation()
-        elif qmodel in ("polynomial", "linear-qf"):
-            self.response = self._recoil_response(self.config)
-        else:
-            raise CevnsInputError(f"[quenching] model must be 'lindhard', 'polynomial' or 'linear-qf', got {qmodel!r}")
+                                  form_factor=str(t["form_factor"]), radii_fm=t.get("radii_fm"))
+        self.binding = (load_binding_table(str(element), t["binding_table"], t.get("composition"))
+                        if t["eves"] else None)
+        self.source = build(SOURCES, "source", cfg.get("source", {"kind": "reactor"})["kind"])(cfg, self.base_dir)
+        parts = build(RESPONSES, "response", cfg["quenching"]["model"])(cfg, self.base_dir, self.target, self.name)
+        for attr, value in parts.items():  # the response, and for germanium its detectors, quenching, resolution, data
+            setattr(self, attr, value)
         self.engine = ResponseEngine(self.target, self.source, self.response, self.binding, self.numerics)
-        lik = self.config.get("likelihood", {"kind": "chi2"})
-        if not isinstance(lik, dict) or lik.get("kind", "chi2") not in ("chi2", "poisson"):
-            raise CevnsInputError(f"[likelihood] kind must be 'chi2' or 'poisson', got {lik!r}")
-        self.likelihood_kind = lik.get("kind", "chi2")
-        if self.likelihood_kind == "chi2":
-            self.data = self._dataset
-            if self.data is not None and self.data.counts.size != self.engine.n_bins:
-                raise CevnsInputError(f"data have {self.data.counts.size} bins, the detector {self.engine.n_bins}")
-            self.sigma_alpha = self._num("statistics", "sigma_alpha", 0.20) if "statistics" in self.config else 0.20
-            if not np.isfinite(self.sigma_alpha) or self.sigma_alpha < 0:
-                raise CevnsInputError(f"[statistics] sigma_alpha must be >= 0, got {self.sigma_alpha:g}")
-        else:
-            from .counting import build_counting
-
-            self.counting = build_counting(self, lik)
-            self.data = self.counting.dataset if "data" in self.config else None
-            self.sigma_alpha = float(self.counting.likelihood.signal_sigma)
-        shared = lik.get("shared", {})
-        if not isinstance(shared, dict) or not all(isinstance(v, str) for v in shared.values()):
-            raise CevnsInputError("[likelihood] shared must map nuisance names to tags, e.g. "
-                                  "{ \"signal normalisation\" = \"sns-flux\" }")
-        if shared and self.likelihood_kind != "poisson":
-            raise CevnsInputError("[likelihood] shared nuisances need a Poisson likelihood (a chi^2 experiment's "
-                                  "normalisation is minimised analytically, on its own)")
-        unknown = set(shared) - set(self.counting.likelihood.names if shared else [])
-        if unknown:
-            raise CevnsInputError(f"[likelihood] shared: unknown nuisance(s) {sorted(unknown)}; "
-                                  f"known: {self.counting.likelihood.names}")
+        lik = cfg.get("likelihood", {"kind": "chi2"})
+        self.likelihood_kind = lik["kind"]
         #: nuisance name -> tag; parts of a joint fit with the same tag share that nuisance
-        self.shared_nuisances: Dict[str, str] = dict(shared)
-
-    # --- sources (registry: SOURCE_KINDS) -------------------------------------------------------
-    def _reactor_source(self) -> ReactorFlux:
-        r = self._section("reactor")
-        ff = r.get("fission_fractions")
-        if not isinstance(ff, dict):
-            raise CevnsInputError(f"experiment file: [reactor] fission_fractions must be a table like "
-                                  f"{{ U235 = 0.53, ... }}{_line_of(self._text, 'fission_fractions')}")
-        return ReactorFlux(
-            thermal_power_GW=self._num("reactor", "thermal_power_GW", required=True),
-            distance_m=self._num("reactor", "distance_m", required=True),
-            energy_per_fission_MeV=self._num("reactor", "energy_per_fission_MeV", 205.24),
-            fission_fractions={k: self._float(f"[reactor] fission_fractions.{k}", v) for k, v in ff.items()},
-            captures_per_fission=self._num("reactor", "captures_per_fission", 0.6),
-            tail=str(r.get("tail", "summation")))
-
-    def _stopped_pion_source(self) -> StoppedPionSource:
-        return StoppedPionSource(pot=self._num("source", "pot", required=True),
-                                 nu_per_pot=self._num("source", "nu_per_pot", required=True),
-                                 distance_m=self._num("source", "distance_m", required=True),
-                                 pot_mean_us=self._num("source", "pot_mean_us", 0.44),
-                                 pot_width_us=self._num("source", "pot_width_us", 0.15))
+        self.shared_nuisances: Dict[str, str] = dict(lik.get("shared", {}))
+        build(STATISTICS, "statistic", self.likelihood_kind)(self, lik)
 
     @property
     def flux(self):
         """The neutrino source (a :class:`~cevns.flux.ReactorFlux` or a :class:`~cevns.stopped_pion.StoppedPionSource`)."""
         return self.source
-
-    def _float(self, what: str, v: Any) -> float:
-        if isinstance(v, bool):
-            raise CevnsInputError(f"experiment file: {what} must be a number, got {v!r}")
-        try:
-            return float(v)
-        except (TypeError, ValueError):
-            raise CevnsInputError(f"experiment file: {what} must be a number, got {v!r}") from None
-
-    # --- responses ------------------------------------------------------------------------------
-    def _build_ionisation(self) -> None:
-        """Reactor germanium: Lindhard quenching, Fano resolution, [[detectors]] sharing an exposure."""
-        self.quenching = Lindhard(k=self._num("quenching", "k", 0.162), Z=self.target.Z)
-        res = self.config.get("resolution", {"model": "off"})
-        self.resolution = Resolution(model=str(res.get("model", "off")),
-                                     sigma0_eV=self._float("[resolution] sigma0_eV", res.get("sigma0_eV", 20.38)),
-                                     fano=self._float("[resolution] fano", res.get("fano", 0.11)),
-                                     pair_energy_eV=self._float("[resolution] pair_energy_eV", res.get("pair_energy_eV", 2.96)),
-                                     nsigma=self._float("[resolution] nsigma", res.get("nsigma", 6.0)))
-        dets = self.config.get("detectors")
-        if not isinstance(dets, list) or not dets:
-            raise CevnsInputError("experiment file: needs at least one [[detectors]] entry")
-        masses = []
-        for i, d in enumerate(dets):
-            for key in ("name", "mass_kg", "threshold_eVee"):
-                if key not in d:
-                    raise CevnsInputError(f"experiment file: [[detectors]] entry {i + 1} is missing {key!r}")
-            masses.append(self._float(f"[[detectors]] {d['name']} mass_kg", d["mass_kg"]))
-        total_exposure = self._num("exposure", "total_kg_day", required=True)
-        if not np.isfinite(total_exposure) or total_exposure <= 0:
-            raise CevnsInputError(f"[exposure] total_kg_day must be > 0 kg d, got {total_exposure:g}")
-        mtot = sum(masses)
-
-        def own_resolution(d: Dict[str, Any]) -> Optional[Resolution]:
-            # per-detector noise (sigma0_eV) or Fano factor override the [resolution] section
-            if "sigma0_eV" not in d and "fano" not in d:
-                return None
-            g = self.resolution
-            return Resolution(model=g.model, sigma0_eV=self._float("sigma0_eV", d.get("sigma0_eV", g.sigma0_eV)),
-                              fano=self._float("fano", d.get("fano", g.fano)), pair_energy_eV=g.pair_energy_eV,
-                              nsigma=g.nsigma)
-
-        self.detectors = tuple(
-            Detector(str(d["name"]), m, self._float(f"[[detectors]] {d['name']} threshold_eVee", d["threshold_eVee"]),
-                     self._float(f"[[detectors]] {d['name']} exposure_kg_day",
-                                 d.get("exposure_kg_day", total_exposure * m / mtot)),
-                     Efficiency(tuple(d.get("efficiency_eVee", ())), tuple(d.get("efficiency", ()))),
-                     own_resolution(d))
-            for d, m in zip(dets, masses))
-        self._dataset = None
-        if "data" in self.config:
-            spec = self.config["data"]
-            self._dataset = _read_dataset(self.base_dir / spec["file"], spec, self._text)
-            edges = self._dataset.edges_eVee
-            if "binning" in self.config and not np.array_equal(edges, check_bins(self.config["binning"]["edges_eVee"])):
-                raise CevnsInputError("experiment file: [binning] edges_eVee differ from the bins of the [data] file")
-        else:
-            edges = check_bins(self.config["binning"]["edges_eVee"])
-        self.response = IonisationResponse(self.detectors, self.quenching, self.resolution, tuple(edges))
-        lowest = min(d.threshold_eVee for d in self.detectors)
-        below = int(np.sum(np.asarray(edges)[1:] <= lowest))
-        if below:
-            import warnings
-
-            from .errors import CevnsWarning
-
-            warnings.warn(f"{self.name}: {below} bin(s) lie below every detector threshold (lowest "
-                          f"{lowest:g} eV_ee): they are predicted empty", CevnsWarning, stacklevel=2)
-
-    def _recoil_response(self, cfg: Dict[str, Any]) -> RecoilResponse:
-        """Spallation-source detectors (COHERENT CsI, LAr): quenching curve, spread, efficiency, time bins."""
-        q, d = cfg.get("quenching", {}), cfg.get("detector")
-        if not isinstance(d, dict):
-            raise CevnsInputError("experiment file: a 'polynomial' or 'linear-qf' quenching needs a [detector] section")
-        coeffs = q.get("coefficients")
-        if not isinstance(coeffs, list) or not coeffs:
-            raise CevnsInputError("[quenching] coefficients must be a list of numbers")
-        te = d.get("time_efficiency", {})
-        if not isinstance(te, dict):
-            raise CevnsInputError("[detector] time_efficiency must be a table { t0_us = ..., decay_us = ... }")
-        return RecoilResponse(
-            mass_kg=self._float("[detector] mass_kg", d.get("mass_kg")),
-            quenching=str(q.get("model")),
-            coefficients=tuple(self._float("[quenching] coefficients", c) for c in coeffs),
-            observable=str(d.get("observable", "keVee")),
-            spread=tuple(self._float("[detector] spread", c) for c in self._list(d, "spread")),
-            edges=tuple(self._float("[detector] energy_edges", c) for c in self._list(d, "energy_edges")),
-            efficiency=self._efficiency(d.get("efficiency")),
-            light_yield=self._float("[detector] light_yield", d.get("light_yield", 1.0)),
-            time_edges_us=(tuple(self._float("[detector] time_edges_us", c) for c in d["time_edges_us"])
-                           if "time_edges_us" in d else None),
-            time_efficiency=TimeEfficiency(self._float("time_efficiency t0_us", te.get("t0_us", 0.0)),
-                                           self._float("time_efficiency decay_us", te.get("decay_us", float("inf")))))
-
-    @staticmethod
-    def _list(sec: Dict[str, Any], key: str) -> list:
-        v = sec.get(key, [])
-        if not isinstance(v, list):
-            raise CevnsInputError(f"[detector] {key} must be a list of numbers, got {v!r}")
-        return v
-
-    def _efficiency(self, spec: Any):
-        if spec is None:
-            return None
-        if not isinstance(spec, dict) or spec.get("kind") not in ("logistic", "table"):
-            raise CevnsInputError(f"[detector] efficiency must be {{ kind = 'logistic', a, b, c, d }} or "
-                                  f"{{ kind = 'table', file, x, value }}; got {spec!r}")
-        if spec["kind"] == "logistic":
-            return Logistic(*(self._float(f"efficiency {k}", spec.get(k)) for k in "abcd"))
-        from .counting import read_table
-
-        tab = read_table(self.base_dir / str(spec.get("file")), [str(spec.get("x")), str(spec.get("value"))])
-        return Tabulated(tuple(tab[:, 0]), tuple(tab[:, 1]))
 
     # --- public API ------------------------------------------------------------------------------
     @property
@@ -529,7 +269,7 @@ class Experiment(_Analyses):
         try:
             return Experiment(cfg, self.base_dir, self._text, numerics)
         except CevnsInputError as e:  # a changed input's value did not come from the file: no file line
-            raise _renamed(e, f"changed input ({', '.join(sorted(changes))}): ", drop_line=True) from None
+            raise renamed_error(e, f"changed input ({', '.join(sorted(changes))}): ", drop_line=True) from None
 
     def asimov(self, model: Optional[Model] = None, error_scale: float = 1.0,
                sigma: Any = None) -> "Experiment":
@@ -697,14 +437,14 @@ def load_experiment(name_or_path: str | os.PathLike = "conus-plus", **overrides:
     try:
         exp = Experiment(cfg, base, text)
     except CevnsInputError as e:  # name the file (a joint fit reads several)
-        raise _renamed(e, f"experiment file {os.fspath(name_or_path)}: ") from None
+        raise renamed_error(e, f"experiment file {os.fspath(name_or_path)}: ") from None
     return exp.replace(**overrides) if overrides else exp
 
 
 _PREFIX = "experiment file: "
 
 
-def _renamed(e: CevnsInputError, prefix: str, drop_line: bool = False) -> CevnsInputError:
+def renamed_error(e: CevnsInputError, prefix: str, drop_line: bool = False) -> CevnsInputError:
     """``e`` with its leading "experiment file: " replaced by ``prefix`` (and its "(line N)" of the file dropped,
     for a value that did not come from the file)."""
     import re
@@ -748,29 +488,6 @@ class _JointEngine:
                 B[monos.index(m), col:col + row.size] = row
             col += b.B.shape[1]
         return Basis(bases[0].names, monos, B)
-
-
-class _GroupedStatistic:
-    """Sum of statistics, each acting on its own subset of the concatenated bins (the interface of
-    :class:`~cevns.stats.Chi2`: call on predictions (n_bins,) or (n_points, n_bins); gradient)."""
-
-    def __init__(self, groups: Sequence[Tuple[Any, np.ndarray]], n_bins: int):
-        self.groups = list(groups)
-        self.data = np.zeros(n_bins)
-        self.sigma = np.zeros(n_bins)
-        for st, ix in self.groups:
-            self.data[ix], self.sigma[ix] = st.data, st.sigma
-
-    def __call__(self, pred) -> np.ndarray:
-        r = np.asarray(pred, dtype=float)
-        return np.sum([st(r[..., ix]) for st, ix in self.groups], axis=0)
-
-    def gradient(self, pred: np.ndarray) -> np.ndarray:
-        r = np.asarray(pred, dtype=float)
-        out = np.zeros_like(r)
-        for st, ix in self.groups:
-            out[ix] += st.gradient(r[ix])
-        return out
 
 
 class JointExperiment(_Analyses):
@@ -832,7 +549,7 @@ class JointExperiment(_Analyses):
         merged = PoissonLikelihood.combine([stats[i] for i in counting], [tags[i] for i in counting])
         groups = [(stats[i], idx[i]) for i in range(len(self.parts)) if i not in counting]
         groups.append((merged, np.concatenate([idx[i] for i in counting])))
-        return _GroupedStatistic(groups, int(edges[-1]))
+        return Grouped(groups, int(edges[-1]))
 
     def shared_nuisances(self) -> Dict[str, List[str]]:
         """Nuisances profiled jointly across parts: tag -> the parts (by name) that share it."""

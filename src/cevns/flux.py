@@ -24,7 +24,7 @@ import numpy as np
 
 from . import constants as C
 from .errors import CevnsInputError, check_positive
-from .nuclei import _read_data_csv
+from .nuclei import read_data_csv
 
 FISSILE = ("U235", "U238", "Pu239", "Pu241")
 TAILS = ("summation", "extrapolate", "cut")
@@ -34,12 +34,12 @@ MOMENT_POWERS = (0, -1, -2)
 
 @lru_cache(maxsize=None)
 def _hm_coefficients() -> Dict[str, np.ndarray]:
-    return {r["isotope"]: np.array([float(r[f"a{k}"]) for k in range(6)]) for r in _read_data_csv("huber_mueller.csv")}
+    return {r["isotope"]: np.array([float(r[f"a{k}"]) for k in range(6)]) for r in read_data_csv("huber_mueller.csv")}
 
 
 @lru_cache(maxsize=None)
 def _table(name: str, columns: Tuple[str, ...]) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
-    rows = _read_data_csv(name)
+    rows = read_data_csv(name)
     centres = np.array([0.5 * (float(r["E_lo_MeV"]) + float(r["E_hi_MeV"])) for r in rows])
     return centres, {c: np.array([float(r[c]) for r in rows]) for c in columns}
 

@@ -59,6 +59,63 @@ def _interval_json(res, level: str) -> Optional[List[List[float]]]:
     return [[float(a), float(b)] for a, b in res.intervals[level]]
 
 
+def _limits(sets, transitions: str, say) -> Dict[str, Dict[str, Any]]:
+    """Every one-parameter limit of LIMIT_PARAMS for every data set (None where it does not depend on it)."""
+    limits: Dict[str, Dict[str, Any]] = {}
+    for p in LIMIT_PARAMS:
+        limits[p] = {}
+        for key, _lab, _st, e in sets:
+            parts = e.parts if key == "combined" else [e]
+            if not any(_sees(x, p) for x in parts):
+                limits[p][key] = None  # the data set does not depend on it
+                continue
+            r = e.limit(p, 0.9, "cevns+eves", fixed=_fixed(p, transitions))
+            limits[p][key] = {"90%": _interval_json(r, "90%"), "best": float(r.best),
+                              "marginalised": list(r.marginalised)}
+        say(f"{p} limits")
+    return limits
+
+
+def _regions(sets, limits: Dict[str, Dict[str, Any]], n_grid: int, say) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The 90% C.L. regions (2 dof) of REGIONS for every data set: JSON-ready, and the ContourResult objects.
+    Drawn with the transition parameters at zero whatever the limits' ``transitions`` (three marginalised couplings
+    per grid point would take minutes); each data set on a grid spanning its own 1D limits (a parameter it does
+    not see: the widest range), so small regions are resolved."""
+    regions: Dict[str, Dict[str, Any]] = {}
+    objs: Dict[str, Dict[str, Any]] = {}
+    for a, b in REGIONS:
+        def reach(p: str, key: Optional[str] = None) -> float:
+            keys = [key] if key is not None and limits[p][key] else [k for k in limits[p] if limits[p][k]]
+            return 2.5 * max(abs(v) for k in keys for iv in limits[p][k]["90%"] for v in iv)
+
+        name = f"{a}-{b}"
+        regions[name], objs[name] = {}, {}
+        fixed = {**_fixed(a, "zero"), **_fixed(b, "zero")}
+        for key, _lab, _st, e in sets:
+            ranges = {p: (-reach(p, key), reach(p, key)) for p in (a, b)}
+            c = e.contour((a, b), "cevns+eves", dof=2, n=n_grid, ranges=ranges, fixed=fixed)
+            objs[name][key] = c
+            regions[name][key] = c.to_dict(grid=False)
+        say(f"region {a} x {b}")
+    return regions, objs
+
+
+def _mediators(sets, n_masses: int, say) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The B-L and scalar exclusions of every data set on one mass grid: JSON-ready, and the result objects."""
+    masses = np.geomspace(0.01, 1e4, n_masses)
+    mediators: Dict[str, Dict[str, Any]] = {}
+    objs: Dict[str, Dict[str, Any]] = {}
+    for m in MEDIATORS:
+        mediators[m], objs[m] = {}, {}
+        for key, _lab, _st, e in sets:
+            x = e.exclusion(m, "cevns+eves", masses=masses)
+            objs[m][key] = x
+            mediators[m][key] = {"mass_MeV": [float(v) for v in x.mass_MeV],
+                                 "g": [float(v) if np.isfinite(v) else None for v in x.g]}
+        say(f"{m} exclusions")
+    return mediators, objs
+
+
 @limited
 def run_global(progress: bool = False, transitions: str = "zero", n_masses: int = 61, n_grid: int = 41,
                experiments: Optional[Sequence[Any]] = None) -> Dict[str, Any]:
@@ -91,52 +148,13 @@ def run_global(progress: bool = False, transitions: str = "zero", n_masses: int 
     out["sin2w"] = sin2w
     say("sin^2 theta_W")
     # --- one-parameter limits, flavour by flavour ------------------------------------------------------------
-    limits: Dict[str, Dict[str, Any]] = {}
-    for p in LIMIT_PARAMS:
-        limits[p] = {}
-        for key, _lab, _st, e in sets:
-            parts = e.parts if key == "combined" else [e]
-            if not any(_sees(x, p) for x in parts):
-                limits[p][key] = None  # the data set does not depend on it
-                continue
-            r = e.limit(p, 0.9, "cevns+eves", fixed=_fixed(p, transitions))
-            limits[p][key] = {"90%": _interval_json(r, "90%"), "best": float(r.best),
-                              "marginalised": list(r.marginalised)}
-        say(f"{p} limits")
+    limits = _limits(sets, transitions, say)
     out["limits"] = limits
     # --- two-parameter regions ---------------------------------------------------------------------------------
-    regions: Dict[str, Dict[str, Any]] = {}
-    region_objs: Dict[str, Dict[str, Any]] = {}
-    for a, b in REGIONS:
-        def reach(p: str, key: Optional[str] = None) -> float:
-            keys = [key] if key is not None and limits[p][key] else [k for k in limits[p] if limits[p][k]]
-            return 2.5 * max(abs(v) for k in keys for iv in limits[p][k]["90%"] for v in iv)
-
-        name = f"{a}-{b}"
-        regions[name], region_objs[name] = {}, {}
-        # regions are drawn with the transition parameters at zero whatever ``transitions`` says (three
-        # marginalised couplings per grid point would take minutes); each data set on a grid spanning its
-        # own 1D limits (a parameter it does not see: the widest range), so small regions are resolved
-        fixed = {**_fixed(a, "zero"), **_fixed(b, "zero")}
-        for key, _lab, _st, e in sets:
-            ranges = {p: (-reach(p, key), reach(p, key)) for p in (a, b)}
-            c = e.contour((a, b), "cevns+eves", dof=2, n=n_grid, ranges=ranges, fixed=fixed)
-            region_objs[name][key] = c
-            regions[name][key] = c.to_dict(grid=False)
-        say(f"region {a} x {b}")
+    regions, region_objs = _regions(sets, limits, n_grid, say)
     out["regions"] = regions
     # --- mediators ------------------------------------------------------------------------------------------------
-    masses = np.geomspace(0.01, 1e4, n_masses)
-    mediators: Dict[str, Dict[str, Any]] = {}
-    excl_objs: Dict[str, Dict[str, Any]] = {}
-    for m in MEDIATORS:
-        mediators[m], excl_objs[m] = {}, {}
-        for key, _lab, _st, e in sets:
-            x = e.exclusion(m, "cevns+eves", masses=masses)
-            excl_objs[m][key] = x
-            mediators[m][key] = {"mass_MeV": [float(v) for v in x.mass_MeV],
-                                 "g": [float(v) if np.isfinite(v) else None for v in x.g]}
-        say(f"{m} exclusions")
+    mediators, excl_objs = _mediators(sets, n_masses, say)
     out["mediators"] = mediators
     out["crossover"] = {m: _crossover(mediators[m]) for m in MEDIATORS}
     # --- contributions and pulls at the combined best fit of sin^2 theta_W -----------------------------------------
@@ -152,7 +170,8 @@ def run_global(progress: bool = False, transitions: str = "zero", n_masses: int 
         say("combination with separate nuisances")
     out["choices"] = {"transitions": transitions, "region_transitions": "zero", "cl": 0.9, "region_dof": 2,
                       "mediator_dof": 1,
-                      "coupling": "universal", "channels": "cevns+eves (COHERENT: CEvNS only, no EvES channel)",
+                      "coupling": "universal",
+                      "channels": "cevns+eves (LAr: no electron channel, its F90 cut removes electron recoils)",
                       "n_masses": n_masses, "region_grid": n_grid}
     out["inputs"] = {key: e.inputs() for key, _lab, _st, e in sets[:-1]}
     from . import __version__
@@ -207,12 +226,6 @@ def _contributions(joint, sin2w_best: float) -> List[Dict[str, Any]]:
 
 
 # --- report -----------------------------------------------------------------------------------------------------
-def _fmt_interval(v: Optional[Dict[str, Any]], scale: float) -> str:
-    if v is None:
-        return "not seen"
-    return " U ".join(f"[{a / scale:.3g}, {b / scale:.3g}]" for a, b in v["90%"])
-
-
 def _shown(param: str) -> Tuple[float, str]:
     """A parameter's display scale and unit text, from its declaration ('1e-11 mu_B')."""
     from .models import parameter
@@ -221,84 +234,37 @@ def _shown(param: str) -> Tuple[float, str]:
     return par.shown_scale, par.display_unit()
 
 
-def markdown_report(run: Dict[str, Any]) -> str:
-    r = run["results"]
+def _mediator_rows(r: Dict[str, Any]) -> List[List[str]]:
+    """The report's mediator table: the excluded coupling near five masses per model, then the masses where g = 0
+    lies outside the region and the crossover."""
     keys = r["datasets"]
-    lab = r["labels"]
-    ch = r["choices"]
-    lines = ["# cevns global study: CONUS+, COHERENT CsI and LAr, alone and combined", "",
-             f"cevns {r['version']}; run time {run['seconds']:.1f} s for the analyses and "
-             f"{run.get('figure_seconds', 0.0):.1f} s for the figures on this machine.", "",
-             "## Choices", "",
-             "- Parameters of interest are shared by every data set; each experiment keeps its own nuisances "
-             "(CONUS+: the normalisation alpha of eq. 20; COHERENT: flux, quenching, efficiency, background "
-             "normalisations and shapes), except those its file tags as shared: "
-             + (", ".join(f"`{t}` ({', '.join(v)})" for t, v in r["shared_nuisances"].items()) or "none") + ".",
-             f"- Transition EM parameters: {ch['transitions']} for the one-parameter limits (`transitions`), at zero "
-             f"for the regions; 90% C.L. (Delta chi^2 = 2.71) for one parameter, 2 dof (4.61) for the regions, "
-             f"1 dof at fixed mass for the mediators (universal couplings).",
-             f"- Channels: {ch['channels']}.",
-             "- 'not seen': the data set does not depend on the parameter (a reactor sees no muon flavour).", "",
-             "## sin^2 theta_W", "",
-             "| data set | best fit | 1 sigma | 90% C.L. | statistic_min / ndof | Q [MeV] |", "|---|---|---|---|---|---|"]
-    for k in keys:
-        s = r["sin2w"][k]
-        lo, hi = s["1sigma"][0]
-        q = "" if s["Q_MeV"] is None else f"{s['Q_MeV']:.1f}"
-        lines.append(f"| {lab[k]} | {s['best']:.3f} | [{lo:.3f}, {hi:.3f}] | "
-                     + " U ".join(f"[{a:.3f}, {b:.3f}]" for a, b in s["90%"]) + f" | {s['chi2_min']:.1f} / {s['ndof']} | {q} |")
-    lines += ["", "## One-parameter limits (90% C.L.)", "",
-              "| parameter | " + " | ".join(lab[k] for k in keys) + " |", "|---" * (len(keys) + 1) + "|"]
-    for p, v in r["limits"].items():
-        sc, unit = _shown(p)
-        lines.append(f"| {p} [{unit}] | " + " | ".join(_fmt_interval(v[k], sc) for k in keys) + " |")
-    lines += ["", "## Two-parameter regions (90% C.L., 2 dof): extent of each region", "",
-              "| region | " + " | ".join(lab[k] for k in keys) + " |", "|---" * (len(keys) + 1) + "|"]
-    for name, v in r["regions"].items():
-        a, b = name.split("-")
-        (sa, ua), (sb, ub) = _shown(a), _shown(b)
-        cells = []
-        for k in keys:
-            ext = v[k]["extent"]
-            cells.append("; ".join(f"{p} " + (f"[{e[0] / s:.3g}, {e[1] / s:.3g}]" if e else "empty")
-                                   for (p, e), s in zip(ext.items(), (sa, sb))))
-        lines.append(f"| {a} x {b} [{ua}; {ub}] | " + " | ".join(cells) + " |")
-    lines += ["", "## Mediators (90% C.L.): excluded coupling at selected masses", "",
-              "| model | M [MeV] | " + " | ".join(lab[k] for k in keys) + " |", "|---" * (len(keys) + 2) + "|"]
+    rows: List[List[str]] = []
     for m, v in r["mediators"].items():
         mass = np.asarray(v[keys[0]]["mass_MeV"])
         for target in (0.1, 1.0, 10.0, 100.0, 1000.0):
             i = int(np.argmin(np.abs(np.log(mass / target))))
-            cells = [("none" if v[k]["g"][i] is None else f"{v[k]['g'][i]:.3g}") for k in keys]
-            lines.append(f"| {m} | {mass[i]:.3g} | " + " | ".join(cells) + " |")
+            rows.append([m, f"{mass[i]:.3g}"] + [("none" if v[k]["g"][i] is None else f"{v[k]['g'][i]:.3g}") for k in keys])
         sm_out = {k: int(sum(1 for x in v[k]["g"] if x == 0)) for k in keys}
         if any(sm_out.values()):
-            lines.append(f"| {m} | g = 0 outside the region | " + " | ".join(
-                f"{sm_out[k]} of {len(mass)} masses" for k in keys) + " |")
+            rows.append([m, "g = 0 outside the region"] + [f"{sm_out[k]} of {len(mass)} masses" for k in keys])
         co = r["crossover"][m]
         if co["masses_MeV"]:
             side = "below" if co["reactor_tighter_below"] else "above"
-            lines.append(f"| {m} | crossover | reactor tighter {side} "
-                         + ", ".join(f"{x:.3g}" for x in co["masses_MeV"]) + " MeV | | | |")
-    if r.get("unshared"):
-        u, sh = r["unshared"], r["sin2w"]["combined"]
-        lo, hi = u["sin2w"]["1sigma"][0]
-        slo, shi = sh["1sigma"][0]
-        lines += ["", "## Shared or separate nuisances", "",
-                  "| combined | sin^2 theta_W (1 sigma) | mu_nu_mu 90% [1e-10 mu_B] |", "|---|---|---|",
-                  f"| shared as the files say ({', '.join(r['shared_nuisances'])}) | {sh['best']:.4f} [{slo:.4f}, {shi:.4f}] "
-                  f"| {_fmt_interval(r['limits']['mu_nu_mu']['combined'], 1e-10)} |",
-                  f"| every nuisance separate | {u['sin2w']['best']:.4f} [{lo:.4f}, {hi:.4f}] "
-                  f"| {_fmt_interval(u['mu_nu_mu'], 1e-10)} |"]
-    lines += ["", "## Contributions at the combined best fit of sin^2 theta_W, with the nuisance pulls", "",
-              "| experiment | statistic | bins | pulls (sigma) |", "|---|---|---|---|"]
-    for c in r["contributions"]:
-        pulls = ", ".join(f"{n} {v:+.2f}" for n, v in c["pulls"].items())
-        lines.append(f"| {c['experiment']} | {c['statistic_alone']:.2f} {c['kind']} | {c['bins']} | {pulls} |")
-    lines += ["", "No published combined analysis of exactly these three data sets with numbers we could verify "
-              "in a citable source was found; the single-experiment COHERENT numbers are compared with the "
-              "collaboration's in docs/coherent.md.", ""]
-    return "\n".join(lines)
+            rows.append([m, "crossover", f"reactor tighter {side} " + ", ".join(f"{x:.3g}" for x in co["masses_MeV"])
+                         + " MeV", "", "", ""])
+    return rows
+
+
+def markdown_report(run: Dict[str, Any]) -> str:
+    """The global study's report (templates/global_report.md.j2)."""
+    from .reports import render
+
+    r = run["results"]
+    names = {p for p in r["limits"]} | {q for name in r["regions"] for q in name.split("-")}
+    return render("global_report.md.j2", r=r, keys=r["datasets"], seconds=run["seconds"],
+                  figure_seconds=run.get("figure_seconds", 0.0), unshared=r.get("unshared"),
+                  shared=", ".join(f"`{t}` ({', '.join(v)})" for t, v in r["shared_nuisances"].items()),
+                  shown={p: _shown(p) for p in names}, mediator_rows=_mediator_rows(r))
 
 
 def reproduce_global(out: str | Path = "cevns-global", progress: bool = False, transitions: str = "zero",

@@ -41,8 +41,8 @@ def _monomials(basis: Basis, pts: np.ndarray) -> np.ndarray:
 
 
 def _batch_chi2(chi2: Chi2, basis: Basis, pts: np.ndarray, chunk: int = 2048) -> np.ndarray:
-    """chi^2 (alpha minimised) at many full parameter points, in chunks that stay in the CPU cache
-    (measured: 2,048 points per product are ~10x faster per point than 65,536)."""
+    """chi^2 (alpha minimised) at many full parameter points, in chunks that stay in the CPU cache (the chunk
+    size: docs/performance.md)."""
     out = np.empty(pts.shape[0])
     for a in range(0, pts.shape[0], chunk):
         out[a:a + chunk] = chi2(_monomials(basis, pts[a:a + chunk]) @ basis.B)
@@ -50,32 +50,26 @@ def _batch_chi2(chi2: Chi2, basis: Basis, pts: np.ndarray, chunk: int = 2048) ->
 
 
 def _leaves(chi2: Any) -> Optional[List[Tuple[Any, Any]]]:
-    """The parts of a summed statistic and the bins each acts on (:class:`cevns.stats.JointChi2`: ``parts`` and
-    ``slices``; a joint fit with shared nuisances: ``groups``), or None for a single statistic."""
-    if hasattr(chi2, "groups"):
-        return list(chi2.groups)
-    if hasattr(chi2, "parts") and hasattr(chi2, "slices"):
-        return list(zip(chi2.parts, chi2.slices))
-    return None
+    """The parts of a summed statistic and the bins each acts on (:meth:`cevns.statistic.Statistic.leaves`), or
+    None for a single statistic."""
+    return chi2.leaves()
 
 
 def state_size(chi2: Any) -> int:
     """Columns of the warm-start state of a statistic (:func:`warm_chi2`): its profiled nuisances (0: none)."""
-    if hasattr(chi2, "call_warm"):
-        return int(chi2.state_size)
     leaves = _leaves(chi2)
-    return sum(state_size(c) for c, _ in leaves) if leaves else 0
+    return sum(state_size(c) for c, _ in leaves) if leaves else int(chi2.state_size)
 
 
 def warm_chi2(chi2: Any, preds: np.ndarray, state: Optional[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
     """chi^2 of many predictions and the state to start the next ones from: the profiled nuisances of every
     Poisson part (:meth:`cevns.poisson.PoissonLikelihood.call_warm`), each profile started from ``state``
     (None: from the nominal nuisances).  Parts without nuisances to profile are plain calls."""
-    if hasattr(chi2, "call_warm"):
-        return chi2.call_warm(preds, state)
     leaves = _leaves(chi2)
+    if not leaves:
+        return chi2.call_warm(preds, state)
     k = state_size(chi2)
-    if not leaves or k == 0:
+    if k == 0:
         return chi2(preds), np.zeros((preds.shape[0], 0))
     out, new, o = np.zeros(preds.shape[0]), np.zeros((preds.shape[0], k)), 0
     for c, ix in leaves:
@@ -247,7 +241,36 @@ class _Minimiser:
         to ~1e-3 widths, then damped Newton steps with finite-difference gradient and Hessian, until no step
         gains.  Returns the mask (over all points) of those still moving after ``newton_steps`` steps: not
         converged."""
-        nf, w = self.nf, self.widths
+        self._pattern_search(z, best, idx, h0)
+        act = np.asarray(idx)
+        for _ in range(self.newton_steps):
+            if act.size == 0:
+                break
+            g, H = self._derivatives(z, act)
+            ev, vec = np.linalg.eigh(H)
+            lam = np.maximum(0.0, -ev[:, 0]) * 1.01 + 1e-12 * np.abs(H).max(axis=(1, 2)) + 1e-300
+            A = H + lam[:, None, None] * np.eye(self.nf)
+            step = -np.linalg.solve(A, g[:, :, None])[:, :, 0]
+            held = np.zeros(step.shape, dtype=bool)
+            room = np.zeros(step.shape)
+            if self.lower is not None:
+                room = (self.lower - z[act]) / self.widths[act]  # the step to the bound [widths], <= 0
+                ev = self._on_faces(H, A, g, step, held, room, ev)
+            moved = self._advance(z, best, act, g, step, A, ev, held, room)
+            neg = act[(ev[:, 0] < 0) & ~moved[act]]
+            if self.escape and neg.size:  # a saddle or a maximum (e.g. z = 0) stops Newton: go down the negative curvature
+                v0 = vec[(ev[:, 0] < 0) & ~moved[act], :, 0]
+                esc = np.concatenate([self.ESC, -self.ESC])[None, :, None] * (v0 * self.widths[neg])[:, None, :]
+                moved |= self.take(z, best, z[neg, None, :] + esc, neg)
+            act = act[moved[act]]
+        moving = np.zeros(best.size, dtype=bool)
+        moving[act] = True
+        return moving
+
+    def _pattern_search(self, z: np.ndarray, best: np.ndarray, idx: np.ndarray, h0: np.ndarray) -> None:
+        """A 5-point grid per coordinate around each point, the step shrinking only when the point stays, to ~1e-3
+        widths."""
+        w = self.widths
         h = np.zeros(best.size)
         h[idx] = h0[idx]
         for _ in range(40):
@@ -257,95 +280,87 @@ class _Minimiser:
             cand = z[act, None, :] + self.pattern[None] * (w[act] * h[act, None])[:, None, :]
             moved = self.take(z, best, cand, act)
             h[act[~moved[act]]] *= 0.4
-        d = self.D
-        act = np.asarray(idx)
-        for _ in range(self.newton_steps):
-            if act.size == 0:
+
+    def _derivatives(self, z: np.ndarray, act: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Finite-difference gradient and Hessian [per width] at the points ``act`` (the full 3^nf stencil, or the
+        sparse one of 1 + 2 nf + the pairs)."""
+        nf, d = self.nf, self.D
+        f = self.values(z[act, None, :] + self.sten[None] * d * self.widths[act, None, :], act)
+        if self.theta is not None:  # the stencil's centre is the point itself: its nuisances, fresh
+            self.theta[act] = self._cand_theta[:, 0 if self.sparse else self._c0]
+        H = np.empty((act.size, nf, nf))
+        if self.sparse:
+            f0 = f[:, :1]
+            fp, fm = f[:, 1:1 + nf], f[:, 1 + nf:1 + 2 * nf]
+            H[:, self._pi, self._pj] = H[:, self._pj, self._pi] = (
+                f[:, self._s_pp] + f[:, self._s_mm] - fp[:, self._pi] - fm[:, self._pi] - fp[:, self._pj]
+                - fm[:, self._pj] + 2.0 * f0) / (2.0 * d**2)
+        else:
+            fp, fm, f0 = f[:, self._cp], f[:, self._cm], f[:, self._c0, None]
+            H[:, self._pi, self._pj] = H[:, self._pj, self._pi] = (f[:, self._cpp] - f[:, self._cpm]
+                                                                  - f[:, self._cmp] + f[:, self._cmm]) / (4 * d**2)
+        g = (fp - fm) / (2 * d)
+        H[:, np.arange(nf), np.arange(nf)] = (fp - 2 * f0 + fm) / d**2
+        return g, H
+
+    def _on_faces(self, H: np.ndarray, A: np.ndarray, g: np.ndarray, step: np.ndarray, held: np.ndarray,
+                  room: np.ndarray, ev: np.ndarray) -> np.ndarray:
+        """Projected Newton (``A``, ``step`` and ``held`` updated in place; the lowest curvatures returned): the
+        coordinates the step would take past their bound stop on it, and the step of the others is solved again on
+        that face.  Projecting the free step instead stalls in a curved valley that ends on the bound (3e-5 high in
+        chi^2 on the ring of two charge radii); the damping is that of the Hessian on the face (the full one's
+        negative curvature across the bound would shorten every step on the face)."""
+        nf = self.nf
+        ev0 = ev[:, 0].copy()
+        for _face in range(nf):  # until the step on the face crosses no further bound
+            # (held: a coordinate whose gradient also points at its bound; one that the gradient moves away from it is
+            # crossing only along a direction of negative or tiny curvature, and holding it there stopped a joint
+            # r2_emu scan point 0.01 above its minimum: the shorter steps stay inside)
+            cross = (step < room - 1e-12 * np.abs(room)) & ~held & (g > 0)
+            rows = np.flatnonzero(cross.any(axis=1))
+            if rows.size == 0:
                 break
-            f = self.values(z[act, None, :] + self.sten[None] * d * w[act, None, :], act)
-            if self.theta is not None:  # the stencil's centre is the point itself: its nuisances, fresh
-                self.theta[act] = self._cand_theta[:, 0 if self.sparse else self._c0]
-            H = np.empty((act.size, nf, nf))
-            if self.sparse:
-                f0 = f[:, :1]
-                fp, fm = f[:, 1:1 + nf], f[:, 1 + nf:1 + 2 * nf]
-                H[:, self._pi, self._pj] = H[:, self._pj, self._pi] = (
-                    f[:, self._s_pp] + f[:, self._s_mm] - fp[:, self._pi] - fm[:, self._pi] - fp[:, self._pj]
-                    - fm[:, self._pj] + 2.0 * f0) / (2.0 * d**2)
-            else:
-                fp, fm, f0 = f[:, self._cp], f[:, self._cm], f[:, self._c0, None]
-                H[:, self._pi, self._pj] = H[:, self._pj, self._pi] = (f[:, self._cpp] - f[:, self._cpm]
-                                                                      - f[:, self._cmp] + f[:, self._cmm]) / (4 * d**2)
-            g = (fp - fm) / (2 * d)
-            H[:, np.arange(nf), np.arange(nf)] = (fp - 2 * f0 + fm) / d**2
-            ev, vec = np.linalg.eigh(H)
-            lam = np.maximum(0.0, -ev[:, 0]) * 1.01 + 1e-12 * np.abs(H).max(axis=(1, 2)) + 1e-300
-            A = H + lam[:, None, None] * np.eye(nf)
-            step = -np.linalg.solve(A, g[:, :, None])[:, :, 0]
-            held = np.zeros(step.shape, dtype=bool)
-            room = np.zeros(step.shape)
-            if self.lower is not None:
-                # projected Newton: the coordinates the step would take past their bound stop on it, and the step of
-                # the others is solved again on that face (projecting the free step instead stalls in a curved
-                # valley that ends on the bound: measured 3e-5 high in chi^2 on the ring of two charge radii); the
-                # damping is that of the Hessian on the face (the full one's negative curvature across the bound
-                # would shorten every step on the face: measured, convergence by a factor 0.65 per step)
-                room = (self.lower - z[act]) / w[act]  # the step to the bound [widths], <= 0
-                ev0 = ev[:, 0].copy()
-                for _face in range(nf):  # until the step on the face crosses no further bound
-                    # (held: a coordinate whose gradient also points at its bound; one that the gradient moves away
-                    # from it is crossing only along a direction of negative or tiny curvature, and holding it there
-                    # stopped a joint r2_emu scan point 0.01 above its minimum: the shorter steps stay inside)
-                    cross = (step < room - 1e-12 * np.abs(room)) & ~held & (g > 0)
-                    rows = np.flatnonzero(cross.any(axis=1))
-                    if rows.size == 0:
-                        break
-                    held[rows] |= cross[rows]
-                    c = held[rows]
-                    r_i, c_i = np.nonzero(c)
-                    Hf = np.where(c[:, :, None] | c[:, None, :], 0.0, H[rows])
-                    Hf[r_i, c_i, c_i] = 1.0  # the Hessian on the face, 1 on the held coordinates
-                    evf = np.linalg.eigvalsh(Hf)
-                    lamf = np.maximum(0.0, -evf[:, 0]) * 1.01 + 1e-12 * np.abs(Hf).max(axis=(1, 2)) + 1e-300
-                    A[rows] = H[rows] + lamf[:, None, None] * np.eye(nf)
-                    ev0[rows] = evf[:, 0]
-                    Ar, rhs = A[rows].copy(), -g[rows]
-                    Ar[c] = 0.0
-                    Ar[r_i, c_i, c_i] = 1.0
-                    rhs[c] = room[rows][c]
-                    step[rows] = np.linalg.solve(Ar, rhs[:, :, None])[:, :, 0]
-                ev = np.concatenate([ev0[:, None], ev[:, 1:]], axis=1)
-            if self.sparse:
-                # stop where the Newton decrement -- the decrease the quadratic model promises -- is below the gain
-                # a move must make; else the full step first, the other steps only where it fails
-                promise = -(g * step).sum(axis=1) - 0.5 * np.einsum("pi,pij,pj->p", step, A, step)
-                done = (ev[:, 0] > 0) & (promise < self.gain * np.abs(best[act]))
-                moved = np.zeros(best.size, dtype=bool)
-                go = np.flatnonzero(~done)
-                if go.size:
-                    moved |= self.take(z, best, z[act[go], None, :] + (step[go] * w[act[go]])[:, None, :], act[go])
-                    rest = go[~moved[act[go]]]
-                    if rest.size:
-                        # the full step failed (the quadratic model is poor, e.g. in a curved, nearly flat valley:
-                        # the ring of equal rates of a flavour's charges): Levenberg-Marquardt steps (H + mu I)^-1 g,
-                        # mu from 1e-4 to 10 times the largest curvature, which bend from Newton's step towards
-                        # steepest descent, and the shorter Newton steps
-                        cand = self._lm_steps(A[rest], g[rest], held[rest], room[rest], np.abs(ev[rest]).max(axis=1))
-                        ts = self.ts[self.ts < 1.0]
-                        cand = np.concatenate([cand, ts[None, :, None] * step[rest][:, None, :]], axis=1)
-                        moved |= self.take(z, best, z[act[rest], None, :] + cand * w[act[rest]][:, None, :], act[rest])
-            else:
-                cand = z[act, None, :] + self.ts[None, :, None] * (step * w[act])[:, None, :]
-                moved = self.take(z, best, cand, act)
-            neg = act[(ev[:, 0] < 0) & ~moved[act]]
-            if self.escape and neg.size:  # a saddle or a maximum (e.g. z = 0) stops Newton: go down the negative curvature
-                v0 = vec[(ev[:, 0] < 0) & ~moved[act], :, 0]
-                esc = np.concatenate([self.ESC, -self.ESC])[None, :, None] * (v0 * w[neg])[:, None, :]
-                moved |= self.take(z, best, z[neg, None, :] + esc, neg)
-            act = act[moved[act]]
-        moving = np.zeros(best.size, dtype=bool)
-        moving[act] = True
-        return moving
+            held[rows] |= cross[rows]
+            c = held[rows]
+            r_i, c_i = np.nonzero(c)
+            Hf = np.where(c[:, :, None] | c[:, None, :], 0.0, H[rows])
+            Hf[r_i, c_i, c_i] = 1.0  # the Hessian on the face, 1 on the held coordinates
+            evf = np.linalg.eigvalsh(Hf)
+            lamf = np.maximum(0.0, -evf[:, 0]) * 1.01 + 1e-12 * np.abs(Hf).max(axis=(1, 2)) + 1e-300
+            A[rows] = H[rows] + lamf[:, None, None] * np.eye(nf)
+            ev0[rows] = evf[:, 0]
+            Ar, rhs = A[rows].copy(), -g[rows]
+            Ar[c] = 0.0
+            Ar[r_i, c_i, c_i] = 1.0
+            rhs[c] = room[rows][c]
+            step[rows] = np.linalg.solve(Ar, rhs[:, :, None])[:, :, 0]
+        return np.concatenate([ev0[:, None], ev[:, 1:]], axis=1)
+
+    def _advance(self, z: np.ndarray, best: np.ndarray, act: np.ndarray, g: np.ndarray, step: np.ndarray,
+                 A: np.ndarray, ev: np.ndarray, held: np.ndarray, room: np.ndarray) -> np.ndarray:
+        """Take the Newton step where it gains (the mask over all points of those that moved)."""
+        w = self.widths
+        if not self.sparse:
+            return self.take(z, best, z[act, None, :] + self.ts[None, :, None] * (step * w[act])[:, None, :], act)
+        # stop where the Newton decrement -- the decrease the quadratic model promises -- is below the gain a move
+        # must make; else the full step first, the other steps only where it fails
+        promise = -(g * step).sum(axis=1) - 0.5 * np.einsum("pi,pij,pj->p", step, A, step)
+        done = (ev[:, 0] > 0) & (promise < self.gain * np.abs(best[act]))
+        moved = np.zeros(best.size, dtype=bool)
+        go = np.flatnonzero(~done)
+        if go.size:
+            moved |= self.take(z, best, z[act[go], None, :] + (step[go] * w[act[go]])[:, None, :], act[go])
+            rest = go[~moved[act[go]]]
+            if rest.size:
+                # the full step failed (the quadratic model is poor, e.g. in a curved, nearly flat valley: the ring of
+                # equal rates of a flavour's charges): Levenberg-Marquardt steps (H + mu I)^-1 g, mu from 1e-4 to 10
+                # times the largest curvature, which bend from Newton's step towards steepest descent, and the
+                # shorter Newton steps
+                cand = self._lm_steps(A[rest], g[rest], held[rest], room[rest], np.abs(ev[rest]).max(axis=1))
+                ts = self.ts[self.ts < 1.0]
+                cand = np.concatenate([cand, ts[None, :, None] * step[rest][:, None, :]], axis=1)
+                moved |= self.take(z, best, z[act[rest], None, :] + cand * w[act[rest]][:, None, :], act[rest])
+        return moved
 
 
 def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence[int], widths: np.ndarray,
@@ -387,21 +402,7 @@ def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence
     if starts is not None:
         cand = np.concatenate([cand, np.asarray(starts, dtype=float)[:, None, :]], axis=1)
     vals = m.values(cand, every)
-    # the n_starts lowest grid points per point that are apart by more than 30% of their size
-    order = np.argsort(vals, axis=1)
-    picks = np.repeat(order[:, :1], n_starts, axis=1)
-    count = np.ones(n, dtype=int)
-    for c in range(1, min(order.shape[1], 12 * n_starts)):
-        k = order[:, c]
-        cz = cand[every, k]
-        far = np.ones(n, dtype=bool)
-        for j in range(n_starts):
-            other = cand[every, picks[:, j]]
-            dz = np.abs(cz - other) / np.maximum(np.maximum(np.abs(cz - z0), np.abs(other - z0)), fine)
-            far &= (dz.max(axis=1) > 0.3) | (j >= count)
-        ok = far & (count < n_starts)
-        picks[ok, count[ok]] = k[ok]
-        count[ok] += 1
+    picks = _distinct_starts(cand, vals, z0, fine, n_starts)
     reps = np.repeat(every, n_starts)
     zr = cand[reps, picks.reshape(-1)]
     br = vals[reps, picks.reshape(-1)]
@@ -433,6 +434,28 @@ def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence
         failed(f"continuation along the scan (still improving after {sweeps} sweeps)")
     failed(f"marginalisation over the free parameters (damped Newton, {newton_steps} steps)", int(unsettled.sum()))
     return best, z
+
+
+def _distinct_starts(cand: np.ndarray, vals: np.ndarray, z0: np.ndarray, fine: np.ndarray, n_starts: int) -> np.ndarray:
+    """Per point, the indices of the ``n_starts`` lowest candidates that are apart by more than 30% of their size
+    (the first repeated where fewer are distinct)."""
+    n = vals.shape[0]
+    every = np.arange(n)
+    order = np.argsort(vals, axis=1)
+    picks = np.repeat(order[:, :1], n_starts, axis=1)
+    count = np.ones(n, dtype=int)
+    for c in range(1, min(order.shape[1], 12 * n_starts)):
+        k = order[:, c]
+        cz = cand[every, k]
+        far = np.ones(n, dtype=bool)
+        for j in range(n_starts):
+            other = cand[every, picks[:, j]]
+            dz = np.abs(cz - other) / np.maximum(np.maximum(np.abs(cz - z0), np.abs(other - z0)), fine)
+            far &= (dz.max(axis=1) > 0.3) | (j >= count)
+        ok = far & (count < n_starts)
+        picks[ok, count[ok]] = k[ok]
+        count[ok] += 1
+    return picks
 
 
 def _first_step(offset: np.ndarray, widths: np.ndarray, fine: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from .errors import CevnsInputError
 HBARC_MEV_FM = C.HBARC_MEV_CM * 1e13  # hbar c in MeV fm
 
 
-def _read_data_csv(name: str) -> List[Dict[str, str]]:
+def read_data_csv(name: str) -> List[Dict[str, str]]:
     """Rows of a packaged CSV (comment lines start with '#')."""
     text = resources.files("cevns.data").joinpath(name).read_text()
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
@@ -169,7 +169,7 @@ class Target:
 @lru_cache(maxsize=None)
 def _isotope_table() -> Dict[str, Tuple[Isotope, ...]]:
     table: Dict[str, List[Isotope]] = {}
-    for row in _read_data_csv("isotopes.csv"):
+    for row in read_data_csv("isotopes.csv"):
         iso = Isotope(int(row["Z"]), int(row["A"]), float(row["atomic_mass_u"]), float(row["abundance"]))
         table.setdefault(row["element"], []).append(iso)
     return {k: tuple(v) for k, v in table.items()}
@@ -240,11 +240,11 @@ def load_target(element: str, abundances: Dict[int, float] | None = None,
 
 @dataclass(frozen=True)
 class BindingTable:
-    """Subshell binding energies [eV] and occupancies of one atom (text under eq. 19)."""
+    """Subshell binding energies [eV] and occupancies of one atom or formula unit (text under eq. 19)."""
 
     element: str
     name: str
-    shells: Tuple[Tuple[str, float, int], ...]  # (shell, binding energy eV, occupancy)
+    shells: Tuple[Tuple[str, float, float], ...]  # (shell, binding energy eV, electrons per atom or formula unit)
 
     @property
     def edges_MeV(self) -> np.ndarray:
@@ -260,15 +260,25 @@ class BindingTable:
 
 
 def binding_tables(element: str = "Ge") -> List[str]:
-    return sorted({r["table"] for r in _read_data_csv("binding_energies.csv") if r["element"] == element})
+    return sorted({r["table"] for r in read_data_csv("binding_energies.csv") if r["element"] == element})
 
 
-def load_binding_table(element: str = "Ge", table: str = "carlson") -> BindingTable:
-    """Binding energies of ``element`` from the packaged table ``table`` ("carlson" or "bearden")."""
-    rows = [r for r in _read_data_csv("binding_energies.csv") if r["element"] == element and r["table"] == table]
+def load_binding_table(element: str = "Ge", table: str = "carlson",
+                       composition: Dict[str, float] | None = None) -> BindingTable:
+    """Binding energies of ``element`` from the packaged table ``table`` ("carlson" or "bearden").
+
+    With ``composition`` ({element: atoms per formula unit}, as in :func:`load_target`) the table of the
+    compound: every element's shells, named "Cs K", "I L1", ..., their occupancies times the atoms per
+    formula unit (Z_eff then counts the electrons of one formula unit, as the target counts formula units)."""
+    if composition is not None:
+        shells: List[Tuple[str, float, float]] = []
+        for el, n in composition.items():
+            one = load_binding_table(el, table)
+            shells += [(f"{el} {name}", b, occ * float(n)) for name, b, occ in one.shells]
+        return BindingTable(element, table, tuple(sorted(shells, key=lambda x: -x[1])))
+    rows = [r for r in read_data_csv("binding_energies.csv") if r["element"] == element and r["table"] == table]
     if not rows:
         raise CevnsInputError(
             f"no binding-energy table {table!r} for element {element!r}; available: {binding_tables(element) or 'none'} "
             "(EvES needs one; [target] eves = false computes CEvNS only)")
-    shells = tuple((r["shell"], float(r["binding_eV"]), int(r["occupancy"])) for r in rows)
-    return BindingTable(element, table, shells)
+    return BindingTable(element, table, tuple((r["shell"], float(r["binding_eV"]), float(r["occupancy"])) for r in rows))

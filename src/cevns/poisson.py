@@ -21,19 +21,21 @@ parts add into joint fits.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .convergence import failed
 from .errors import CevnsInputError
+from .statistic import Statistic
 
 _TINY = 1e-12
 #: the largest relative uncertainty of a normalisation (100 = 10 000 %; beyond, the profile's products overflow)
 MAX_SIGMA = 100.0
 
 
-class PoissonLikelihood:
+class PoissonLikelihood(Statistic):
     """-2 ln lambda of binned counts ``data`` with linear nuisances, profiled (module docstring).
 
     Parameters
@@ -82,6 +84,22 @@ class PoissonLikelihood:
         self._set_columns(np.array(V).reshape(len(V), n), np.array(F).reshape(len(F), n),
                           list(names) if names is not None else default)
         self.iterations, self.tol = iterations, tol
+        #: nuisance name -> tag: in a sum with another Poisson likelihood, nuisances tagged alike are one
+        self.tags: Dict[str, str] = {}
+
+    name = "poisson"
+
+    def toy_parts(self, idx: np.ndarray) -> List[Any]:
+        """Toys: the nuisances drawn from N(0, 1), the expectation clipped at >= 0, Poisson counts."""
+        return [PoissonPart.from_likelihood(self, idx)]
+
+    def __add__(self, other: Statistic) -> Statistic:
+        """Poisson + Poisson sharing a tag: one likelihood with that nuisance shared (:meth:`combine`)."""
+        if isinstance(other, PoissonLikelihood) and set(self.tags.values()) & set(other.tags.values()):
+            both = PoissonLikelihood.combine([self, other], [self.tags, other.tags])
+            both.tags = {**self.tags, **other.tags}
+            return both
+        return super().__add__(other)
 
     def _set_columns(self, V: np.ndarray, F: np.ndarray, names: Sequence[str]) -> None:
         self._V, self._F = V, F
@@ -177,7 +195,7 @@ class PoissonLikelihood:
             return np.asarray(self.profile(s)[0])
         out = np.empty(s.shape[0])
         # 64 points per block: the matrix products stay below OpenBLAS's threading threshold, which on a busy
-        # machine costs far more than it gains (measured: 0.66 s per 20,000 LAr points, 5 s with 256 per block)
+        # machine costs far more than it gains (docs/performance.md)
         step = 64
         for a in range(0, s.shape[0], step):
             out[a:a + step] = self.profile(s[a:a + step])[0]
@@ -187,7 +205,7 @@ class PoissonLikelihood:
         """(-2 ln lambda, profiled nuisances) of the predictions ``pred`` (n_points, n_bins), each profile started
         from its row of ``theta0`` (n_points, n_nuisances; zeros or None: from the nominal nuisances).  For
         minimisers whose next points lie close to their last: a warm start needs ~2 Newton iterations instead of
-        ~10 (measured: 45 -> 24 us per CsI point)."""
+        ~10."""
         s = np.atleast_2d(np.asarray(pred, dtype=float))
         n = s.shape[0]
         out, theta = np.empty(n), np.zeros((n, self.n_nuisances))
@@ -229,24 +247,26 @@ def column_products(V: np.ndarray, F: np.ndarray) -> tuple:
     return g(V, V), g(V, F), g(F, F)
 
 
+def _hessian(W: np.ndarray, sa: np.ndarray, G: tuple, kv: int, kf: int) -> np.ndarray:
+    """The nuisances' Hessian 2 J^T diag(W) J + 2 I (P, k, k) for the signals ``sa`` (P, n) and bin weights ``W``
+    (P, n), from the column products ``G`` (:func:`column_products`).  Either block may be empty (only the
+    signal normalisation, or only background nuisances): the shapes are spelled out, never inferred."""
+    P, k = sa.shape[0], kv + kf
+    GVV, GVF, GFF = G
+    H = np.empty((P, k, k))
+    Ws = W * sa
+    H[:, :kv, :kv] = ((Ws * sa) @ GVV).reshape(P, kv, kv)
+    H[:, :kv, kv:] = (Ws @ GVF).reshape(P, kv, kf)
+    H[:, kv:, :kv] = H[:, :kv, kv:].transpose(0, 2, 1)
+    H[:, kv:, kv:] = (W @ GFF).reshape(P, kf, kf)
+    H *= 2.0
+    H[:, np.arange(k), np.arange(k)] += 2.0
+    return H
+
+
 def _statistic(mu: np.ndarray, d: np.ndarray, dlogd: np.ndarray, theta: np.ndarray) -> np.ndarray:
     m = np.maximum(mu, _TINY)
     return 2.0 * (m - d + dlogd - d * np.log(m)).sum(-1) + (theta * theta).sum(-1)
-
-
-def _newton_step(W: np.ndarray, sa: np.ndarray, g: np.ndarray, GVV: np.ndarray, GVF: np.ndarray, GFF: np.ndarray,
-                 kv: int, kf: int) -> np.ndarray:
-    """The Newton step -H^-1 g of the nuisances for bin weights ``W`` (the statistic's curvature per bin)."""
-    k = kv + kf
-    H = np.empty((sa.shape[0], k, k))
-    Ws = W * sa
-    H[:, :kv, :kv] = ((Ws * sa) @ GVV).reshape(-1, kv, kv)
-    H[:, :kv, kv:] = (Ws @ GVF).reshape(-1, kv, kf)
-    H[:, kv:, :kv] = H[:, :kv, kv:].transpose(0, 2, 1)
-    H[:, kv:, kv:] = (W @ GFF).reshape(-1, kf, kf)
-    H = 2.0 * H
-    H[:, np.arange(k), np.arange(k)] += 2.0
-    return -np.linalg.solve(H, g[:, :, None])[:, :, 0]
 
 
 def _room(ma: np.ndarray, dmu: np.ndarray) -> np.ndarray:
@@ -255,21 +275,121 @@ def _room(ma: np.ndarray, dmu: np.ndarray) -> np.ndarray:
         return np.where(dmu < 0, -(ma - 1e-9 * np.maximum(ma, 1.0)) / dmu, np.inf).min(axis=1)
 
 
+class _Points:
+    """The points of one Newton iteration: signals ``sa``, nuisances ``ta``, expectations ``base``, statistics
+    ``f0``, counts ``da`` and ``dl`` = d ln d (shared (n,) or one row per point)."""
+
+    def __init__(self, sa, ta, base, f0, da, dl, V, F):
+        self.sa, self.ta, self.base, self.f0, self.da, self.dl, self.V, self.F = sa, ta, base, f0, da, dl, V, F
+        self.per_row = da.ndim == 2
+
+    def shift(self, rows: Optional[np.ndarray], th: np.ndarray) -> np.ndarray:
+        """J theta for the nuisance changes ``th`` of ``rows`` (None: all)."""
+        kv = self.V.shape[0]
+        sa = self.sa if rows is None else self.sa[rows]
+        return sa * (th[:, :kv] @ self.V) + th[:, kv:] @ self.F
+
+    def moved(self, rows: Optional[np.ndarray], t: np.ndarray, step: np.ndarray, dmu: np.ndarray) -> tuple:
+        """(statistic, nuisances, expectations) of ``rows`` (None: all) moved by the fractions ``t`` of their steps."""
+        ta, base = (self.ta, self.base) if rows is None else (self.ta[rows], self.base[rows])
+        cand_t = ta + t[:, None] * step
+        cand_mu = base + t[:, None] * dmu
+        d, dl = (self.da[rows], self.dl[rows]) if self.per_row and rows is not None else (self.da, self.dl)
+        return _statistic(cand_mu, d, dl, cand_t), cand_t, cand_mu
+
+
+def _fisher_fallback(pt: _Points, clip: np.ndarray, H: np.ndarray, g: np.ndarray, ma: np.ndarray, empty: np.ndarray,
+                     step: np.ndarray, dmu: np.ndarray, t: np.ndarray, known: np.ndarray) -> None:
+    """Rows whose Newton step had to be clipped to keep every expectation positive: a bin without counts (its term
+    2 mu is linear, no curvature) draws Newton's step through mu = 0 again and again, and clipping it there jams
+    the profile on that edge far from its minimum (measured: a CsI point 8.5 above its minimum, mu = 1e-9 in an
+    empty bin).  There a second step is tried, with the expected curvature 1/mu of the empty bins (Fisher
+    scoring), which grows as they empty and turns the step along the edge; the better of the two is taken (the
+    clipped Newton step where the minimum does lie on the edge, mu -> 0 in an empty bin; it gets there fastest).
+    Only the bins ``empty`` can lack counts, so the Fisher Hessian is H plus a product over those (without them
+    the two steps are one).  Updates ``step``, ``dmu``, ``t`` in place; ``known`` gets the statistic of each
+    clipped row's first trial, which the line search then need not evaluate again."""
+    f_n = pt.moved(clip, t[clip], step[clip], dmu[clip])[0]
+    known[clip] = f_n
+    d_e = (pt.da[clip] if pt.per_row else pt.da)[..., empty]
+    w = np.where(d_e <= 0, 1.0 / ma[clip][:, empty], 0.0)
+    Je = np.concatenate([pt.sa[clip][:, empty, None] * pt.V[:, empty].T,
+                         np.broadcast_to(pt.F[:, empty].T, (clip.size, empty.size, pt.F.shape[0]))], axis=-1)
+    Hf = H[clip] + 2.0 * np.matmul(Je.transpose(0, 2, 1) * w[:, None, :], Je)
+    step_f = -np.linalg.solve(Hf, g[clip][:, :, None])[:, :, 0]
+    dmu_f = pt.shift(clip, step_f)
+    t_f = np.minimum(1.0, 0.99 * _room(ma[clip], dmu_f))
+    f_f = pt.moved(clip, t_f, step_f, dmu_f)[0]
+    better = f_f < f_n
+    use = clip[better]
+    step[use], dmu[use], t[use], known[use] = step_f[better], dmu_f[better], t_f[better], f_f[better]
+
+
+def _line_search(pt: _Points, t: np.ndarray, step: np.ndarray, dmu: np.ndarray, known: Optional[np.ndarray]) -> tuple:
+    """Backtracking from the fractions ``t`` of the steps until the statistic does not rise, on the points still
+    pending only (``known``: statistics of the first trial already evaluated, NaN: not).  Returns the new
+    statistics (inf: not moved), nuisances and expectations."""
+    m = t.size
+    new_f, new_t, new_mu = np.full(m, np.inf), np.empty_like(pt.ta), np.empty_like(pt.base)
+    limit = pt.f0 + 1e-12 * np.abs(pt.f0)
+    pend = np.arange(m)
+    for it in range(30):
+        whole = pend.size == m
+        rows = None if whole else pend
+        if it == 0 and known is not None and np.isfinite(known).any():
+            need = np.flatnonzero(np.isnan(known))
+            fc = known.copy()
+            fc[need] = pt.moved(need, t[need], step[need], dmu[need])[0]
+            cand_t, cand_mu = pt.ta + t[:, None] * step, pt.base + t[:, None] * dmu
+        else:
+            fc, cand_t, cand_mu = pt.moved(rows, t[pend], step[pend], dmu[pend])
+        ok = fc <= limit[pend]
+        acc = pend[ok]
+        new_f[acc], new_t[acc], new_mu[acc] = fc[ok], cand_t[ok], cand_mu[ok]
+        pend = pend[~ok]
+        if pend.size == 0:
+            break
+        t[pend] *= 0.5
+    return new_f, new_t, new_mu
+
+
+def _iteration(pt: _Points, G: tuple, empty: np.ndarray, mu: np.ndarray) -> tuple:
+    """One damped Newton step of the points ``pt`` at the expectations ``mu``: (new statistics (inf: not moved),
+    nuisances, expectations, Newton decrements)."""
+    kv = pt.V.shape[0]
+    ma = np.maximum(mu, _TINY)
+    r = 1.0 - pt.da / ma
+    W = pt.da / ma**2
+    g = np.empty_like(pt.ta)
+    g[:, :kv] = (r * pt.sa) @ pt.V.T
+    g[:, kv:] = r @ pt.F.T
+    g = 2.0 * g + 2.0 * pt.ta
+    H = _hessian(W, pt.sa, G, kv, pt.F.shape[0])
+    step = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
+    dmu = pt.shift(None, step)
+    lim = _room(ma, dmu)
+    t = np.minimum(1.0, 0.99 * lim)
+    clip = np.flatnonzero(lim < 1.0)
+    known = None
+    if clip.size and empty.size:
+        known = np.full(t.size, np.nan)
+        _fisher_fallback(pt, clip, H, g, ma, empty, step, dmu, t, known)
+    new_f, new_t, new_mu = _line_search(pt, t, step, dmu, known)
+    return new_f, new_t, new_mu, -(g * step).sum(axis=1)
+
+
 def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndarray, V: np.ndarray, F: np.ndarray,
-                   G: tuple, theta0: Optional[np.ndarray] = None, iterations: int = 30, tol: float = 1e-9) -> tuple:
+                   G: Any, theta0: Optional[np.ndarray] = None, iterations: int = 30, tol: float = 1e-9) -> tuple:
     """min over theta of 2 sum [mu - d + d ln(d/mu)] + theta.theta with mu = s (1 + theta_V V) + bkg + theta_F F,
     for every row of the signals ``s`` (P, n) (the counts ``d`` shared (n,) or per row (P, n)): damped Newton
-    steps, J^T W J as matrix products over bins with the column products ``G``, a step limit that keeps every
-    expectation positive, and backtracking.  Returns (statistic, theta*, mu*), one row per point."""
+    steps, J^T W J as matrix products over bins with the column products ``G`` (:func:`column_products`), a
+    step limit that keeps every expectation positive, and backtracking.  Returns
+    (statistic, theta*, mu*), one row per point."""
     P, kv, kf = s.shape[0], V.shape[0], F.shape[0]
     k = kv + kf
-
-    def shift(sa, th):
-        return sa * (th[:, :kv] @ V) + th[:, kv:] @ F
-
     mu0 = s + bkg
     theta = np.zeros((P, k)) if theta0 is None else np.array(theta0, dtype=float).reshape(P, k)
-    mu = mu0 + shift(s, theta) if theta0 is not None else mu0.copy()
+    mu = mu0 + (s * (theta[:, :kv] @ V) + theta[:, kv:] @ F) if theta0 is not None else mu0.copy()
     if theta0 is not None and np.any(mu <= 0):  # a warm start outside the allowed region: start from zero
         bad = np.any(mu <= 0, axis=1)
         theta[bad], mu[bad] = 0.0, mu0[bad]
@@ -280,66 +400,27 @@ def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndar
     # points with a non-finite or astronomically large signal are not profiled: their statistic at the
     # nominal nuisances (inf if the signal is not finite) already rules them out
     finite = np.all(np.isfinite(s), axis=1)
-    active = finite & (np.abs(s).max(axis=1) < 1e12)
+    active = finite & (np.abs(s).max(axis=1) < 1e11)
     f = np.where(finite, f, np.inf)
-    GVV, GVF, GFF = G
     per_row = d.ndim == 2
+    empty = np.flatnonzero(np.any(np.atleast_2d(d) <= 0, axis=0))  # the bins that can lack counts
     last = np.zeros(P)  # the Newton decrement of each point's last step
     for _ in range(iterations):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        sa, ma, ta = s[idx], np.maximum(mu[idx], _TINY), theta[idx]
-        da, dl = (d[idx], dlogd[idx]) if per_row else (d, dlogd)
-        r = 1.0 - da / ma
-        W = da / ma**2
-        g = np.empty_like(ta)
-        g[:, :kv] = (r * sa) @ V.T
-        g[:, kv:] = r @ F.T
-        g = 2.0 * g + 2.0 * ta
-        step = _newton_step(W, sa, g, GVV, GVF, GFF, kv, kf)
-        dmu = shift(sa, step)
-        lim = _room(ma, dmu)
-        base = mu0[idx] + shift(sa, ta)
-        # a step that would take some expectation below zero: a bin without counts (its term 2 mu is linear, no
-        # curvature) draws Newton's step through mu = 0 again and again, and clipping it there jams the profile on
-        # that edge far from its minimum (measured: a CsI point 8.5 above its minimum, mu = 1e-9 in an empty bin).
-        # There a second step is tried, with the expected curvature 1/mu of the empty bins (Fisher scoring), which
-        # grows as they empty and turns the step along the edge; the better of the two is taken (the clipped Newton
-        # step where the minimum does lie on the edge, mu -> 0 in an empty bin; it gets there fastest)
-        clip = np.flatnonzero(lim < 1.0)
-        if clip.size:
-            dc = da[clip] if per_row else np.broadcast_to(da, ma.shape)[clip]
-            lc = dl[clip] if per_row else dl
-            Wc = W[clip] + np.where(dc <= 0, 1.0 / ma[clip], 0.0)
-            step_f = _newton_step(Wc, sa[clip], g[clip], GVV, GVF, GFF, kv, kf)
-            dmu_f = shift(sa[clip], step_f)
-            lim_f = _room(ma[clip], dmu_f)
-            t_n, t_f = 0.99 * lim[clip], np.minimum(1.0, 0.99 * lim_f)
-            f_n = _statistic(base[clip] + t_n[:, None] * dmu[clip], dc, lc, ta[clip] + t_n[:, None] * step[clip])
-            f_f = _statistic(base[clip] + t_f[:, None] * dmu_f, dc, lc, ta[clip] + t_f[:, None] * step_f)
-            fisher = f_f < f_n
-            use = clip[fisher]
-            step[use], dmu[use], lim[use] = step_f[fisher], dmu_f[fisher], lim_f[fisher]
-        t = np.minimum(1.0, 0.99 * lim)
-        new_f = np.full(idx.size, np.inf)
-        new_t, new_mu = ta.copy(), ma.copy()
-        pending = np.ones(idx.size, dtype=bool)
-        for _ls in range(30):
-            cand_t = ta + t[:, None] * step
-            cand_mu = base + t[:, None] * dmu
-            fc = _statistic(cand_mu, da, dl, cand_t)
-            ok = pending & (fc <= f[idx] + 1e-12 * np.abs(f[idx]))
-            new_f[ok], new_t[ok], new_mu[ok] = fc[ok], cand_t[ok], cand_mu[ok]
-            pending &= ~ok
-            if not pending.any():
-                break
-            t = np.where(pending, 0.5 * t, t)
-        moved = ~pending
-        dec = np.where(moved, f[idx] - new_f, 0.0)
-        theta[idx[moved]], mu[idx[moved]], f[idx[moved]] = new_t[moved], new_mu[moved], new_f[moved]
+        whole = idx.size == P
+        sa, ta = (s, theta) if whole else (s[idx], theta[idx])
+        # the expectations moved from as the nominal ones plus the nuisances' shift (as stored, up to rounding)
+        base = mu0[idx] + (sa * (ta[:, :kv] @ V) + ta[:, kv:] @ F)
+        pt = _Points(sa, ta, base, f[idx], d[idx] if per_row and not whole else d,
+                     dlogd[idx] if per_row and not whole else dlogd, V, F)
+        new_f, new_t, new_mu, decrement = _iteration(pt, G, empty, mu if whole else mu[idx])
+        moved = np.isfinite(new_f)
+        dec = np.where(moved, pt.f0 - new_f, 0.0)
+        im = idx[moved]
+        theta[im], mu[im], f[im] = new_t[moved], new_mu[moved], new_f[moved]
         # converged: Newton decrement small, or no further decrease possible
-        decrement = -(g * step).sum(axis=1)
         active[idx] = moved & (decrement > tol) & (dec > 1e-14 * np.abs(f[idx]))
         last[idx] = decrement
     # still improving after the last iteration, by more than rounding allows for a statistic this large (the
@@ -347,3 +428,74 @@ def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndar
     unsettled = active & (last > tol + 1e-12 * np.abs(f))
     failed(f"Poisson nuisance profile (damped Newton, {iterations} iterations)", int(np.count_nonzero(unsettled)))
     return f, theta, mu
+
+
+@dataclass
+class PoissonPart:
+    """-2 ln lambda of :class:`cevns.poisson.PoissonLikelihood` on the bins ``idx``, for toys x predictions:
+    mu = s + b + s (V^T theta_s) + F^T theta_f, theta ~ N(0, 1), profiled by the likelihood's own Newton
+    steps (:func:`cevns.poisson.newton_profile`) with the counts of each toy and warm starts.
+    Toys: theta drawn from N(0, 1), expectation clipped at >= 0, counts Poisson."""
+
+    idx: np.ndarray
+    bkg: np.ndarray          #: (n,) total background
+    V: np.ndarray            #: (k_s, n) signal columns (relative, multiply the signal)
+    F: np.ndarray            #: (k_f, n) fixed columns (absolute)
+    iterations: int = 30
+    tol: float = 1e-9
+    kind: str = "poisson"
+    _G: Tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self._G = column_products(self.V, self.F)
+
+    @classmethod
+    def from_likelihood(cls, lk: Any, idx: np.ndarray) -> "PoissonPart":
+        """From a :class:`~cevns.poisson.PoissonLikelihood`: its columns rebuilt from the public arrays (signal
+        norm, signal shapes, background norms, background shapes, in the likelihood's order)."""
+        n = lk.data.size
+        V = ([np.full(n, lk.signal_sigma)] if lk.signal_sigma > 0 else []) + list(lk.signal_shapes)
+        F = [s * b for s, b in zip(lk.background_sigmas, lk.backgrounds) if s > 0] + list(lk.background_shapes)
+        if len(V) != lk.n_signal_cols or len(V) + len(F) != lk.n_nuisances:
+            # a merged likelihood (PoissonLikelihood.combine: shared nuisances) keeps its columns only internally
+            V, F = list(lk._V), list(lk._F)
+        return cls(np.asarray(idx), np.asarray(lk.bkg_total, dtype=float), np.array(V).reshape(len(V), n),
+                   np.array(F).reshape(len(F), n), int(lk.iterations), float(lk.tol))
+
+    @property
+    def k(self) -> int:
+        return self.V.shape[0] + self.F.shape[0]
+
+    def generate(self, rng: np.random.Generator, signal: np.ndarray, n: int) -> np.ndarray:
+        ks = self.V.shape[0]
+        theta = rng.normal(0.0, 1.0, (n, self.k))
+        mu = signal[None, :] * (1.0 + theta[:, :ks] @ self.V) + self.bkg[None, :] + theta[:, ks:] @ self.F
+        return rng.poisson(np.maximum(mu, 0.0)).astype(float)
+
+    def _mu(self, s: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        ks = self.V.shape[0]
+        return s * (1.0 + theta[:, :ks] @ self.V) + self.bkg + theta[:, ks:] @ self.F
+
+    @staticmethod
+    def _stat(mu, d, dlogd, theta) -> np.ndarray:
+        m = np.maximum(mu, _TINY)
+        return 2.0 * (m - d + dlogd - d * np.log(m)).sum(-1) + (theta * theta).sum(-1)
+
+    def q(self, data: np.ndarray, pred: np.ndarray, theta0: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+        """-2 ln lambda for toys ``data`` (T, n) and predictions ``pred`` (T, M, n) -> (T, M), and theta* (T, M, k);
+        ``theta0`` (T, M, k) a starting point (e.g. the nuisances of a neighbouring prediction)."""
+        T, M, n = pred.shape
+        s = pred.reshape(T * M, n)
+        d = np.repeat(data, M, axis=0)
+        theta = np.zeros((T * M, self.k)) if theta0 is None else np.array(theta0, dtype=float).reshape(T * M, self.k)
+        out = np.empty(T * M)
+        step = max(1, 2_000_000 // max(1, n * self.k))
+        for a in range(0, T * M, step):
+            sl = slice(a, a + step)
+            out[sl], theta[sl] = self._profile(s[sl], d[sl], theta[sl])
+        return out.reshape(T, M), theta.reshape(T, M, self.k)
+
+    def _profile(self, s: np.ndarray, d: np.ndarray, theta: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        dlogd = np.where(d > 0, d * np.log(np.maximum(d, _TINY)), 0.0)
+        f, th, _ = newton_profile(s, d, dlogd, self.bkg, self.V, self.F, self._G, theta, self.iterations, self.tol)
+        return f, th

@@ -4,7 +4,7 @@ Everything that does not depend on the fitted parameters -- flux moments, kinema
 quenching and its Jacobian, resolution, thresholds, efficiency, exposure, arrival times -- is folded once
 into, per channel and source component, per-node arrays and a response matrix K[bin, node].  A model's
 rate is a polynomial in its couplings (``cevns._poly``); its basis B[monomial, bin] = K @ (per-node
-coefficients), one outer product with the component's time fractions per source component (``design.md``:
+coefficients), one outer product with the component's time fractions per source component (docs/physics.md:
 time factorises), is computed once per model structure (and per mediator mass), after which a prediction
 is one small dot product.
 

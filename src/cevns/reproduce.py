@@ -6,14 +6,12 @@ optionally the validation table for docs/validation.md.
 
 from __future__ import annotations
 
-import html
 import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
-from scipy.special import chdtrc  # chi^2 survival function (p-value), as scipy.stats.chi2.sf
 
 from . import __version__
 from ._threads import limited
@@ -21,10 +19,11 @@ from .errors import CevnsInputError
 from .experiments import load_experiment
 from .figures import as_written, select
 from .figures import draw as draw_figures
-from .models import parameter
-from .paper_text import display_scale
+from .models import StandardModel, parameter
+from .paper_text import display_scale, markdown_section
 from .plots import figure_data as paper_figure_data
 from .published import other_experiments, paper_results
+from .reports import html_page, input_text, render
 from .running import Sin2wRunning, effective_light_quark_mass, load_determinations
 from .stats import delta_chi2_level
 
@@ -159,13 +158,48 @@ def changed_inputs(exp) -> List[Dict[str, Any]]:
         side, flat_side = ("ours", ours) if name in dets["ours"] else ("base", base)
         for k in [k for k in flat_side if k.startswith(f"detectors/{name}/")]:
             del flat_side[k]
-        flat_side[f"detectors/{name}"] = ", ".join(f"{k} {_input_text(v)}" for k, v in dets[side][name].items()
+        flat_side[f"detectors/{name}"] = ", ".join(f"{k} {input_text(v)}" for k, v in dets[side][name].items()
                                                    if k != "name")
     return [{"input": k, "value": ours.get(k), "default": base.get(k)} for k in list(base) + [k for k in ours if k not in base]
             if ours.get(k) != base.get(k)]
 
 
 @limited
+def _mediator_choices(exp) -> Dict[str, Dict[float, Dict[str, float]]]:
+    """The excluded coupling at three masses under the choices the paper leaves open: 1 or 2 dof, universal or
+    product couplings."""
+    choices = (("universal1", "universal", 1), ("universal2", "universal", 2), ("product1", "product", 1))
+    return {m: {mass: {key: float(exp.exclusion(m, "cevns+eves", dof=dof, convention=conv, masses=[mass]).g[0])
+                       for key, conv, dof in choices} for mass in (0.1, 10.0, 1000.0)} for m in ("scalar", "vector-bl")}
+
+
+def _sensitivity(exp, changed: List[Dict[str, Any]], steps: Callable[[str], None]) -> List[Dict[str, Any]]:
+    """How sin2w, mu_nu and q_ee move with each input the paper leaves open, an illustrative efficiency turn-on and
+    the what-if of CONUS+'s own error budget (rows of the report's table)."""
+    sens = []
+    # what-if (not a default): the digitised errors scaled so that they add up to CONUS+'s own total
+    err_scale = (paper_results()["conus_plus"]["observed_error"] * float(exp.inputs().get("error_scale", 1.0))
+                 / float(np.sqrt((exp.data.sigma**2).sum())))  # relative to the file's errors, as error_scale is
+    whatif = [(f"what-if: errors x {err_scale:.3f} (sum to CONUS+'s +-"
+               f"{paper_results()['conus_plus']['observed_error']:g})", {"error_scale": err_scale})]
+    turn_on = [("efficiency: 0.5 at threshold -> 1 at threshold + 50 eV_ee (illustrative)",
+                {"efficiency": {d.name: ([d.threshold_eVee, d.threshold_eVee + 50.0], [0.5, 1.0])
+                                for d in exp.detectors}})]
+    for label, kw in SENSITIVITY + turn_on + whatif:
+        e = exp.replace(**kw) if kw else exp
+        if label == "default" and changed:
+            label = "inputs as given (not the default)"
+        f = e.fit("sin2w", "cevns+eves", levels=("1sigma",))
+        mu = e.limit("mu_nu", 0.9, "cevns+eves")
+        qee = e.limit("q_ee", 0.9, "cevns+eves")
+        sens.append({"choice": label, "sm_cevns": float(e.predict().cevns.sum()),
+                     "sin2w": f.best, "sin2w_1sigma": f.intervals["1sigma"],
+                     "mu_nu_90": float(mu.intervals["90%"][-1][1]), "q_ee_90": qee.intervals["90%"],
+                     "chi2_min": f.chi2_min, "ndof": f.ndof})
+        steps(f"sensitivity: {label}")
+    return sens
+
+
 def run_all(progress: bool = False, experiment=None) -> Dict[str, Any]:
     """Every analysis; returns results, fit objects and timings.  ``experiment``: a loaded reactor experiment to
     run the paper study on (default: the built-in conus-plus); its inputs that differ from the default are listed
@@ -183,12 +217,7 @@ def run_all(progress: bool = False, experiment=None) -> Dict[str, Any]:
         fits[p] = {ch: exp.limit(p, 0.90, ch) for ch in CHANNELS}
         steps(f"{p} limits")
     excl = {m: {ch: exp.exclusion(m, ch) for ch in CHANNELS} for m in ("scalar", "vector-bl")}
-    choice_masses = [0.1, 10.0, 1000.0]
-    mediator_choices = {m: {mass: {key: float(exp.exclusion(m, "cevns+eves", dof=dof, convention=conv,
-                                                             masses=[mass]).g[0])
-                                   for key, conv, dof in (("universal1", "universal", 1), ("universal2", "universal", 2),
-                                                          ("product1", "product", 1))}
-                            for mass in choice_masses} for m in ("scalar", "vector-bl")}
+    mediator_choices = _mediator_choices(exp)
     steps("mediator exclusions")
     # the dof = 1 region read off the dof = 2 grid (the wider one: its level is the larger), one marginalisation each
     contours = {}
@@ -198,28 +227,8 @@ def run_all(progress: bool = False, experiment=None) -> Dict[str, Any]:
     steps("two-parameter regions (beyond the paper)")
     coherent = coherent_sin2w()
     steps("sin2w from COHERENT CsI and LAr (Fig. 3)")
-    sens = []
-    # what-if (not a default): the digitised errors scaled so that they add up to CONUS+'s own total
-    err_scale = (paper_results()["conus_plus"]["observed_error"] * float(exp.inputs().get("error_scale", 1.0))
-                 / float(np.sqrt((exp.data.sigma**2).sum())))  # relative to the file's errors, as error_scale is
-    whatif = [(f"what-if: errors x {err_scale:.3f} (sum to CONUS+'s +-"
-               f"{paper_results()['conus_plus']['observed_error']:g})", {"error_scale": err_scale})]
-    turn_on = [("efficiency: 0.5 at threshold -> 1 at threshold + 50 eV_ee (illustrative)",
-                {"efficiency": {d.name: ([d.threshold_eVee, d.threshold_eVee + 50.0], [0.5, 1.0])
-                                for d in exp.detectors}})]
     changed = [] if experiment is None else changed_inputs(exp)
-    for label, kw in SENSITIVITY + turn_on + whatif:
-        e = exp.replace(**kw) if kw else exp
-        if label == "default" and changed:
-            label = "inputs as given (not the default)"
-        f = e.fit("sin2w", "cevns+eves", levels=("1sigma",))
-        mu = e.limit("mu_nu", 0.9, "cevns+eves")
-        qee = e.limit("q_ee", 0.9, "cevns+eves")
-        sens.append({"choice": label, "sm_cevns": float(e.predict().cevns.sum()),
-                     "sin2w": f.best, "sin2w_1sigma": f.intervals["1sigma"],
-                     "mu_nu_90": float(mu.intervals["90%"][-1][1]), "q_ee_90": qee.intervals["90%"],
-                     "chi2_min": f.chi2_min, "ndof": f.ndof})
-        steps(f"sensitivity: {label}")
+    sens = _sensitivity(exp, changed, steps)
     pred = exp.predict()
     results: Dict[str, Any] = {
         "sin2w": {"best": float(fits["sin2w"]["cevns+eves"].best),
@@ -301,178 +310,46 @@ Why the numbers differ (measured, not tuned):
 """
 
 
-def _value_with_errors(value: float, plus: float, minus: float) -> str:
-    """'0.2383 +0.0011 -0.0011': two significant digits on the smaller error."""
-    small = min(e for e in (plus, minus, 1.0) if e > 0)
-    dec = max(3, 1 - int(np.floor(np.log10(small))))
-    return f"{value:.{dec}f} +{plus:.{dec}f} -{minus:.{dec}f}"
-
-
-def _input_text(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return "(none)" if v is None else str(v)
-
-
 def markdown_report(run: Dict[str, Any]) -> str:
+    """The paper study's report (templates/paper_report.md.j2)."""
     res = run["results"]
-    rows = comparison_rows(res)
-    cp = paper_results()["conus_plus"]
-    changed = res.get("changed_inputs", [])
-    name = res["inputs"].get("experiment", "conus-plus")
-    lines = [f"# cevns: {'CONUS+ results' if name == 'conus-plus' else 'the paper study on ' + name} beside the "
-             "reference paper", ""]
-    if changed:
-        lines += [f"Not like for like: this run's inputs differ from the default conus-plus analysis "
-                  f"(experiment {res['inputs']['experiment']}): "
-                  + "; ".join(f"{c['input']} = {_input_text(c['value'])} (default {_input_text(c['default'])})"
-                              for c in changed)
-                  + ".  The paper's columns are the paper's numbers for its own inputs, so every ratio and every "
-                  "difference listed below mixes these changes with the differences of the analyses.", ""]
-    lines += [f"cevns {res['version']}; run time {run['seconds']:.1f} s on this machine.  Inputs: "
-             f"exposure {res['inputs']['exposure_kg_day']:g} kg d, k = {res['inputs']['quenching_k']}, "
-             f"resolution {res['inputs']['resolution']['model']}, flux tail {res['inputs']['flux']['tail']}, "
-             f"binding table {res['inputs']['binding_table']}, sigma_alpha = {res['inputs']['sigma_alpha']}.", "",
-             f"SM prediction: {res['sm_prediction']['cevns']:.1f} CEvNS + {res['sm_prediction']['eves']:.2f} EvES "
-             f"events (CONUS+: {cp['sm_expectation']} +- {cp['sm_expectation_error']}); "
-             f"total flux {res['sm_prediction']['flux_cm2_s']:.3e} cm^-2 s^-1 "
-             f"(paper: {cp['flux_cm2_s']:.2g}).", "",
-             "| quantity | cevns | paper | ratio |", "|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['quantity']} | {r['ours']} | {r['paper']} | {r['ratio']} |")
-    lines += ["", NOTES.format(dsig=res["data"]["sum_sigma"], cerr=cp["observed_error"],
-                               fac=res["data"]["sum_sigma"] / cp["observed_error"], csm=cp["sm_expectation"],
-                               csme=cp["sm_expectation_error"], sm=res["sm_prediction"]["cevns"],
-                               which="the inputs of this run" if changed else "our defaults",
-                               exposure=res["inputs"]["exposure_kg_day"],
-                               res="off" if res["inputs"]["resolution"]["model"] == "off" else "on",
-                               tail=res["inputs"]["flux"]["tail"],
-                               data=res["data"]["sum_events"]), "",
-              "## How the results move with the inputs the paper leaves open", "",
-              "| choice | SM CEvNS events | sin^2 theta_W | 1 sigma | mu_nu 90% (CEvNS+EvES) [1e-11 mu_B] "
-              "| q_ee 90% (CEvNS+EvES) [1e-12 e] | chi^2_min / ndof (p) |",
-              "|---|---|---|---|---|---|---|"]
-    for s in run["sensitivity"]:
-        lo, hi = s["sin2w_1sigma"][0]
-        q = " U ".join(f"[{a / 1e-12:.2f}, {b / 1e-12:.2f}]" for a, b in s["q_ee_90"])
-        lines.append(f"| {s['choice']} | {s['sm_cevns']:.1f} | {s['sin2w']:.3f} | [{lo:.3f}, {hi:.3f}] | "
-                     f"{s['mu_nu_90'] / 1e-11:.2f} | {q} | {s['chi2_min']:.2f} / {s['ndof']} "
-                     f"({chdtrc(s['ndof'], s['chi2_min']):.2f}) |")
-    w = run["sensitivity"][-1]
-    lines += ["", f"The last row is a what-if, not an input choice: with the digitised errors scaled to add up to "
-              f"CONUS+'s +-{cp['observed_error']:g}, mu_nu tightens to {w['mu_nu_90'] / 1e-11:.2f}e-11 mu_B (paper "
-              f"{paper_results()['mu_nu']['cevns+eves'] / 1e-11:.2f}e-11) and q_ee to "
-              + " U ".join(f"[{a / 1e-12:.2f}, {b / 1e-12:.2f}]" for a, b in w["q_ee_90"])
-              + "e-12 e: the error budget accounts for most of the gap to the paper's EvES-dominated limits, the "
-              "rest follows the lower SM prediction.  The fit quality says the same: with the digitised errors "
-              f"chi^2_min = {run['sensitivity'][0]['chi2_min']:.2f} for {run['sensitivity'][0]['ndof']} dof "
-              f"(p = {chdtrc(run['sensitivity'][0]['ndof'], run['sensitivity'][0]['chi2_min']):.2f}), "
-              f"errors larger than the scatter of the points; scaled, {w['chi2_min']:.2f} "
-              f"(p = {chdtrc(w['ndof'], w['chi2_min']):.2f})."]
-    lines += ["", "## Mediators (90% C.L., Delta chi^2 = 2.71 at fixed mass, universal couplings)", "",
-              "| M [MeV] | scalar CEvNS | scalar CEvNS+EvES | B-L CEvNS | B-L CEvNS+EvES |", "|---|---|---|---|---|"]
     ex = run["exclusions"]
     M = ex["scalar"]["cevns"].mass_MeV
-    for i in range(0, M.size, 10):
-        lines.append(f"| {M[i]:.3g} | {ex['scalar']['cevns'].g[i]:.3g} | {ex['scalar']['cevns+eves'].g[i]:.3g} | "
-                     f"{ex['vector-bl']['cevns'].g[i]:.3g} | {ex['vector-bl']['cevns+eves'].g[i]:.3g} |")
-    isl = sum(len(ex[m][c].islands) for m in ex for c in ex[m])
-    lines += ["", f"Allowed islands above the first excluded coupling: {isl} mass points "
-              "(none expected: the B-L vector interferes constructively with the SM for antineutrinos on Ge, eq. "
-              "10-12, and the scalar adds incoherently, eq. 14-16, so neither can cancel the SM rate).", "",
-              "The paper states neither the Delta chi^2 of its (M, g) curves nor whether g is one universal coupling "
-              "or the product g^nu g^q; both are named inputs (`dof`, `convention`).  CEvNS+EvES at three masses:", "",
-              "| model | M [MeV] | universal, 1 dof (default) | universal, 2 dof | product g^nu g^q, 1 dof |",
-              "|---|---|---|---|---|"]
-    for mdl, name in (("scalar", "scalar"), ("vector-bl", "B-L")):
-        for mass, row in run["mediator_choices"][mdl].items():
-            lines.append(f"| {name} | {mass:g} | {row['universal1']:.3g} | {row['universal2']:.3g} | "
-                         f"{row['product1']:.3g} |")
-    lv = delta_chi2_level(0.9, 2) / delta_chi2_level(0.9, 1)
-    lines += ["", f"2 dof instead of 1 loosens g by ({delta_chi2_level(0.9, 2):.2f} / {delta_chi2_level(0.9, 1):.2f})^(1/8) "
-              f"= {lv ** 0.125:.2f} where the signal is the pure g^4 term (scalar: no interference with the SM) and up "
-              f"to ^(1/4) = {lv ** 0.25:.2f} where the g^2 interference dominates (B-L); the product convention gives "
-              "the square of the universal coupling, as it must.", "",
-              "## Beyond the paper: two-parameter regions (fig8_contours)", "",
-              "The paper shows marginalised one-parameter profiles only (Figs. 5, 6).  The joint regions, third "
-              "parameter of the family marginalised, CEvNS+EvES, 90% C.L.; the C.L. of a 2D region is a choice "
-              "(2 dof: Delta chi^2 = 4.61 for the joint region; 1 dof: 2.71, whose projections are the 1D limits):", "",
-              "| region | dof | Delta chi^2 | first parameter | second parameter |", "|---|---|---|---|---|"]
+    contour_rows = []
     for key, byd in run["contours"].items():
         for dof, c in byd.items():
             ext = c.extent()
-            cells = [f"{p} in [{ext[p][0]:.3g}, {ext[p][1]:.3g}] {u}" if ext[p] else f"{p}: empty"
-                     for p, u in zip(c.params, c.units)]
-            lines.append(f"| {key} | {dof} | {c.level:.2f} | {cells[0]} | {cells[1]} |")
-    lines += ["", "## Where the limits sit among other experiments (the paper's Tables 1-3)", "",
-              "Other experiments' 90% C.L. limits as the reference paper quotes them (its reference numbers in "
-              "brackets; `data/other_experiments_2025.csv`), widest first; drawn in fig9_comparison.", ""]
-    for q, unit, entries in comparison_with_others(res):
-        lines += [f"| {q} [{unit}] | 90% C.L. |", "|---|---|"] + [f"| {who} | {txt} |" for who, txt in entries] + [""]
-    from .paper_text import markdown_section
-
-    lines += markdown_section(res)
-    lines += ["## sin^2 theta_W running (Fig. 3)", "",
-              f"One-loop MS-bar with step thresholds (u, d, s at {effective_light_quark_mass() * 1e3:.0f} MeV from "
-              f"alpha(M_Z)): sin^2 theta_W(0) = {Sin2wRunning()(1e-6):.5f} against 0.23857 (PDG, full treatment); "
-              "the difference is the W loop and QCD corrections left out (docs/physics.md).", "",
-              "Determinations drawn beside it (packaged file `data/sin2w_determinations.csv`"
-              + (", then the user's `--sin2w-points` file" if run.get("sin2w_points") else "") + "):", "",
-              "| determination | Q [GeV] | sin^2 theta_W | scheme | reference | read from |", "|---|---|---|---|---|---|"]
-    for d in load_determinations() + list(run.get("sin2w_points", [])):
-        lines.append(f"| {d['label']} | {d['Q_GeV']:.3g} | {_value_with_errors(d['value'], d['err_plus'], d['err_minus'])} | "
-                     f"{d['scheme']} | {d['reference']} | {d['read_from'] or '(user file)'} |")
-    from .models import StandardModel
-
-    q_mev = run["experiment"].engine.mean_momentum_transfer(StandardModel())
-    lines += ["", "COHERENT points computed by cevns from the data releases (Poisson likelihood, CEvNS only, every "
-              "nuisance profiled; docs/coherent.md), placed at their rate-weighted mean momentum transfer:", "",
-              "| data set | Q [MeV] | sin^2 theta_W (1 sigma) | -2 ln L_min / ndof |", "|---|---|---|---|"]
-    for c in res.get("coherent_sin2w", {}).values():
-        lo, hi = c["1sigma"][0]
-        val = _value_with_errors(c["best"], hi - c["best"], c["best"] - lo)
-        lines.append(f"| {c['label']} (cevns) | {c['Q_MeV']:.1f} | {val} | {c['chi2_min']:.1f} / {c['ndof']} |")
-    lines += ["", "Dresden-II is not drawn: its value could not be read from a source the package can cite; add it "
-              "with `--sin2w-points FILE`.", "",
-              f"Our CONUS+ point is placed at the rate-weighted mean momentum transfer of the binned SM CEvNS events, "
-              f"Q = {q_mev:.1f} MeV; the paper's CONUS+ point is drawn at 1.25 Q only to keep the two apart.", ""]
-    return "\n".join(lines)
+            contour_rows.append((key, dof, c.level, [f"{p} in [{ext[p][0]:.3g}, {ext[p][1]:.3g}] {u}" if ext[p]
+                                                     else f"{p}: empty" for p, u in zip(c.params, c.units)]))
+    cp = paper_results()["conus_plus"]
+    changed = res.get("changed_inputs", [])
+    notes = NOTES.format(dsig=res["data"]["sum_sigma"], cerr=cp["observed_error"],
+                         fac=res["data"]["sum_sigma"] / cp["observed_error"], csm=cp["sm_expectation"],
+                         csme=cp["sm_expectation_error"], sm=res["sm_prediction"]["cevns"],
+                         which="the inputs of this run" if changed else "our defaults",
+                         exposure=res["inputs"]["exposure_kg_day"],
+                         res="off" if res["inputs"]["resolution"]["model"] == "off" else "on",
+                         tail=res["inputs"]["flux"]["tail"], data=res["data"]["sum_events"])
+    return render(
+        "paper_report.md.j2", res=res, name=res["inputs"].get("experiment", "conus-plus"), changed=changed,
+        inputs=res["inputs"], seconds=run["seconds"], cp=cp, rows=comparison_rows(res), notes=notes,
+        sensitivity=run["sensitivity"], whatif=run["sensitivity"][-1], default=run["sensitivity"][0],
+        paper_mu_nu=paper_results()["mu_nu"]["cevns+eves"],
+        mediator_rows=[(M[i], ex["scalar"]["cevns"].g[i], ex["scalar"]["cevns+eves"].g[i],
+                        ex["vector-bl"]["cevns"].g[i], ex["vector-bl"]["cevns+eves"].g[i]) for i in range(0, M.size, 10)],
+        islands=sum(len(ex[m][c].islands) for m in ex for c in ex[m]), mediator_choices=run["mediator_choices"],
+        level1=delta_chi2_level(0.9, 1), level2=delta_chi2_level(0.9, 2), contour_rows=contour_rows,
+        others=comparison_with_others(res), differences=markdown_section(res),
+        light_quark_mass_MeV=effective_light_quark_mass() * 1e3, sin2w_zero=Sin2wRunning()(1e-6),
+        user_points=bool(run.get("sin2w_points")),
+        determinations=load_determinations() + list(run.get("sin2w_points", [])),
+        coherent=list(res.get("coherent_sin2w", {}).values()), q_mean_MeV=run["figure_data"]["q_mean_MeV"]
+        if "figure_data" in run else run["experiment"].engine.mean_momentum_transfer(StandardModel()))
 
 
 def html_report(md: str, figures: Tuple[str, ...] = ()) -> str:
-    """The markdown report as a minimal HTML page (every text escaped), with the ``figures`` (PNG names)."""
-    out = ["<!doctype html><html><head><meta charset='utf-8'><title>cevns report</title>",
-           "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}table{border-collapse:collapse}"
-           "td,th{border:1px solid #aaa;padding:.2em .6em}</style></head><body>"]
-    in_table = False
-    for ln in md.splitlines():
-        if ln.startswith("|"):
-            cells = [c.strip() for c in ln.strip("|").split("|")]
-            if set("".join(cells)) <= set("-"):
-                continue
-            if not in_table:
-                out.append("<table>")
-                in_table = True
-                out.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cells) + "</tr>")
-                continue
-            out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            out.append("</table>")
-            in_table = False
-        if ln.startswith("### "):
-            out.append(f"<h3>{html.escape(ln[4:])}</h3>")
-        elif ln.startswith("## "):
-            out.append(f"<h2>{html.escape(ln[3:])}</h2>")
-        elif ln.startswith("# "):
-            out.append(f"<h1>{html.escape(ln[2:])}</h1>")
-        elif ln.strip():
-            out.append(f"<p>{html.escape(ln)}</p>")
-    if in_table:
-        out.append("</table>")
-    out.append("".join(f"<p><img src='{html.escape(n)}.png' width='600'></p>" for n in figures))
-    out.append("</body></html>")
-    return "\n".join(out)
+    """The markdown report as an HTML page (:func:`cevns.reports.html_page`), with the ``figures`` (PNG names)."""
+    return html_page(md, figures)
 
 
 #: the paper study's figures, in order (registered in cevns.plots)

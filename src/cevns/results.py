@@ -272,6 +272,12 @@ class FitResult:
         """Goodness of fit: P(chi^2_ndof >= chi2_min) (NaN without degrees of freedom)."""
         return _p_value(self.chi2_min, self.ndof)
 
+    @property
+    def statistic_min(self) -> float:
+        """The minimum of the statistic named by :attr:`statistic` (``chi2_min`` holds it whatever its kind: the
+        chi^2 of eq. 20, or the Poisson deviance -2 ln(L/L_saturated))."""
+        return self.chi2_min
+
     def unbounded(self, level: str) -> bool:
         """True if some interval at ``level`` reaches the end of the scan that is not a physical boundary:
         the data do not constrain the parameter there at this C.L. (its end is then null in JSON)."""

@@ -220,8 +220,11 @@ SCHEMA: Dict[str, Key] = {
     "backgrounds": tables("backgrounds of a counting experiment (one entry each)", table("", {}, variant=(
         "kind", "", {
             "events": {**_BKG_COMMON, "file": _FILE, "columns": _EVENTS_COLS,
-                       "time_shape": text("'uniform': the energy projection, flat in time (steady state)",
-                                          choices=("uniform",))},
+                       "time_shape": text("spread the energy projection over the time bins (steady state): "
+                                          "'uniform' flat; 'time-efficiency' through the detector's time "
+                                          "efficiency; 'exponential' its decay from t = 0, no plateau "
+                                          "(absent: the events' own times)",
+                                          choices=("uniform", "time-efficiency", "exponential"))},
             "table": {**_BKG_COMMON, "file": _FILE, "columns": _TABLE_COLS, "shapes": _SHAPES},
             "projections": {**_BKG_COMMON,
                             "energy_file": text("CSV of the energy shape", required=True),
@@ -388,7 +391,7 @@ class _Validator:
                 self.fail(f"{where} {disc}", f"must be one of {', '.join(repr(o) for o in options)}, got "
                           f"{_show(choice)}" + (_suggest(choice, list(options)) if isinstance(choice, str) else ""),
                           disc)
-            fields = {disc: text("", choices=tuple(options)), **fields, **options[choice]}
+            fields = {disc: text("", choices=tuple(options), default=choice or None), **fields, **options[choice]}
             for name in v:
                 if name not in fields:
                     owners = [repr(o) for o, f in options.items() if name in f]

@@ -14,6 +14,7 @@ from scipy.special import chdtr, chdtrc, gammainccinv, gammaincinv
 
 from .convergence import failed
 from .errors import CevnsInputError, check_positive
+from .statistic import Statistic, kind_of
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,36 @@ def p_value(chi2_min: float, ndof: int) -> float:
     return float(chdtrc(ndof, max(chi2_min, 0.0)))
 
 
+@dataclass
+class GaussianPart:
+    """Eq. 20 on the bins ``idx``: chi^2 = sum ((1 + alpha) r - d)^2 / s^2 + (alpha / sigma_alpha)^2, alpha
+    minimised analytically (closed form, vectorised over toys x predictions).  Toys: d ~ N(r (1 + alpha), s)
+    with alpha ~ N(0, sigma_alpha) (the constraint of the nuisance)."""
+
+    idx: np.ndarray
+    sigma: np.ndarray
+    sigma_alpha: float
+    kind: str = "gaussian"
+
+    def generate(self, rng: np.random.Generator, signal: np.ndarray, n: int) -> np.ndarray:
+        alpha = rng.normal(0.0, 1.0, n) * self.sigma_alpha
+        return signal[None, :] * (1.0 + alpha[:, None]) + rng.normal(0.0, 1.0, (n, signal.size)) * self.sigma
+
+    def q(self, data: np.ndarray, pred: np.ndarray, theta0: Any = None) -> Tuple[np.ndarray, Any]:
+        """chi^2 (alpha minimised) for toys ``data`` (T, n) and predictions ``pred`` (T, M, n) -> (T, M)."""
+        w = 1.0 / self.sigma**2
+        pw = pred * w
+        A = np.einsum("tmn,tmn->tm", pw, pred)
+        X = np.einsum("tmn,tn->tm", pw, data)
+        C = np.einsum("tn,tn->t", data * w, data)[:, None]
+        if self.sigma_alpha > 0:
+            L = 1.0 / self.sigma_alpha**2
+            return C + L - (X + L) ** 2 / (A + L), None
+        return C - 2.0 * X + A, None
+
+
 @dataclass(frozen=True)
-class Chi2:
+class Chi2(Statistic):
     """chi^2 of eq. 20 with the normalisation nuisance alpha minimised analytically.
 
     chi2(alpha) = sum_i [((1 + alpha) r_i - d_i) / s_i]^2 + (alpha / sigma_alpha)^2 is quadratic in
@@ -120,6 +149,7 @@ class Chi2:
     sigma: np.ndarray
     sigma_alpha: float = 0.20
     _w: np.ndarray = field(init=False, repr=False, compare=False)  # weights 1/sigma^2
+    name = "chi2"
 
     def __post_init__(self):
         d = np.asarray(self.data, dtype=float)
@@ -180,24 +210,36 @@ class Chi2:
         a = float(self.alpha_hat(r))
         return 2.0 * ((1.0 + a) * r - self.data) * (1.0 + a) / self.sigma**2
 
+    def toy_parts(self, idx: np.ndarray) -> List[Any]:
+        """Eq. 20 for toys: data ~ N(r (1 + alpha), sigma), alpha ~ N(0, sigma_alpha)."""
+        return [GaussianPart(np.asarray(idx), np.asarray(self.sigma, dtype=float), float(self.sigma_alpha))]
 
-class JointChi2:
-    """Sum of several experiments' chi^2 (eq. 20 each, each with its own normalisation nuisance), acting on
-    their predictions concatenated bin by bin -- "cost functions that add".  Same interface as :class:`Chi2`."""
+    def __add__(self, other: Statistic) -> Statistic:
+        """chi^2 + chi^2: a :class:`JointChi2` (each part keeps its own normalisation)."""
+        if isinstance(other, (Chi2, JointChi2)):
+            return JointChi2([self, *getattr(other, "parts", [other])])
+        return super().__add__(other)
 
-    def __init__(self, parts: Sequence[Chi2]):
+
+class JointChi2(Statistic):
+    """Sum of several experiments' statistics (eq. 20 each with its own normalisation nuisance, or Poisson parts
+    with nothing shared), acting on their predictions concatenated bin by bin -- "cost functions that add"."""
+
+    def __init__(self, parts: Sequence[Statistic]):
         if len(parts) < 2:
             raise CevnsInputError("a joint chi^2 needs at least two parts")
         self.parts = tuple(parts)
+        self.name = kind_of([c.name for c in self.parts])
         edges = np.cumsum([0] + [c.data.size for c in self.parts])
         self.slices = [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
         self.data = np.concatenate([c.data for c in self.parts])
         self.sigma = np.concatenate([c.sigma for c in self.parts])
 
     def alpha_hat(self, pred) -> np.ndarray:
-        """The normalisation nuisance of each part, stacked on the last axis."""
+        """The normalisation nuisance of each part, stacked on the last axis (0 for a part without one)."""
         r = np.asarray(pred, dtype=float)
-        return np.stack([c.alpha_hat(r[..., sl]) for c, sl in zip(self.parts, self.slices)], -1)
+        return np.stack([c.alpha_hat(r[..., sl]) if isinstance(c, Chi2) else np.zeros(r.shape[:-1])
+                         for c, sl in zip(self.parts, self.slices)], -1)
 
     def __call__(self, pred) -> np.ndarray:
         """Sum of the parts' minimum chi^2 for the concatenated prediction(s) ``pred``."""
@@ -208,6 +250,12 @@ class JointChi2:
         """d chi^2_min / d pred_i, the parts' gradients concatenated."""
         r = np.asarray(pred, dtype=float)
         return np.concatenate([c.gradient(r[sl]) for c, sl in zip(self.parts, self.slices)])
+
+    def toy_parts(self, idx: np.ndarray) -> List[Any]:
+        return [p for c, sl in zip(self.parts, self.slices) for p in c.toy_parts(idx[sl])]
+
+    def leaves(self) -> Optional[List[Tuple[Statistic, Any]]]:
+        return list(zip(self.parts, self.slices))
 
 
 def find_intervals(f: Callable[[float], float], grid: Any, level: float,

@@ -10,10 +10,10 @@ neutrino per decay, 0 <= E <= m_mu / 2)
 Each flavour component carries ``nu_per_pot`` neutrinos per proton on target; the fluence at the detector
 is ``pot * nu_per_pot / (4 pi d^2)`` [cm^-2] for the whole run (a fluence, not a flux: a spallation
 experiment's exposure is its mass alone).  The flux moments Phi_n(E_min) = int_{E_min} dPhi/dE E^n dE
-(n = 0, -1, -2, ``design.md``) are closed forms: a step for the line, polynomials in E_min for the Michel
+(n = 0, -1, -2, docs/physics.md) are closed forms: a step for the line, polynomials in E_min for the Michel
 spectra.
 
-Timing (``design.md``, "time factorises"): the arrival time of a component does not depend on its energy.
+Timing (docs/physics.md, "time factorises"): the arrival time of a component does not depend on its energy.
 The proton-on-target trace is a Gaussian (mean ``pot_mean_us``, width ``pot_width_us``), convolved with
 the pion lifetime for the prompt nu_mu and with the pion and muon lifetimes for the delayed flavours.
 Energies in MeV, times in microseconds.

@@ -15,115 +15,17 @@ vectorised over toys (each step one statistic evaluation per toy).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ._poly import monomial_matrix
-from .poisson import column_products, newton_profile
+from .poisson import PoissonPart  # noqa: F401  (the toy parts of the statistics, re-exported)
+from .stats import GaussianPart  # noqa: F401
 
 _TINY = 1e-12
 _GOLD = 0.5 * (np.sqrt(5.0) - 1.0)
-
-
-@dataclass
-class GaussianPart:
-    """Eq. 20 on the bins ``idx``: chi^2 = sum ((1 + alpha) r - d)^2 / s^2 + (alpha / sigma_alpha)^2, alpha
-    minimised analytically (closed form, vectorised over toys x predictions).  Toys: d ~ N(r (1 + alpha), s)
-    with alpha ~ N(0, sigma_alpha) (the constraint of the nuisance)."""
-
-    idx: np.ndarray
-    sigma: np.ndarray
-    sigma_alpha: float
-    kind: str = "gaussian"
-
-    def generate(self, rng: np.random.Generator, signal: np.ndarray, n: int) -> np.ndarray:
-        alpha = rng.normal(0.0, 1.0, n) * self.sigma_alpha
-        return signal[None, :] * (1.0 + alpha[:, None]) + rng.normal(0.0, 1.0, (n, signal.size)) * self.sigma
-
-    def q(self, data: np.ndarray, pred: np.ndarray, theta0: Any = None) -> Tuple[np.ndarray, Any]:
-        """chi^2 (alpha minimised) for toys ``data`` (T, n) and predictions ``pred`` (T, M, n) -> (T, M)."""
-        w = 1.0 / self.sigma**2
-        pw = pred * w
-        A = np.einsum("tmn,tmn->tm", pw, pred)
-        X = np.einsum("tmn,tn->tm", pw, data)
-        C = np.einsum("tn,tn->t", data * w, data)[:, None]
-        if self.sigma_alpha > 0:
-            L = 1.0 / self.sigma_alpha**2
-            return C + L - (X + L) ** 2 / (A + L), None
-        return C - 2.0 * X + A, None
-
-
-@dataclass
-class PoissonPart:
-    """-2 ln lambda of :class:`cevns.poisson.PoissonLikelihood` on the bins ``idx``, for toys x predictions:
-    mu = s + b + s (V^T theta_s) + F^T theta_f, theta ~ N(0, 1), profiled by the likelihood's own Newton
-    steps (:func:`cevns.poisson.newton_profile`) with the counts of each toy and warm starts.
-    Toys: theta drawn from N(0, 1), expectation clipped at >= 0, counts Poisson."""
-
-    idx: np.ndarray
-    bkg: np.ndarray          #: (n,) total background
-    V: np.ndarray            #: (k_s, n) signal columns (relative, multiply the signal)
-    F: np.ndarray            #: (k_f, n) fixed columns (absolute)
-    iterations: int = 30
-    tol: float = 1e-9
-    kind: str = "poisson"
-    _G: Tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False, repr=False)
-
-    def __post_init__(self):
-        self._G = column_products(self.V, self.F)
-
-    @classmethod
-    def from_likelihood(cls, lk: Any, idx: np.ndarray) -> "PoissonPart":
-        """From a :class:`~cevns.poisson.PoissonLikelihood`: its columns rebuilt from the public arrays (signal
-        norm, signal shapes, background norms, background shapes, in the likelihood's order)."""
-        n = lk.data.size
-        V = ([np.full(n, lk.signal_sigma)] if lk.signal_sigma > 0 else []) + list(lk.signal_shapes)
-        F = [s * b for s, b in zip(lk.background_sigmas, lk.backgrounds) if s > 0] + list(lk.background_shapes)
-        if len(V) != lk.n_signal_cols or len(V) + len(F) != lk.n_nuisances:
-            # a merged likelihood (PoissonLikelihood.combine: shared nuisances) keeps its columns only internally
-            V, F = list(lk._V), list(lk._F)
-        return cls(np.asarray(idx), np.asarray(lk.bkg_total, dtype=float), np.array(V).reshape(len(V), n),
-                   np.array(F).reshape(len(F), n), int(lk.iterations), float(lk.tol))
-
-    @property
-    def k(self) -> int:
-        return self.V.shape[0] + self.F.shape[0]
-
-    def generate(self, rng: np.random.Generator, signal: np.ndarray, n: int) -> np.ndarray:
-        ks = self.V.shape[0]
-        theta = rng.normal(0.0, 1.0, (n, self.k))
-        mu = signal[None, :] * (1.0 + theta[:, :ks] @ self.V) + self.bkg[None, :] + theta[:, ks:] @ self.F
-        return rng.poisson(np.maximum(mu, 0.0)).astype(float)
-
-    def _mu(self, s: np.ndarray, theta: np.ndarray) -> np.ndarray:
-        ks = self.V.shape[0]
-        return s * (1.0 + theta[:, :ks] @ self.V) + self.bkg + theta[:, ks:] @ self.F
-
-    @staticmethod
-    def _stat(mu, d, dlogd, theta) -> np.ndarray:
-        m = np.maximum(mu, _TINY)
-        return 2.0 * (m - d + dlogd - d * np.log(m)).sum(-1) + (theta * theta).sum(-1)
-
-    def q(self, data: np.ndarray, pred: np.ndarray, theta0: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
-        """-2 ln lambda for toys ``data`` (T, n) and predictions ``pred`` (T, M, n) -> (T, M), and theta* (T, M, k);
-        ``theta0`` (T, M, k) a starting point (e.g. the nuisances of a neighbouring prediction)."""
-        T, M, n = pred.shape
-        s = pred.reshape(T * M, n)
-        d = np.repeat(data, M, axis=0)
-        theta = np.zeros((T * M, self.k)) if theta0 is None else np.array(theta0, dtype=float).reshape(T * M, self.k)
-        out = np.empty(T * M)
-        step = max(1, 2_000_000 // max(1, n * self.k))
-        for a in range(0, T * M, step):
-            sl = slice(a, a + step)
-            out[sl], theta[sl] = self._profile(s[sl], d[sl], theta[sl])
-        return out.reshape(T, M), theta.reshape(T, M, self.k)
-
-    def _profile(self, s: np.ndarray, d: np.ndarray, theta: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        dlogd = np.where(d > 0, d * np.log(np.maximum(d, _TINY)), 0.0)
-        f, th, _ = newton_profile(s, d, dlogd, self.bkg, self.V, self.F, self._G, theta, self.iterations, self.tol)
-        return f, th
 
 
 @dataclass
@@ -263,23 +165,13 @@ def toy_batch(problem: ToyProblem, x_true: float, seed: int, point: int, batch: 
 
 
 def parts_of(statistic: Any, n_bins: int) -> List[Any]:
-    """The toy parts of an experiment's statistic (``exp.chi2_function()``): a :class:`~cevns.stats.Chi2`, a
-    :class:`~cevns.poisson.PoissonLikelihood`, or sums of them (``JointChi2``, a joint fit's grouped statistic)."""
-    from .poisson import PoissonLikelihood
-    from .stats import Chi2, JointChi2
+    """The toy parts of an experiment's statistic (``exp.chi2_function()``, a :class:`cevns.statistic.Statistic`):
+    :class:`~cevns.stats.GaussianPart` and :class:`~cevns.poisson.PoissonPart` on their bins."""
+    from .statistic import Statistic
 
-    def one(st, idx):
-        if isinstance(st, Chi2):
-            return [GaussianPart(idx, np.asarray(st.sigma, dtype=float), float(st.sigma_alpha))]
-        if isinstance(st, PoissonLikelihood):
-            return [PoissonPart.from_likelihood(st, idx)]
-        if isinstance(st, JointChi2):
-            return [p for c, sl in zip(st.parts, st.slices) for p in one(c, idx[sl])]
-        if hasattr(st, "groups"):  # experiments._GroupedStatistic: parts on index sets
-            return [p for c, ix in st.groups for p in one(c, idx[np.asarray(ix)])]
-        raise TypeError(f"no toys for a statistic of type {type(st).__name__}")
-
-    return one(statistic, np.arange(n_bins))
+    if not isinstance(statistic, Statistic):
+        raise TypeError(f"no toys for a statistic of type {type(statistic).__name__}")
+    return statistic.toy_parts(np.arange(n_bins))
 
 
 def check_parts(parts: Sequence[Any], n_bins: int) -> None:

@@ -1,7 +1,7 @@
-"""Cross-section building blocks (Sec. 1-3 of ``paper/equations.md``), natural units.
+"""Cross-section building blocks (the equations restated in docs/physics.md), natural units.
 
 Every differential cross section of the paper depends on the neutrino energy
-only through E^0, E^-1 and E^-2 (``design.md``).  The functions here return it
+only through E^0, E^-1 and E^-2 (docs/physics.md).  The functions here return it
 as a dict ``{n: c_n(T)}`` with dsigma/dT = sum_n c_n(T) E^n [MeV^-3], valid for
 E >= E_min(T).  Coefficients may be numbers, arrays or :class:`cevns._poly.Poly`
 objects (polynomials in the model parameters): one formula serves the direct
@@ -57,10 +57,13 @@ def em_charge_shift(T, m, r2_natural: Any = 0.0, q_e: Any = 0.0) -> Any:
 
 
 def cevns_coherent_terms(T, m, F2, charge2: Any) -> Terms:
-    """G_F^2 m / pi * F^2 * charge2 * (1 - m T / (2 E^2))  (eq. 1 with Q_V^2 -> charge2)."""
+    """G_F^2 m / pi * F^2 * charge2 * (1 - T/E - m T / (2 E^2))  (eq. 1 with Q_V^2 -> charge2).
+
+    The -T/E term (an E^-1 term) is the full spin-0 kinematics; the paper's eq. 1 leaves it out, which is
+    good to T/E ~ 1e-5 at a reactor but not at a stopped-pion source (+0.1-0.3 %, docs/physics.md)."""
     T = np.asarray(T, dtype=float)
     base = (C.G_FERMI**2 * m / np.pi) * F2 * charge2
-    return {0: base, -2: base * (-0.5 * m * T)}
+    return {0: base, -1: base * (-T), -2: base * (-0.5 * m * T)}
 
 
 def eves_terms(T, a: Any, b: Any, c: Any) -> Terms:

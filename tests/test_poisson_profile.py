@@ -1,0 +1,158 @@
+"""The Poisson nuisance profile (cevns.poisson.newton_profile) against plain references, and its warm starts.
+
+References: scipy's bounded scalar minimiser (one nuisance) or L-BFGS-B (several) on the same -2 ln lambda,
+written out here from its definition; cold profiles for the warm-started ones; a continuation scan against
+the same points profiled one by one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import optimize
+
+import cevns
+from cevns.analysis import _g_coefficients, _scan, combined_basis
+from cevns.cli import main
+from cevns.models import MODELS, StandardModel
+from cevns.poisson import PoissonLikelihood
+
+
+def deviance(mu, d, theta):
+    """-2 ln lambda written out: 2 sum [mu - d + d ln(d / mu)] + theta.theta (d ln d = 0 at d = 0)."""
+    mu = np.asarray(mu, dtype=float)
+    if np.any(mu <= 0):
+        return np.inf
+    dl = np.where(d > 0, d * np.log(np.where(d > 0, d, 1.0) / mu), 0.0)
+    return float(2.0 * np.sum(mu - d + dl) + np.dot(theta, theta))
+
+
+DATA = np.array([3.0, 0.0, 7.0, 12.0, 5.0, 1.0])
+BKG = np.array([[1.0, 0.5, 2.0, 3.0, 1.5, 0.4], [0.2, 0.2, 0.1, 1.0, 2.0, 0.3]])
+SIGNALS = np.array([[2.0, 1.0, 4.0, 8.0, 3.0, 0.5], [0.5, 3.0, 1.0, 2.0, 1.0, 4.0], [20.0, 9.0, 30.0, 60.0, 25.0, 6.0]])
+
+
+def test_only_the_signal_normalisation_is_profiled_like_a_scalar_minimisation():
+    """One nuisance, the signal normalisation (the backgrounds fixed): the empty (signal, background) and
+    (background, background) Hessian blocks once crashed the profile (ValueError: cannot reshape)."""
+    lk = PoissonLikelihood(DATA, backgrounds=BKG, background_sigmas=[0.0, 0.0], signal_sigma=0.15)
+    assert lk.names == ["signal_norm"]
+    got = lk(SIGNALS)
+    for s, v in zip(SIGNALS, got):
+        lo = -1.0 / 0.15 + 1e-9  # mu > 0 for every theta above this (the backgrounds are positive)
+        ref = optimize.minimize_scalar(lambda t: deviance(s * (1 + 0.15 * t) + BKG.sum(0), DATA, [t]),
+                                       bounds=(lo, 30.0), method="bounded", options={"xatol": 1e-10})
+        assert v == pytest.approx(ref.fun, abs=1e-8)
+    assert lk(SIGNALS[0]) == pytest.approx(got[0], abs=1e-12)
+
+
+def test_only_background_nuisances_are_profiled_like_a_plain_minimisation():
+    """Background normalisations and an absolute background shape, no signal nuisance (empty signal blocks)."""
+    shape = np.array([[0.3, -0.1, 0.5, 0.2, -0.4, 0.1]])
+    lk = PoissonLikelihood(DATA, backgrounds=BKG, background_sigmas=[0.3, 0.5], background_shapes=shape)
+    assert lk.n_signal_cols == 0 and lk.n_nuisances == 3
+    got = lk(SIGNALS)
+    F = np.vstack([0.3 * BKG[0], 0.5 * BKG[1], shape[0]])
+    for s, v in zip(SIGNALS, got):
+        ref = optimize.minimize(lambda t: deviance(s + BKG.sum(0) + t @ F, DATA, t), np.zeros(3), method="Nelder-Mead",
+                                options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000})
+        assert v == pytest.approx(ref.fun, abs=1e-7)
+        assert v <= ref.fun + 1e-9  # never above the reference's minimum
+    np.testing.assert_allclose(lk.gradient(SIGNALS[0]), optimize.approx_fprime(SIGNALS[0], lambda s: float(lk(s)), 1e-6),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_a_joint_of_a_signal_only_part_and_a_background_only_part_is_their_sum():
+    a = PoissonLikelihood(DATA, backgrounds=BKG, background_sigmas=[0.0, 0.0], signal_sigma=0.15)
+    b = PoissonLikelihood(DATA[::-1].copy(), backgrounds=BKG[:, ::-1], background_sigmas=[0.3, 0.0])
+    joint = PoissonLikelihood.combine([a, b], [{}, {}])
+    both = np.hstack([SIGNALS, SIGNALS])
+    np.testing.assert_allclose(joint(both), a(SIGNALS) + b(SIGNALS), rtol=0, atol=1e-9)
+
+
+def test_warm_starts_give_the_cold_profile():
+    """call_warm from other nuisances -- some outside the allowed region (an expectation <= 0: started from zero
+    instead) -- gives the profile started from zero."""
+    lk = cevns.load_experiment("coherent-csi-2021").chi2_function()
+    rng = np.random.default_rng(5)
+    base = np.abs(rng.normal(20.0, 5.0, lk.data.size))
+    preds = base[None, :] * np.geomspace(0.05, 20.0, 40)[:, None]
+    cold = lk(preds)
+    start = rng.normal(0.0, 3.0, (preds.shape[0], lk.n_nuisances))
+    start[::3, 0] = -20.0  # the signal normalisation below -1/sigma: negative signal, outside the region
+    warm, theta = lk.call_warm(preds, start)
+    np.testing.assert_allclose(warm, cold, rtol=1e-11, atol=1e-9)
+    again, _ = lk.call_warm(preds, theta)  # from the minimum itself: the same values
+    np.testing.assert_allclose(again, cold, rtol=1e-11, atol=1e-9)
+
+
+def test_the_exclusion_scan_continued_in_the_coupling_equals_points_profiled_from_zero():
+    """The B-L scan of CsI + LAr (shared flux) profiled coupling by coupling from the nuisances of the coupling
+    below gives, point by point, the profile from zero (below 1e4: the points an exclusion is decided on)."""
+    j = cevns.load_experiment("coherent-csi-2021") + cevns.load_experiment("coherent-lar-2020")
+    chi2, ch = j.chi2_function(), j.channels("cevns+eves")
+    C = []
+    for m in (0.3, 30.0, 3000.0):
+        mdl = MODELS["vector-bl"](mass_MeV=m)
+        C.append(_g_coefficients(combined_basis(j, mdl, ch), mdl.values()))
+    C = np.stack(C)
+    gg = np.concatenate([[0.0], np.geomspace(1e-7, 1e-2, 60)])
+    vals, states = _scan(chi2, C, gg)
+    cold = chi2(np.einsum("gk,mkb->mgb", gg[:, None] ** np.arange(C.shape[1]), C).reshape(-1, C.shape[2]))
+    cold = cold.reshape(vals.shape)
+    assert states.shape == vals.shape + (sum(lk.n_nuisances for lk, _ in chi2.groups),)
+    ok = cold < 1e4
+    assert ok.sum() > 100 and (~ok).any()  # the scan reaches far into the excluded region
+    np.testing.assert_allclose(vals[ok], cold[ok], rtol=1e-12, atol=1e-9)
+    assert np.all(vals[~ok] > 1e3)
+
+
+def _csi_file(tmp_path: Path, signal_only: bool) -> Path:
+    """A copy of the built-in CsI file with only the signal normalisation (every background sigma 0) or only the
+    background nuisances (signal_sigma 0, nothing shared), and no signal shapes."""
+    folder = Path(str(resources.files("cevns.data").joinpath("experiments")))
+    for f in folder.glob("coherent_csi_2021*"):
+        shutil.copy(f, tmp_path)
+    text = (tmp_path / "coherent_csi_2021.toml").read_text()
+    text = text[:text.index("[[signal_shapes]]")]
+    if signal_only:
+        text = re.sub(r"(?m)^sigma = [0-9.]+", "sigma = 0.0", text)
+    else:
+        text = text.replace("signal_sigma = 0.1146", "signal_sigma = 0.0")
+        text = re.sub(r"(?m)^shared = .*$", "shared = {}", text)
+    out = tmp_path / ("sig_only.toml" if signal_only else "bkg_only.toml")
+    out.write_text(text)
+    return out
+
+
+@pytest.mark.parametrize("signal_only", [True, False])
+def test_cevns_fit_of_a_csi_file_with_one_kind_of_nuisance(tmp_path, capsys, signal_only):
+    """`cevns fit FILE` on a valid CsI file with only the signal normalisation (background sigmas all 0; it
+    crashed: cannot reshape array of size 0) or only background nuisances: exit 0, the API's result, and a
+    chi^2_min that is the statistic at the best fit profiled by an independent minimiser."""
+    path = _csi_file(tmp_path, signal_only)
+    assert main(["fit", str(path), "--param", "sin2w", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)["result"]
+    exp = cevns.load_experiment(str(path))
+    lk = exp.chi2_function()
+    assert lk.n_nuisances == (1 if signal_only else 3) and lk.n_signal_cols == (1 if signal_only else 0)
+    res = exp.fit("sin2w")
+    assert out["converged"] and out["chi2_min"] == pytest.approx(res.chi2_min, rel=1e-12)
+    assert out["best"] == pytest.approx(res.best, rel=1e-9)
+    p = exp.predict(StandardModel(sin2w=res.best))
+    s, bkg = p.cevns + p.eves, lk.bkg_total
+    if signal_only:
+        sig = 0.1146
+        ref = optimize.minimize_scalar(lambda t: deviance(s * (1 + sig * t) + bkg, lk.data, [t]),
+                                       bounds=(-1 / sig + 1e-9, 30.0), method="bounded", options={"xatol": 1e-10})
+    else:
+        F = np.array([sg * b for sg, b in zip(lk.background_sigmas, lk.backgrounds)])
+        ref = optimize.minimize(lambda t: deviance(s + bkg + t @ F, lk.data, t), np.zeros(3), method="Nelder-Mead",
+                                options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000})
+    assert res.chi2_min == pytest.approx(ref.fun, abs=1e-6)
