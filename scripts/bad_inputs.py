@@ -64,6 +64,14 @@ class Case:
     files: Dict[str, Content] = field(default_factory=dict)
     expect: Optional[int] = 2
     area: str = ""  #: "schema": the clean error belongs to the experiment-file schema (module docstring)
+    #: files of the user's in the case folder that must come out of the run byte for byte as they went in
+    keep: Tuple[str, ...] = ()
+    #: a TCP server on 127.0.0.1 during the run, its port as ``{port}`` in argv: "silent" (accepts, never answers),
+    #: "ssh" or "http" (answers at once as such a service would), "closed" (a port nothing listens on)
+    server: str = ""
+    #: run in the case folder after its files are made (e.g. a chmod, a lock held); returns a clean-up or None
+    setup: Optional[Callable[[Path], Optional[Callable[[], None]]]] = None
+    cwd: str = ""  #: the working folder of the run, relative to the case folder (default: the case folder)
 
 
 @dataclass
@@ -75,6 +83,7 @@ class Outcome:
     nonfinite: bool
     seconds: float
     stderr: str = ""
+    lost: List[str] = field(default_factory=list)  #: files of the user's changed, moved or removed by the run
 
     @property
     def problems(self) -> List[str]:
@@ -89,6 +98,8 @@ class Outcome:
             out.append(f"exit {self.status}, expected {self.case.expect}")
         if self.case.expect is None and self.status not in (0, 2, None):
             out.append(f"exit {self.status}")
+        if self.lost:
+            out.append("the user's " + ", ".join(self.lost) + " changed or gone")
         return out
 
 
@@ -256,8 +267,8 @@ def cases() -> List[Case]:
     c: List[Case] = []
 
     def add(key: str, group: str, what: str, argv: Sequence[str], files: Optional[Dict[str, Content]] = None,
-            expect: Optional[int] = 2, area: str = "") -> None:
-        c.append(Case(key, group, what, list(argv), dict(files or {}), expect, area))
+            expect: Optional[int] = 2, area: str = "", **kw) -> None:
+        c.append(Case(key, group, what, list(argv), dict(files or {}), expect, area, **kw))
 
     # experiment files (TOML): form
     T = "experiment file"
@@ -470,6 +481,7 @@ def cases() -> List[Case]:
         key = re.sub(r"[^a-z0-9.=%+_]+", "-", text.replace("{d}", "").replace("--", " ").lower()).strip("-")
         add("cli-" + (key or "none"), A,
             f"`cevns {text.replace('{d}', 'DIR')}`" if argv else "`cevns` (no command)", argv, files)
+    output_and_cluster_cases(add)
     for case in c:
         if case.key in SCHEMA_CASES:
             case.area = "schema"
@@ -479,6 +491,137 @@ def cases() -> List[Case]:
     if missing:
         raise KeyError(f"SCHEMA_CASES or MAY_SUCCEED name no case: {sorted(missing)}")
     return c
+
+
+def png_with_text(key: str, value: str) -> bytes:
+    """A 1x1 PNG with one text chunk ``key`` = ``value`` (a user's figure whose metadata mention cevns)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+            + chunk(b"tEXt", key.encode() + b"\x00" + value.encode()) + chunk(b"IDAT", zlib.compress(b"\x00\x00"))
+            + chunk(b"IEND", b""))
+
+
+def read_only(name: str) -> Callable[[Path], Optional[Callable[[], None]]]:
+    """Setup: the folder ``name`` made read-only (given back its write bit after the run, so it can be removed)."""
+    def setup(d: Path) -> Callable[[], None]:
+        (d / name).mkdir(exist_ok=True)
+        os.chmod(d / name, 0o555)
+        return lambda: os.chmod(d / name, 0o755)
+    return setup
+
+
+def locked(name: str) -> Callable[[Path], Optional[Callable[[], None]]]:
+    """Setup: the lock of output folder ``name`` held by this script (as another cevns run would hold it)."""
+    def setup(d: Path) -> Callable[[], None]:
+        import fcntl
+
+        f = open(d / f".{name}.cevns-lock", "a+")
+        fcntl.lockf(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        f.write(str(os.getpid()))
+        f.flush()
+        return f.close
+    return setup
+
+
+def symlinked(name: str, target: str) -> Callable[[Path], Optional[Callable[[], None]]]:
+    def setup(d: Path) -> None:
+        (d / target).mkdir(exist_ok=True)
+        (d / name).parent.mkdir(parents=True, exist_ok=True)
+        (d / name).symlink_to(d / target)
+    return setup
+
+
+USER_NOTE = b"my own notes; not cevns's\n"
+
+
+def output_and_cluster_cases(add: Callable[..., None]) -> None:
+    """Outputs that must never cost a user's file (issue 26, part 1) and coverage on a cluster (part 3)."""
+    OUT = "output"
+    cov = ["coverage", "conus-plus", "--param", "mu_nu", "--toys", "10", "--points", "3"]
+    add("out-dot-force", OUT, "`reproduce --out . --force` in a folder holding the user's files (handled: they stay, "
+        "nothing of theirs moves)", ["reproduce", "--out", ".", "--force"],
+        {"thesis.tex": lambda: USER_NOTE, "data/x.csv": lambda: b"1,2\n"}, expect=0, keep=("thesis.tex", "data/x.csv"))
+    add("out-dot", OUT, "`reproduce --out .` in a folder holding the user's files, without --force", ["reproduce", "--out",
+        "."], {"thesis.tex": lambda: USER_NOTE}, keep=("thesis.tex",))
+    add("out-up-force", OUT, "`reproduce --out .. --force` from a subfolder of the user's (handled in place)",
+        ["reproduce", "--out", "..", "--force"], {"thesis.tex": lambda: USER_NOTE, "sub/notes.txt": lambda: USER_NOTE},
+        expect=0, keep=("thesis.tex", "sub/notes.txt"), cwd="sub")
+    add("out-read-only", OUT, "`reproduce --out DIR/ro --force` into a read-only folder", ["reproduce", "--out", "{d}/ro",
+        "--force"], setup=read_only("ro"))
+    add("out-locked", OUT, "`reproduce --out DIR/res` while another run holds that folder", ["reproduce", "--out",
+        "{d}/res"], setup=locked("res"))
+    add("out-coverage-locked", OUT, "`coverage --out DIR/cov` while another run holds that folder",
+        cov + ["--workers", "0", "--out", "{d}/cov"], setup=locked("cov"))
+    add("out-link", OUT, "`reproduce --out DIR/link` where link is a symbolic link to a folder",
+        ["reproduce", "--out", "{d}/link"], setup=symlinked("link", "real"))
+    add("docs-mentions-cevns", OUT, "`reproduce --docs notes.md`, a user's notes that mention cevns",
+        ["reproduce", "--out", "{d}/res", "--docs", "{d}/notes.md"],
+        {"notes.md": lambda: b"# notes\n\nRan `cevns reproduce`; cevns 0.1.0 (matplotlib) looks fine.\n"},
+        keep=("notes.md",))
+    add("plot-svg-comment", OUT, "`predict --plot talk.svg`, a user's SVG with cevns in a comment",
+        ["predict", "--plot", "{d}/talk.svg"],
+        {"talk.svg": lambda: b'<?xml version="1.0"?>\n<!-- for the cevns talk: <metadata><dc:creator><cc:Agent><dc:title>'
+         b'cevns --><svg xmlns="http://www.w3.org/2000/svg"/>\n'}, keep=("talk.svg",))
+    add("plot-png-title", OUT, "`fit --plot talk.png`, a user's PNG whose Title metadata says cevns",
+        ["fit", "--param", "sin2w", "--plot", "{d}/talk.png"], {"talk.png": lambda: png_with_text("Title", "cevns 0.1.0")},
+        keep=("talk.png",))
+    add("coverage-json-mentions-cevns", OUT, "`coverage --out DIR/cov` over a user's coverage.json that mentions cevns",
+        cov + ["--workers", "0", "--out", "{d}/cov"],
+        {"cov/coverage.json": lambda: b'{"note": "made with cevns", "format": "cevns"}\n'}, keep=("cov/coverage.json",))
+    add("coverage-cache-link", OUT, "`coverage --out DIR/cov` whose cache/ is a symbolic link",
+        cov + ["--workers", "0", "--out", "{d}/cov"], setup=symlinked("cov/cache", "elsewhere"))
+
+    K = "cluster"
+    for scheme in ("tls", "inproc", "ucx"):
+        add(f"scheduler-{scheme}", K, f"`coverage --scheduler {scheme}://127.0.0.1:8786`",
+            cov + ["--scheduler", f"{scheme}://127.0.0.1:8786", "--out", "{d}/c"])
+    for server, what in (("silent", "a server that accepts and never answers (30 s timeout)"),
+                         ("ssh", "an SSH server (answers with its banner)"),
+                         ("http", "a service answering in HTTP"), ("closed", "a port nothing listens on")):
+        add(f"scheduler-{server}", K, f"`coverage --scheduler tcp://127.0.0.1:PORT`: {what}",
+            cov + ["--scheduler", "tcp://127.0.0.1:{port}", "--out", "{d}/c"], server=server)
+    for args in (["--points", "1000000000"], ["--toys", "10000000", "--batch", "1"], ["--workers", "100000"],
+                 ["--toys", "10000000", "--points", "1001", "--batch", "1000000"],
+                 ["--toys", "10000000", "--batch", "10000000"]):
+        add("coverage-" + "-".join(a.strip("-") for a in args), K,
+            f"`coverage {' '.join(args)}`", ["coverage", "conus-plus", "--param", "mu_nu"] + args + ["--out", "{d}/c"])
+
+
+class TcpServer:
+    """A server on 127.0.0.1 for the cluster cases (:attr:`Case.server`)."""
+
+    BANNERS = {"ssh": b"SSH-2.0-OpenSSH_9.6\r\n", "http": b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"}
+
+    def __init__(self, kind: str):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.conns: list = []
+        if kind != "closed":
+            self.sock.listen(8)
+            threading.Thread(target=self.serve, args=(self.BANNERS.get(kind, b""),), daemon=True).start()
+
+    def serve(self, banner: bytes) -> None:
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            if banner:
+                c.sendall(banner)
+
+    def close(self) -> None:
+        for c in self.conns:
+            c.close()
+        self.sock.close()
 
 
 # --- running -----------------------------------------------------------------------------------------------------
@@ -521,13 +664,17 @@ def run_case(case: Case, workdir: Path) -> Outcome:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     for name, make in case.files.items():
+        (workdir / name).parent.mkdir(parents=True, exist_ok=True)
         (workdir / name).write_bytes(make())
-    argv = [a.replace("{d}", str(workdir)) for a in case.argv]
+    cleanup = case.setup(workdir) if case.setup is not None else None
+    kept = {name: (workdir / name).read_bytes() for name in case.keep}
+    server = TcpServer(case.server) if case.server else None
+    argv = [a.replace("{d}", str(workdir)).replace("{port}", str(server.port if server else 0)) for a in case.argv]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC)] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg", PYTHONWARNINGS="default")
     t0 = time.perf_counter()
     try:
-        p = subprocess.run([sys.executable, "-m", "cevns", *argv], cwd=workdir, env=env, capture_output=True,
+        p = subprocess.run([sys.executable, "-m", "cevns", *argv], cwd=workdir / case.cwd, env=env, capture_output=True,
                            text=True, errors="replace", timeout=TIMEOUT_S,
                            preexec_fn=_limit_memory if os.name == "posix" else None)
         status, out, err = p.returncode, p.stdout, p.stderr
@@ -536,10 +683,20 @@ def run_case(case: Case, workdir: Path) -> Outcome:
             return b.decode(errors="replace") if isinstance(b, bytes) else str(b or "")
         status, out, err = None, text(e.stdout), text(e.stderr)
     dt = time.perf_counter() - t0
+    if server is not None:
+        server.close()
+    if cleanup is not None:
+        cleanup()
+    lost = [n for n, b in kept.items() if not (workdir / n).is_file() or (workdir / n).read_bytes() != b]
     msg = message_of(err).replace(str(workdir), "DIR")
+    if case.keep and status == 0 and not lost:  # a case handled without error: what counts is the user's files
+        msg = f"(no error) the user's {', '.join(case.keep)} unchanged, the outputs written beside"
+    if server is not None:  # a port and a process id change from run to run; the table must not
+        msg = msg.replace(str(server.port), "PORT")
+    msg = msg.replace(f"(pid {os.getpid()})", "(pid of the run holding it)")
     shutil.rmtree(workdir, ignore_errors=True)
     return Outcome(case, status, msg, "Traceback (most recent call last)" in err, nonfinite_output(out), dt,
-                   err.replace(str(workdir), "DIR"))
+                   err.replace(str(workdir), "DIR"), lost)
 
 
 def schema_landed() -> bool:
@@ -567,9 +724,12 @@ def table(outcomes: Sequence[Outcome]) -> str:
     tb = sum(o.traceback for o in outcomes)
     bad = [o for o in outcomes if o.problems]
     waived = sum(o.case.area == "schema" for o in bad)
+    kept = [o for o in outcomes if o.case.keep]
+    lost = sum(bool(o.lost) for o in kept)
     lines = [f"{n} bad inputs, each run as `python -m cevns ...` by `python scripts/bad_inputs.py` (which writes this "
              f"table): {exit2} end with exit status 2, {tb} with a traceback, {len(bad)} not as expected ({waived} of "
-             "them left for the experiment schema).  The message is the line of stderr holding `error:`; DIR is the "
+             f"them left for the experiment schema); in the {len(kept)} cases with files of the user's, {lost} of "
+             "those files changed or gone.  The message is the line of stderr holding `error:`; DIR is the "
              "case's temporary folder.", "",
              "| # | kind | input | exit | message | traceback |", "|---|---|---|---|---|---|"]
     for i, o in enumerate(outcomes, 1):

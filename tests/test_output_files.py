@@ -107,17 +107,98 @@ def test_exclusion_api_refuses_huge_masses(exp):
 def test_outputs_get_the_permissions_of_ordinary_files(tmp_path):
     """Staged folders and atomically written files are made private by mkdtemp/mkstemp; cevns gives them what
     mkdir and open give (0777 / 0666 less the umask), so others can read a user's results as usual."""
-    from cevns.outputs import StagedOutput, write_file_atomically
+    from cevns._files import write_atomically
+    from cevns.outputs import StagedOutput
 
     old = os.umask(0o022)
     try:
         out = tmp_path / "res"
         with StagedOutput(out) as d:
-            write_file_atomically(d / "results.json", "{}")
+            write_atomically(d / "results.json", "{}")
         assert (out.stat().st_mode & 0o777) == 0o755
         assert ((out / "results.json").stat().st_mode & 0o777) == 0o644
         os.umask(0o077)
-        write_file_atomically(tmp_path / "private.txt", "x")
+        write_atomically(tmp_path / "private.txt", "x")
         assert ((tmp_path / "private.txt").stat().st_mode & 0o777) == 0o600
     finally:
         os.umask(old)
+
+
+# --- the mark: only where cevns puts it (not the bytes "cevns" anywhere) --------------------------------------
+def _users_files(d):
+    """Files of a user's that mention cevns, but not where cevns puts its mark."""
+    from matplotlib.figure import Figure
+
+    (d / "notes.md").write_text("# notes\n\nTried `cevns reproduce` today; cevns 0.1.0 (matplotlib) looks fine.\n")
+    (d / "talk.svg").write_text('<?xml version="1.0"?>\n<!-- figure for the cevns talk; <metadata><dc:creator><cc:Agent>'
+                                '<dc:title>cevns 0.1 --> <svg xmlns="http://www.w3.org/2000/svg"><text>cevns</text></svg>\n')
+    fig = Figure()
+    fig.add_subplot().set_title("cevns")
+    fig.savefig(d / "talk.png", metadata={"Title": "cevns 0.1.0 (matplotlib)", "Author": "cevns"})
+    fig.savefig(d / "talk.pdf", metadata={"Title": "cevns 0.1.0 (matplotlib)", "Subject": "cevns"})
+    fig.savefig(d / "talk.eps", metadata={"Title": "cevns 0.1.0"})
+    (d / "result.json").write_text('{"comment": "cevns-result/1 of cevns", "format": "mine"}\n')
+    return ["notes.md", "talk.svg", "talk.png", "talk.pdf", "talk.eps", "result.json"]
+
+
+def test_a_users_file_that_mentions_cevns_is_not_cevns_s(tmp_path):
+    for name in _users_files(tmp_path):
+        assert not written_by_cevns(tmp_path / name), name
+        with pytest.raises(Exception, match="not written by cevns"):
+            check_output_file(tmp_path / name, "--plot")
+
+
+def test_the_mark_where_cevns_puts_it(tmp_path):
+    from matplotlib.figure import Figure
+
+    from cevns.outputs import MARKDOWN_MARK
+
+    (tmp_path / "v.md").write_text(MARKDOWN_MARK + " reproduce --docs v.md`; do not edit by hand -->\n# x\n")
+    (tmp_path / "late.md").write_text("# x\n" + MARKDOWN_MARK + " reproduce`\n")  # the first line only
+    (tmp_path / "r.json").write_text('{\n  "format": "cevns-result/1",\n  "result": {}\n}\n')
+    assert written_by_cevns(tmp_path / "v.md") and written_by_cevns(tmp_path / "r.json")
+    assert not written_by_cevns(tmp_path / "late.md")
+    for ext in ("png", "pdf", "svg", "eps", "ps"):
+        fig = Figure()
+        fig.add_subplot().plot([0, 1])
+        fig.savefig(tmp_path / f"f.{ext}", metadata=figure_metadata(f"f.{ext}"))
+        assert written_by_cevns(tmp_path / f"f.{ext}"), ext
+
+
+def test_docs_and_plot_refuse_a_users_file_mentioning_cevns(tmp_path, capsys, monkeypatch):
+    """The issue's cases: `--docs notes.md` whose text mentions cevns, `--plot talk.svg` with cevns in a comment:
+    refused before any computation without --force, replaced with it."""
+    monkeypatch.chdir(tmp_path)
+    _users_files(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert main(["reproduce", "--out", "res", "--docs", "notes.md"]) == 2
+    assert "not written by cevns" in _err(capsys)
+    for fig in ("talk.svg", "talk.png", "talk.pdf"):
+        assert main(["predict", "conus-plus", "--plot", fig]) == 2
+        assert "not written by cevns" in _err(capsys)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing written, nothing made
+    assert main(["predict", "conus-plus", "--plot", "talk.svg", "--force"]) == 0
+    assert written_by_cevns(tmp_path / "talk.svg")
+    assert main(["predict", "conus-plus", "--plot", "talk.svg"]) == 0  # now cevns's: replaced without --force
+
+
+def test_coverage_out_refuses_a_users_json_mentioning_cevns(tmp_path, capsys):
+    cov = tmp_path / "cov"
+    cov.mkdir()
+    (cov / "coverage.json").write_text('{"note": "made with cevns", "format": "cevns"}\n')
+    assert main(["coverage", "conus-plus", "--param", "mu_nu", "--toys", "10", "--points", "3", "--workers", "0",
+                 "--out", str(cov)]) == 2
+    assert "not written by cevns" in _err(capsys)
+    assert sorted(os.listdir(cov)) == ["coverage.json"]
+
+
+def test_a_docs_file_cevns_wrote_is_replaced_without_force(tmp_path):
+    """The first line reproduce writes into --docs is the mark: the next run replaces the file without --force."""
+    from cevns.outputs import check_docs_file
+    from cevns.reproduce import write_study
+
+    docs = tmp_path / "v.md"
+    write_study(tmp_path / "res", {"results": {}, "figure_data": {}}, "paper", lambda r: "# table\n", docs=str(docs),
+                command="cevns reproduce --docs v.md", draw=lambda results, d: [])
+    assert written_by_cevns(docs) and docs.read_text().endswith("# table\n")
+    check_docs_file(docs)  # no --force needed

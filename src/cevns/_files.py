@@ -1,17 +1,60 @@
-"""Reading a user's text file (experiment TOML, data CSV) with a size cap and one clear error for every way
+"""Files in and out.
+
+Reading a user's text file (experiment TOML, data CSV) with a size cap and one clear error for every way
 it can be wrong: missing, a folder, too large (also ``/dev/zero`` and other endless devices: at most
-``limit + 1`` bytes are read), binary (NUL bytes) or not UTF-8."""
+``limit + 1`` bytes are read), binary (NUL bytes) or not UTF-8.
+
+Writing any file of cevns's (:func:`write_atomically`, the one helper for it): through a temporary file beside
+the target and a rename, so that a kill never leaves half a file under the final name and a symbolic link
+is never written through.
+"""
 
 from __future__ import annotations
 
 import csv
+import os
+import tempfile
 from pathlib import Path
-from typing import List, Tuple
+from typing import Callable, List, Tuple, Union
 
 from .errors import CevnsInputError
 
 #: the largest text file read (experiment files, data tables, determinations): 10 MB
 MAX_FILE_BYTES = 10_000_000
+
+
+def umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
+
+
+def write_atomically(path: Union[str, Path], content: Union[str, bytes, Callable[[str], None]]) -> None:
+    """Write ``path`` through a temporary file in its folder and a rename.  ``content``: text (UTF-8), bytes, or
+    a function that writes the temporary file given its name (e.g. ``lambda f: fig.savefig(f, format="png")``;
+    the temporary name keeps the suffix of ``path``).  The file gets the permissions ``open`` would give it
+    (0666 less the umask); a symbolic link at ``path`` is refused, never written through; on any error or
+    interrupt the temporary file is removed and ``path`` is left as it was."""
+    from .errors import CevnsInputError
+
+    p = Path(path)
+    if p.is_symlink():
+        raise CevnsInputError(f"{str(p)!r} is a symbolic link: cevns does not write through links")
+    fd, tmp = tempfile.mkstemp(dir=p.resolve().parent, prefix=f".{p.name}.tmp-{os.getpid()}-", suffix=p.suffix)
+    try:
+        if callable(content):
+            os.close(fd)
+            content(tmp)
+        else:
+            with os.fdopen(fd, "wb") as f:
+                f.write(content.encode("utf-8") if isinstance(content, str) else content)
+        os.chmod(tmp, 0o666 & ~umask())  # as open() makes it (mkstemp's is private, 0600)
+        os.replace(tmp, p)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def read_text_file(path: str | Path, what: str = "file", limit: int = MAX_FILE_BYTES) -> str:

@@ -109,25 +109,11 @@ def _check_plot(path: Optional[str], force: bool = False) -> None:
 def _write_figure(fig, path: str) -> None:
     """``fig`` into ``path`` (format by its extension), marked as cevns's in its metadata, through a temporary
     file and a rename (a kill never leaves half a figure under the user's name)."""
-    import os
-    import tempfile
-    from pathlib import Path
-
+    from ._files import write_atomically
     from .outputs import figure_metadata
 
-    p = Path(path)
-    from .outputs import _umask
-
-    fd, tmp = tempfile.mkstemp(dir=p.resolve().parent, prefix=f".{p.name}.tmp-{os.getpid()}-", suffix=p.suffix)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # as open() would make it (mkstemp's is private)
-    try:
-        fig.savefig(tmp, format=p.suffix[1:].lower(), metadata=figure_metadata(p))
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    fmt = path.rsplit(".", 1)[-1].lower()
+    write_atomically(path, lambda tmp: fig.savefig(tmp, format=fmt, metadata=figure_metadata(path)))
 
 
 def _parse_value(text: str) -> Any:
@@ -511,11 +497,12 @@ def cmd_schema(args) -> int:
 
 
 def cmd_coverage(args) -> int:
-    import re
+    """`cevns coverage`: every argument checked, then the run under the lock of its --out folder (one run at a
+    time per folder, so two runs can never mix their coverage.json and figures)."""
     from pathlib import Path
 
-    from .coverage import MAX_TOYS, feldman_cousins
-    from .outputs import check_output_file, write_file_atomically
+    from .coverage import MAX_POINTS, MAX_TOYS, check_run_size, check_scheduler
+    from .outputs import OutputLock, check_output_file, is_writable
 
     cl = _cl(args.cl)
     if not 1 <= args.toys <= MAX_TOYS:
@@ -523,8 +510,8 @@ def cmd_coverage(args) -> int:
                               f"core), got {args.toys}")
     if not 0 <= args.seed < 2**63:
         raise CevnsInputError(f"--seed must be from 0 to 2^63 - 1, got {args.seed}")
-    if args.points < 3:
-        raise CevnsInputError(f"--points must be >= 3, got {args.points}")
+    if not 3 <= args.points <= MAX_POINTS:
+        raise CevnsInputError(f"--points must be from 3 to {MAX_POINTS}, got {args.points}")
     if args.batch < 1:
         raise CevnsInputError(f"--batch must be >= 1, got {args.batch}")
     if args.workers is not None and args.workers < 0:
@@ -532,26 +519,39 @@ def cmd_coverage(args) -> int:
     if args.scheduler is not None:
         if args.workers is not None:
             raise CevnsInputError("--workers starts a local cluster; with --scheduler the cluster has its own workers")
-        if not re.fullmatch(r"(tcp|tls|ws|wss|ucx|inproc)://[^\s:/]+:\d{1,5}", args.scheduler):
-            raise CevnsInputError(f"--scheduler must look like tcp://HOST:PORT, got {args.scheduler!r}")
+        check_scheduler(args.scheduler, "--scheduler")
+    check_run_size(args.points, args.toys, args.batch, 1, args.workers, True, "--")  # the bins are known below
     out = Path(args.out)
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise CevnsInputError(f"--out {str(out)!r} is {'a symbolic link' if out.is_symlink() else 'not a folder'}: "
                               "give a folder")
-    names = ("coverage.json", "coverage.png", "coverage.pdf")
-    for name in names:  # before any computation: never over a file of the user's
-        check_output_file(out / name, "--out", args.force)
+    with OutputLock(out):
+        if out.is_dir() and not is_writable(out):
+            raise CevnsInputError(f"--out {str(out)!r} is read-only: choose another folder")
+        if (out / "cache").is_symlink() or ((out / "cache").exists() and not (out / "cache").is_dir()):
+            raise CevnsInputError(f"--out {str(out)!r}: its cache is not a folder of cevns's (a link or a file)")
+        for name in ("coverage.json", "coverage.png", "coverage.pdf"):  # before any computation
+            check_output_file(out / name, "--out", args.force)
+        return _coverage_run(args, cl, out)
+
+
+def _coverage_run(args, cl, out) -> int:
+    from ._files import write_atomically
+    from .coverage import check_run_size, feldman_cousins
+
     exp = _experiment(args)
     _announce_joint(exp)
+    check_run_size(args.points, args.toys, args.batch, int(exp.data.counts.size), args.workers, True, "--")
     res = feldman_cousins(exp, args.param, toys=args.toys, cl=cl, channels=args.channels,
                           seed=args.seed, points=args.points, batch=args.batch, workers=args.workers,
-                          scheduler=args.scheduler, cache=out / "cache", progress=Progress("toys"))
+                          scheduler=args.scheduler, cache=out / "cache", progress=Progress("toys"),
+                          announce=lambda m: print(f"cevns: coverage: {m}", file=sys.stderr, flush=True))
     u = res.unit
     units = {k: u for k in ("/best_fit", "/physical_range", "/fc_intervals", "/wilks_intervals", "/points/*/true")} \
         if u else {}
     units.update({"/run/wall_s": "s", "/run/seconds_per_10k_toys": "s"})
     text = dumps(_envelope(args, "coverage", res.to_dict(), exp, [cl.to_dict(1)], units), indent=2)
-    write_file_atomically(out / "coverage.json", text + "\n")
+    write_atomically(out / "coverage.json", text + "\n")
     res.figure(out / "coverage")
     print(f"wrote {out / 'coverage.json'}, {out / 'coverage.png'}, {out / 'coverage.pdf'}", file=sys.stderr)
     print(text if args.json else res)
@@ -758,15 +758,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--channels", default="cevns+eves", help="cevns | eves | cevns+eves (default)")
     sp.add_argument("--toys", type=int, default=2000, help="pseudo-experiments per grid point (default 2000)")
     sp.add_argument("--cl", default="90%", metavar="LEVEL", help=CL_HELP + " (default 90%%)")
-    sp.add_argument("--points", type=int, default=21, help="true values on the grid (default 21)")
+    sp.add_argument("--points", type=int, default=21, help="true values on the grid (default 21, at most 1001)")
     sp.add_argument("--workers", type=int, default=None,
-                    help="local Dask workers (default: the number of cores); 0: in this process, without Dask")
-    sp.add_argument("--scheduler", metavar="ADDR", help="address of a running Dask scheduler, e.g. tcp://10.0.0.1:8786")
+                    help="local Dask workers (default: the number of cores, and at most that); 0: in this process, "
+                         "without Dask")
+    sp.add_argument("--scheduler", metavar="ADDR",
+                    help="address of a running Dask scheduler, tcp://HOST:PORT, e.g. tcp://10.0.0.1:8786 (tls://, "
+                         "ucx:// and inproc:// are not supported); every exchange with it times out after 30 s")
     sp.add_argument("--seed", type=int, default=0, help="random seed (default 0); results do not depend on --workers")
-    sp.add_argument("--batch", type=int, default=500, help="toys per task (default 500; part of the seed scheme)")
+    sp.add_argument("--batch", type=int, default=500, help="toys per task (default 500; part of the seed scheme; "
+                    "at most 100000 tasks in all)")
     sp.add_argument("--out", default="cevns-coverage",
                     help="output folder: coverage.json, coverage.png/pdf, cache/ (default ./cevns-coverage); its "
-                         "files are replaced only if cevns wrote them")
+                         "files are replaced only if cevns wrote them (a mark in their metadata); one run at a time")
     sp.add_argument("--force", action="store_true", help="replace coverage.json/png/pdf in --out that cevns did not write")
     sp.set_defaults(func=cmd_coverage)
 
@@ -797,7 +801,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default=None,
                     help="output folder (default ./cevns-results for paper, ./cevns-global for global)")
     sp.add_argument("--force", action="store_true",
-                    help="write into an --out folder that holds files cevns did not write (they are kept)")
+                    help="write into an --out folder that holds files cevns did not write (they are kept and never "
+                         "moved; one named like an output is replaced), or over a --docs FILE cevns did not write")
     sp.add_argument("--transitions", default="zero", choices=["zero", "marginalised"],
                     help="global study: transition EM parameters at zero (default) or marginalised")
     sp.add_argument("--docs", metavar="FILE", help="also write the validation table to FILE (docs/validation.md)")

@@ -23,6 +23,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from . import registry as _registry
+from ._files import MAX_FILE_BYTES
 from ._threads import limited
 from .builders import RESPONSES, SOURCES, STATISTICS, build
 from .detector import IonisationResponse
@@ -34,9 +35,6 @@ from .readers import Dataset
 from .results import ContourResult, ExclusionResult, FitResult, Prediction
 from .statistic import Grouped
 from .stats import Chi2, JointChi2
-
-#: the largest experiment or data file read (a larger one is refused, not parsed)
-MAX_FILE_BYTES = 10_000_000
 
 #: built-in experiment name -> its file (from :data:`cevns.registry.EXPERIMENTS`)
 BUILTIN = {name: f for name, (f, _) in _registry.EXPERIMENTS.items()}

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from . import plots, plots_global  # noqa: F401  (importing them registers their figures)
 from .errors import CevnsInputError
 from .figure_registry import STUDIES, FigureSpec, of_study
-from .outputs import StagedOutput, check_output_dir
+from .outputs import OutputLock, StagedOutput, check_output_dir
 from .style import figure_style
 
 #: the largest results.json read (a global study with its grids is a few MB)
@@ -91,7 +91,8 @@ def redraw(path: Path, out: Path, force: bool = False, names: Optional[Sequence[
     if out.resolve() == path.resolve().parent:
         raise CevnsInputError(f"--out {str(out)!r} is the folder of {path.name}: redraw into another folder (the "
                               "study's own folder is written as a whole by the study)")
-    check_output_dir(out, force)
-    with StagedOutput(out, force) as tmp:
-        drawn = draw(results, tmp, names)
+    with OutputLock(out):  # one run at a time into one folder
+        check_output_dir(out, force)
+        with StagedOutput(out, force) as tmp:
+            drawn = draw(results, tmp, names)
     return drawn

@@ -365,7 +365,8 @@ def write_study(outdir: Path, run: Dict[str, Any], study: str, report, docs: Opt
     temporary folder and swapped in (:class:`cevns.outputs.StagedOutput`): a failed or interrupted run leaves the
     previous outputs untouched, and nothing is written through a symbolic link.  ``draw(results, folder)``: what
     draws the figures (default: the study's registered figures, :func:`cevns.figures.draw`); returns their names."""
-    from .outputs import StagedOutput, write_file_atomically
+    from ._files import write_atomically
+    from .outputs import StagedOutput
     from .results import dumps
 
     results = {**run["results"], "study": study, "figure_data": run["figure_data"]}
@@ -378,7 +379,7 @@ def write_study(outdir: Path, run: Dict[str, Any], study: str, report, docs: Opt
         (tmp / "report.md").write_text(md)
         (tmp / "report.html").write_text(html_report(md, tuple(drawn)))
     if docs:
-        write_file_atomically(Path(docs), f"<!-- written by `{command}`; do not edit by hand -->\n" + md)
+        write_atomically(Path(docs), f"<!-- written by `{command}`; do not edit by hand -->\n" + md)
     return md
 
 
@@ -393,6 +394,14 @@ def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: O
     study on instead of the default conus-plus; the report's header then lists the inputs that differ.
     ``summary``: print the comparison table on stdout at the end (default: with ``progress``).
     """
+    from .outputs import OutputLock
+
+    with OutputLock(Path(out)):  # one run at a time into one folder
+        return _reproduce(out, progress, docs, sin2w_points, force, experiment, summary)
+
+
+def _reproduce(out: str | Path, progress: bool, docs: Optional[str], sin2w_points: str | Path | None, force: bool,
+               experiment, summary: Optional[bool]) -> Dict[str, Any]:
     from .outputs import check_docs_file, check_output_dir
 
     if experiment is not None:

@@ -169,12 +169,17 @@ def save(fig, base: Union[str, Path], exts: Sequence[str] = ("png", "pdf")) -> N
     is marked as cevns's in its metadata (:func:`cevns.outputs.figure_metadata`)."""
     import matplotlib
 
+    from ._files import write_atomically
     from .outputs import figure_metadata
+
+    def write(ext: str) -> None:  # through a temporary file and a rename (never half a figure under its name)
+        name = f"{base}.{ext}"
+        write_atomically(name, lambda tmp: fig.savefig(tmp, format=ext, metadata=figure_metadata(name)))
 
     engine = fig.get_layout_engine()
     if engine is None:
         for ext in exts:
-            fig.savefig(f"{base}.{ext}", metadata=figure_metadata(f"{base}.{ext}"))
+            write(ext)
         return
     engine.execute(fig)  # what savefig's first, silent draw would do (figure.dpi = savefig.dpi here)
     # no engine while saving (savefig puts back "no engine" as the rc default, hence the rc_context)
@@ -182,6 +187,6 @@ def save(fig, base: Union[str, Path], exts: Sequence[str] = ("png", "pdf")) -> N
         try:
             fig.set_layout_engine(None)
             for ext in exts:
-                fig.savefig(f"{base}.{ext}", metadata=figure_metadata(f"{base}.{ext}"))
+                write(ext)
         finally:
             fig.set_layout_engine(engine)
