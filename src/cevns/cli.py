@@ -656,14 +656,9 @@ def _add_plot(sp, text: str) -> None:
     sp.add_argument("--force", action="store_true", help="replace a --plot FILE that cevns did not write")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="cevns", description="CEvNS and EvES phenomenology: predictions, fits and "
-                                "limits for reactor (CONUS+) and stopped-pion (COHERENT CsI, LAr) data, alone or "
-                                "combined.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    from . import __version__, registry
-
-    p.add_argument("--version", action="version", version=f"cevns {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+def _add_predict_command(sub) -> None:
+    """The `predict` subcommand."""
+    from . import registry
 
     sp = sub.add_parser("predict", help="expected counts per bin for a model",
                         description="Expected CEvNS and EvES counts per bin (eq. 17, 19).")
@@ -677,6 +672,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                               "vector-bl)")
     _add_plot(sp, "draw CEvNS and EvES stacked over the data into FILE (png, pdf), like Fig. 1")
     sp.set_defaults(func=cmd_predict)
+
+
+def _add_fit_command(sub) -> None:
+    """The `fit` subcommand."""
+    from . import registry
 
     sp = sub.add_parser("fit", help="best fit, Delta chi^2 profile and intervals of one parameter",
                         description="Profile one parameter with the experiment's own statistic: chi^2 of eq. 20 "
@@ -698,6 +698,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plot(sp, "draw the Delta chi^2 profile into FILE (png, pdf)")
     sp.set_defaults(func=cmd_fit)
 
+
+def _add_exclusion_command(sub) -> None:
+    """The `exclusion` subcommand."""
+    from . import registry
+
     sp = sub.add_parser("exclusion", help="light-mediator exclusion in (M, g)",
                         description="Smallest excluded coupling per mediator mass (and allowed islands).")
     _add_common(sp)
@@ -717,6 +722,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plot(sp, "draw the excluded region in (M, g) into FILE (png, pdf), like Fig. 7")
     sp.set_defaults(func=cmd_exclusion)
 
+
+def _add_contour_command(sub) -> None:
+    """The `contour` subcommand."""
     sp = sub.add_parser("contour", help="allowed region of two parameters (the rest of the family marginalised)",
                         description="Delta chi^2 over a grid of two parameters of one model, e.g. q_ee,q_emu or "
                         "r2_ee,r2_emu or sin2w,mu_nu; the other members of the family are minimised over.")
@@ -732,11 +740,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plot(sp, "draw the contour into FILE (png, pdf)")
     sp.set_defaults(func=cmd_contour)
 
+
+def _add_list_command(sub) -> None:
+    """The `list` subcommand."""
     sp = sub.add_parser("list", help="built-in experiments, models and parameters with units",
                         description="List the built-in experiments, the models and their parameters with units.")
     sp.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     sp.set_defaults(func=cmd_list)
 
+
+def _add_schema_command(sub) -> None:
+    """The `schema` subcommand."""
     sp = sub.add_parser("schema", help="the experiment-file format: JSON Schema, reference tables, or check a file",
                         description="Print every section and key an experiment file may hold (type, unit, allowed "
                         "range, default) as JSON Schema (draft 2020-12), or as the Markdown tables of "
@@ -746,6 +760,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--validate", metavar="FILE", help="check FILE against the schema (no computation)")
     sp.set_defaults(func=cmd_schema)
 
+
+def _add_coverage_command(sub) -> None:
+    """The `coverage` subcommand."""
     sp = sub.add_parser("coverage", help="Feldman-Cousins interval from toys, and the coverage of the Delta chi^2 interval",
                         description="One-parameter Feldman-Cousins construction (likelihood-ratio ordering, physical "
                         "boundary respected) over a grid of true values, from pseudo-experiments drawn from the "
@@ -774,6 +791,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true", help="replace coverage.json/png/pdf in --out that cevns did not write")
     sp.set_defaults(func=cmd_coverage)
 
+
+def _add_figures_command(sub) -> None:
+    """The `figures` subcommand."""
     sp = sub.add_parser("figures", help="redraw every figure of a study from its results.json, without refitting",
                         description="Redraw the figures of `cevns reproduce` (or `reproduce global`) from the "
                         "results.json it wrote: every number a figure shows is read from the file (its 'figure_data' "
@@ -786,6 +806,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true", help="replace a --out folder holding files cevns did not write")
     sp.set_defaults(func=cmd_figures)
 
+
+def _add_reproduce_command(sub) -> None:
+    """The `reproduce` subcommand."""
     sp = sub.add_parser("reproduce", help="a whole study (the paper's, or the global fit), with report and figures",
                         description="Run every analysis of a study and write results.json, report.md/html and the "
                         "figures.  'paper' (default): the reference paper on the embedded CONUS+ data, or on another "
@@ -810,6 +833,26 @@ def build_parser() -> argparse.ArgumentParser:
                     help="further sin^2 theta_W determinations for Fig. 3 (columns: label,Q_GeV,value,err_plus,"
                          "err_minus,scheme,reference; scheme = MSbar | on-shell | effective)")
     sp.set_defaults(func=cmd_reproduce, input_options=input_options)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="cevns", description="CEvNS and EvES phenomenology: predictions, fits and "
+                                "limits for reactor (CONUS+) and stopped-pion (COHERENT CsI, LAr) data, alone or "
+                                "combined.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"cevns {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    _add_predict_command(sub)
+    _add_fit_command(sub)
+    _add_exclusion_command(sub)
+    _add_contour_command(sub)
+    _add_list_command(sub)
+    _add_schema_command(sub)
+    _add_coverage_command(sub)
+    _add_figures_command(sub)
+    _add_reproduce_command(sub)
     return p
 
 

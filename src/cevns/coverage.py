@@ -435,6 +435,24 @@ def _close(client: Any, cluster: Any, timeout: float, failed: bool = False) -> N
                 lg.setLevel(lv)
 
 
+def _check_run_inputs(g: np.ndarray, toys: Any, seed: Any, batch: Any, workers: Any, scheduler: Optional[str],
+                      problem: ToyProblem, processes: bool) -> None:
+    """run_toys' arguments: integers in range, a supported scheduler address, a size the machine can hold."""
+    if isinstance(toys, bool) or not isinstance(toys, (int, np.integer)) or not 1 <= toys <= MAX_TOYS:
+        raise CevnsInputError(f"toys must be an integer from 1 to {MAX_TOYS:.0e} per true value (10^4 toys take "
+                              f"~10 s of one core), got {toys!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+        raise CevnsInputError(f"seed must be an integer from 0 to 2^63 - 1, got {seed!r}")
+    if not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise CevnsInputError(f"batch must be an integer >= 1, got {batch!r}")
+    if workers is not None and (not isinstance(workers, (int, np.integer)) or workers < 0):
+        raise CevnsInputError(f"workers must be an integer >= 0, got {workers!r}")
+    if scheduler is not None:
+        check_scheduler(scheduler)
+    check_run_size(g.size, int(toys), int(batch), int(problem.observed.size), None if workers is None else int(workers),
+                   processes)
+
+
 def run_toys(problem: ToyProblem, grid: Any, toys: int, seed: int = 0, batch: int = DEFAULT_BATCH,
              workers: Optional[int] = None, scheduler: Optional[str] = None, client: Any = None,
              processes: bool = True, cache: Optional[str | Path] = None,
@@ -450,18 +468,7 @@ def run_toys(problem: ToyProblem, grid: Any, toys: int, seed: int = 0, batch: in
     finished batch after which a cluster run is given up.  Sizes beyond the machine are refused
     (:func:`check_run_size`)."""
     g = np.asarray(grid, dtype=float)
-    if isinstance(toys, bool) or not isinstance(toys, (int, np.integer)) or not 1 <= toys <= MAX_TOYS:
-        raise CevnsInputError(f"toys must be an integer from 1 to {MAX_TOYS:.0e} per true value (10^4 toys take "
-                              f"~10 s of one core), got {toys!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
-        raise CevnsInputError(f"seed must be an integer from 0 to 2^63 - 1, got {seed!r}")
-    if not isinstance(batch, (int, np.integer)) or batch < 1:
-        raise CevnsInputError(f"batch must be an integer >= 1, got {batch!r}")
-    if workers is not None and (not isinstance(workers, (int, np.integer)) or workers < 0):
-        raise CevnsInputError(f"workers must be an integer >= 0, got {workers!r}")
-    if scheduler is not None:
-        check_scheduler(scheduler)
-    check_run_size(g.size, int(toys), int(batch), int(problem.observed.size), workers, processes)
+    _check_run_inputs(g, toys, seed, batch, workers, scheduler, problem, processes)
     fp = problem.fingerprint()
     tasks = []
     for j, x in enumerate(g):
