@@ -181,3 +181,15 @@ def test_no_import_circle():
     assert [m for m in edges if m in reach(m)] == []
     for leaf in ("parameters", "constants", "registry", "published", "errors", "_poly", "convergence"):
         assert edges[leaf] <= {"errors"}, leaf
+
+
+def test_no_function_over_80_lines():
+    """Functions stay under ~80 lines (the project's rule; docs/architecture.md)."""
+    import ast
+
+    long = []
+    for f in SRC.glob("*.py"):
+        for n in ast.walk(ast.parse(f.read_text())):
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.end_lineno - n.lineno + 1 > 80:
+                long.append(f"{f.name}:{n.name} ({n.end_lineno - n.lineno + 1} lines)")
+    assert long == []
