@@ -262,6 +262,51 @@ POINTS_HEADER = "label,Q_GeV,value,err_plus,err_minus,scheme,reference\n"
 
 # --- the cases ---------------------------------------------------------------------------------------------------
 
+def coherent_meaning_cases(add: Callable[..., None], E: List[str]) -> None:
+    """COHERENT files whose values parse but mean something wrong (issue 26, item 2): each must be refused."""
+    T = "COHERENT inputs"
+    csi_events = "coherent_csi_2021_coincidence.csv"
+    lar_table = "coherent_lar_2020_pdfs.csv"
+
+    def with_csv(which: str, name: str, change: Callable[[List[str]], List[str]]) -> Dict[str, Content]:
+        files = coherent(which)
+
+        def make() -> bytes:
+            head, header, rows = csv_rows((DATA / name).read_text(encoding="utf-8").splitlines())
+            return ("\n".join(head + [header] + change(rows)) + "\n").encode()
+        files[name] = make
+        return files
+
+    def times_x1000(rows: List[str]) -> List[str]:
+        return [f"{r.split(',')[0]},{float(r.split(',')[1]) * 1000:g}" for r in rows]
+
+    def first_cell(value: str) -> Callable[[List[str]], List[str]]:
+        return lambda rows: [rows[0].replace(",32,", f",{value},", 1)] + rows[1:]
+
+    add("csi-times-in-ns", T, "COHERENT CsI: event times in ns read as us (x 1000)", E,
+        with_csv(CSI, csi_events, times_x1000))
+    add("csi-events-twice", T, "COHERENT CsI: every event listed twice", E, with_csv(CSI, csi_events, lambda r: r + r))
+    add("csi-no-time-bins", T, "COHERENT CsI: `time_edges_us` removed (events have times)", E,
+        coherent(CSI, lambda t: drop_key(t, "time_edges_us", "detector")))
+    add("csi-time-bins-past-data", T, "COHERENT CsI: time bins to 30 us (the data end near 12 us)", E,
+        coherent(CSI, edit("time_edges_us", "[0, 0.25, 0.5, 0.75, 1, 2, 4, 6, 20, 30]", "detector")))
+    add("csi-qf-above-1", T, "COHERENT CsI: quenching coefficients x 100 (quenching factor above 1)", E,
+        coherent(CSI, edit("coefficients", "[5.54628, 430.681, -11170.7, 84038.4]", "quenching")))
+    add("csi-efficiency-above-1", T, "COHERENT CsI: logistic efficiency reaching 1.62 (d = 0.3)", E,
+        coherent(CSI, edit("efficiency", '{ kind = "logistic", a = 1.32045, b = 0.285979, c = 10.8646, d = 0.3 }',
+                           "detector")))
+    add("csi-light-yield-alone", T, "COHERENT CsI: `light_yield = 20` without changing the spread", E,
+        coherent(CSI, edit("light_yield", "20.0", "detector")))
+    add("csi-nuisance-twice", T, "COHERENT CsI: two backgrounds named alike", E,
+        coherent(CSI, lambda t: t.replace('name = "neutrino-induced neutrons"', 'name = "beam-related neutrons"', 1)))
+    add("lar-negative-count", T, "COHERENT LAr: a count of -3 in the data table", E,
+        with_csv(LAR, lar_table, first_cell("-3")))
+    add("lar-fractional-count", T, "COHERENT LAr: a count of 32.5 in the data table", E,
+        with_csv(LAR, lar_table, first_cell("32.5")))
+    add("lar-row-twice", T, "COHERENT LAr: a table row repeated", E, with_csv(LAR, lar_table, lambda r: r + r[:1]))
+    add("lar-cell-missing", T, "COHERENT LAr: a table cell missing", E, with_csv(LAR, lar_table, lambda r: r[1:]))
+
+
 def cases() -> List[Case]:
     E = ["predict", "{d}/exp.toml", "--json"]
     c: List[Case] = []
@@ -361,6 +406,7 @@ def cases() -> List[Case]:
     add("lar-efficiency-latin1", T, "COHERENT LAr: efficiency table not UTF-8", E,
         {**coherent(LAR), "coherent_lar_2020_efficiency.csv":
          lambda: (DATA / "coherent_lar_2020_efficiency.csv").read_bytes() + "# caf\u00e9\n".encode("latin-1")})
+    coherent_meaning_cases(add, E)
 
     # data files (CSV)
     D = "data file"
