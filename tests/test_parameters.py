@@ -193,3 +193,13 @@ def test_no_function_over_80_lines():
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.end_lineno - n.lineno + 1 > 80:
                 long.append(f"{f.name}:{n.name} ({n.end_lineno - n.lineno + 1} lines)")
     assert long == []
+
+
+def test_coverage_takes_fix_too(tmp_path):
+    """`cevns coverage --fix`: the toys' model holds the given values, and the result says so."""
+    r = subprocess.run([sys.executable, "-m", "cevns", "coverage", "conus-plus", "--param", "q_ee", "--fix", "q_emu=0",
+                        "--toys", "20", "--points", "3", "--workers", "0", "--out", str(tmp_path / "cov")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    notes = json.loads((tmp_path / "cov" / "coverage.json").read_text())["result"]["notes"]
+    assert any("except q_emu = 0" in n for n in notes)

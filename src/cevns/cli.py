@@ -542,7 +542,8 @@ def _coverage_run(args, cl, out) -> int:
     exp = _experiment(args)
     _announce_joint(exp)
     check_run_size(args.points, args.toys, args.batch, int(exp.data.counts.size), args.workers, True, "--")
-    res = feldman_cousins(exp, args.param, toys=args.toys, cl=cl, channels=args.channels,
+    fixed, _ = _fix_free(args)
+    res = feldman_cousins(exp, args.param, toys=args.toys, cl=cl, channels=args.channels, fixed=fixed,
                           seed=args.seed, points=args.points, batch=args.batch, workers=args.workers,
                           scheduler=args.scheduler, cache=out / "cache", progress=Progress("toys"),
                           announce=lambda m: print(f"cevns: coverage: {m}", file=sys.stderr, flush=True))
@@ -770,8 +771,9 @@ def _add_coverage_command(sub) -> None:
                         "Runs on a local Dask cluster (default), an existing one (--scheduler) or in this process "
                         "(--workers 0); finished batches are cached under --out, so an interrupted run resumes.")
     _add_common(sp)
-    sp.add_argument("--param", required=True, help="sin2w | mu_nu | mu_nu_e | mu_nu_mu | q_* | r2_* (other parameters "
-                    "of the model at their defaults)")
+    sp.add_argument("--param", required=True, help="a parameter of a model without a mass (`cevns list`); the other "
+                    "parameters of its model are held at their defaults, or at --fix values (a one-dimensional "
+                    "construction)")
     sp.add_argument("--channels", default="cevns+eves", help="cevns | eves | cevns+eves (default)")
     sp.add_argument("--toys", type=int, default=2000, help="pseudo-experiments per grid point (default 2000)")
     sp.add_argument("--cl", default="90%", metavar="LEVEL", help=CL_HELP + " (default 90%%)")
@@ -789,6 +791,7 @@ def _add_coverage_command(sub) -> None:
                     help="output folder: coverage.json, coverage.png/pdf, cache/ (default ./cevns-coverage); its "
                          "files are replaced only if cevns wrote them (a mark in their metadata); one run at a time")
     sp.add_argument("--force", action="store_true", help="replace coverage.json/png/pdf in --out that cevns did not write")
+    _add_fix_free(sp, free=False)
     sp.set_defaults(func=cmd_coverage)
 
 

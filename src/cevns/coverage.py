@@ -71,9 +71,10 @@ def _physical_range(par: Any, even: bool) -> Tuple[float, float]:
 
 
 def toy_problem(exp: Any, param: str, channels: str = "cevns+eves", grid: Optional[Sequence[float]] = None,
-                points: int = 21, cl: float | str = 0.90) -> Tuple[ToyProblem, np.ndarray, Dict[str, Any]]:
+                points: int = 21, cl: float | str = 0.90,
+                fixed: Optional[Dict[str, float]] = None) -> Tuple[ToyProblem, np.ndarray, Dict[str, Any]]:
     """The :class:`~cevns.toys.ToyProblem` of ``exp`` for ``param`` (other parameters of its model at their
-    defaults), the grid of true values, and the Delta chi^2 fit used to choose it (default grid: the
+    defaults, or at ``fixed`` values), the grid of true values, and the Delta chi^2 fit used to choose it (default grid: the
     physical side of 2x the Wilks upper limit for a parameter that enters squared, else the Wilks
     interval widened by half its width on each side; ``points`` values)."""
     from .analysis import combined_basis
@@ -85,7 +86,9 @@ def toy_problem(exp: Any, param: str, channels: str = "cevns+eves", grid: Option
         raise CevnsInputError(f"{param!r} is a mediator coupling: coverage needs a parameter of a model without a mass "
                               "(`cevns list` names them)")
     level = delta_chi2_level(cl, 1)
-    model = cls()
+    if param in (fixed or {}):
+        raise CevnsInputError(f"{param} is the parameter of interest: it cannot also be fixed (--fix)")
+    model = cls(**(fixed or {}))
     ch = exp.channels(channels)
     basis = combined_basis(exp, model, ch)
     if param not in basis.names:
@@ -704,17 +707,19 @@ def feldman_cousins(exp: Any, param: str, grid: Optional[Sequence[float]] = None
                     batch: int = DEFAULT_BATCH, workers: Optional[int] = None, scheduler: Optional[str] = None,
                     client: Any = None, processes: bool = True, cache: Optional[str | Path] = None,
                     progress: Optional[Callable[[int, int], None]] = None,
-                    announce: Optional[Callable[[str], None]] = None) -> CoverageResult:
+                    announce: Optional[Callable[[str], None]] = None,
+                    fixed: Optional[Dict[str, float]] = None) -> CoverageResult:
     """Feldman-Cousins interval of ``param`` for experiment ``exp`` (any Experiment or JointExperiment) from
     ``toys`` pseudo-experiments at each of ``points`` true values (or ``grid``), and the coverage of the
     Delta chi^2 interval at each; execution as in :func:`run_toys`.  One-dimensional: the other parameters
-    of the model are fixed at their defaults (no profiling over them)."""
+    of the model are fixed at their defaults or at ``fixed`` values (no profiling over them)."""
     clv = _cl_value(cl)
-    prob, g, info = toy_problem(exp, param, channels, grid, points, cl)
+    prob, g, info = toy_problem(exp, param, channels, grid, points, cl, fixed)
     t, how = run_toys(prob, g, toys, seed, batch, workers, scheduler, client, processes, cache, progress, announce)
     how["seconds_per_10k_toys"] = how["wall_s"] / max(how["computed_toys"], 1) * 1e4 if how["computed_toys"] else None
     res = construct(prob, g, t, clv, info["level"], exp.name, info["channels"], tuple(info["physical_range"]), how)
-    res.notes.append("one-dimensional construction: the other parameters of the model at their defaults")
+    res.notes.append("one-dimensional construction: the other parameters of the model held fixed, at their defaults"
+                     + (" except " + ", ".join(f"{k} = {v:g}" for k, v in fixed.items()) if fixed else ""))
     res.notes.append("toys: nuisances drawn from their constraints (Gaussian normalisation for chi^2 parts, "
                      "N(0, 1) for Poisson parts), data from the experiment's likelihood")
     return res
