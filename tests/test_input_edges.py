@@ -107,7 +107,7 @@ def test_recoil_response_inputs_checked():
     from cevns.detector import Logistic, RecoilResponse, TimeEfficiency
 
     base = dict(mass_kg=14.6, quenching="polynomial", coefficients=(0.0554628, 4.30681, -111.707, 840.384),
-                observable="PE", spread=(0.0749, 9.56), edges=(0.0, 8.0, 12.0))
+                observable="PE", spread=(0.0749, 9.56), edges=(0.0, 8.0, 12.0), light_yield=13.35)
     RecoilResponse(**base)
     for coeffs in [(float("inf"), 4.3), (float("nan"),), (-1.0, 4.3)]:
         with pytest.raises(CevnsInputError, match="coefficients|not positive and increasing"):
@@ -116,7 +116,9 @@ def test_recoil_response_inputs_checked():
         Logistic(float("inf"), 0.28, 10.9, -0.33)
     with pytest.raises(CevnsInputError, match="decay_us must be > 0"):
         TimeEfficiency(0.52, -1.0)
-    assert float(Logistic(1.32, 1e300, 10.9, 0.0)(0.0)) == 0.0  # exp overflows silently far below the turn-on
+    assert float(Logistic(0.99, 1e300, 10.9, 0.0)(0.0)) == 0.0  # exp overflows silently far below the turn-on
+    with pytest.raises(CevnsInputError, match="reaches 1.32"):  # above 1: refused, not clipped
+        Logistic(1.32, 0.28, 10.9, 0.0)
 
 
 def test_implausibly_many_events(exp):

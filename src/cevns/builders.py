@@ -29,7 +29,7 @@ from .stopped_pion import StoppedPionSource
 
 #: [source] kind -> builder(config, base_dir)
 SOURCES: Dict[str, Callable[[Dict[str, Any], Path], Any]] = {}
-#: [quenching] model -> builder(config, base_dir, target, name): the response and its companions, as attributes
+#: [quenching] model -> builder(config, base_dir, target, name, source=): the response and its companions, as attributes
 RESPONSES: Dict[str, Callable[..., Dict[str, Any]]] = {}
 #: [likelihood] kind -> builder(experiment, [likelihood] table): sets the experiment's data and statistic
 STATISTICS: Dict[str, Callable[[Any, Dict[str, Any]], None]] = {}
@@ -101,7 +101,7 @@ _NO_RESOLUTION = {"model": "off", "sigma0_eV": 20.38, "fano": 0.11, "pair_energy
 
 
 @response("lindhard")
-def ionisation_response(cfg: Dict[str, Any], base_dir: Path, target: Any, name: str) -> Dict[str, Any]:
+def ionisation_response(cfg: Dict[str, Any], base_dir: Path, target: Any, name: str, source: Any = None) -> Dict[str, Any]:
     """Reactor germanium: Lindhard quenching, Fano resolution, [[detectors]] sharing an exposure, the chi^2 data."""
     quenching = Lindhard(k=float(cfg["quenching"]["k"]), Z=target.Z)
     resolution = _resolution(cfg.get("resolution", _NO_RESOLUTION))
@@ -140,8 +140,12 @@ def _warn_below_thresholds(name: str, detectors: Tuple[Detector, ...], edges: An
 
 
 @response("polynomial", "linear-qf")
-def _recoil_parts(cfg: Dict[str, Any], base_dir: Path, target: Any, name: str) -> Dict[str, Any]:
-    return {"response": recoil_response(cfg, base_dir)}
+def _recoil_parts(cfg: Dict[str, Any], base_dir: Path, target: Any, name: str, source: Any = None) -> Dict[str, Any]:
+    r = recoil_response(cfg, base_dir)
+    if source is not None:  # the quenching factor within (0, 1] up to the largest recoil of the lightest isotope
+        E, m = source.max_energy_MeV, min(iso.mass_MeV for iso in target.isotopes)
+        r.check_quenching_factor(2.0 * E * E / (m + 2.0 * E))
+    return {"response": r}
 
 
 # --- statistics ----------------------------------------------------------------------------------------------

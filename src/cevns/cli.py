@@ -60,8 +60,9 @@ class Progress:
         if not self.enabled:
             return
         n = int(30 * done / max(total, 1))
-        sys.stderr.write(f"\r{self.label} [{'#' * n}{'.' * (30 - n)}] {done}/{total} "
-                         f"{time.perf_counter() - self.t0:5.1f}s")
+        spent = time.perf_counter() - self.t0
+        left = f", about {spent * (total - done) / done:.0f} s left" if 0 < done < total else ""
+        sys.stderr.write(f"\r{self.label} [{'#' * n}{'.' * (30 - n)}] {done}/{total} {spent:5.1f}s{left}   ")
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()

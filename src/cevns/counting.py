@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -99,6 +100,61 @@ def _check_aligned(centres: np.ndarray, edges: np.ndarray, what: str, name: str)
                               f"bins made of whole table bins (its edges: {', '.join(f'{x:g}' for x in own)})")
 
 
+def _check_event_list(a: np.ndarray, te: Optional[np.ndarray], what: str, name: str) -> None:
+    """An event list's times must fall in the detector's time bins (most of them: times in ns read as us fall far
+    outside), the bins must not reach past the data, and events listed twice are refused (half or more of them
+    repeated) or reported (a CevnsWarning)."""
+    if te is None:
+        raise CevnsInputError(f"{what}: an event list has arrival times ({name}), but [detector] has no time_edges_us: "
+                              "without time bins the signal would be counted over all times and the events only over "
+                              "the times the file covers; give time_edges_us")
+    n = a.shape[0]
+    inside = (a[:, 1] >= te[0]) & (a[:, 1] < te[-1])
+    if n >= 20 and inside.mean() < 0.5:
+        raise CevnsInputError(f"{what}: {n - int(inside.sum())} of {n} events lie outside the time bins [{te[0]:g}, "
+                              f"{te[-1]:g}] us (times in {name} up to {a[:, 1].max():.4g}): are they in ns, not us?")
+    if n >= 100 and a[inside, 1].max(initial=te[0]) < te[-2]:
+        raise CevnsInputError(f"{what}: no event after {a[inside, 1].max(initial=te[0]):.4g} us, but the time bins reach "
+                              f"{te[-1]:g} us: the last bin [{te[-2]:g}, {te[-1]:g}] lies outside the data in {name}")
+    _, repeats = np.unique(a, axis=0, return_counts=True)
+    twice = int((repeats - 1).sum())
+    if twice and twice >= n / 2:
+        raise CevnsInputError(f"{what}: {twice} of the {n} events in {name} repeat another one exactly (every event "
+                              "listed twice?)")
+    if twice:
+        import warnings
+
+        from .errors import CevnsWarning
+
+        warnings.warn(f"{what}: {twice} of the {n} events in {name} repeat another one exactly (energy and time)",
+                      CevnsWarning, stacklevel=2)
+
+
+def _check_table_cells(a: np.ndarray, path: Path, what: str, counts: bool) -> None:
+    """A table of bin centres holds every cell of its grid once: no row repeated in every column, and every
+    (energy, time) pair present as often as the others (a further axis, e.g. F90, summed over, complete);
+    observed counts are whole numbers >= 0."""
+    from .readers import table_columns
+
+    full = table_columns(path)
+    _, repeats = np.unique(full, axis=0, return_counts=True)
+    if np.any(repeats > 1):
+        raise CevnsInputError(f"{what}: {int((repeats - 1).sum())} rows of {path.name} repeat another row in every "
+                              "column: each cell once")
+    pairs, per_pair = np.unique(a[:, :2], axis=0, return_counts=True)
+    n_e, n_t = np.unique(a[:, 0]).size, np.unique(a[:, 1]).size
+    if pairs.shape[0] != n_e * n_t or per_pair.min() != per_pair.max():
+        raise CevnsInputError(f"{what}: {path.name} does not cover its {n_e} x {n_t} grid of (energy, time) bin centres "
+                              f"evenly ({pairs.shape[0]} pairs, {per_pair.min()} to {per_pair.max()} rows each): a cell "
+                              "is missing or repeated (give every cell, 0 where empty)")
+    if counts:
+        v = a[:, 2]
+        bad = np.flatnonzero((v < 0) | (np.abs(v - np.round(v)) > 1e-9 * np.maximum(1.0, np.abs(v))))
+        if bad.size:
+            raise CevnsInputError(f"{what}: observed counts must be whole numbers >= 0; {path.name} has {v[bad[0]]:g} "
+                                  f"(and {bad.size - 1} more such cells)")
+
+
 def _rebin_1d(centres: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Sum of values whose centre lies in each [lo, hi) bin."""
     k = np.searchsorted(edges, centres, side="right") - 1
@@ -116,6 +172,7 @@ def _binned(exp, spec: Dict[str, Any], what: str, value_col: Optional[str] = Non
     if kind == "events":
         ce, ct = _columns(spec, what, ("energy", "time"))
         a = read_table(path, [ce, ct])
+        _check_event_list(a, te, what, path.name)
         if "time_shape" not in spec:
             return _bin2d(a[:, 0], a[:, 1], np.ones(a.shape[0]), ee, te)
         shape = spec["time_shape"]
@@ -132,6 +189,7 @@ def _binned(exp, spec: Dict[str, Any], what: str, value_col: Optional[str] = Non
         ce, ct, cv = _columns(spec, what, ("energy", "time", "value"))
         cv = value_col or cv
         a = read_table(path, [ce, ct, cv])
+        _check_table_cells(a, path, what, counts=what == "[data]" and value_col is None)
         _check_aligned(a[:, 0], ee, what, "energy_edges")
         if te is not None:
             _check_aligned(a[:, 1], te, what, "time_edges_us")
@@ -237,6 +295,7 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
             plus = _binned(exp, b, what, str(sh.get("plus"))) * scale
             minus = _binned(exp, b, what, str(sh["minus"])) * scale if "minus" in sh else None
             bshapes.append(0.5 * (plus - minus) if minus is not None else plus - shape * scale)
+            _check_events(bshapes[-1], f"{what} shape {sh.get('name', 'shape')}")
             bshape_names.append(str(sh.get("name", "shape")))
     nominal = exp.engine.rates(StandardModel(), "cevns")
     safe = np.where(nominal > 0, nominal, 1.0)
@@ -255,6 +314,8 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
             nom = _binned(exp, tspec, what)
             plus = _binned(exp, tspec, what, str(t.get("plus")))
             minus = _binned(exp, tspec, what, str(t["minus"])) if "minus" in t else None
+            for column in (nom, plus) + (() if minus is None else (minus,)):
+                _check_events(column, f"{what} template")
             diff = 0.5 * (plus - minus) if minus is not None else plus - nom
             rel = np.where(nom > 0, diff / np.where(nom > 0, nom, 1.0), 0.0)
         else:
@@ -270,6 +331,10 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
     sigma_s = float(lik.get("signal_sigma", 0.0))
     names = (["signal normalisation"] if sigma_s > 0 else []) + snames \
         + [n for n, s in zip(bnames, bsig) if s > 0] + bshape_names
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise CevnsInputError(f"nuisance name(s) {', '.join(map(repr, twice))} given twice in one file: name each "
+                              "nuisance once (nuisances of different files merge only through [likelihood] shared)")
     like = PoissonLikelihood(counts, np.array(bkgs) if bkgs else None, bsig, sigma_s,
                              np.array(sshapes) if sshapes else None, np.array(bshapes) if bshapes else None, names)
     return Counting(data, like, bnames, snames)

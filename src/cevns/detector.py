@@ -285,6 +285,11 @@ class Logistic:
     def __post_init__(self):
         for k in "abcd":
             check_finite(f"[detector] efficiency {k}", getattr(self, k))
+        top = max(self.d, self.a + self.d)  # the curve's supremum (its value far above or below the turn-on)
+        if top > 1.0 + 1e-9:
+            raise CevnsInputError(f"[detector] efficiency a / (1 + exp(-b (x - c))) + d reaches {top:.4g} (a + d = "
+                                  f"{self.a + self.d:.4g}): an efficiency above 1 would be clipped there, silently; "
+                                  "check a and d")
 
     def __call__(self, x):
         with np.errstate(over="ignore"):  # exp overflowing far below the turn-on: the efficiency is 0 there
@@ -364,7 +369,8 @@ class RecoilResponse:
     form, ``coefficients`` = (c_0..c_3)) or "linear-qf" (QF = c_0 + c_1 T[keV_nr], E_ee = QF T: the
     COHERENT LAr form).  ``observable``: "PE" (E_ee [keV_ee] x ``light_yield`` photoelectrons, spread by a
     Gamma distribution with a = g_0 / E_ee, b = g_1 E_ee, shape 1 + b, scale 1 / (a (1 + b)):
-    ``spread`` = (g_0, g_1), CsI) or "keVee" (Gaussian with sigma = spread[0] sqrt(E[keV_ee]), LAr).
+    ``spread`` = (g_0, g_1), CsI; the Gamma's mean 1/a = E_ee / g_0 is the light yield, so g_0 = 1 / light_yield
+    within 1%, checked) or "keVee" (Gaussian with sigma = spread[0] sqrt(E[keV_ee]), LAr).
     ``efficiency`` acts on the observed value; ``edges`` are the observed bins; ``time_edges_us`` the
     time bins (``time_efficiency`` within).  ``mass_kg`` is the target mass.
     """
@@ -400,6 +406,11 @@ class RecoilResponse:
                                   f"got {list(self.coefficients)}")
         if self.observable == "PE" and not (np.isfinite(self.light_yield) and self.light_yield > 0):
             raise CevnsInputError(f"[detector] light_yield must be > 0 PE per keV_ee, got {self.light_yield!r}")
+        if self.observable == "PE" and abs(self.light_yield * self.spread[0] - 1.0) > 0.01:
+            # the Gamma's mean is 1/a = E_ee / spread[0] PE: spread[0] is 1/light_yield, the two must agree
+            raise CevnsInputError(f"[detector] light_yield {self.light_yield:g} PE/keV_ee and spread[0] "
+                                  f"{self.spread[0]:g} disagree: the Gamma's mean E_ee / spread[0] = {1 / self.spread[0]:.4g} "
+                                  "PE per keV_ee is the light yield; change both together (spread[0] = 1 / light_yield)")
         check_bins(self.edges, unit=self.observable)
         if self.time_edges_us is not None:
             t = np.asarray(self.time_edges_us, dtype=float)
@@ -420,6 +431,18 @@ class RecoilResponse:
         if bad:
             raise CevnsInputError(f"quenching {self.quenching} {self.coefficients} is not positive and increasing "
                                   f"over recoils {lo * 1e3:g}-{hi * 1e3:g} keV_nr")
+
+    def check_quenching_factor(self, T_max_MeV: float) -> None:
+        """The quenching factor E_ee / T must lie in (0, 1] over the recoils a source can make, up to ``T_max_MeV``
+        (a fitted curve may leave that range beyond them)."""
+        lo = min(self.recoil_range_MeV[0], 0.5 * T_max_MeV)
+        grid = np.geomspace(lo, T_max_MeV, 400)
+        qf = self.ee_from_nr(grid) / grid
+        if np.any(qf > 1.0 + 1e-9):
+            at = float(grid[int(np.argmax(qf))])
+            raise CevnsInputError(f"quenching {self.quenching} {self.coefficients}: a quenching factor E_ee / T of "
+                                  f"{qf.max():.3g} at {at * 1e3:.3g} keV_nr (recoils reach {T_max_MeV * 1e3:.3g} "
+                                  "keV_nr), above 1 -- more light than energy: check the coefficients and their units")
 
     def ee_from_nr(self, T_MeV):
         """Electron-equivalent energy [MeV_ee] of a nuclear recoil T [MeV_nr]."""

@@ -172,7 +172,8 @@ class Experiment(_Analyses):
         self.binding = (load_binding_table(str(element), t["binding_table"], t.get("composition"))
                         if t["eves"] else None)
         self.source = build(SOURCES, "source", cfg.get("source", {"kind": "reactor"})["kind"])(cfg, self.base_dir)
-        parts = build(RESPONSES, "response", cfg["quenching"]["model"])(cfg, self.base_dir, self.target, self.name)
+        parts = build(RESPONSES, "response", cfg["quenching"]["model"])(cfg, self.base_dir, self.target, self.name,
+                                                                        source=self.source)
         for attr, value in parts.items():  # the response, and for germanium its detectors, quenching, resolution, data
             setattr(self, attr, value)
         self.engine = ResponseEngine(self.target, self.source, self.response, self.binding, self.numerics)
@@ -326,6 +327,32 @@ class Experiment(_Analyses):
         return Prediction(self.energy_edges.copy(), cev, eve, repr(model), self.data, unit=self.energy_unit,
                           time_edges_us=None if r.time_edges_us is None else np.asarray(r.time_edges_us, dtype=float),
                           background=bkg)
+
+    def predict_many(self, model: Model, points: Dict[str, Any], channels: str = "cevns+eves") -> np.ndarray:
+        """Expected counts per bin at many parameter points in one matrix product: ``points`` maps parameter names of
+        ``model`` to equal-length arrays (the other parameters keep ``model``'s values), e.g.
+        ``exp.predict_many(cevns.MagneticMoment(), {"mu_nu": np.geomspace(1e-12, 1e-9, 100)})``; returns
+        (n_points, n_bins), the sum of ``channels``.  A mediator's mass stays ``model``'s (one mass per call)."""
+        model = as_model(model)
+        known = set(type(model).parameter_table)
+        unknown = sorted(set(points) - known)
+        if unknown:
+            raise CevnsInputError(f"predict_many: {', '.join(unknown)} not coupling parameters of {type(model).name}; "
+                                  f"its parameters: {', '.join(sorted(known))}")
+        cols = {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in points.items()}
+        sizes = {c.size for c in cols.values()}
+        if len(sizes) > 1 or any(c.ndim != 1 for c in cols.values()) or not all(np.all(np.isfinite(c)) for c in cols.values()):
+            raise CevnsInputError("predict_many: every parameter needs a 1-d array of finite values, all of one length")
+        n = sizes.pop() if sizes else 1
+        out = np.zeros((n, self.engine.n_bins))
+        for ch in _parse_channels(channels):
+            basis = self.engine.basis(model, ch)
+            pts = np.tile([model.values()[k] for k in basis.names], (n, 1))
+            for k, v in cols.items():
+                if k in basis.names:
+                    pts[:, basis.names.index(k)] = v
+            out += basis.evaluate_many(pts)
+        return out
 
     def chi2(self, model: Optional[Model] = None, channels: str = "cevns+eves") -> float:
         """chi^2 of eq. 20 (alpha minimised) for ``model`` using ``channels``."""

@@ -94,6 +94,12 @@ def read_table(path: Path, columns: Sequence[str]) -> np.ndarray:
     return out
 
 
+def table_columns(path: Path) -> np.ndarray:
+    """Every column of a numeric data table (n_rows, n_columns): for checks that look at whole rows."""
+    header, _ = data_table(read_text_file(path, "data file"), f"data file {path.name}", MAX_ROWS)
+    return read_table(path, header)
+
+
 def efficiency(spec: Optional[Dict[str, Any]], base_dir: Path) -> Any:
     """A detector efficiency in the observable: logistic {a, b, c, d} or a table (file, x, value); None: 1."""
     if spec is None:

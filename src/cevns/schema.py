@@ -182,7 +182,8 @@ SCHEMA: Dict[str, Key] = {
     "detector": table("the detector of a spallation-source (counting) experiment", {
         "mass_kg": pos("target mass", "kg", hi=1e6, required=True),
         "observable": text("observed energy", default="keVee", choices=("keVee", "PE")),
-        "light_yield": pos("photoelectrons per keV_ee (observable PE)", "PE/keV_ee", 1.0, hi=1e4),
+        "light_yield": pos("photoelectrons per keV_ee (observable PE; 1 / spread[0], the Gamma's mean: both must "
+                           "agree within 1%)", "PE/keV_ee", 1.0, hi=1e4),
         "spread": num_list("resolution: keVee sigma/E = s0/sqrt(E); PE Gamma a/E_ee, b E_ee", lo=0.0),
         "energy_edges": num_list("observed-energy bin edges (in the observable)", min_items=2, required=True),
         "time_edges_us": num_list("arrival-time bin edges (absent: no timing)", "us", min_items=2),
