@@ -255,6 +255,8 @@ SCHEMA_CASES = {
 MAY_SUCCEED = {
     "toml-abundances-documented", "toml-sigma0_eV-1eminus300", "cli-predict-k-2", "cli-fit-param-mu_nu-cl-0.9999999999999999",
     "cli-exclusion-model-scalar-cl-0.9999999",
+    # EvES in CsI exists since the physics merge (Cs and I binding): an EvES-only fit of CsI is a valid input now
+    "cli-fit-coherent-csi-2021-param-mu_nu-channels-eves",
 }
 
 POINTS_HEADER = "label,Q_GeV,value,err_plus,err_minus,scheme,reference\n"
