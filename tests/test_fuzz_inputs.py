@@ -4,7 +4,9 @@ exit status 2 and one error line on stderr; never a traceback (any other excepti
 NaN/inf with exit 0, never a numpy RuntimeWarning (an overflow that slipped through).
 
 The command line runs in this process (``cevns.cli.main``) for speed.  The default suite runs a few dozen
-examples per test with a fixed sequence (``derandomize``); the ``slow`` variants run many more.  Count
+examples per test with a fixed sequence (``derandomize``); the ``slow`` variants run many more.  The data files
+fuzzed: CONUS+'s excess, the CsI event lists (data and the steady-state background), the LAr data table and
+efficiency table.  Count
 the cases and their outcomes with ``python -m pytest tests/test_fuzz_inputs.py -m slow
 --hypothesis-show-statistics`` (the events "exit 0" / "exit 2").
 """
@@ -344,12 +346,11 @@ def csv_text(draw, packaged: str) -> bytes:
 
 @st.composite
 def data_case(draw) -> tuple:
-    which = draw(st.sampled_from(["conus", "conus", "csi-events", "lar-efficiency"]))
-    if which == "conus":
-        return which, draw(csv_text("conus_plus_2025_excess.csv")), ["predict", "--json"]
-    if which == "csi-events":
-        return which, draw(csv_text("coherent_csi_2021_coincidence.csv")), ["predict", "--json"]
-    return which, draw(csv_text("coherent_lar_2020_efficiency.csv")), ["predict", "--json"]
+    which = draw(st.sampled_from(["conus", "conus", "csi-events", "lar-efficiency", "lar-table", "csi-background"]))
+    packaged = {"conus": "conus_plus_2025_excess.csv", "csi-events": "coherent_csi_2021_coincidence.csv",
+                "lar-efficiency": "coherent_lar_2020_efficiency.csv", "lar-table": "coherent_lar_2020_pdfs.csv",
+                "csi-background": "coherent_csi_2021_anticoincidence.csv"}[which]
+    return which, draw(csv_text(packaged)), ["predict", "--json"]
 
 
 def _run_data_case(folder: Path, case: tuple) -> None:
@@ -358,10 +359,16 @@ def _run_data_case(folder: Path, case: tuple) -> None:
     (folder / "fuzz.csv").write_bytes(raw)
     base, key, section = {"conus": (BASES["conus"], "file", "[data]"),
                           "csi-events": (BASES["csi"], "file", "[data]"),
-                          "lar-efficiency": (BASES["lar"], "efficiency", "[detector]")}[which]
+                          "lar-efficiency": (BASES["lar"], "efficiency", "[detector]"),
+                          "lar-table": (BASES["lar"], "file", "[data]"),
+                          "csi-background": (BASES["csi"], "file", "[[backgrounds]]")}[which]
     text = (DATA / base).read_text(encoding="utf-8")
     if which == "lar-efficiency":
         text = text.replace('file = "coherent_lar_2020_efficiency.csv"', 'file = "fuzz.csv"')
+    elif which == "lar-table":  # the data table only (the templates keep reading the packaged copy)
+        text = text.replace('file = "coherent_lar_2020_pdfs.csv"        ', 'file = "fuzz.csv"        ', 1) \
+            if 'file = "coherent_lar_2020_pdfs.csv"        ' in text else re.sub(
+                r'(\[data\][^\[]*?)file = "coherent_lar_2020_pdfs.csv"', r'\1file = "fuzz.csv"', text, count=1)
     else:
         head, _, rest = text.partition(section)
         rest = re.sub(r'(?m)^file = "[^"]*"', 'file = "fuzz.csv"', rest, count=1)
