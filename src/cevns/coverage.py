@@ -560,6 +560,8 @@ class CoverageResult:
     scan_dchi2: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     run: Dict[str, Any] = field(default_factory=dict)
     notes: List[str] = field(default_factory=list)
+    #: the experiment's title for figures (its name when empty)
+    title: str = ""
 
     @property
     def fc_upper(self) -> float:
@@ -639,7 +641,7 @@ class CoverageResult:
             a2.set_ylabel(r"$t = \Delta\chi^2$")
             a2.set_xlabel(xlabel)
             legend(a2, loc="upper left", fontsize=5.5)
-            a1.set_title(f"{self.experiment}: {self.toys} toys per point", fontsize=7)
+            a1.set_title(f"{self.title or self.experiment}: {self.toys} toys per point", fontsize=7)
             if path is not None:
                 save(fig, Path(path), exts)
         return fig
@@ -718,6 +720,7 @@ def feldman_cousins(exp: Any, param: str, grid: Optional[Sequence[float]] = None
     t, how = run_toys(prob, g, toys, seed, batch, workers, scheduler, client, processes, cache, progress, announce)
     how["seconds_per_10k_toys"] = how["wall_s"] / max(how["computed_toys"], 1) * 1e4 if how["computed_toys"] else None
     res = construct(prob, g, t, clv, info["level"], exp.name, info["channels"], tuple(info["physical_range"]), how)
+    res.title = str(getattr(exp, "title", "") or exp.name)
     res.notes.append("one-dimensional construction: the other parameters of the model held fixed, at their defaults"
                      + (" except " + ", ".join(f"{k} = {v:g}" for k, v in fixed.items()) if fixed else ""))
     res.notes.append("toys: nuisances drawn from their constraints (Gaussian normalisation for chi^2 parts, "

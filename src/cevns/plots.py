@@ -217,13 +217,13 @@ def _running_figure(results: Dict[str, Any], outdir: Path) -> None:
                 ms=4, lw=1.0, label="CONUS+ (this package, digitised data)", zorder=5)
     pp = paper_results()["sin2w"]
     ax.errorbar(q_conus * 1.25, pp["best"], yerr=[[pp["minus"]], [pp["plus"]]], fmt=ds["marker"], mfc="white",
-                color=ds["color"], ms=4, lw=1.0, label="CONUS+ (reference paper)", zorder=5)
+                color=ds["color"], ms=4, lw=1.0, label="CONUS+ (reference paper; drawn at 1.25 Q)", zorder=5)
     for key, c in results["coherent_sin2w"].items():  # computed by cevns from the COHERENT data releases
         st = dataset_style("coherent-csi" if "csi" in key else "coherent-lar")
         lo, hi = c["1sigma"][0]
         ax.errorbar(c["Q_MeV"] * 1e-3, c["best"], yerr=[[c["best"] - lo], [hi - c["best"]]], fmt=st["marker"],
                     color=st["color"], ms=4, lw=1.0, label=f"{c['label']} (this package)", zorder=5)
-    ax.text(0.02, 0.02, "open: another scheme than the MS-bar of the curve\n"
+    ax.text(0.02, 0.02, "open squares: another scheme than the MS-bar of the curve\n"
             "$^*$: drawn at 1.2 Q, beside a point at the same Q", transform=ax.transAxes, fontsize=5.5, color="0.35",
             va="bottom", ha="left")
     ax.set_xlabel(r"$Q$ [GeV]")

@@ -359,9 +359,11 @@ class FitResult:
         lab = param_label(self.param)
         sc = lab.scale if scale is None else scale
         ax.plot(self.grid / sc, self.dchi2, label=label or channel_label(self.channels), **kw)
-        if levels:
-            for k in self.intervals:
-                level_line(ax, delta_chi2_level(k, 1), level_label(k) + " C.L.", x=0.98, ha="right")
+        if levels:  # the labels side by side, so that close levels (1 sigma, 90%) do not print on top of each other
+            for i, k in enumerate(sorted(self.intervals, key=lambda k: delta_chi2_level(k, 1))):
+                level_line(ax, delta_chi2_level(k, 1), level_label(k) + " C.L.", x=0.98 - 0.22 * i, ha="right")
+            top = max(delta_chi2_level(k, 1) for k in self.intervals) if self.intervals else 2.71
+            ax.set_ylim(0.0, max(8.0, 3.0 * top))  # the intervals' region, not a far-away rise of the profile
         ax.set_xlabel(lab.axis_for(sc))
         ax.set_ylabel(r"$\Delta\chi^2$")
         return ax
