@@ -221,8 +221,13 @@ class Prediction:
             parts = [(bkg + cevns, bkg, "cevns")] + ([(bkg + total, bkg + cevns, "eves")] if np.any(self.eves) else [])
             for part, base, ch in parts:
                 col = to_rgba(channel_style(ch)["color"])
+                text = f"{name}: {channel_label(ch)}" if name else channel_label(ch)
+                events = float(((part - base) * per).sum())
+                if events < 1e-3 * max(float((total * per).sum()), 1.0):  # a band too thin to see: its edge would
+                    ax.plot([], [], color=col, lw=1.0, label=f"{text} ({events:.2g} events: too few to see)")
+                    continue  # sit on the band below and read as this channel
                 ax.stairs(part, e, baseline=base, fill=True, facecolor=col[:3] + (0.35,), edgecolor=col, lw=1.0,
-                          label=f"{name}: {channel_label(ch)}" if name else channel_label(ch))
+                          label=text)
         else:
             ax.stairs(bkg + total, e, label=name, **kw)
         if data and self.data is not None:
