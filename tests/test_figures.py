@@ -112,7 +112,8 @@ def test_every_plot_draws_a_legend_ready_label(exp):
             assert code not in text, (type(res).__name__, text)
     ax = Figure().subplots()
     exp.predict().plot(ax, stacked=True)
-    assert ax.get_legend_handles_labels()[1] == [r"SM: CE$\nu$NS", r"SM: E$\nu$ES", "data"]
+    labels_ = ax.get_legend_handles_labels()[1]  # EvES (0.14 events at CONUS+) is named, too thin to draw
+    assert labels_[0] == r"SM: CE$\nu$NS" and labels_[1].startswith(r"SM: E$\nu$ES (") and labels_[2] == "data"
 
 
 def test_user_matplotlib_state_untouched(tmp_path):
