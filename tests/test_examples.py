@@ -48,8 +48,9 @@ def test_readme_commands_run_as_written(tmp_path, monkeypatch, capsys):
         if not argv:
             continue
         assert argv[0] == "cevns", line
-        args = [str(tmp_path / Path(a).name) if re.search(r"\.(png|pdf)$", a) or prev == "--out" else a
-                for prev, a in zip(argv, argv[1:])]
+        # figures and --out folders into the temporary folder, and a results.json read from one of those folders
+        args = [str(tmp_path / Path(a).name) if re.search(r"\.(png|pdf)$", a) or prev == "--out" else
+                str(tmp_path / a) if a.endswith("/results.json") else a for prev, a in zip(argv, argv[1:])]
         assert main(args) == 0, line
         n += 1
     assert n >= 10

@@ -58,7 +58,8 @@ def test_only_some_figures(reproduced, tmp_path):
 @pytest.mark.parametrize("case,message", [
     ("not-json", "is not JSON"), ("other-json", "is not the results.json of a cevns study"),
     ("missing", "no such file"), ("own-folder", "is the folder of"), ("unknown-figure", "unknown figure"),
-    ("no-profile", "needs figure_data/profiles/sin2w"),
+    ("no-profile", "needs figure_data/profiles/sin2w"), ("edited-data", "cannot be drawn from these results"),
+    ("only-empty", "--only needs figure names"),
 ])
 def test_bad_input_to_cevns_figures_is_one_line_exit_2(reproduced, tmp_path, case, message):
     out, _ = reproduced
@@ -74,6 +75,14 @@ def test_bad_input_to_cevns_figures_is_one_line_exit_2(reproduced, tmp_path, cas
         src = tmp_path / "nope.json"
     elif case == "unknown-figure":
         extra = ["--only", "fig10"]
+    elif case == "edited-data":
+        d = json.loads(src.read_text())
+        d["figure_data"]["spectrum"]["counts"] = "not a list"
+        src = tmp_path / "r.json"
+        src.write_text(json.dumps(d))
+        extra = ["--only", "fig1_spectrum"]
+    elif case == "only-empty":
+        extra = ["--only", ""]
     elif case == "no-profile":
         d = json.loads(src.read_text())
         del d["figure_data"]["profiles"]["sin2w"]

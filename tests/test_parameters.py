@@ -203,3 +203,26 @@ def test_coverage_takes_fix_too(tmp_path):
     assert r.returncode == 0, r.stderr
     notes = json.loads((tmp_path / "cov" / "coverage.json").read_text())["result"]["notes"]
     assert any("except q_emu = 0" in n for n in notes)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["fit", "conus-plus", "--param", "g", "--mediator", "scalar", "--mass", "1", "--fix", "mass_MeV=5"], "--mass"),
+    (["fit", "conus-plus", "--param", "q_ee", "--fix", "q_emu=1e300"], "overflows"),
+    (["fit", "conus-plus", "--param", "q_ee", "--fix", "q_emu=1e-3"], "more than 1e+06 times"),
+    (["fit", "conus-plus", "--param", "q_ee", "--channels", "cevns+"], "did you mean 'cevns'"),
+    (["fit", "conus-plus", "--param", "q_ee", "--cl", "1e-20"], "below 0.1%"),
+])
+def test_fix_values_get_the_unit_slip_guard_and_other_edges(args, message):
+    r = subprocess.run([sys.executable, "-m", "cevns", *args], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_predict_many_and_register_refuse_what_predict_refuses():
+    exp = cevns.load_experiment("conus-plus")
+    for points, message in (({"sin2w": [2.0]}, "must lie in"), ({"mu_nu": [True]}, "real numbers"),
+                            ({"mu_nu": [1e300]}, "overflows"), ([1e-10], "must map")):
+        with pytest.raises(cevns.CevnsInputError, match=message):
+            exp.predict_many(cevns.MagneticMoment(), points)
+    for attrs in ({"name": None}, {"name": "has space"}, {"name": "no-sin2w", "PARAMETERS": ()}):
+        with pytest.raises(cevns.CevnsInputError):
+            models.register(type("Bad", (models.Model,), attrs))

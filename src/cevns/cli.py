@@ -155,6 +155,21 @@ def _fix_free(args) -> Tuple[Optional[Dict[str, Any]], Optional[List[str]]]:
     return (fixed or None), free
 
 
+def _check_fixed(exp, model_cls, fixed: Optional[Dict[str, Any]], base: Any = None) -> None:
+    """--fix values checked like `predict --set` (the unit-slip guard): the model they make must predict a number of
+    events the data can be compared with; a mass goes with --mass, not --fix."""
+    if not fixed:
+        return
+    from .plausibility import check_parameters
+
+    masses = [k for k in fixed if k in model_cls.mass_table]
+    if masses:
+        raise CevnsInputError(f"--fix {masses[0]}: a mediator mass is given with --mass (or scanned by `exclusion`), "
+                              "not with --fix")
+    model = base.replace(**fixed) if base is not None else model_cls(**fixed)
+    check_parameters(model, getattr(exp, "parts", [exp]))
+
+
 def _add_fix_free(sp, free: bool = True) -> None:
     """The --fix (and --free) options of a fit-like command."""
     sp.add_argument("--fix", action="append", metavar="NAME=VALUE[,...]",
@@ -384,6 +399,9 @@ def cmd_fit(args) -> int:
     elif args.param == "g":
         raise CevnsInputError("g is a mediator coupling: add --mediator scalar|vector-bl --mass MEV "
                               "(or scan the masses with `cevns exclusion`)")
+    from .models import model_for_parameter
+
+    _check_fixed(exp, type(model) if model is not None else model_for_parameter(args.param), fixed, model)
     res = exp.fit(args.param, args.channels, levels=levels, model=model, fixed=fixed, free=free)
     _warn_convergence(res)
     if args.json:
@@ -436,6 +454,10 @@ def cmd_contour(args) -> int:
     exp = _experiment(args)
     _announce_joint(exp)
     fixed, free = _fix_free(args)
+    from .models import model_for_parameter
+
+    owners = [model_for_parameter(p) for p in params]  # the model beyond the SM, if either parameter has one
+    _check_fixed(exp, next((c for c in owners if c.family()), owners[0]), fixed)
     res = exp.contour(params, args.channels, cl=cl, dof=args.dof, n=args.n,
                       progress=Progress(f"{params[0]} x {params[1]}"), fixed=fixed, free=free)
     _warn_convergence(res)
@@ -569,8 +591,11 @@ def cmd_figures(args) -> int:
     from .figures import redraw
 
     names = None if args.only is None else [n.strip() for n in args.only.split(",") if n.strip()]
+    if names is not None and not names:
+        raise CevnsInputError("--only needs figure names, e.g. --only fig2_sin2w,fig7_mediators")
     drawn = redraw(Path(args.results), Path(args.out), args.force, names)
-    print(f"wrote {len(drawn)} figures (PNG, PDF) into {args.out}: {', '.join(drawn)}", file=sys.stderr)
+    print(f"wrote {len(drawn)} figure{'s' if len(drawn) != 1 else ''} (PNG, PDF) into {args.out}: {', '.join(drawn)}",
+          file=sys.stderr)
     return 0
 
 

@@ -190,6 +190,9 @@ def _binned(exp, spec: Dict[str, Any], what: str, value_col: Optional[str] = Non
         cv = value_col or cv
         a = read_table(path, [ce, ct, cv])
         _check_table_cells(a, path, what, counts=what == "[data]" and value_col is None)
+        if np.any(a[:, 2] < 0):  # expected events (a background, a signal template) cannot be negative
+            raise CevnsInputError(f"{what}: column {cv!r} of {path.name} holds {a[:, 2].min():g}: expected events per "
+                                  "cell must be >= 0")
         _check_aligned(a[:, 0], ee, what, "energy_edges")
         if te is not None:
             _check_aligned(a[:, 1], te, what, "time_edges_us")
@@ -244,7 +247,10 @@ def _signal_variant(exp, key: str, value: Any) -> np.ndarray:
     sec, field = key.split(".", 1)
     cfg = copy.deepcopy(exp.config)
     cfg.setdefault(sec, {})[field] = value
-    engine = ResponseEngine(exp.target, exp.source, recoil_response(cfg, exp.base_dir), exp.binding, exp.numerics)
+    response = recoil_response(cfg, exp.base_dir)
+    E, m = exp.source.max_energy_MeV, min(iso.mass_MeV for iso in exp.target.isotopes)
+    response.check_quenching_factor(2.0 * E * E / (m + 2.0 * E))  # the +-1 sigma variations too
+    engine = ResponseEngine(exp.target, exp.source, response, exp.binding, exp.numerics)
     return engine.rates(StandardModel(), "cevns")
 
 

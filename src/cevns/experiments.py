@@ -72,9 +72,9 @@ _IONISATION_ONLY = ("k", "resolution", "sigma0_eV", "fano", "exposure_kg_day", "
 
 
 def _parse_channels(channels: str) -> Tuple[str, ...]:
-    parts = tuple(p.strip() for p in str(channels).split("+") if p.strip())
+    parts = tuple(p.strip() for p in str(channels).split("+"))
     if not parts or any(p not in CHANNELS for p in parts):
-        lower = tuple(p.lower() for p in parts)
+        lower = tuple(p.lower() for p in parts if p)
         hint = f"; did you mean {'+'.join(lower)!r}?" if lower and all(p in CHANNELS for p in lower) else ""
         raise CevnsInputError(f"channels must be 'cevns', 'eves' or 'cevns+eves', got {channels!r}{hint}")
     if len(set(parts)) != len(parts):
@@ -334,12 +334,22 @@ class Experiment(_Analyses):
         ``exp.predict_many(cevns.MagneticMoment(), {"mu_nu": np.geomspace(1e-12, 1e-9, 100)})``; returns
         (n_points, n_bins), the sum of ``channels``.  A mediator's mass stays ``model``'s (one mass per call)."""
         model = as_model(model)
+        if not isinstance(points, dict):
+            raise CevnsInputError(f"predict_many: points must map parameter names to arrays, got {type(points).__name__}")
         known = set(type(model).parameter_table)
         unknown = sorted(set(points) - known)
         if unknown:
             raise CevnsInputError(f"predict_many: {', '.join(unknown)} not coupling parameters of {type(model).name}; "
                                   f"its parameters: {', '.join(sorted(known))}")
-        cols = {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in points.items()}
+        cols = {}
+        for k, v in points.items():
+            raw = np.atleast_1d(np.asarray(v))
+            if raw.dtype.kind not in "iuf":  # booleans, strings, complex numbers: not parameter values
+                raise CevnsInputError(f"predict_many: {k} must be real numbers, got {raw.dtype} values")
+            cols[k] = raw.astype(float)
+            lo, hi = type(model).parameter(k).bounds
+            if cols[k].size and not (lo <= cols[k].min() and cols[k].max() <= hi):
+                raise CevnsInputError(f"predict_many: {k} must lie in [{lo:g}, {hi:g}]")
         sizes = {c.size for c in cols.values()}
         if len(sizes) > 1 or any(c.ndim != 1 for c in cols.values()) or not all(np.all(np.isfinite(c)) for c in cols.values()):
             raise CevnsInputError("predict_many: every parameter needs a 1-d array of finite values, all of one length")
@@ -351,7 +361,11 @@ class Experiment(_Analyses):
             for k, v in cols.items():
                 if k in basis.names:
                     pts[:, basis.names.index(k)] = v
-            out += basis.evaluate_many(pts)
+            with np.errstate(over="ignore", invalid="ignore"):
+                out += basis.evaluate_many(pts)
+        if not np.all(np.isfinite(out)):
+            raise CevnsInputError(f"predict_many: the prediction of {type(model).__name__} overflows (non-finite counts) "
+                                  "at some points: check the size of the values")
         return out
 
     def chi2(self, model: Optional[Model] = None, channels: str = "cevns+eves") -> float:

@@ -55,7 +55,11 @@ def draw(results: Dict[str, Any], outdir: Path, names: Optional[Sequence[str]] =
     style = plots.paper_style if study == "paper" else figure_style
     with style():
         for spec in specs:
-            spec.draw(results, Path(outdir))
+            try:
+                spec.draw(results, Path(outdir))
+            except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:  # an edited or foreign file
+                raise CevnsInputError(f"figure {spec.name} cannot be drawn from these results ({type(e).__name__}: "
+                                      f"{str(e)[:120]}): results.json written by another cevns, or edited?") from None
     return [s.name for s in specs]
 
 
@@ -75,6 +79,8 @@ def load_results(path: Path) -> Dict[str, Any]:
         raise CevnsInputError(f"{str(path)!r}: larger than {MAX_RESULTS_BYTES // 2**20} MB, not a cevns results.json")
     try:
         data = json.loads(path.read_bytes().decode("utf-8-sig"), parse_constant=lambda c: math.nan)
+    except RecursionError:
+        raise CevnsInputError(f"{str(path)!r}: nested too deeply to be a cevns results.json") from None
     except (UnicodeDecodeError, ValueError) as e:
         raise CevnsInputError(f"{str(path)!r} is not JSON: {str(e).splitlines()[0]}") from None
     if not isinstance(data, dict) or data.get("study") not in STUDIES or not isinstance(data.get("figure_data"), dict):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type
 
 import numpy as np
@@ -446,6 +447,12 @@ def register(cls: Type[Model]) -> Type[Model]:
     names, except the shared sin2w."""
     if not (isinstance(cls, type) and issubclass(cls, Model)):
         raise CevnsInputError(f"register() takes a Model subclass, got {cls!r}")
+    if not isinstance(cls.name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", cls.name):
+        raise CevnsInputError(f"a model's name is lower-case letters, digits and '-', e.g. 'my-nsi'; got {cls.name!r}")
+    names = [p.name for p in cls.PARAMETERS + cls.MASSES]
+    if SIN2W not in cls.PARAMETERS or len(set(names)) != len(names):
+        raise CevnsInputError(f"{cls.__name__}.PARAMETERS must hold cevns.models.SIN2W and name each parameter once, "
+                              f"got {names}")
     if cls.name in MODELS and MODELS[cls.name] is not cls:
         raise CevnsInputError(f"a model named {cls.name!r} is registered already ({MODELS[cls.name].__name__})")
     taken = {p.name for c in MODELS.values() if c is not cls for p in c.family() + c.MASSES}

@@ -76,6 +76,8 @@ def parse_cl(cl: Any) -> ConfidenceLevel:
         value = number(s)
     else:
         value = float(cl)
+    if math.isfinite(value) and 0.0 < value < 1e-3:
+        raise CevnsInputError(f"confidence level {cl!r} is below 0.1%: no interval means anything there; " + _CL_HINT)
     if not (math.isfinite(value) and 0.0 < value < 1.0):
         hint = ""
         if math.isfinite(value) and 1.0 < value < 100.0:  # a percentage or a number of sigma without its unit
