@@ -211,6 +211,7 @@ def test_coverage_takes_fix_too(tmp_path):
     (["fit", "conus-plus", "--param", "q_ee", "--fix", "q_emu=1e-3"], "more than 1e+06 times"),
     (["fit", "conus-plus", "--param", "q_ee", "--channels", "cevns+"], "did you mean 'cevns'"),
     (["fit", "conus-plus", "--param", "q_ee", "--cl", "1e-20"], "below 0.1%"),
+    (["fit", "conus-plus", "--param", "eps_ee_uV", "--fix", "eps_mumu_uV=0.5"], "fixing it changes nothing"),
 ])
 def test_fix_values_get_the_unit_slip_guard_and_other_edges(args, message):
     r = subprocess.run([sys.executable, "-m", "cevns", *args], capture_output=True, text=True, timeout=120)

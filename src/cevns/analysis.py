@@ -76,6 +76,10 @@ class _Problem:
         seen = {name for m in self.basis.monomials for name, _ in m}
         if param in (fixed or {}):
             raise CevnsInputError(f"{param} is the parameter of interest: it cannot also be fixed (--fix)")
+        idle = [k for k, v in (fixed or {}).items() if k not in seen and k in table and v != table[k][0]]
+        if idle:  # a value that changes nothing would read as part of the result
+            raise CevnsInputError(f"{exp.name} does not depend on {', '.join(idle)} in {'+'.join(self.channels)}: "
+                                  "fixing it changes nothing (leave it out of --fix)")
         if free is None:  # the family members that share a flavour and that the data see are free; sin2w fixed
             free = [p for p in default_free(cls, param, fixed or {}) if p in seen]
         self.free = list(free)
