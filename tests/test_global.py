@@ -119,3 +119,13 @@ def test_the_global_figures_are_drawn_from_results_json_and_redrawn_the_same(run
             assert (tmp_path / "g" / f"{n}.{ext}").stat().st_size > 1000
         a, b = mpimg.imread(tmp_path / "g" / f"{n}.png"), mpimg.imread(tmp_path / "again" / f"{n}.png")
         assert a.shape == b.shape and float(np.abs(a - b).max()) == 0.0, n
+
+
+def test_region_ends_on_the_grid_edge_are_not_reported_as_limits(run):
+    """An extent that reaches the grid's edge is written "<= x" / ">= x" in the report (the region goes on); a
+    reactor sees no muon flavour, so its mu_nu_mu extent is the grid's."""
+    text = markdown_report(run)
+    row = next(ln for ln in text.splitlines() if ln.startswith("| mu_nu_e x mu_nu_mu"))
+    conus = row.split("|")[2]
+    assert "mu_nu_mu [<= " in conus and ">= " in conus
+    assert "| eps_ee_uV x eps_ee_dV |" in text  # no empty unit brackets for dimensionless couplings

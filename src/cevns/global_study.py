@@ -255,6 +255,19 @@ def _mediator_rows(r: Dict[str, Any]) -> List[List[str]]:
     return rows
 
 
+def _grid_edges(run: Dict[str, Any]) -> Dict[str, Dict[str, List[Tuple[float, float]]]]:
+    """Per region and data set, the first and last grid value of each axis (from the region objects, or from the
+    figure data of a results.json)."""
+    out: Dict[str, Dict[str, List[Tuple[float, float]]]] = {}
+    grids = run.get("regions") or run.get("figure_data", {}).get("regions", {})
+    for name, per in grids.items():
+        out[name] = {}
+        for key, c in per.items():
+            x, y = (c.x, c.y) if hasattr(c, "x") else (c["x"], c["y"])
+            out[name][key] = [(float(x[0]), float(x[-1])), (float(y[0]), float(y[-1]))]
+    return out
+
+
 def markdown_report(run: Dict[str, Any]) -> str:
     """The global study's report (templates/global_report.md.j2)."""
     from .reports import render
@@ -264,7 +277,7 @@ def markdown_report(run: Dict[str, Any]) -> str:
     return render("global_report.md.j2", r=r, keys=r["datasets"], seconds=run["seconds"],
                   figure_seconds=run.get("figure_seconds", 0.0), unshared=r.get("unshared"),
                   shared=", ".join(f"`{t}` ({', '.join(v)})" for t, v in r["shared_nuisances"].items()),
-                  shown={p: _shown(p) for p in names}, mediator_rows=_mediator_rows(r))
+                  shown={p: _shown(p) for p in names}, mediator_rows=_mediator_rows(r), edges=_grid_edges(run))
 
 
 def reproduce_global(out: str | Path = "cevns-global", progress: bool = False, transitions: str = "zero",

@@ -33,8 +33,17 @@ def _limit(v: Any, scale: float) -> str:
     return "not seen" if v is None else _intervals(v["90%"], scale)
 
 
-def _extent(e: Any, scale: float) -> str:
-    return "empty" if not e else f"[{e[0] / scale:.3g}, {e[1] / scale:.3g}]"
+def _extent(e: Any, scale: float, edges: Any = None) -> str:
+    """[lo, hi] of a region over ``scale``; an end on the grid's edge (``edges`` = (first, last) grid value) is written
+    as "<= lo" / ">= hi": the region reaches beyond the grid there, and the number is the grid's, not a limit."""
+    if not e:
+        return "empty"
+    lo, hi = f"{e[0] / scale:.3g}", f"{e[1] / scale:.3g}"
+    if edges is not None:
+        tol = 1e-9 * (edges[1] - edges[0])
+        lo = f"<= {lo}" if abs(e[0] - edges[0]) <= tol else lo
+        hi = f">= {hi}" if abs(e[1] - edges[1]) <= tol else hi
+    return f"[{lo}, {hi}]"
 
 
 def _label(key: str, results: Any) -> str:
