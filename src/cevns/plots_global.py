@@ -79,6 +79,10 @@ def _regions(run: Dict[str, Any], outdir: Path) -> None:
             ax.plot([], [], color=st["color"], ls=st["ls"], lw=lw, label=r["labels"][key])
         ax.set_xlim(-xmax / sx, xmax / sx)
         ax.set_ylim(-ymax / sy, ymax / sy)
+        thin = _too_thin(per, r["datasets"], a, xmax, sx, la, r["labels"])
+        if thin:
+            ax.text(0.03, 0.03, f"too narrow in {la.symbol} to read at this scale:\n" + "\n".join(thin),
+                    transform=ax.transAxes, fontsize=5.5, color="0.3", va="bottom", ha="left")
         ax.axhline(0, color="0.7", lw=0.5)
         ax.axvline(0, color="0.7", lw=0.5)
         ax.set_xlabel(la.axis_for(sx))
@@ -88,6 +92,18 @@ def _regions(run: Dict[str, Any], outdir: Path) -> None:
                title=r"90% C.L. regions (2 dof), transition parameters at zero", title_fontsize=7)
     fig.get_layout_engine().set(rect=(0, 0, 1, 1 - 0.14 / rows))
     save(fig, outdir / "global_regions")
+
+
+def _too_thin(per: Dict[str, Any], keys: Any, param: str, xmax: float, sx: float, lab: Any, names: Dict[str, str]) -> list:
+    """The data sets whose region spans less than 2% of the panel's width in ``param``, with that extent written
+    out (in the parameter's own display unit): a reader would otherwise take them for missing."""
+    out = []
+    for key in keys:
+        ext = per[key].extent().get(param)
+        if ext is not None and (ext[1] - ext[0]) < 0.02 * 2.0 * xmax:
+            unit = lab.unit_math and f" [{lab.unit}]"
+            out.append(f"{names[key]}: [{ext[0] / lab.scale:.3g}, {ext[1] / lab.scale:.3g}]{unit}")
+    return out
 
 
 def _display_scale(vmax: float, declared: float) -> float:
