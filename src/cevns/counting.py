@@ -21,6 +21,7 @@ energy-major (index = energy bin x n_time + time bin), as in :mod:`cevns.rates`.
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -130,17 +131,25 @@ def _check_event_list(a: np.ndarray, te: Optional[np.ndarray], what: str, name: 
                       CevnsWarning, stacklevel=2)
 
 
+@functools.lru_cache(maxsize=32)
+def _repeated_rows(path: str, mtime_ns: int, size: int) -> int:
+    """How many rows of a table repeat another in every column (cached per file version: a table is read by its
+    data, its backgrounds and its templates alike)."""
+    from .readers import table_columns
+
+    _, repeats = np.unique(table_columns(Path(path)), axis=0, return_counts=True)
+    return int((repeats - 1).sum())
+
+
 def _check_table_cells(a: np.ndarray, path: Path, what: str, counts: bool) -> None:
     """A table of bin centres holds every cell of its grid once: no row repeated in every column, and every
     (energy, time) pair present as often as the others (a further axis, e.g. F90, summed over, complete);
     observed counts are whole numbers >= 0."""
-    from .readers import table_columns
-
-    full = table_columns(path)
-    _, repeats = np.unique(full, axis=0, return_counts=True)
-    if np.any(repeats > 1):
-        raise CevnsInputError(f"{what}: {int((repeats - 1).sum())} rows of {path.name} repeat another row in every "
-                              "column: each cell once")
+    st = path.stat()
+    repeated = _repeated_rows(str(path), st.st_mtime_ns, st.st_size)  # each file read once, whatever reads it
+    if repeated:
+        raise CevnsInputError(f"{what}: {repeated} rows of {path.name} repeat another row in every column: each cell "
+                              "once")
     pairs, per_pair = np.unique(a[:, :2], axis=0, return_counts=True)
     n_e, n_t = np.unique(a[:, 0]).size, np.unique(a[:, 1]).size
     if pairs.shape[0] != n_e * n_t or per_pair.min() != per_pair.max():

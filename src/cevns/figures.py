@@ -12,19 +12,18 @@ from . import plots, plots_global  # noqa: F401  (importing them registers their
 from .errors import CevnsInputError
 from .figure_registry import STUDIES, FigureSpec, of_study
 from .outputs import OutputLock, StagedOutput, check_output_dir
+from .results import lookup
 from .style import figure_style
 
 #: the largest results.json read (a global study with its grids is a few MB)
 MAX_RESULTS_BYTES = 200 * 2**20
 
 
+_MISSING = object()
+
+
 def _has(results: Dict[str, Any], path: str) -> bool:
-    node: Any = results
-    for key in path.split("/"):
-        if not isinstance(node, dict) or key not in node:
-            return False
-        node = node[key]
-    return True
+    return lookup(results, path, _MISSING) is not _MISSING
 
 
 def select(study: str, names: Optional[Sequence[str]] = None) -> List[FigureSpec]:

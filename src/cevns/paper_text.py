@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .published import paper_statements_text
+from .results import lookup
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -214,17 +215,8 @@ def _verdict(ok: Optional[bool]) -> str:
     return "not checked" if ok is None else ("holds" if ok else "differs")
 
 
-def _lookup(results: Dict[str, Any], path: str) -> Any:
-    node: Any = results
-    for k in path.split("/"):
-        if not isinstance(node, dict) or k not in node:
-            return None
-        node = node[k]
-    return node
-
-
 def _check_value(s, results, out, paper) -> Dict[str, Any]:
-    v = _lookup(results, s["path"])
+    v = lookup(results, s["path"])
     if not isinstance(v, (int, float)) or isinstance(v, bool):  # an experiment without that input
         return {"verdict": _verdict(None), "ours": None, "paper": float(s["paper"]), "ratio": None}
     ours, theirs = float(v), float(s["paper"])

@@ -64,6 +64,16 @@ def envelope(command: str, result: Any, experiments: Optional[List[str]] = None,
             "experiments": experiments, "inputs": inputs, "cl": cl, "units": dict(units or {}), "result": result}
 
 
+def lookup(tree: Any, path: str, default: Any = None) -> Any:
+    """The entry of nested dictionaries (a results.json) at ``path``, keys joined by "/"; ``default`` if absent."""
+    node = tree
+    for key in path.split("/"):
+        if not isinstance(node, dict) or key not in node:
+            return default
+        node = node[key]
+    return node
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
