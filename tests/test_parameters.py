@@ -147,7 +147,7 @@ def test_a_model_of_ones_own_is_one_class_and_one_register_line():
     s2w = models.SIN2W.default
     q_hand = 32 * (0.5 - 2 * s2w + 2 * 0.1 - 0.05) + 40 * (-0.5 + 0.1 - 2 * 0.05)
     t = cls(my_eps_uV=0.1, my_eps_dV=-0.05).cevns_terms(1e-3, iso, 1.0, cls(my_eps_uV=0.1, my_eps_dV=-0.05).values())
-    assert t[0] == pytest.approx(xsec.cevns_coherent_terms(1e-3, iso.mass_MeV, 1.0, q_hand**2)[0], rel=1e-12)
+    assert t[0] == pytest.approx(xsec.cevns_coherent_terms(1e-3, iso.mass_MeV, 1.0, q_hand**2)[0], rel=1e-12, abs=0)
     exp = cevns.load_experiment("conus-plus")
     res = exp.fit("my_eps_uV", "cevns", levels=("90%",), fixed={"my_eps_dV": 0.0})
     lo, hi = res.intervals["90%"][0][0], res.intervals["90%"][-1][1]
