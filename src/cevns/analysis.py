@@ -658,6 +658,10 @@ MAX_MASSES, MAX_CONTOUR_N = 100_000, 1000
 #: the heaviest mediator mass an exclusion takes [MeV] (10 TeV: far above where any of these data constrain g,
 #: and below where the propagator's M^2 overflows in the rates)
 MAX_MEDIATOR_MASS_MeV = 1e7
+#: a contour with three or more marginalised parameters (13^k search candidates per grid point) searches the whole
+#: candidate grid at every CONTOUR_SEARCH_EVERY-th point of its snake and follows the solutions by continuation in
+#: between, searching in full where the continuation fails (marginalise_many's ``search_every``)
+CONTOUR_SEARCH_EVERY = 3
 #: candidate points (grid points x marginalise_many's search candidates) per batch of contour rows: ~40 MB
 CONTOUR_BATCH = 2**17
 
@@ -1063,7 +1067,8 @@ def _contour_grid(chi2, basis: Basis, base: np.ndarray, axes: List[np.ndarray], 
         if r0:
             starts = pts[:, i_free].copy()
             starts[:n] = zbest[r0 - 1]
-        vals, z = marginalise_many(chi2, basis, pts, i_free, widths, fine=fine, chain=True, starts=starts)
+        vals, z = marginalise_many(chi2, basis, pts, i_free, widths, fine=fine, chain=True, starts=starts,
+                                   search_every=CONTOUR_SEARCH_EVERY if ncand >= 13 ** 3 else 1)
         for i, (r, c) in enumerate(zip(rows, cols)):
             grid[r, c] = vals[i * n:(i + 1) * n]
             zbest[r, c] = z[i * n:(i + 1) * n]

@@ -183,10 +183,11 @@ class _Minimiser:
     def grid(self, ladder: np.ndarray) -> np.ndarray:
         return _grid(ladder, self.nf)
 
-    def values(self, cand: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    def values(self, cand: np.ndarray, idx: np.ndarray, starts: Optional[np.ndarray] = None) -> np.ndarray:
         """chi^2 at candidates ``cand`` (len(idx), k, nf) of the points ``idx``.  A statistic with nuisances to
         profile (Poisson) starts each candidate's profile from the nuisances at its point's current position
-        (:func:`warm_chi2`; kept in ``theta``, moved with the point by :meth:`take`)."""
+        (:func:`warm_chi2`; kept in ``theta``, moved with the point by :meth:`take`), or from ``starts``
+        (len(idx), k, nuisances): one start per candidate."""
         k = cand.shape[1]
         full = np.repeat(self.pts[idx], k, axis=0)
         full[:, self.cols] = cand.reshape(-1, self.nf)
@@ -196,7 +197,7 @@ class _Minimiser:
             else:
                 v = np.empty(full.shape[0])
                 th = np.empty((full.shape[0], self.theta.shape[1]))
-                t0 = np.repeat(self.theta[idx], k, axis=0)
+                t0 = np.repeat(self.theta[idx], k, axis=0) if starts is None else starts.reshape(full.shape[0], -1)
                 for a in range(0, full.shape[0], 2048):
                     v[a:a + 2048], th[a:a + 2048] = warm_chi2(self.chi2, _monomials(self.basis, full[a:a + 2048])
                                                               @ self.basis.B, t0[a:a + 2048])
@@ -366,7 +367,7 @@ class _Minimiser:
 def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence[int], widths: np.ndarray,
                      fine: Optional[np.ndarray] = None, n_starts: int = 3, chain: bool = False,
                      max_sweeps: Optional[int] = None, newton_steps: int = 40,
-                     starts: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+                     starts: Optional[np.ndarray] = None, search_every: int = 1) -> Tuple[np.ndarray, np.ndarray]:
     """min over the free coordinates ``i_free`` of chi^2, for every row of ``pts`` at once.
 
     1. A joint grid per point locates the basins: each free coordinate takes its starting value in
@@ -379,7 +380,12 @@ def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence
     3. With ``chain`` the rows are consecutive points of a scan: every point is re-polished from
        each neighbour's solution, sweeping until none improves (at most ``max_sweeps``, default
        the number of points, so a basin can travel the whole scan) -- the continuation a
-       point-by-point scan does.
+       point-by-point scan does.  With ``search_every`` = K > 1 the whole grid of step 1 is searched only at
+       every K-th point of the scan and its last (the checked points); a point between takes as its candidates
+       the grid points its two checked neighbours picked (and ``starts``).  The continuation fails at a point
+       between, and its whole grid is searched after all, where its solution is still moving after the Newton
+       steps or lies in another basin than either checked neighbour's solution (apart by more than 30% of their
+       distance from the start, as the picks of step 2 are told apart).
 
     Every step keeps the best value seen.  Returns (chi^2 minima, minimising free values).
     """
@@ -392,48 +398,165 @@ def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence
     every = np.arange(n)
     m = _Minimiser(chi2, basis, pts, i_free, widths, newton_steps)
     z0 = pts[:, list(i_free)].astype(float)
+    cand = _search_grid(z0, widths, fine, starts)
+    checked = every if not chain or search_every <= 1 else np.unique(np.r_[every[::search_every], n - 1])
+    sol = _Solutions(m, z0, fine, n_starts, extra=starts is not None)
+    sol.search(cand, checked, chain)
+    if checked.size < n:
+        sol.between(cand, checked)
+    sol.polish(every)
+    sweeps = (n if max_sweeps is None else max_sweeps) if chain and n > 1 else 0
+    improved = sol.sweep(sweeps)
+    if checked.size < n:
+        redo = sol.continuation_failed(checked)
+        if redo.size:
+            sol.search(cand, redo, False)
+            if sol.polish(redo, keep=True):  # a lower minimum: continued to the other points
+                improved = sol.sweep(sweeps)
+    if improved:  # the last allowed sweep still moved a point: the continuation had not settled
+        failed(f"continuation along the scan (still improving after {sweeps} sweeps)")
+    failed(f"marginalisation over the free parameters (damped Newton, {newton_steps} steps)", int(sol.unsettled.sum()))
+    return sol.best, sol.z
+
+
+def _search_grid(z0: np.ndarray, widths: np.ndarray, fine: np.ndarray, starts: Optional[np.ndarray]) -> np.ndarray:
+    """The candidates of :func:`marginalise_many`'s search (points, k, nf): per point and coordinate offsets 0 and
+    +-fine * (10 widths / fine)^t, t in [0, 1] (12 each side for one coordinate, else 6), every combination; and
+    ``starts`` last."""
+    n, nf = z0.shape
     k_side = 12 if nf == 1 else 6
     t = np.linspace(0.0, 1.0, k_side)
-    # per point and coordinate: offsets 0 and +-fine * (10 widths / fine)^t  -> (n, nf, 2 k_side + 1)
     mag = fine[:, :, None] * (10.0 * widths / fine)[:, :, None] ** t[None, None, :]
     lad = np.concatenate([-mag[:, :, ::-1], np.zeros((n, nf, 1)), mag], axis=2)
     combo = np.stack(np.meshgrid(*([np.arange(lad.shape[2])] * nf), indexing="ij"), -1).reshape(-1, nf)
     cand = z0[:, None, :] + np.stack([lad[:, j, combo[:, j]] for j in range(nf)], axis=-1)
     if starts is not None:
         cand = np.concatenate([cand, np.asarray(starts, dtype=float)[:, None, :]], axis=1)
-    vals = m.values(cand, every)
-    picks = _distinct_starts(cand, vals, z0, fine, n_starts)
-    reps = np.repeat(every, n_starts)
-    zr = cand[reps, picks.reshape(-1)]
-    br = vals[reps, picks.reshape(-1)]
-    mr = _Minimiser(chi2, basis, pts[reps], i_free, widths[reps], newton_steps)
-    moving = mr.polish(zr, br, np.arange(reps.size), _first_step(zr - z0[reps], widths[reps], fine[reps]))
-    k = np.argmin(br.reshape(n, n_starts), axis=1)
-    best = br.reshape(n, n_starts)[every, k]
-    z = zr.reshape(n, n_starts, nf)[every, k]
-    unsettled = moving.reshape(n, n_starts)[every, k]  # the chosen start still moving after newton_steps steps
-    sweeps = (n if max_sweeps is None else max_sweeps) if chain and n > 1 else 0
-    improved = False
-    for _ in range(sweeps):
+    return cand
+
+
+class _Solutions:
+    """The starts, polished solutions and continuation of :func:`marginalise_many` (one row per point): per point
+    ``n_starts`` starts (``zs``, their values ``bs`` and profiled nuisances ``ths``), the best solution (``z``,
+    ``best``, ``theta``) and whether it was still moving (``unsettled``)."""
+
+    def __init__(self, m: _Minimiser, z0: np.ndarray, fine: np.ndarray, n_starts: int, extra: bool):
+        self.m, self.z0, self.fine, self.ns, self.extra = m, z0, fine, n_starts, extra
+        n, nf = z0.shape
+        k = 0 if m.theta is None else m.theta.shape[1]
+        self.zs, self.bs, self.ths = np.zeros((n, n_starts, nf)), np.full((n, n_starts), np.inf), np.zeros((n, n_starts, k))
+        self.picks = np.zeros((n, n_starts), dtype=int)  # the search's picks: indices into the grid
+        self.z, self.best, self.theta = z0.copy(), np.full(n, np.inf), np.zeros((n, k))
+        self.unsettled = np.zeros(n, dtype=bool)
+
+    def search(self, cand: np.ndarray, idx: np.ndarray, chain: bool) -> None:
+        """The whole grid of the points ``idx``: their starts, the lowest distinct candidates."""
+        vals, th = _search_values(self.m, cand[idx], idx, chain)
+        picks = _distinct_starts(cand[idx], vals, self.z0[idx], self.fine[idx], self.ns)
+        self._set_starts(idx, cand[idx], vals, th, picks)
+        self.picks[idx] = picks
+
+    def between(self, cand: np.ndarray, checked: np.ndarray) -> None:
+        """The points between checked ones: candidates the picks of both checked neighbours (their nuisances as the
+        profiles' starts) and the extra start (the grid's last column), if any."""
+        idx = np.setdiff1d(np.arange(self.z0.shape[0]), checked)
+        j = np.searchsorted(checked, idx)
+        a, b = checked[j - 1], checked[j]
+        extra = [np.full((idx.size, 1), cand.shape[1] - 1)] if self.extra else []
+        sub = np.concatenate([self.picks[a], self.picks[b]] + extra, axis=1)
+        c = cand[idx[:, None], sub]
+        th0 = None
+        if self.ths.shape[2]:
+            th0 = np.concatenate([self.ths[a], self.ths[b]] + ([self.ths[a, :1]] if self.extra else []), axis=1)
+        vals = self.m.values(c, idx, th0)
+        th = self.m._cand_theta if th0 is not None else np.zeros(c.shape[:2] + (0,))
+        self._set_starts(idx, c, vals, th, _distinct_starts(c, vals, self.z0[idx], self.fine[idx], self.ns))
+
+    def _set_starts(self, idx: np.ndarray, c: np.ndarray, vals: np.ndarray, th: np.ndarray, picks: np.ndarray) -> None:
+        r = np.arange(idx.size)[:, None]
+        self.zs[idx], self.bs[idx], self.ths[idx] = c[r, picks], vals[r, picks], th[r, picks]
+
+    def polish(self, idx: np.ndarray, keep: bool = False) -> bool:
+        """Polish every start of the points ``idx``; the best of each point becomes its solution (with ``keep``: only
+        where it is below the solution it has; True if any is)."""
+        m, ns, nf = self.m, self.ns, self.z0.shape[1]
+        reps = np.repeat(idx, ns)
+        zr, br = self.zs[idx].reshape(-1, nf), self.bs[idx].reshape(-1)
+        mr = _Minimiser(m.chi2, m.basis, m.pts[reps], m.cols, m.widths[reps], m.newton_steps)
+        if mr.theta is not None:  # each start's polish from its candidate's profiled nuisances
+            mr.theta[:] = self.ths[idx].reshape(reps.size, -1)
+        moving = mr.polish(zr, br, np.arange(reps.size), _first_step(zr - self.z0[reps], m.widths[reps], self.fine[reps]))
+        every = np.arange(idx.size)
+        k = np.argmin(br.reshape(idx.size, ns), axis=1)
+        v = br.reshape(idx.size, ns)[every, k]
+        use = v < self.best[idx] - 1e-12 * np.abs(self.best[idx]) if keep else np.ones(idx.size, dtype=bool)
+        u = idx[use]
+        self.best[u], self.z[u] = v[use], zr.reshape(idx.size, ns, nf)[every, k][use]
+        self.unsettled[u] = moving.reshape(idx.size, ns)[every, k][use]
+        if mr.theta is not None:
+            self.theta[u] = mr.theta.reshape(idx.size, ns, -1)[every, k][use]
+        return bool(keep and use.any())
+
+    def sweep(self, sweeps: int) -> bool:
+        """The continuation: restart every point from each neighbour's solution, keep what is better, until none
+        improves (at most ``sweeps`` rounds).  True if the last round still improved a point."""
+        m, z, best, theta = self.m, self.z, self.best, self.theta
+        n = best.size
+        every = np.arange(n)
         improved = False
-        for side in (-1, 1):  # restart every point from its neighbour's solution, keep what is better
-            src = np.clip(every + side, 0, n - 1)
-            idx = every[src != every]
-            trial_z = z.copy()
-            trial_z[idx] = z[src[idx]]
-            trial_b = best.copy()
-            trial_b[idx] = m.values(trial_z[idx][:, None, :], idx)[:, 0]
-            still = m.polish(trial_z, trial_b, idx, _first_step(trial_z - z0, widths, fine))
-            better = trial_b < best - 1e-12 * np.abs(best)
-            z[better], best[better] = trial_z[better], trial_b[better]
-            unsettled[better] = still[better]
-            improved |= bool(better.any())
-        if not improved:
-            break
-    if improved:  # the last allowed sweep still moved a point: the continuation had not settled
-        failed(f"continuation along the scan (still improving after {sweeps} sweeps)")
-    failed(f"marginalisation over the free parameters (damped Newton, {newton_steps} steps)", int(unsettled.sum()))
-    return best, z
+        for _ in range(sweeps):
+            improved = False
+            for side in (-1, 1):
+                src = np.clip(every + side, 0, n - 1)
+                idx = every[src != every]
+                trial_z = z.copy()
+                trial_z[idx] = z[src[idx]]
+                trial_b = best.copy()
+                if m.theta is not None:  # the neighbour's solution with its nuisances
+                    m.theta[:] = theta
+                    m.theta[idx] = theta[src[idx]]
+                trial_b[idx] = m.values(trial_z[idx][:, None, :], idx)[:, 0]
+                still = m.polish(trial_z, trial_b, idx, _first_step(trial_z - self.z0, m.widths, self.fine))
+                better = trial_b < best - 1e-12 * np.abs(best)
+                z[better], best[better] = trial_z[better], trial_b[better]
+                if m.theta is not None:
+                    theta[better] = m.theta[better]
+                self.unsettled[better] = still[better]
+                improved |= bool(better.any())
+            if not improved:
+                break
+        return improved
+
+    def continuation_failed(self, checked: np.ndarray) -> np.ndarray:
+        """The points between checked ones whose solution is still moving or lies in another basin than either
+        checked neighbour's (apart by more than 30% of the larger distance from the start in some coordinate)."""
+        idx = np.setdiff1d(np.arange(self.z0.shape[0]), checked)
+        j = np.searchsorted(checked, idx)
+        z, z0 = self.z, self.z0[idx]
+        apart = np.zeros(idx.size, dtype=bool)
+        for nb in (checked[j - 1], checked[j]):
+            size = np.maximum(np.maximum(np.abs(z[idx] - z0), np.abs(z[nb] - z0)), self.fine[idx])
+            apart |= (np.abs(z[idx] - z[nb]) / size).max(axis=1) > 0.3
+        return idx[apart | self.unsettled[idx]]
+
+
+def _search_values(m: _Minimiser, cand: np.ndarray, idx: np.ndarray, chain: bool) -> Tuple[np.ndarray, np.ndarray]:
+    """chi^2 of the search candidates ``cand`` (len(idx), k, nf) of the points ``idx`` and their profiled nuisances
+    (len(idx), k, state).  Along a scan (``chain``) with nuisances to profile, the points go one after another,
+    each candidate's profile started from the nuisances of the same candidate at the point before (the candidates
+    sit at the same offsets from the same start at every point, so neighbouring points' nuisances differ little:
+    a few Newton iterations instead of ~10 from the nominal nuisances)."""
+    n, k = cand.shape[:2]
+    if m.theta is None or not chain or n == 1:
+        vals = m.values(cand, idx)
+        th = m._cand_theta if m.theta is not None else np.zeros((n, k, 0))
+        return vals, th
+    vals = np.empty((n, k))
+    th = np.empty((n, k, m.theta.shape[1]))
+    for i in range(n):
+        vals[i] = m.values(cand[i:i + 1], idx[i:i + 1], None if i == 0 else th[i - 1:i])[0]
+        th[i] = m._cand_theta[0]
+    return vals, th
 
 
 def _distinct_starts(cand: np.ndarray, vals: np.ndarray, z0: np.ndarray, fine: np.ndarray, n_starts: int) -> np.ndarray:

@@ -31,6 +31,11 @@ from .errors import CevnsInputError
 from .statistic import Statistic
 
 _TINY = 1e-12
+#: points per block of a profile call (__call__, call_warm): a Newton iteration of a block costs a fixed overhead
+#: (~20 numpy calls) plus its points' arithmetic, and a block iterates until its slowest point has converged, so
+#: larger blocks share the overhead; the analyses run on one BLAS thread (cevns._threads), where the block's size
+#: does not switch on OpenBLAS's threading (what 64-point blocks once avoided: docs/performance.md)
+_BLOCK = 512
 #: the largest relative uncertainty of a normalisation (100 = 10 000 %; beyond, the profile's products overflow)
 MAX_SIGMA = 100.0
 
@@ -196,7 +201,7 @@ class PoissonLikelihood(Statistic):
         out = np.empty(s.shape[0])
         # 64 points per block: the matrix products stay below OpenBLAS's threading threshold, which on a busy
         # machine costs far more than it gains (docs/performance.md)
-        step = 64
+        step = _BLOCK
         for a in range(0, s.shape[0], step):
             out[a:a + step] = self.profile(s[a:a + step])[0]
         return out
@@ -210,7 +215,7 @@ class PoissonLikelihood(Statistic):
         n = s.shape[0]
         out, theta = np.empty(n), np.zeros((n, self.n_nuisances))
         t0 = None if theta0 is None else np.where(np.isfinite(theta0), theta0, 0.0).reshape(n, self.n_nuisances)
-        step = 64  # as __call__
+        step = _BLOCK  # as __call__
         for a in range(0, n, step):
             out[a:a + step], theta[a:a + step], _ = self.profile(s[a:a + step], theta0=None if t0 is None else t0[a:a + step])
         return out, theta
