@@ -56,8 +56,9 @@ with threadpool_limits(1):
 """
 
 
-def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9):
-    """The damped Newton profile of cevns.poisson.newton_profile in bare numpy (one function, no helpers):
+def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None):
+    """The damped Newton profile of cevns.poisson.newton_profile in bare numpy (one function, no helpers), from
+    zero nuisances or ``theta0`` (a row outside the allowed region from zero, as the package):
     returns (statistic, point-steps)."""
     P, kv, k = s.shape[0], V.shape[0], V.shape[0] + F.shape[0]
     kf, J_f = F.shape[0], F.T
@@ -67,6 +68,11 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9):
     empty = np.flatnonzero(d <= 0)
     mu0 = s + bkg
     theta, mu = np.zeros((P, k)), mu0.copy()
+    if theta0 is not None:
+        theta = np.array(theta0, dtype=float).reshape(P, k)
+        mu = mu0 + s * (theta[:, :kv] @ V) + theta[:, kv:] @ F
+        bad = np.any(mu <= 0, axis=1)
+        theta[bad], mu[bad] = 0.0, mu0[bad]
 
     def stat(m, t, dd, dl):
         m = np.maximum(m, 1e-12)
@@ -76,8 +82,12 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(dm < 0, -(m - 1e-9 * np.maximum(m, 1.0)) / dm, np.inf).min(axis=1)
 
-    f = stat(mu, theta, d, dlogd)
-    active = np.all(np.isfinite(s), axis=1) & (np.abs(s).max(axis=1) < 1e12)
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = stat(mu, theta, d, dlogd)
+    if k == 0:
+        return f, 0
+    f = np.where(np.all(np.isfinite(s), axis=1), f, np.inf)
+    active = np.all(np.isfinite(s), axis=1) & (np.abs(s).max(axis=1) < 1e11)
     steps = 0
     for _ in range(iterations):
         idx = np.flatnonzero(active)
@@ -90,10 +100,10 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9):
         r, W = 1.0 - d / ma, d / ma**2
         g = 2.0 * np.concatenate([(r * sa) @ V.T, r @ F.T], axis=1) + 2.0 * ta
         H = np.empty((idx.size, k, k))
-        H[:, :kv, :kv] = ((W * sa * sa) @ GVV).reshape(-1, kv, kv)
-        H[:, :kv, kv:] = ((W * sa) @ GVF).reshape(-1, kv, kf)
+        H[:, :kv, :kv] = ((W * sa * sa) @ GVV).reshape(idx.size, kv, kv)
+        H[:, :kv, kv:] = ((W * sa) @ GVF).reshape(idx.size, kv, kf)
         H[:, kv:, :kv] = H[:, :kv, kv:].transpose(0, 2, 1)
-        H[:, kv:, kv:] = (W @ GFF).reshape(-1, kf, kf)
+        H[:, kv:, kv:] = (W @ GFF).reshape(idx.size, kf, kf)
         H = 2.0 * H + 2.0 * np.eye(k)
         step = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
         dmu = sa * (step[:, :kv] @ V) + step[:, kv:] @ F

@@ -6,6 +6,7 @@ methods of it (``exp.fit("sin2w")``, ``exp.limit("q_ee")``, ``exp.exclusion("sca
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -14,7 +15,7 @@ from scipy import optimize
 from ._poly import monomial_gradient, monomial_matrix
 from .convergence import failed, watch
 from .errors import CevnsInputError, check_finite, check_positive
-from .minimise import SPARSE_FROM, _batch_chi2, _Minimiser, distinct_lowest, marginalise_many, state_size, warm_chi2
+from .minimise import SPARSE_FROM, _batch_chi2, _Minimiser, _monomials, distinct_lowest, marginalise_many, state_size, warm_chi2
 from .models import MODELS, Model, as_model, default_free, model_for_parameter
 from .rates import Basis
 from .results import ContourResult, ExclusionResult, FitResult
@@ -662,6 +663,11 @@ MAX_MEDIATOR_MASS_MeV = 1e7
 #: candidate grid at every CONTOUR_SEARCH_EVERY-th point of its snake and follows the solutions by continuation in
 #: between, searching in full where the continuation fails (marginalise_many's ``search_every``)
 CONTOUR_SEARCH_EVERY = 3
+#: the contour's time estimate (_contour_estimate): chi^2 evaluations of the polish and the continuation per grid
+#: point, by the number of marginalised parameters, and the cost of a warm-started Poisson profile relative to a cold
+#: one (measured on the CsI contours, docs/performance.md)
+CONTOUR_POLISH_EVALS = {1: 200, 2: 700, 3: 1800}
+CONTOUR_WARM = 0.4
 #: candidate points (grid points x marginalise_many's search candidates) per batch of contour rows: ~40 MB
 CONTOUR_BATCH = 2**17
 
@@ -743,11 +749,11 @@ def _exclusion(exp, model: str, channels: str, cl: ConfidenceLevel, dof: int, ma
         mdl = MODELS[model](mass_MeV=float(mass), convention=convention, **fixed)
         coefs.append(_g_coefficients(combined_basis(exp, mdl, ch), mdl.values()))
         if progress:
-            progress(k + 1, M.size)
+            progress(k + 1, M.size + n_g + 2)
     C = np.stack(coefs)
     every = np.arange(M.size)
     gg = np.concatenate([[0.0], g_grid])
-    vals, states = _scan(chi2, C, gg)
+    vals, states = _scan(chi2, C, gg, None if progress is None else lambda i: progress(M.size + i, M.size + n_g + 2))
     # the minimum over g between the neighbours of the lowest scan point, all masses at once
     i_min = np.argmin(vals, axis=1)
     cmin = vals[every, i_min]
@@ -767,6 +773,8 @@ def _exclusion(exp, model: str, channels: str, cl: ConfidenceLevel, dof: int, ma
     for kb in np.flatnonzero(above.any(axis=1) & (j == 0)):  # excluded already at the bottom of the scan (rare)
         out_g[kb], cmin[kb] = _exclusion_below_scan(chi2, C[kb], g_grid, cmin[kb], level)
     islands = _islands(chi2, C, states, g_grid, M, above, j, out_g, cmin, level)
+    if progress:
+        progress(M.size + n_g + 2, M.size + n_g + 2)
     return ExclusionResult(model, "+".join(ch), cl.probability, level, M, out_g, islands, convention, cl.label, dof)
 
 
@@ -831,21 +839,27 @@ def _chi2_rows(chi2, preds: np.ndarray, chunk: int = 2048) -> np.ndarray:
     return out
 
 
-def _scan(chi2, C: np.ndarray, gg: np.ndarray) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+def _scan(chi2, C: np.ndarray, gg: np.ndarray,
+          tick: Optional[Callable[[int], None]] = None) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """chi^2 at every mass (C: coefficients per mass, power of g and bin) and coupling ``gg``: (values (mass,
     coupling), the profiled nuisances there (mass, coupling, nuisance) or None).  A statistic with nuisances to
     profile (Poisson parts) is scanned coupling by coupling, all masses at once, each profile started from the
-    nuisances of the coupling below (continuation in g: ~2 Newton steps instead of ~7 from zero)."""
+    nuisances of the coupling below (continuation in g: ~2 Newton steps instead of ~7 from zero).  ``tick(i)``:
+    told the couplings done."""
     powers = gg[:, None] ** np.arange(C.shape[1])
     k = state_size(chi2)
     if k == 0:
         vals = _chi2_rows(chi2, np.einsum("gk,mkb->mgb", powers, C).reshape(-1, C.shape[2]))
+        if tick is not None:
+            tick(gg.size)
         return vals.reshape(C.shape[0], gg.size), None
     vals, states = np.empty((C.shape[0], gg.size)), np.empty((C.shape[0], gg.size, k))
     state = None
     for i in range(gg.size):
         vals[:, i], state = warm_chi2(chi2, np.einsum("k,mkb->mb", powers[i], C), state)
         states[:, i] = state
+        if tick is not None:
+            tick(i + 1)
     return vals, states
 
 
@@ -1051,7 +1065,11 @@ def _contour_grid(chi2, basis: Basis, base: np.ndarray, axes: List[np.ndarray], 
     grid = np.empty((n, n))
     zbest = np.zeros((n, n, len(free)))
     ncand = 25 if len(free) == 1 else 13 ** len(free)
+    every = CONTOUR_SEARCH_EVERY if ncand >= 13 ** 3 else 1
     rows_per_batch = max(1, min(n, CONTOUR_BATCH // max(1, n * ncand)))
+    if progress is not None and callable(getattr(progress, "estimate", None)):
+        progress.estimate(_contour_estimate(chi2, basis, base, axes, i1, i2, i_free, ncand, every),  # type: ignore
+                          f"{n} x {n} grid, {len(free)} parameter{'s' * (len(free) != 1)} marginalised")
     for r0 in range(0, n, rows_per_batch):
         rows = range(r0, min(n, r0 + rows_per_batch))
         cols = [np.arange(n) if (r - r0) % 2 == 0 else np.arange(n)[::-1] for r in rows]
@@ -1067,14 +1085,35 @@ def _contour_grid(chi2, basis: Basis, base: np.ndarray, axes: List[np.ndarray], 
         if r0:
             starts = pts[:, i_free].copy()
             starts[:n] = zbest[r0 - 1]
+        within = None
+        if progress is not None:  # in grid points, moving inside a batch (marginalise_many's share of its work)
+            def within(f: float, done: int = r0 * n, size: int = pts.shape[0]) -> None:
+                progress(min(done + int(f * size), n * n), n * n)
+            within(0.0)
         vals, z = marginalise_many(chi2, basis, pts, i_free, widths, fine=fine, chain=True, starts=starts,
-                                   search_every=CONTOUR_SEARCH_EVERY if ncand >= 13 ** 3 else 1)
+                                   search_every=every, progress=within)
         for i, (r, c) in enumerate(zip(rows, cols)):
             grid[r, c] = vals[i * n:(i + 1) * n]
             zbest[r, c] = z[i * n:(i + 1) * n]
-        if progress:
-            progress(rows[-1] + 1, n)
     return grid, zbest
+
+
+def _contour_estimate(chi2, basis: Basis, base: np.ndarray, axes: List[np.ndarray], i1: int, i2: int,
+                      i_free: List[int], ncand: int, every: int) -> float:
+    """Seconds a contour grid will take, roughly: one chi^2 evaluation timed on 64 points of the first grid point's
+    search (a cold start of its nuisances), times the evaluations expected: the search's candidates at every
+    ``every``-th point, and per point ~CONTOUR_POLISH_EVALS[number of free parameters] of the polish and the
+    continuation; a warm-started Poisson profile costs ~CONTOUR_WARM of a cold one (both measured on CsI,
+    docs/performance.md)."""
+    n, nf = axes[0].size, len(i_free)
+    pts = np.tile(base, (64, 1))
+    pts[:, i1], pts[:, i2] = axes[0][0], axes[1][0]
+    pts[:, i_free] += np.linspace(-1.0, 1.0, 64)[:, None] * np.maximum(np.abs(base[i_free]), 1e-30)
+    t = time.perf_counter()
+    warm_chi2(chi2, _monomials(basis, pts) @ basis.B, None)
+    per = (time.perf_counter() - t) / 64 * (CONTOUR_WARM if state_size(chi2) else 1.0)
+    evals = n * n * (ncand / every + CONTOUR_POLISH_EVALS.get(nf, 600 * nf))
+    return per * evals
 
 
 def _contour(exp, cls, params: Sequence[str], channels: str, cl: float | str, dof: int, level: float, n: int,

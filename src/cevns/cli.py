@@ -56,6 +56,13 @@ class Progress:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self.t0 = time.perf_counter()
 
+    def estimate(self, seconds: float, what: str) -> None:
+        """Before a long job: what it computes and roughly how long it will take (the job measures its own cost)."""
+        if self.enabled:
+            sys.stderr.write(f"{self.label}: {what}; estimated {seconds:.0f} s\n" if seconds >= 1 else
+                             f"{self.label}: {what}; estimated under a second\n")
+            sys.stderr.flush()
+
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled:
             return

@@ -7,7 +7,7 @@ stage is a batch of matrix products.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -141,6 +141,9 @@ def _stencils(nf: int) -> Dict[str, Any]:
 #: from this many free coordinates on, the Hessian comes from the sparse stencil (measured: the full 3^nf stencil
 #: of 4 coordinates is 81 chi^2 values per Newton step, most of a transition-charge fit on COHERENT)
 SPARSE_FROM = 3
+#: the rough shares of a chained marginalise_many's work done after its search and after its polish (for progress
+#: bars: measured on the CsI contour with three marginalised parameters, docs/performance.md)
+SEARCH_SHARE, POLISH_SHARE = 0.55, 0.8
 
 
 class _Minimiser:
@@ -367,7 +370,8 @@ class _Minimiser:
 def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence[int], widths: np.ndarray,
                      fine: Optional[np.ndarray] = None, n_starts: int = 3, chain: bool = False,
                      max_sweeps: Optional[int] = None, newton_steps: int = 40,
-                     starts: Optional[np.ndarray] = None, search_every: int = 1) -> Tuple[np.ndarray, np.ndarray]:
+                     starts: Optional[np.ndarray] = None, search_every: int = 1,
+                     progress: Optional[Callable[[float], None]] = None) -> Tuple[np.ndarray, np.ndarray]:
     """min over the free coordinates ``i_free`` of chi^2, for every row of ``pts`` at once.
 
     1. A joint grid per point locates the basins: each free coordinate takes its starting value in
@@ -387,7 +391,9 @@ def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence
        steps or lies in another basin than either checked neighbour's solution (apart by more than 30% of their
        distance from the start, as the picks of step 2 are told apart).
 
-    Every step keeps the best value seen.  Returns (chi^2 minima, minimising free values).
+    Every step keeps the best value seen.  ``progress(fraction)``, if given, is told the fraction of the work done
+    (roughly: per searched point, then after the polish and the continuation).  Returns (chi^2 minima, minimising
+    free values).
     """
     nf = len(i_free)
     n = pts.shape[0]
@@ -401,10 +407,12 @@ def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence
     cand = _search_grid(z0, widths, fine, starts)
     checked = every if not chain or search_every <= 1 else np.unique(np.r_[every[::search_every], n - 1])
     sol = _Solutions(m, z0, fine, n_starts, extra=starts is not None)
-    sol.search(cand, checked, chain)
+    sol.search(cand, checked, chain, None if progress is None else lambda f: progress(SEARCH_SHARE * f))
     if checked.size < n:
         sol.between(cand, checked)
     sol.polish(every)
+    if progress is not None:
+        progress(POLISH_SHARE)
     sweeps = (n if max_sweeps is None else max_sweeps) if chain and n > 1 else 0
     improved = sol.sweep(sweeps)
     if checked.size < n:
@@ -416,6 +424,8 @@ def marginalise_many(chi2: Chi2, basis: Basis, pts: np.ndarray, i_free: Sequence
     if improved:  # the last allowed sweep still moved a point: the continuation had not settled
         failed(f"continuation along the scan (still improving after {sweeps} sweeps)")
     failed(f"marginalisation over the free parameters (damped Newton, {newton_steps} steps)", int(sol.unsettled.sum()))
+    if progress is not None:
+        progress(1.0)
     return sol.best, sol.z
 
 
@@ -449,9 +459,10 @@ class _Solutions:
         self.z, self.best, self.theta = z0.copy(), np.full(n, np.inf), np.zeros((n, k))
         self.unsettled = np.zeros(n, dtype=bool)
 
-    def search(self, cand: np.ndarray, idx: np.ndarray, chain: bool) -> None:
+    def search(self, cand: np.ndarray, idx: np.ndarray, chain: bool,
+               progress: Optional[Callable[[float], None]] = None) -> None:
         """The whole grid of the points ``idx``: their starts, the lowest distinct candidates."""
-        vals, th = _search_values(self.m, cand[idx], idx, chain)
+        vals, th = _search_values(self.m, cand[idx], idx, chain, progress)
         picks = _distinct_starts(cand[idx], vals, self.z0[idx], self.fine[idx], self.ns)
         self._set_starts(idx, cand[idx], vals, th, picks)
         self.picks[idx] = picks
@@ -540,7 +551,8 @@ class _Solutions:
         return idx[apart | self.unsettled[idx]]
 
 
-def _search_values(m: _Minimiser, cand: np.ndarray, idx: np.ndarray, chain: bool) -> Tuple[np.ndarray, np.ndarray]:
+def _search_values(m: _Minimiser, cand: np.ndarray, idx: np.ndarray, chain: bool,
+                   progress: Optional[Callable[[float], None]] = None) -> Tuple[np.ndarray, np.ndarray]:
     """chi^2 of the search candidates ``cand`` (len(idx), k, nf) of the points ``idx`` and their profiled nuisances
     (len(idx), k, state).  Along a scan (``chain``) with nuisances to profile, the points go one after another,
     each candidate's profile started from the nuisances of the same candidate at the point before (the candidates
@@ -556,6 +568,8 @@ def _search_values(m: _Minimiser, cand: np.ndarray, idx: np.ndarray, chain: bool
     for i in range(n):
         vals[i] = m.values(cand[i:i + 1], idx[i:i + 1], None if i == 0 else th[i - 1:i])[0]
         th[i] = m._cand_theta[0]
+        if progress is not None:
+            progress((i + 1) / n)
     return vals, th
 
 
