@@ -103,7 +103,7 @@ def test_the_exclusion_scan_continued_in_the_coupling_equals_points_profiled_fro
         C.append(_g_coefficients(combined_basis(j, mdl, ch), mdl.values()))
     C = np.stack(C)
     gg = np.concatenate([[0.0], np.geomspace(1e-7, 1e-2, 60)])
-    vals, states = _scan(chi2, C, gg)
+    vals, states = _scan(chi2, C, gg, np.inf)  # no level: every profile to its minimum
     cold = chi2(np.einsum("gk,mkb->mgb", gg[:, None] ** np.arange(C.shape[1]), C).reshape(-1, C.shape[2]))
     cold = cold.reshape(vals.shape)
     assert states.shape == vals.shape + (sum(lk.n_nuisances for lk, _ in chi2.groups),)
@@ -111,6 +111,17 @@ def test_the_exclusion_scan_continued_in_the_coupling_equals_points_profiled_fro
     assert ok.sum() > 100 and (~ok).any()  # the scan reaches far into the excluded region
     np.testing.assert_allclose(vals[ok], cold[ok], rtol=1e-12, atol=1e-9)
     assert np.all(vals[~ok] > 1e3)
+    # with a level, a profile stops once its minimum is certainly above the mass's lowest value so far + level + 1:
+    # every value is its minimum or above it; below that line every value is the minimum
+    level = 2.71
+    cut, stopped = _scan(chi2, C, gg, level)
+    lowest = np.minimum.accumulate(cold, axis=1)
+    line = np.concatenate([np.full((C.shape[0], 1), np.inf), lowest[:, :-1] + level + 1.0], axis=1)
+    low = cold < line * (1.0 - 1e-6)  # the lines are positive (inf at g = 0)
+    assert np.all(cut >= cold - 1e-9 * np.abs(cold) - 1e-9)
+    np.testing.assert_allclose(cut[low & ok], cold[low & ok], rtol=1e-12, atol=1e-9)
+    assert np.all(cut[~low] > line[~low] * (1.0 - 1e-9))
+    assert (cut[ok] > cold[ok] + 1e-6).any()  # some profiles did stop early (else nothing above was tested)
 
 
 def _csi_file(tmp_path: Path, signal_only: bool) -> Path:
@@ -156,3 +167,22 @@ def test_cevns_fit_of_a_csi_file_with_one_kind_of_nuisance(tmp_path, capsys, sig
         ref = optimize.minimize(lambda t: deviance(s + bkg + t @ F, lk.data, t), np.zeros(3), method="Nelder-Mead",
                                 options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000})
     assert res.chi2_min == pytest.approx(ref.fun, abs=1e-6)
+
+
+def test_a_profile_stops_only_where_its_minimum_is_certainly_above_the_limit():
+    """PoissonLikelihood.call_warm(stop_above=): a stopped profile's value is above its minimum and its minimum above
+    the limit (strong convexity, poisson._certified_above); the others are the minimum."""
+    e = cevns.load_experiment("coherent-csi-2021")
+    lk = e.chi2_function()
+    sm = e.predict().total  # the SM prediction per bin (signal only: the likelihood adds the backgrounds)
+    scale = np.geomspace(0.05, 300.0, 200)
+    preds = scale[:, None] * sm[None, :]
+    full, _ = lk.call_warm(preds)
+    limit = np.full(scale.size, 100.0)
+    cut, _ = lk.call_warm(preds, stop_above=limit)
+    stopped = cut > full + 1e-6 * np.abs(full)  # stopped well before the minimum
+    below = full <= limit
+    assert stopped.any() and below.sum() > 10
+    assert np.all(full[stopped] > limit[stopped])  # the minimum of every stopped point is above the limit
+    np.testing.assert_allclose(cut[below], full[below], rtol=1e-12, atol=1e-12)  # a minimum below: reached
+    assert np.all(cut >= full - 1e-12 * np.abs(full))

@@ -753,7 +753,7 @@ def _exclusion(exp, model: str, channels: str, cl: ConfidenceLevel, dof: int, ma
     C = np.stack(coefs)
     every = np.arange(M.size)
     gg = np.concatenate([[0.0], g_grid])
-    vals, states = _scan(chi2, C, gg, None if progress is None else lambda i: progress(M.size + i, M.size + n_g + 2))
+    vals, states = _scan(chi2, C, gg, level, None if progress is None else lambda i: progress(M.size + i, M.size + n_g + 2))
     # the minimum over g between the neighbours of the lowest scan point, all masses at once
     i_min = np.argmin(vals, axis=1)
     cmin = vals[every, i_min]
@@ -839,13 +839,16 @@ def _chi2_rows(chi2, preds: np.ndarray, chunk: int = 2048) -> np.ndarray:
     return out
 
 
-def _scan(chi2, C: np.ndarray, gg: np.ndarray,
+def _scan(chi2, C: np.ndarray, gg: np.ndarray, level: float,
           tick: Optional[Callable[[int], None]] = None) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """chi^2 at every mass (C: coefficients per mass, power of g and bin) and coupling ``gg``: (values (mass,
     coupling), the profiled nuisances there (mass, coupling, nuisance) or None).  A statistic with nuisances to
     profile (Poisson parts) is scanned coupling by coupling, all masses at once, each profile started from the
-    nuisances of the coupling below (continuation in g: ~2 Newton steps instead of ~7 from zero).  ``tick(i)``:
-    told the couplings done."""
+    nuisances of the coupling below (continuation in g: ~2 Newton steps instead of ~7 from zero), and a profile
+    stops as soon as its minimum is certainly more than ``level`` + 1 above the lowest value of its mass so far
+    (the scan needs only know that the point is excluded; the lowest value so far is at or above the mass's minimum,
+    so such a point is above the level however the minimum is refined): its value is then above its minimum, and
+    above the level.  ``tick(i)``: told the couplings done."""
     powers = gg[:, None] ** np.arange(C.shape[1])
     k = state_size(chi2)
     if k == 0:
@@ -854,9 +857,11 @@ def _scan(chi2, C: np.ndarray, gg: np.ndarray,
             tick(gg.size)
         return vals.reshape(C.shape[0], gg.size), None
     vals, states = np.empty((C.shape[0], gg.size)), np.empty((C.shape[0], gg.size, k))
-    state = None
+    state, lowest = None, np.full(C.shape[0], np.inf)
     for i in range(gg.size):
-        vals[:, i], state = warm_chi2(chi2, np.einsum("k,mkb->mb", powers[i], C), state)
+        vals[:, i], state = warm_chi2(chi2, np.einsum("k,mkb->mb", powers[i], C), state,
+                                      lowest + level + 1.0 if i else None)
+        lowest = np.minimum(lowest, vals[:, i])
         states[:, i] = state
         if tick is not None:
             tick(i + 1)

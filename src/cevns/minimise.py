@@ -61,13 +61,16 @@ def state_size(chi2: Any) -> int:
     return sum(state_size(c) for c, _ in leaves) if leaves else int(chi2.state_size)
 
 
-def warm_chi2(chi2: Any, preds: np.ndarray, state: Optional[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+def warm_chi2(chi2: Any, preds: np.ndarray, state: Optional[np.ndarray],
+              stop_above: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
     """chi^2 of many predictions and the state to start the next ones from: the profiled nuisances of every
     Poisson part (:meth:`cevns.poisson.PoissonLikelihood.call_warm`), each profile started from ``state``
-    (None: from the nominal nuisances).  Parts without nuisances to profile are plain calls."""
+    (None: from the nominal nuisances).  Parts without nuisances to profile are plain calls.  ``stop_above`` (per
+    prediction): a Poisson part's profile may stop once its minimum is certainly above it (every part is >= 0, so
+    the sum is then above it too); such a value is above both the minimum and ``stop_above``, not the minimum."""
     leaves = _leaves(chi2)
     if not leaves:
-        return chi2.call_warm(preds, state)
+        return chi2.call_warm(preds, state, stop_above)
     k = state_size(chi2)
     if k == 0:
         return chi2(preds), np.zeros((preds.shape[0], 0))
@@ -75,7 +78,7 @@ def warm_chi2(chi2: Any, preds: np.ndarray, state: Optional[np.ndarray]) -> Tupl
     for c, ix in leaves:
         kc = state_size(c)
         if kc:
-            v, new[:, o:o + kc] = warm_chi2(c, preds[:, ix], None if state is None else state[:, o:o + kc])
+            v, new[:, o:o + kc] = warm_chi2(c, preds[:, ix], None if state is None else state[:, o:o + kc], stop_above)
             o += kc
         else:
             v = c(preds[:, ix])

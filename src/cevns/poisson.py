@@ -31,10 +31,10 @@ from .errors import CevnsInputError
 from .statistic import Statistic
 
 _TINY = 1e-12
-#: points per block of a profile call (__call__, call_warm): a Newton iteration of a block costs a fixed overhead
-#: (~20 numpy calls) plus its points' arithmetic, and a block iterates until its slowest point has converged, so
-#: larger blocks share the overhead; the analyses run on one BLAS thread (cevns._threads), where the block's size
-#: does not switch on OpenBLAS's threading (what 64-point blocks once avoided: docs/performance.md)
+#: points per block of a warm-started profile call (call_warm, the minimisers' and scans' path): a Newton iteration
+#: of a block costs a fixed overhead (~20 numpy calls) plus its points' arithmetic, and a block iterates until its
+#: slowest point has converged, so larger blocks share the overhead; the analyses run on one BLAS thread
+#: (cevns._threads), where the block's size does not switch on OpenBLAS's threading (what 64-point blocks avoid)
 _BLOCK = 512
 #: the largest relative uncertainty of a normalisation (100 = 10 000 %; beyond, the profile's products overflow)
 MAX_SIGMA = 100.0
@@ -178,9 +178,11 @@ class PoissonLikelihood(Statistic):
         kv = self.n_signal_cols
         return s * (theta[:, :kv] @ self._V) + theta[:, kv:] @ self._F
 
-    def profile(self, pred, data: Optional[np.ndarray] = None, theta0: Optional[np.ndarray] = None) -> tuple:
+    def profile(self, pred, data: Optional[np.ndarray] = None, theta0: Optional[np.ndarray] = None,
+                stop_above: Optional[np.ndarray] = None) -> tuple:
         """(statistic, theta*, mu*) for prediction(s) ``pred``: the nuisances minimised by damped Newton steps.
-        ``data`` (n_points, n_bins) replaces the observed counts row by row (toys); ``theta0`` starts there."""
+        ``data`` (n_points, n_bins) replaces the observed counts row by row (toys); ``theta0`` starts there;
+        ``stop_above`` per point: see :func:`newton_profile`."""
         s = np.asarray(pred, dtype=float)
         one = s.ndim == 1
         s2 = np.atleast_2d(s)
@@ -190,7 +192,7 @@ class PoissonLikelihood(Statistic):
             d = np.asarray(data, dtype=float)
             dlogd = np.where(d > 0, d * np.log(np.maximum(d, _TINY)), 0.0)
         f, theta, mu = newton_profile(s2, d, dlogd, self.bkg_total, self._V, self._F, self._G, theta0,
-                                      self.iterations, self.tol)
+                                      self.iterations, self.tol, stop_above)
         return (f[0], theta[0], mu[0]) if one else (f, theta, mu)
 
     def __call__(self, pred) -> np.ndarray:
@@ -200,24 +202,29 @@ class PoissonLikelihood(Statistic):
             return np.asarray(self.profile(s)[0])
         out = np.empty(s.shape[0])
         # 64 points per block: the matrix products stay below OpenBLAS's threading threshold, which on a busy
-        # machine costs far more than it gains (docs/performance.md)
-        step = _BLOCK
+        # machine costs far more than it gains (docs/performance.md); kept for plain calls, whose values pinned in
+        # tests/golden include near-ties decided by the last bit (a region's best fit at +-1.68e-9)
+        step = 64
         for a in range(0, s.shape[0], step):
             out[a:a + step] = self.profile(s[a:a + step])[0]
         return out
 
-    def call_warm(self, pred: np.ndarray, theta0: Optional[np.ndarray] = None) -> tuple:
+    def call_warm(self, pred: np.ndarray, theta0: Optional[np.ndarray] = None,
+                  stop_above: Optional[np.ndarray] = None) -> tuple:
         """(-2 ln lambda, profiled nuisances) of the predictions ``pred`` (n_points, n_bins), each profile started
         from its row of ``theta0`` (n_points, n_nuisances; zeros or None: from the nominal nuisances).  For
         minimisers whose next points lie close to their last: a warm start needs ~2 Newton iterations instead of
-        ~10."""
+        ~10.  ``stop_above`` (n_points,): a profile may stop once its minimum is certainly above it
+        (:func:`newton_profile`)."""
         s = np.atleast_2d(np.asarray(pred, dtype=float))
         n = s.shape[0]
         out, theta = np.empty(n), np.zeros((n, self.n_nuisances))
         t0 = None if theta0 is None else np.where(np.isfinite(theta0), theta0, 0.0).reshape(n, self.n_nuisances)
-        step = _BLOCK  # as __call__
+        step = _BLOCK
         for a in range(0, n, step):
-            out[a:a + step], theta[a:a + step], _ = self.profile(s[a:a + step], theta0=None if t0 is None else t0[a:a + step])
+            out[a:a + step], theta[a:a + step], _ = self.profile(s[a:a + step], theta0=None if t0 is None else t0[a:a + step],
+                                                                 stop_above=None if stop_above is None else
+                                                                 np.broadcast_to(stop_above, (n,))[a:a + step])
         return out, theta
 
     @property
@@ -383,13 +390,36 @@ def _iteration(pt: _Points, G: tuple, empty: np.ndarray, mu: np.ndarray) -> tupl
     return new_f, new_t, new_mu, -(g * step).sum(axis=1)
 
 
+def _certified_above(s: np.ndarray, theta: np.ndarray, mu: np.ndarray, f: np.ndarray, d: np.ndarray, V: np.ndarray,
+                     F: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """The points whose minimum over the nuisances is certainly above ``limit``.  The statistic is 2-strongly convex
+    in theta (a convex Poisson part plus the constraints theta.theta): f(y) >= q(y) = f(theta) + g.(y - theta) +
+    |y - theta|^2 for every y.  A minimum at or below ``limit`` lies in the ball |y| <= sqrt(limit) (its constraint
+    term alone is at most the minimum), where q is lowest at the projection of theta - g / 2 onto the ball; if q
+    there is above ``limit``, so is the minimum."""
+    kv = V.shape[0]
+    r = 1.0 - d / np.maximum(mu, _TINY)
+    g = np.empty_like(theta)
+    g[:, :kv] = (r * s) @ V.T
+    g[:, kv:] = r @ F.T
+    g = 2.0 * g + 2.0 * theta
+    y = theta - 0.5 * g
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shrink = np.minimum(1.0, np.sqrt(np.maximum(limit, 0.0)) / np.sqrt((y * y).sum(axis=1)))
+    dy = np.where(np.isfinite(shrink), shrink, 1.0)[:, None] * y - theta
+    return f + (g * dy).sum(axis=1) + (dy * dy).sum(axis=1) > limit
+
+
 def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndarray, V: np.ndarray, F: np.ndarray,
-                   G: Any, theta0: Optional[np.ndarray] = None, iterations: int = 30, tol: float = 1e-9) -> tuple:
+                   G: Any, theta0: Optional[np.ndarray] = None, iterations: int = 30, tol: float = 1e-9,
+                   stop_above: Optional[np.ndarray] = None) -> tuple:
     """min over theta of 2 sum [mu - d + d ln(d/mu)] + theta.theta with mu = s (1 + theta_V V) + bkg + theta_F F,
     for every row of the signals ``s`` (P, n) (the counts ``d`` shared (n,) or per row (P, n)): damped Newton
     steps, J^T W J as matrix products over bins with the column products ``G`` (:func:`column_products`), a
-    step limit that keeps every expectation positive, and backtracking.  Returns
-    (statistic, theta*, mu*), one row per point."""
+    step limit that keeps every expectation positive, and backtracking.  ``stop_above`` (P,): a point stops as
+    soon as its minimum is certainly above its value (:func:`_certified_above`; for scans that need only know that
+    a point is excluded): its statistic is then the last one reached, above the minimum, and above ``stop_above``.
+    Returns (statistic, theta*, mu*), one row per point."""
     P, kv, kf = s.shape[0], V.shape[0], F.shape[0]
     k = kv + kf
     mu0 = s + bkg
@@ -414,6 +444,13 @@ def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndar
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
+        if stop_above is not None:
+            done = _certified_above(s[idx], theta[idx], mu[idx], f[idx], d[idx] if per_row else d, V, F,
+                                    stop_above[idx])
+            active[idx[done]] = False
+            idx = idx[~done]
+            if idx.size == 0:
+                break
         whole = idx.size == P
         sa, ta = (s, theta) if whole else (s[idx], theta[idx])
         # the expectations moved from as the nominal ones plus the nuisances' shift (as stored, up to rounding)

@@ -83,8 +83,10 @@ class Statistic(ABC):
         """Columns of the warm-start state (profiled nuisances) of a single statistic: 0 unless it profiles."""
         return 0
 
-    def call_warm(self, pred: np.ndarray, theta0: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
-        """The statistic of many predictions and the state to start the next ones from (none here)."""
+    def call_warm(self, pred: np.ndarray, theta0: Optional[np.ndarray] = None,
+                  stop_above: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+        """The statistic of many predictions and the state to start the next ones from (none here); ``stop_above``
+        (a profiling statistic may stop a point's profile once it is certainly above it) is not needed here."""
         return self(pred), np.zeros((np.atleast_2d(pred).shape[0], 0))
 
 

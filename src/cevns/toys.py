@@ -93,15 +93,16 @@ class ToyProblem:
             out.append(th)
         return total, out
 
-    def minimise(self, data: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """min over x in [lo, hi] of q(x; data) per toy: (q_min (T,), x_best (T,))."""
+    def minimise(self, data: np.ndarray, start: Optional[List[Any]] = None) -> Tuple[np.ndarray, np.ndarray]:
+        """min over x in [lo, hi] of q(x; data) per toy: (q_min (T,), x_best (T,)); ``start``: nuisances (per part,
+        as :meth:`q` returns them) to start the first grid value's profiles from (e.g. those at the true value)."""
         T = data.shape[0]
         xs = np.linspace(self.lo, self.hi, self.n_coarse)
         S = self.signal(xs)
         # the coarse grid one value at a time, each warm-started from the nuisances of the previous one
         qc = np.empty((T, xs.size))
         thetas: List[Any] = []
-        warm: Optional[List[Any]] = None
+        warm: Optional[List[Any]] = start
         for i in range(xs.size):
             v, warm = self.q(data, np.broadcast_to(S[i], (T, 1, S.shape[1])), warm)
             qc[:, i] = v[:, 0]
@@ -147,8 +148,8 @@ class ToyProblem:
     def t_statistic(self, data: np.ndarray, x_true: float) -> np.ndarray:
         """t = q(x_true) - min_x q(x) per toy (>= 0; the minimum includes x_true itself)."""
         s = self.signal([x_true])[0]
-        qt, _ = self.q(data, np.broadcast_to(s, (data.shape[0], 1, s.size)))
-        qmin, _ = self.minimise(data)
+        qt, at_true = self.q(data, np.broadcast_to(s, (data.shape[0], 1, s.size)))
+        qmin, _ = self.minimise(data, at_true)  # each toy's scan started from its nuisances at the true value
         return qt[:, 0] - np.minimum(qmin, qt[:, 0])
 
 
