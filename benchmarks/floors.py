@@ -59,13 +59,13 @@ if floor:
         rec["steps"] += pt.sa.shape[0]
         return orig_it(pt, *a)
     P._iteration = counted
-    def both(s, d, dlogd, bkg, V, F, G, theta0=None, iterations=30, tol=1e-9):
+    def both(s, d, dlogd, bkg, V, F, G, theta0=None, iterations=30, tol=1e-9, *stop):
         t = time.process_time()
-        r = orig(s, d, dlogd, bkg, V, F, G, theta0, iterations, tol)
+        r = orig(s, d, dlogd, bkg, V, F, G, theta0, iterations, tol, *stop)
         t1 = time.process_time()
         rec["pkg"] += t1 - t
         if np.ndim(d) == 1:
-            _, n = bare_profile(s, d, dlogd, bkg, V, F, iterations, tol, theta0)
+            _, n = bare_profile(s, d, dlogd, bkg, V, F, iterations, tol, theta0, *stop)
             rec["bare"] += time.process_time() - t1
             rec["bare_steps"] += n
         else:
@@ -100,8 +100,11 @@ with threadpool_limits(1):
 def run(tree: Path, case: str, floor: bool) -> list:
     env = dict(os.environ, PYTHONPATH=str(tree))
     with tempfile.TemporaryDirectory() as cwd:
-        out = subprocess.run([sys.executable, "-c", CHILD, case, "1" if floor else "0", str(ROOT / "benchmarks")],
-                             capture_output=True, text=True, env=env, check=True, cwd=cwd).stdout.split()
+        proc = subprocess.run([sys.executable, "-c", CHILD, case, "1" if floor else "0", str(ROOT / "benchmarks")],
+                              capture_output=True, text=True, env=env, cwd=cwd)
+    if proc.returncode:
+        raise SystemExit(f"{tree} ({case}) failed:\n{proc.stderr}")
+    out = proc.stdout.split()
     return [float(x) for x in out]
 
 

@@ -56,9 +56,10 @@ with threadpool_limits(1):
 """
 
 
-def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None):
+def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, stop_above=None):
     """The damped Newton profile of cevns.poisson.newton_profile in bare numpy (one function, no helpers), from
-    zero nuisances or ``theta0`` (a row outside the allowed region from zero, as the package):
+    zero nuisances or ``theta0`` (a row outside the allowed region from zero, as the package), a point stopped once
+    its minimum is certainly above its ``stop_above`` (the package's strong-convexity bound):
     returns (statistic, point-steps)."""
     P, kv, k = s.shape[0], V.shape[0], V.shape[0] + F.shape[0]
     kf, J_f = F.shape[0], F.T
@@ -93,6 +94,19 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
+        if stop_above is not None:
+            m_ = np.maximum(mu[idx], 1e-12)
+            r_ = 1.0 - d / m_
+            g_ = 2.0 * np.concatenate([(r_ * s[idx]) @ V.T, r_ @ F.T], axis=1) + 2.0 * theta[idx]
+            y_ = theta[idx] - 0.5 * g_
+            with np.errstate(divide="ignore", invalid="ignore"):
+                sh = np.minimum(1.0, np.sqrt(np.maximum(stop_above[idx], 0.0)) / np.sqrt((y_ * y_).sum(axis=1)))
+            dy = np.where(np.isfinite(sh), sh, 1.0)[:, None] * y_ - theta[idx]
+            done = f[idx] + (g_ * dy).sum(axis=1) + (dy * dy).sum(axis=1) > stop_above[idx]
+            active[idx[done]] = False
+            idx = idx[~done]
+            if idx.size == 0:
+                break
         steps += idx.size
         sa, ta, f0 = s[idx], theta[idx], f[idx]
         base = mu0[idx] + sa * (ta[:, :kv] @ V) + ta[:, kv:] @ F

@@ -15,9 +15,10 @@ def csi():
     return cevns.load_experiment("coherent-csi-2021")
 
 
-def test_contour_searched_at_every_third_point_is_the_contour_searched_everywhere(csi, monkeypatch):
+def test_contour_searched_at_checked_points_is_the_contour_searched_everywhere(csi, monkeypatch):
     """CsI (q_ee, q_emu) with q_mumu, q_etau, q_mutau marginalised: the candidate grid (13^3 per point) searched at
-    every third point of the snake and continuation between gives the grid of the search at every point."""
+    every fifth point of the snake (analysis.CONTOUR_SEARCH_EVERY) and continuation between gives the grid of the
+    search at every point."""
     import cevns.analysis as A
 
     fast = csi.contour(("q_ee", "q_emu"), n=6)

@@ -660,9 +660,9 @@ MAX_MASSES, MAX_CONTOUR_N = 100_000, 1000
 #: and below where the propagator's M^2 overflows in the rates)
 MAX_MEDIATOR_MASS_MeV = 1e7
 #: a contour with three or more marginalised parameters (13^k search candidates per grid point) searches the whole
-#: candidate grid at every CONTOUR_SEARCH_EVERY-th point of its snake and follows the solutions by continuation in
+#: candidate grid at every CONTOUR_SEARCH_EVERY-th point of its snake (and its last) and follows the solutions by continuation in
 #: between, searching in full where the continuation fails (marginalise_many's ``search_every``)
-CONTOUR_SEARCH_EVERY = 3
+CONTOUR_SEARCH_EVERY = 5
 #: the contour's time estimate (_contour_estimate): chi^2 evaluations of the polish and the continuation per grid
 #: point, by the number of marginalised parameters, and the cost of a warm-started Poisson profile relative to a cold
 #: one (measured on the CsI contours, docs/performance.md)
