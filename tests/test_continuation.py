@@ -80,3 +80,17 @@ def test_exclusion_progress_moves_through_the_scan(exp, csi, poisson):
     total = rec.calls[0][1]
     assert {t for _, t in rec.calls} == {2 + 50 + 2} and done == sorted(done) and done[-1] == total
     assert len(done) >= (2 + 51 + 1 if poisson else 4)  # each coupling of the scan (and its g = 0) told
+
+
+def test_the_command_line_bar_prints_the_estimate_first(capsys):
+    from cevns.cli import Progress
+
+    bar = Progress("q_ee x q_emu", enabled=True)
+    bar.estimate(12.4, "9 x 9 grid, 3 parameters marginalised")
+    bar(0, 81)
+    bar(81, 81)
+    err = capsys.readouterr().err
+    assert err.startswith("q_ee x q_emu: 9 x 9 grid, 3 parameters marginalised; estimated 12 s\n")
+    assert "81/81" in err and err.endswith("\n")
+    Progress("quiet", enabled=False).estimate(5.0, "nothing")
+    assert capsys.readouterr().err == ""

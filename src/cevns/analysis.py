@@ -1018,6 +1018,8 @@ def contour(exp, params: Sequence[str], channels: str = "cevns+eves", cl: float 
     best grid point with a simplex search over all parameters.  ``fixed``: values of other parameters of the
     model; ``free``: the parameters to marginalise instead of the default (the family members sharing a flavour
     with either parameter); the rest are held at their defaults or ``fixed`` values, as the result states.
+    ``progress(done, total)`` is told the grid points done (moving inside a batch of rows); if it has a method
+    ``estimate(seconds, what)`` (as :class:`cevns.cli.Progress`), that is told a rough estimate of the run time first.
     """
     cls = _contour_model(params)
     if dof not in (1, 2):
