@@ -354,15 +354,22 @@ def _announce_joint(exp) -> None:
               file=sys.stderr)
 
 
-def _save_plot(draw, path: str, title: str = "", legend_kw=None) -> None:
+def _save_plot(draw, path: str, title: str = "", note: str = "") -> None:
     """Draw into a new single-column figure in the cevns style and save it (no pyplot: the backend is left
-    alone); ``title``: the experiment, small, above the axes."""
+    alone); ``title``: the experiment, small, above the axes; ``note`` (what is excluded or allowed, the statistic,
+    what was marginalised or fixed): the title of a legend below the axes, where it hides no curve."""
     from .style import figure_style, legend, new_figure
 
     with figure_style():
-        fig, ax = new_figure("single")
+        fig, ax = new_figure("single", 3.6 if note else None)
         draw(ax)
-        legend(ax, **(legend_kw or {"loc": "best"}))
+        if note:
+            handles, labels = ax.get_legend_handles_labels()
+            keep = {lab: h for h, lab in zip(handles, labels) if lab and not lab.startswith("_")}
+            fig.legend(list(keep.values()), list(keep), loc="outside lower center", ncol=1, title=note,
+                       title_fontsize=6, alignment="left")
+        else:
+            legend(ax, loc="best")
         if title:
             ax.set_title(title, fontsize=7)
         _write_figure(fig, path)
@@ -411,7 +418,8 @@ def cmd_fit(args) -> int:
     if args.plot:
         from .style import channel_style
 
-        _save_plot(lambda ax: res.plot(ax, **channel_style(res.channels)), args.plot, _plot_title(exp, model))
+        _save_plot(lambda ax: res.plot(ax, zoom=True, **channel_style(res.channels)), args.plot, _plot_title(exp, model),
+                   res.note())
     return 0
 
 
@@ -441,7 +449,8 @@ def cmd_exclusion(args) -> int:
     if args.plot:
         from .style import channel_style
 
-        _save_plot(lambda ax: res.plot(ax, **channel_style(res.channels)), args.plot, _plot_title(exp))
+        _save_plot(lambda ax: res.plot(ax, **channel_style(res.channels)), args.plot, _plot_title(exp),
+                   res.note(fixed))
     return 0
 
 
@@ -470,7 +479,7 @@ def cmd_contour(args) -> int:
         from .style import channel_style
 
         _save_plot(lambda ax: res.plot(ax, color=channel_style(res.channels).get("color", "C0")), args.plot,
-                   _plot_title(exp))
+                   _plot_title(exp), res.note())
     return 0
 
 

@@ -357,11 +357,18 @@ class FitResult:
             lines.append(f"  warning: the minimisation did not converge: {self.convergence}")
         return "\n".join(lines)
 
-    def plot(self, ax=None, label: Optional[str] = None, levels: bool = True, scale: Optional[float] = None, **kw):
+    def note(self) -> str:
+        """What a figure of this profile should say beside it: the statistic, and what was done with the model's
+        other parameters (marginalised, fixed), in the figures' symbols."""
+        return _plot_note(self.statistic, self.marginalised, self.fixed)
+
+    def plot(self, ax=None, label: Optional[str] = None, levels: bool = True, scale: Optional[float] = None,
+             zoom: bool = False, **kw):
         """Delta chi^2 profile on ``ax`` (the current pyplot Axes if None), labelled by its channels for a
         legend, with horizontal lines at the interval levels.  The parameter is drawn in its display
         unit (:mod:`cevns.labels`: mu_nu in 1e-11 mu_B, q in 1e-12 e, <r^2> in 1e-32 cm^2), or divided by
-        ``scale`` if given."""
+        ``scale`` if given.  ``zoom``: the x range cut to where the profile is inside the frame (padded by a fifth),
+        not the whole scan (a narrow well in a wide scan otherwise leaves most of the panel empty)."""
         from .labels import channel_label, level_label
         from .labels import label as param_label
         from .stats import delta_chi2_level
@@ -379,6 +386,11 @@ class FitResult:
                 level_line(ax, delta_chi2_level(k, 1), level_label(k) + " C.L.", x=0.98 - 0.22 * i, ha="right")
             top = max(delta_chi2_level(k, 1) for k in self.intervals) if self.intervals else 2.71
             ax.set_ylim(0.0, max(8.0, 3.0 * top))  # the intervals' region, not a far-away rise of the profile
+            inside = np.flatnonzero(np.asarray(self.dchi2) <= max(8.0, 3.0 * top))
+            if zoom and inside.size:
+                a, b = float(self.grid[inside[0]]), float(self.grid[inside[-1]])
+                pad = 0.2 * (b - a) if b > a else 0.5 * max(abs(a), 1e-300)
+                ax.set_xlim(max(float(self.grid[0]), a - pad) / sc, min(float(self.grid[-1]), b + pad) / sc)
         ax.set_xlabel(lab.axis_for(sc))
         ax.set_ylabel(r"$\Delta\chi^2$")
         return ax
@@ -443,9 +455,21 @@ class ExclusionResult:
             lines.append(f"  warning: the minimisation did not converge: {self.convergence}")
         return "\n".join(lines)
 
-    def plot(self, ax=None, label: Optional[str] = None, **kw):
+    def note(self, fixed: Optional[Dict[str, float]] = None) -> str:
+        """What a figure of this exclusion should say beside it: excluded above the curve, at which level and dof,
+        the parameters held ``fixed`` (the model's others at their defaults), the masses without a limit."""
+        first = f"excluded above the curve (shaded), {self.label} C.L., {self.dof} dof at each mass"
+        text = _plot_note("", [], dict(fixed or {}), first)
+        if np.any(np.isinf(self.g)):
+            text += "\nno coupling up to the scan's top excluded: gaps"
+        return text
+
+    def plot(self, ax=None, label: Optional[str] = None, shade: bool = True, **kw):
         """The excluded-coupling curve g(M) on log axes of ``ax`` (the current pyplot Axes if None; M in MeV),
-        labelled for a legend by the mediator and channels."""
+        labelled for a legend by the mediator and channels, the excluded side shaded (``shade``).  Where even
+        g = 0 (the SM) is excluded the curve runs through the top of the allowed island, and every allowed island
+        is drawn as a vertical bar; where nothing up to the top of the scan is excluded (g = inf) the curve has a
+        gap."""
         from .labels import channel_label
         from .labels import label as param_label
 
@@ -457,7 +481,25 @@ class ExclusionResult:
 
         name = MODELS[self.model].display if self.model in MODELS else self.model
         default = f"{name}, {channel_label(self.channels)}, {100 * self.cl:g}% C.L."
-        ax.loglog(self.mass_MeV, self.g, label=label or default, **kw)
+        g = np.array(self.g, dtype=float)
+        tops = {float(i["mass_MeV"]): max(b for _, b in i["allowed_g"]) for i in self.islands if i["allowed_g"]}
+        for k, m in enumerate(self.mass_MeV):  # the SM excluded: excluded above the (highest) island
+            if g[k] == 0 and float(m) in tops:
+                g[k] = tops[float(m)]
+        g[(g <= 0) | ~np.isfinite(g)] = np.nan
+        (line,) = ax.loglog(self.mass_MeV, g, label=label or default, **kw)
+        col = line.get_color()
+        if shade:
+            top = 3.0 * np.nanmax(g) if np.any(np.isfinite(g)) else 1.0
+            ax.fill_between(self.mass_MeV, g, top, where=np.isfinite(g), color=col, alpha=0.12, lw=0)
+            ax.set_xlim(self.mass_MeV[0], self.mass_MeV[-1])
+            ax.set_ylim(top=top)
+        sm_out = {float(m) for m, x in zip(self.mass_MeV, self.g) if x == 0}
+        for isl in self.islands:
+            m = float(isl["mass_MeV"])
+            text = ("allowed island; g = 0 (SM) excluded there" if m in sm_out else "allowed island above the curve")
+            for a, b in isl["allowed_g"]:
+                ax.plot([m, m], [a, b], color=col, lw=2.5, solid_capstyle="butt", label=text)
         ax.set_xlabel(param_label("mass_MeV").axis)
         ax.set_ylabel(param_label("g").symbol + (r" ($g^\nu g^q$)" if self.convention == "product" else ""))
         return ax
@@ -469,6 +511,31 @@ def _held_text(marginalised: List[str], fixed: Dict[str, float]) -> str:
     if fixed:
         parts.append(", ".join(f"{k} = {_fmt(v)}" for k, v in fixed.items()) + " fixed")
     return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _symbol(name: str) -> str:
+    from .labels import UnknownLabel, label
+
+    try:
+        return label(name).symbol
+    except UnknownLabel:
+        return name
+
+
+def _plot_note(statistic: str, marginalised: List[str], fixed: Dict[str, float], first: str = "") -> str:
+    """A figure's note (a legend title): ``first``, the statistic, the marginalised and the fixed parameters (in
+    symbols), the model's other parameters at their defaults."""
+    stat = {"chi2": r"$\chi^2$ of eq. 20", "poisson": r"Poisson $-2\ln\lambda$",
+            "chi2+poisson": r"$\chi^2$ + Poisson $-2\ln\lambda$"}.get(statistic, statistic)
+    lines = [first] if first else []
+    lines.append(f"{stat}, nuisances profiled" if stat else "nuisances profiled")
+    if marginalised:
+        lines.append(", ".join(_symbol(p) for p in marginalised) + " marginalised")
+    if fixed:
+        lines.append(", ".join(f"{_symbol(k)} = {_fmt(v)}" for k, v in fixed.items()) + " held fixed")
+    else:
+        lines.append("other parameters at their defaults")
+    return "\n".join(lines)
 
 
 @dataclass
@@ -596,11 +663,16 @@ class ContourResult:
             lines.append(f"  warning: the minimisation did not converge: {self.convergence}")
         return "\n".join(lines)
 
+    def note(self) -> str:
+        """What a figure of this region should say beside it: allowed inside, the statistic, and what was done with
+        the model's other parameters (marginalised, fixed), in the figures' symbols."""
+        return _plot_note(self.statistic, self.marginalised, self.fixed, "allowed inside the contour")
+
     def plot(self, ax=None, label: Optional[str] = None, scale: Optional[Tuple[float, float]] = None,
-             color: str = "C0", ls: str = "-"):
+             color: str = "C0", ls: str = "-", best_label: Optional[str] = "best fit"):
         """The contour Delta chi^2 = level on ``ax`` (the current pyplot Axes if None) and the best-fit point
-        (+), labelled for a legend.  Axes in the parameters' display units (:mod:`cevns.labels`), or divided
-        by ``scale`` if given."""
+        (+, labelled ``best_label``), labelled for a legend.  Axes in the parameters' display units
+        (:mod:`cevns.labels`), or divided by ``scale`` if given."""
         from .labels import channel_label, level_label
         from .labels import label as param_label
 
@@ -614,7 +686,7 @@ class ContourResult:
                    linestyles=ls)
         ax.plot([], [], color=color, ls=ls,
                 label=label or f"{channel_label(self.channels)}, {level_label(self.cl)} C.L. ({self.dof} dof)")
-        ax.plot(self.best[0] / sc[0], self.best[1] / sc[1], "+", color=color)
+        ax.plot(self.best[0] / sc[0], self.best[1] / sc[1], "+", color=color, label=best_label)
         ax.set_xlabel(labs[0].axis_for(sc[0]))
         ax.set_ylabel(labs[1].axis_for(sc[1]))
         return ax
