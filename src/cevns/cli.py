@@ -696,7 +696,8 @@ def _add_predict_command(sub) -> None:
     from . import registry
 
     sp = sub.add_parser("predict", help="expected counts per bin for a model",
-                        description="Expected CEvNS and EvES counts per bin (eq. 17, 19).")
+                        description="Expected CEvNS and EvES counts per bin (eq. 17, 19), and for a counting experiment "
+                        "(COHERENT) its backgrounds per energy x time bin.")
     _add_common(sp)
     sp.add_argument("--model", default="sm", choices=list(registry.MODELS),
                     help=" | ".join(registry.MODELS) + " (default sm; `cevns list` shows their parameters)")
@@ -716,7 +717,8 @@ def _add_fit_command(sub) -> None:
     sp = sub.add_parser("fit", help="best fit, Delta chi^2 profile and intervals of one parameter",
                         description="Profile one parameter with the experiment's own statistic: chi^2 of eq. 20 "
                         "for a chi^2 experiment (the normalisation alpha minimised analytically), the Poisson deviance "
-                        "-2 ln(L/L_saturated) with every nuisance profiled for a counting one (COHERENT), their sum in "
+                        "-2 ln(L/L_saturated) plus the nuisances' Gaussian constraints, every nuisance profiled, for "
+                        "a counting one (COHERENT), their sum in "
                         "a joint fit; the result names the statistic.  By default the other members of the parameter's "
                         "family that share a flavour with it are marginalised and the rest held at their defaults "
                         "(--free, --fix change that; the result lists both).")
@@ -739,7 +741,11 @@ def _add_exclusion_command(sub) -> None:
     from . import registry
 
     sp = sub.add_parser("exclusion", help="light-mediator exclusion in (M, g)",
-                        description="Smallest excluded coupling per mediator mass (and allowed islands).")
+                        description="Smallest excluded coupling per mediator mass: at each mass, Delta of the experiment's own "
+                        "statistic (chi^2 of eq. 20; Poisson deviance with profiled nuisances for COHERENT; their sum "
+                        "jointly) from its minimum over g >= 0, against the level of --cl and --dof.  Allowed islands "
+                        "above the limit are listed; g = 0 at a mass means even the SM lies outside the region there "
+                        "(only the islands are allowed); the other parameters stay at their defaults or --fix.")
     _add_common(sp)
     sp.add_argument("--model", required=True, choices=list(registry.MEDIATORS),
                     help="the light mediator: " + " | ".join(registry.MEDIATORS))
@@ -762,7 +768,11 @@ def _add_contour_command(sub) -> None:
     """The `contour` subcommand."""
     sp = sub.add_parser("contour", help="allowed region of two parameters (the rest of the family marginalised)",
                         description="Delta chi^2 over a grid of two parameters of one model, e.g. q_ee,q_emu or "
-                        "r2_ee,r2_emu or sin2w,mu_nu; the other members of the family are minimised over.")
+                        "r2_ee,r2_emu or sin2w,mu_nu: Delta of the experiment's own statistic (chi^2 of eq. 20; "
+                        "Poisson deviance with profiled nuisances for COHERENT; their sum jointly) from its minimum; "
+                        "the other members of the family that share a flavour are minimised over (marginalised), the "
+                        "rest held at their defaults (--free, --fix change that).  The region is allowed inside the "
+                        "contour.")
     _add_common(sp)
     sp.add_argument("--params", required=True, metavar="P1,P2", help="two parameters of one model, e.g. q_ee,q_emu")
     sp.add_argument("--channels", default="cevns+eves", help="cevns | eves | cevns+eves (default)")

@@ -56,7 +56,7 @@ def _running(run: Dict[str, Any], outdir: Path) -> None:
 
 
 @figure("global_regions", "global", ("figure_data/regions", "datasets", "labels"),
-        "90% C.L. regions (2 dof) of each data set and combined")
+        "90% C.L. regions (2 dof) of each data set and combined, a zoomed panel beside a panel whose regions are slivers")
 def _regions(run: Dict[str, Any], outdir: Path) -> None:
     r = run
     grids = r["figure_data"]["regions"]
@@ -169,7 +169,7 @@ def _display_scale(vmax: float, declared: float) -> float:
 
 
 @figure("global_mediators", "global", ("mediators", "crossover", "datasets", "labels", "figure_data/order"),
-        "B-L vector and scalar exclusions, each data set and combined")
+        "B-L vector and scalar exclusions, each data set and combined; allowed islands where g = 0 is excluded drawn as bars")
 def _mediators(run: Dict[str, Any], outdir: Path) -> None:
     r = run
     titles = {"vector-bl": r"B$-$L vector $Z\prime$", "scalar": r"scalar $\phi$"}  # \prime: "'" prints as an apostrophe
