@@ -370,8 +370,10 @@ def _save_plot(draw, path: str, title: str = "", note: str = "") -> None:
                        title_fontsize=6, alignment="left")
         else:
             legend(ax, loc="best")
-        if title:
-            ax.set_title(title, fontsize=7)
+        if title:  # a joint fit's titles wrapped, never cut at the figure's edges
+            import textwrap
+
+            ax.set_title(textwrap.fill(title, 64), fontsize=7)
         _write_figure(fig, path)
     print(f"wrote {path}", file=sys.stderr)
 
@@ -478,7 +480,7 @@ def cmd_contour(args) -> int:
     if args.plot:
         from .style import channel_style
 
-        _save_plot(lambda ax: res.plot(ax, color=channel_style(res.channels).get("color", "C0")), args.plot,
+        _save_plot(lambda ax: res.plot(ax, color=channel_style(res.channels).get("color", "C0"), zoom=True), args.plot,
                    _plot_title(exp), res.note())
     return 0
 

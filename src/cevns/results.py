@@ -669,10 +669,11 @@ class ContourResult:
         return _plot_note(self.statistic, self.marginalised, self.fixed, "allowed inside the contour")
 
     def plot(self, ax=None, label: Optional[str] = None, scale: Optional[Tuple[float, float]] = None,
-             color: str = "C0", ls: str = "-", best_label: Optional[str] = "best fit"):
+             color: str = "C0", ls: str = "-", best_label: Optional[str] = "best fit", zoom: bool = False):
         """The contour Delta chi^2 = level on ``ax`` (the current pyplot Axes if None) and the best-fit point
         (+, labelled ``best_label``), labelled for a legend.  Axes in the parameters' display units
-        (:mod:`cevns.labels`), or divided by ``scale`` if given."""
+        (:mod:`cevns.labels`), or divided by ``scale`` if given.  ``zoom``: the frame on the region's extent padded
+        by a third on each side (within the grid), not the whole grid."""
         from .labels import channel_label, level_label
         from .labels import label as param_label
 
@@ -687,6 +688,10 @@ class ContourResult:
         ax.plot([], [], color=color, ls=ls,
                 label=label or f"{channel_label(self.channels)}, {level_label(self.cl)} C.L. ({self.dof} dof)")
         ax.plot(self.best[0] / sc[0], self.best[1] / sc[1], "+", color=color, label=best_label)
+        for setlim, axis, span, s in zip((ax.set_xlim, ax.set_ylim), (self.x, self.y), self.extent().values(), sc):
+            if zoom and span is not None:  # an empty region keeps the grid's frame
+                pad = (span[1] - span[0]) / 3.0
+                setlim(max(float(axis[0]), span[0] - pad) / s, min(float(axis[-1]), span[1] + pad) / s)
         ax.set_xlabel(labs[0].axis_for(sc[0]))
         ax.set_ylabel(labs[1].axis_for(sc[1]))
         return ax
