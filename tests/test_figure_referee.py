@@ -87,3 +87,15 @@ def test_z_prime_is_written_with_a_prime_not_an_apostrophe():
     import inspect
 
     assert "$Z'$" not in inspect.getsource(plots_global) and r"$Z\prime$" in inspect.getsource(plots_global)
+
+
+def test_exclusion_curves_give_both_edges_where_the_sm_is_excluded():
+    """Where g = 0 is excluded the allowed couplings are islands: everything above the highest island's top and below
+    the lowest island's bottom is excluded; None/inf is a gap; a normal mass has no lower edge."""
+    from cevns.results import exclusion_curves
+
+    top, low, bars = exclusion_curves([1.0, 10.0, 100.0], [3e-6, 0.0, None],
+                                      [{"mass_MeV": 10.0, "allowed_g": [[1e-6, 2e-6], [4e-6, 5e-6]]}])
+    assert top[0] == 3e-6 and top[1] == 5e-6 and np.isnan(top[2])
+    assert np.isnan(low[0]) and low[1] == 1e-6 and np.isnan(low[2])
+    assert bars == [(10.0, (1e-6, 2e-6)), (10.0, (4e-6, 5e-6))]

@@ -18,7 +18,7 @@ import numpy as np
 from . import models as M
 from .figure_registry import figure
 from .labels import channel_label, label, level_label, model_label
-from .results import ContourResult
+from .results import ContourResult, exclusion_curves
 from .style import (
     GUIDE,
     OKABE_ITO,
@@ -349,20 +349,27 @@ def _mediator_figure(results: Dict[str, Any], outdir: Path) -> None:
     fig, axes = new_figure("double", 2.7, 1, 2, sharey=True)
     handles: List[Tuple[Any, str]] = []
     for ax, m, title in zip(axes, ("scalar", "vector_bl"), ("light scalar", r"B$-$L vector")):
-        curves = {}
+        curves, sm_out = {}, 0
         for ch in ("cevns", "cevns+eves"):
             r = results[m][ch]
             mass = np.asarray(r["mass_MeV"], dtype=float)
-            g = curves[ch] = np.array([np.inf if x is None else x for x in r["g"]], dtype=float)  # null: nothing excluded
-            st = channel_style(ch)
+            # a gap where nothing is excluded; where even g = 0 is, the allowed island's top (and its bottom, dotted)
+            g, low, _ = exclusion_curves(mass, r["g"], r.get("islands", []))
+            curves[ch], st = g, channel_style(ch)
             (line,) = ax.loglog(mass, g, **st)
-            ax.fill_between(mass, g, 1, color=st["color"], alpha=0.1, lw=0)
+            ax.fill_between(mass, g, 1, where=np.isfinite(g), color=st["color"], alpha=0.1, lw=0)
+            if np.any(np.isfinite(low)):
+                sm_out = max(sm_out, int(np.count_nonzero(np.isfinite(low))))
+                ax.loglog(mass, low, color=st["color"], ls=":", lw=0.8)
+                ax.fill_between(mass, 1e-12, low, where=np.isfinite(low), color=st["color"], alpha=0.1, lw=0)
             if len(handles) < 2:
                 handles.append(((Patch(color=st["color"], alpha=0.25, lw=0), line),
                                 f"{channel_label(ch)}: excluded above (shaded)"))
         above = _coincide_above(mass, curves["cevns"], curves["cevns+eves"])
         same = (f"\nthe two curves coincide above {above:.2g} MeV" if above < mass[-1] else "")
-        ax.text(0.04, 0.95, f"{title}\n90% C.L., excluded above the curves{same}", transform=ax.transAxes,
+        sm = (f"\ng = 0 (SM) excluded at {sm_out} of {mass.size} masses:\nallowed only above the dotted curve"
+              if sm_out else "")
+        ax.text(0.04, 0.95, f"{title}\n90% C.L., excluded above the curves{same}{sm}", transform=ax.transAxes,
                 va="top", ha="left", fontsize=7)
         ax.set_xlabel(label("mass_MeV").axis)
         ax.set_xlim(mass[0], mass[-1])

@@ -11,7 +11,7 @@ import numpy as np
 
 from .figure_registry import figure
 from .labels import label
-from .results import ContourResult
+from .results import ContourResult, exclusion_curves
 from .style import TWO_COLUMN, dataset_style, legend, new_figure, save, symlog_axis
 
 
@@ -207,18 +207,10 @@ def _mediators(run: Dict[str, Any], outdir: Path) -> None:
 
 
 def _through_islands(v: Dict[str, Any], islands: list) -> tuple:
-    """A data set's exclusion curve for drawing, and its islands as vertical bars [(mass, (g_lo, g_hi))].  None
-    (nothing excluded up to the top of the scan) is a gap; 0 (even g = 0, the SM, excluded: the allowed couplings
-    are islands) is drawn at the top of the highest island, above which every coupling is excluded."""
-    g = np.array([np.nan if x is None else x for x in v["g"]], dtype=float)
-    bars = []
-    for k, x in enumerate(v["mass_MeV"]):
-        regs = [rg for i in islands if np.isclose(i["mass_MeV"], x, rtol=1e-9) for rg in i["allowed_g"]]
-        if regs and g[k] == 0:
-            g[k] = max(b for _, b in regs)
-            bars += [(x, (a, b)) for a, b in regs]
-    g[g == 0] = np.nan  # no island recorded (results.json of an older cevns): a gap, not a drop to zero
-    return g, bars
+    """A data set's exclusion curve for drawing and its islands as bars [(mass, (g_lo, g_hi))]
+    (:func:`cevns.results.exclusion_curves`: a gap where nothing is excluded, the island's top where g = 0 is)."""
+    top, _, bars = exclusion_curves(v["mass_MeV"], v["g"], islands)
+    return top, bars
 
 
 def _mass_span(masses: list) -> str:

@@ -338,6 +338,7 @@ def markdown_report(run: Dict[str, Any]) -> str:
         mediator_rows=[(M[i], ex["scalar"]["cevns"].g[i], ex["scalar"]["cevns+eves"].g[i],
                         ex["vector-bl"]["cevns"].g[i], ex["vector-bl"]["cevns+eves"].g[i]) for i in range(0, M.size, 10)],
         islands=sum(len(ex[m][c].islands) for m in ex for c in ex[m]), mediator_choices=run["mediator_choices"],
+        sm_out=sum(int(np.count_nonzero(ex[m][c].g == 0)) for m in ex for c in ex[m]),
         level1=delta_chi2_level(0.9, 1), level2=delta_chi2_level(0.9, 2), contour_rows=contour_rows,
         others=comparison_with_others(res), differences=markdown_section(res),
         light_quark_mass_MeV=effective_light_quark_mass() * 1e3, sin2w_zero=Sin2wRunning()(1e-6),

@@ -396,6 +396,28 @@ class FitResult:
         return ax
 
 
+def exclusion_curves(mass: Any, g: Any, islands: List[Dict[str, Any]]) -> Tuple[np.ndarray, np.ndarray, list]:
+    """An exclusion curve as a figure draws it: (``top``, ``low``, ``bars``).  ``g`` is the excluded coupling per
+    mass (None or inf: nothing excluded up to the top of the scan, a gap in ``top``; 0: even g = 0, the SM, is
+    excluded and the allowed couplings are ``islands``).  At such a mass ``top`` is the highest island's top, above
+    which every coupling is excluded, and ``low`` the lowest island's bottom, below which every coupling is excluded
+    too (NaN elsewhere); ``bars`` lists every island of those masses as (mass, (g_lo, g_hi)).  A g = 0 without a
+    recorded island is a gap, never a drop to zero."""
+    top = np.array([np.nan if x is None else float(x) for x in g], dtype=float)
+    top[~np.isfinite(top)] = np.nan
+    low = np.full(top.shape, np.nan)
+    bars = []
+    for k, m in enumerate(np.asarray(mass, dtype=float)):
+        if top[k] != 0:
+            continue
+        regs = [rg for i in islands if np.isclose(i["mass_MeV"], m, rtol=1e-9) for rg in i["allowed_g"]]
+        if regs:
+            top[k], low[k] = max(b for _, b in regs), min(a for a, _ in regs)
+            bars += [(float(m), (float(a), float(b))) for a, b in regs]
+    top[top == 0] = np.nan
+    return top, low, bars
+
+
 @dataclass
 class ExclusionResult:
     """Per mediator mass: the smallest excluded coupling ``g`` and any allowed islands above it.
@@ -481,12 +503,7 @@ class ExclusionResult:
 
         name = MODELS[self.model].display if self.model in MODELS else self.model
         default = f"{name}, {channel_label(self.channels)}, {100 * self.cl:g}% C.L."
-        g = np.array(self.g, dtype=float)
-        tops = {float(i["mass_MeV"]): max(b for _, b in i["allowed_g"]) for i in self.islands if i["allowed_g"]}
-        for k, m in enumerate(self.mass_MeV):  # the SM excluded: excluded above the (highest) island
-            if g[k] == 0 and float(m) in tops:
-                g[k] = tops[float(m)]
-        g[(g <= 0) | ~np.isfinite(g)] = np.nan
+        g, low, bars = exclusion_curves(self.mass_MeV, self.g, self.islands)
         (line,) = ax.loglog(self.mass_MeV, g, label=label or default, **kw)
         col = line.get_color()
         if shade:
@@ -494,12 +511,18 @@ class ExclusionResult:
             ax.fill_between(self.mass_MeV, g, top, where=np.isfinite(g), color=col, alpha=0.12, lw=0)
             ax.set_xlim(self.mass_MeV[0], self.mass_MeV[-1])
             ax.set_ylim(top=top)
-        sm_out = {float(m) for m, x in zip(self.mass_MeV, self.g) if x == 0}
-        for isl in self.islands:
+        if np.count_nonzero(np.isfinite(low)) > 5:  # many masses without the SM: the islands' lower edge as a line
+            ax.loglog(self.mass_MeV, low, color=col, ls=":", lw=1.0,
+                      label="g = 0 (SM) excluded: allowed only above this edge (and below the curve)")
+        else:
+            for m, (a, b) in bars:
+                ax.plot([m, m], [a, b], color=col, lw=2.5, solid_capstyle="butt",
+                        label="allowed island; g = 0 (SM) excluded there")
+        sm_out = {m for m, _ in bars}
+        for isl in self.islands:  # islands above the first excluded coupling of a mass where the SM is allowed
             m = float(isl["mass_MeV"])
-            text = ("allowed island; g = 0 (SM) excluded there" if m in sm_out else "allowed island above the curve")
-            for a, b in isl["allowed_g"]:
-                ax.plot([m, m], [a, b], color=col, lw=2.5, solid_capstyle="butt", label=text)
+            for a, b in ([] if m in sm_out else isl["allowed_g"]):
+                ax.plot([m, m], [a, b], color=col, lw=2.5, solid_capstyle="butt", label="allowed island above the curve")
         ax.set_xlabel(param_label("mass_MeV").axis)
         ax.set_ylabel(param_label("g").symbol + (r" ($g^\nu g^q$)" if self.convention == "product" else ""))
         return ax
