@@ -45,6 +45,11 @@ PROFILE_PANELS: Dict[str, Tuple[Tuple[str, ...], Any, bool]] = {
     "r2_ee": (PROFILE_CHANNELS, None, False), "r2_emu": (PROFILE_CHANNELS, None, False)}
 
 
+def experiment_label(exp) -> str:
+    """How the figures name the experiment a paper study fitted: CONUS+, or the file's title."""
+    return "CONUS+" if exp.name == "conus-plus" else (getattr(exp, "title", "") or exp.name)
+
+
 def _save(fig, outdir: Path, name: str) -> None:
     _save_files(fig, Path(outdir) / name)
 
@@ -55,6 +60,7 @@ def spectrum_data(exp) -> Dict[str, Any]:
     return {"edges_eVee": [float(x) for x in exp.edges_eVee], "counts": [float(x) for x in exp.data.counts],
             "sigma": [float(x) for x in exp.data.sigma], "sm": [float(x) for x in exp.predict().total],
             "sm_label": r"SM, " + label("sin2w").value(M.SIN2W.default),
+            "data_label": "CONUS+ excess (digitised)" if exp.name == "conus-plus" else f"{experiment_label(exp)} data",
             "models": [{"label": model_label(m), "colour": c, "ls": ls, "total": [float(x) for x in exp.predict(m).total]}
                        for m, c, ls in SPECTRUM_MODELS]}
 
@@ -101,6 +107,7 @@ def figure_data(run: Dict[str, Any], extra_determinations: Sequence[Dict[str, An
     """The ``figure_data`` section of the paper study's results.json, from a :func:`cevns.reproduce.run_all` run."""
     exp = run["experiment"]
     return {"spectrum": spectrum_data(exp), "profiles": profile_data(exp, run["fits"]),
+            "experiment_label": experiment_label(exp),
             "q_mean_MeV": float(exp.engine.mean_momentum_transfer(M.StandardModel())),
             "sin2w_points": [dict(d) for d in extra_determinations],
             "contours": {k: {str(d): c.to_dict(grid=True) for d, c in v.items()} for k, v in run["contours"].items()}}
@@ -132,7 +139,7 @@ def _draw_spectrum(d: Dict[str, Any], ax) -> None:
         ls = (0, (1, 1)) if m["ls"] == ":" else m["ls"]
         ax.stairs(m["total"], e, lw=1.0, color=OKABE_ITO[m["colour"]], ls=ls, label=m["label"])
     ax.errorbar(c, d["counts"], yerr=d["sigma"], xerr=widths / 2, fmt=ds["marker"], color=ds["color"],
-                ms=2.5, lw=0.8, label="CONUS+ excess (digitised)", zorder=5)
+                ms=2.5, lw=0.8, label=d.get("data_label", "CONUS+ excess (digitised)"), zorder=5)
     ax.set_xlim(e[0], e[-1])
     ax.set_xlabel(r"ionisation energy $T_e$ [eV$_{ee}$]")
     w = float(widths[0])
@@ -196,8 +203,10 @@ def _profile_panel(ax, profiles: Dict[str, Any], param: str, log: bool = False) 
 def _fig1(results: Dict[str, Any], outdir: Path) -> None:
     """Fig. 1 -- spectrum."""
     fig, ax = new_figure("single", 2.7)
-    _draw_spectrum(results["figure_data"]["spectrum"], ax)
-    ax.set_ylim(top=215)
+    d = results["figure_data"]["spectrum"]
+    _draw_spectrum(d, ax)
+    reach = max(np.max(np.add(d["counts"], d["sigma"])), np.max(d["sm"]))  # every data point and the SM inside
+    ax.set_ylim(top=max(215.0, 1.08 * float(reach)))
     legend(ax, loc="upper right")
     _save(fig, outdir, "fig1_spectrum")
 
@@ -229,6 +238,7 @@ def _running_figure(results: Dict[str, Any], outdir: Path) -> None:
     from .running import Sin2wRunning, load_determinations
 
     fd, s = results["figure_data"], results["sin2w"]
+    ours = fd.get("experiment_label", "CONUS+")  # the experiment this study fitted
     fig, ax = new_figure("single", 3.55)
     mu = np.geomspace(1e-4, 91.1876, 300)
     ax.semilogx(mu, Sin2wRunning()(mu), color="0.35", lw=1.0, label=r"one-loop $\overline{\rm MS}$ running")
@@ -246,7 +256,7 @@ def _running_figure(results: Dict[str, Any], outdir: Path) -> None:
     ds = dataset_style("conus-plus")
     q_conus = fd["q_mean_MeV"] * 1e-3  # rate-weighted mean q [GeV]
     ax.errorbar(q_conus, s["best"], yerr=[[s["best"] - lo], [hi - s["best"]]], fmt=ds["marker"], color=ds["color"],
-                ms=4, lw=1.0, label="CONUS+ (this package, digitised data)", zorder=5)
+                ms=4, lw=1.0, zorder=5, label=f"{ours} (this package" + (", digitised data)" if ours == "CONUS+" else ")"))
     pp = paper_results()["sin2w"]
     ax.errorbar(q_conus * 1.25, pp["best"], yerr=[[pp["minus"]], [pp["plus"]]], fmt=ds["marker"], mfc="white",
                 color=ds["color"], ms=4, lw=1.0, label="CONUS+ (reference paper; drawn at 1.25 Q)", zorder=5)
@@ -423,12 +433,13 @@ def _comparison(results: Dict[str, Any], outdir: Path) -> None:
 
     paper, others = paper_results(), other_experiments()
     ours_col = channel_style("cevns+eves")["color"]
+    ours = results.get("figure_data", {}).get("experiment_label", "CONUS+")  # the experiment this study fitted
     fig, axes = new_figure(TWO_COLUMN, 2.9, 1, 3, width_ratios=(1.0, 1.3, 1.0))
     symlog_note = ""
     for ax, q, xscale in zip(axes, ("mu_nu", "q_ee", "r2_ee"), ("log", "symlog", "linear")):
         lab = label(q)
         sc = lab.scale
-        rows = [("CONUS+ (this package)", results[q]["cevns+eves"], ours_col),
+        rows = [(f"{ours} (this package)", results[q]["cevns+eves"], ours_col),
                 ("CONUS+ (reference paper)", paper[q]["cevns+eves"], ours_col)]
         rows += [(o["experiment"], o["hi"] if o["lo"] is None else [o["lo"], o["hi"]], "0.55")
                  for o in others if o["quantity"] == q]
@@ -462,7 +473,8 @@ def _comparison(results: Dict[str, Any], outdir: Path) -> None:
         ax.set_xlabel(xlabel)
         if q != "mu_nu":
             ax.axvline(0, color="0.6", lw=0.5)
-    handles = [Patch(facecolor=ours_col, edgecolor=ours_col, label="this package (digitised data)"),
+    handles = [Patch(facecolor=ours_col, edgecolor=ours_col,
+                     label="this package" + (" (digitised data)" if ours == "CONUS+" else "")),
                Patch(facecolor="white", edgecolor=ours_col, hatch="/////", label="reference paper"),
                Patch(facecolor="0.55", edgecolor="0.55", label="other experiments (paper's Tables 1-3)")]
     fig.legend(handles=handles, loc="upper center", ncol=3, frameon=False, fontsize=6.5,
