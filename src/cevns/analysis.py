@@ -71,8 +71,10 @@ class _Problem:
         #: the declaration of the parameter of interest (unit, scale, physical range)
         self.par = cls.parameter(param)
         if not any(param in dict(m) for m in self.basis.monomials):
+            where = (f"no {' or '.join(self.par.elements)} in its target" if self.par.elements
+                     else "no such flavour or channel in these data")
             raise CevnsInputError(f"{exp.name} does not depend on {param} in {'+'.join(self.channels)} "
-                                  "(no such flavour or channel in these data): nothing to fit")
+                                  f"({where}): nothing to fit")
         seen = {name for m in self.basis.monomials for name, _ in m}
         if param in (fixed or {}):
             raise CevnsInputError(f"{param} is the parameter of interest: it cannot also be fixed (--fix)")
@@ -120,7 +122,7 @@ class _Problem:
                             self.basis.B)
         self._mbase = self._base.copy()
         self._mbase[self._i_free] = self._to_w(self._base[self._i_free])
-        self._lower = np.where(self._squared, 0.0, -np.inf)
+        self._lower, self._upper = self._free_bounds(cls)
         #: starts polished per point of a search (several free parameters: nearly degenerate basins)
         self._basins = 3 if many else 1
         # minimiser coordinates (w) of the last profile_near and of the scan points
@@ -131,6 +133,14 @@ class _Problem:
         self._resolution = self._sensitivity(self.free) if self.free else np.zeros(0)
         self._ladder = np.array([0.0, 0.03, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0])
         self._ladder = np.concatenate([-self._ladder[:0:-1], self._ladder])
+
+    def _free_bounds(self, cls) -> Tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the free parameters in the minimiser's coordinates: 0 for a squared one, and the
+        modelled range of a parameter whose polynomial is not valid beyond it (a neutron radius), onto which the
+        candidates are projected (physical bounds such as sin2w's (0, 1) are not imposed on a free parameter)."""
+        bounds = np.array([cls.parameter(p).bounds if not cls.parameter(p).physical_bounds else (-np.inf, np.inf)
+                           for p in self.free], dtype=float).reshape(-1, 2)
+        return np.where(self._squared, 0.0, bounds[:, 0]), np.where(self._squared, np.inf, bounds[:, 1])
 
     def chi2_points(self, x: np.ndarray, free_scaled: Optional[np.ndarray] = None) -> np.ndarray:
         x = np.atleast_1d(np.asarray(x, dtype=float))
@@ -281,7 +291,7 @@ class _Problem:
             cands.append(self._mbase[self._i_free][None, None, :] + steps[None] * widths[:, None, :])
         if starts is not None:
             cands.append(np.asarray(starts, dtype=float).reshape(n, -1, nf))
-        cand = np.maximum(np.concatenate(cands, axis=1), self._lower)
+        cand = np.clip(np.concatenate(cands, axis=1), self._lower, self._upper)
         every = np.arange(n)
         # the Newton steps' unit (finite differences, damping): economical, at most what the data resolve of each
         # parameter (a joint fit resolves q_emu to 1e-12 e at the reactor while x and the search reach 1e-7 e:
@@ -290,7 +300,7 @@ class _Problem:
         unit = np.minimum(widths, np.where(self._squared, self._resolution**2, self._resolution)) \
             if self._economical else widths
         m = _Minimiser(self.chi2, self.mbasis, pts, self._i_free, unit, newton_steps=40, escape=True, gain=gain,
-                       lower=self._lower, economical=self._economical)
+                       lower=self._lower, upper=self._upper, economical=self._economical)
         vals = m.values(cand, every)
         if starts_polished > 1 and cand.shape[1] > 1:
             # the lowest candidates of up to ``starts_polished`` separate basins, each polished: nearly degenerate
@@ -299,7 +309,7 @@ class _Problem:
             reps = np.repeat(every, starts_polished)
             z, best = cand[reps, picks.ravel()], np.where(ok.ravel(), vals[reps, picks.ravel()], np.inf)
             m = _Minimiser(self.chi2, self.mbasis, pts[reps], self._i_free, unit[reps], newton_steps=40,
-                           escape=True, gain=gain, lower=self._lower, economical=True)
+                           escape=True, gain=gain, lower=self._lower, upper=self._upper, economical=True)
             run = np.flatnonzero(ok.ravel())
         else:
             k = np.argmin(vals, axis=1)
@@ -362,7 +372,13 @@ class _Problem:
             vals[rest], z[rest] = self.profile_points(xs[rest], starts=starts, ladder=np.zeros(0), gain=self._SCAN_GAIN)
         sweeps = n if n > 1 else 0
         for sweep in range(sweeps):
-            nb = np.stack([z[np.maximum(every - 1, 0)], z[np.minimum(every + 1, n - 1)]], 1)
+            # the neighbours' solutions, their mean and each side's linear extrapolation: a valley along which a free
+            # parameter follows x (an exactly degenerate partner, e.g. eps_ee_dV of eps_ee_uV on one isotope) is
+            # narrower than the search's widths and reached only from a start on its line
+            lo, hi = z[np.maximum(every - 1, 0)], z[np.minimum(every + 1, n - 1)]
+            nb = np.stack([lo, hi, 0.5 * (lo + hi), 2.0 * lo - z[np.maximum(every - 2, 0)],
+                           2.0 * hi - z[np.minimum(every + 2, n - 1)]], 1)
+            nb = np.clip(nb, self._lower, self._upper)
             pts = np.tile(self._mbase, (n, 1))
             pts[:, self._i_param] = xs
             m = _Minimiser(self.chi2, self.mbasis, pts, self._i_free, self._mwidths(xs), newton_steps=40)
@@ -602,8 +618,8 @@ def _fit(exp, param: str, channels: str, lv: Dict[str, float], grid: Optional[Se
     intervals = {k: find_intervals(f, g, level, prof - chi2_min, f_slope if prob.free else None) for k, level in lv.items()}
     # an interval end at the end of the scan is a physical boundary (|x| >= 0, a declared bound) or unbounded
     lo_bound, hi_bound = prob.par.bounds
-    physical_lo = g[0] == lo_bound or (prob.even and g[0] == 0.0)
-    physical_hi = g[-1] == hi_bound
+    physical_lo = (g[0] == lo_bound and prob.par.physical_bounds) or (prob.even and g[0] == 0.0)
+    physical_hi = g[-1] == hi_bound and prob.par.physical_bounds
     open_ends = {k: [[bool(a == g[0] and not physical_lo), bool(b == g[-1] and not physical_hi)] for a, b in ivs]
                  for k, ivs in intervals.items()}
     at_boundary, boundary = _boundary(param, prob, g, best, physical_lo, physical_hi, grid is not None)
@@ -1020,6 +1036,9 @@ def _contour_axis(exp, cls, p: str, other: str, channels: str, level: float, n: 
         if not hi > lo:
             raise CevnsInputError(f"range of {p} must be (lo, hi) with lo < hi, got ({lo:g}, {hi:g})")
         return np.linspace(lo, hi, n)
+    if not cls.parameter(p).physical_bounds:  # a modelled range (a neutron radius): all of it
+        b_lo, b_hi = cls.parameter(p).bounds
+        return np.linspace(b_lo, b_hi, n)
     prob = _Problem(exp, p, channels, fixed, [q for q in free + [other] if not cls.parameter(q).shared], model)
     lo, hi = prob.auto_range(level)
     if prob.par.bounded:

@@ -170,6 +170,21 @@ def _check_fixed(exp, model_cls, fixed: Optional[Dict[str, Any]], base: Any = No
     check_parameters(model, getattr(exp, "parts", [exp]))
 
 
+def _shared_fit_model(param: str, fixed: Optional[Dict[str, Any]], free: Optional[List[str]]) -> Any:
+    """The model of a fit of a shared parameter (sin2w) whose --fix or --free name parameters of one other model,
+    e.g. `fit --param sin2w --fix rn_CsI=4.86` (sin2w at a given neutron radius): that model; else None."""
+    from .models import model_for_parameter, parameter
+
+    others = [k for k in [*(fixed or {}), *(free or [])] if k != param]
+    if not others or not parameter(param).shared:
+        return None
+    owners = {model_for_parameter(k) for k in others if not parameter(k).shared}
+    if len(owners) > 1:
+        raise CevnsInputError(f"--fix/--free name parameters of several models ({', '.join(sorted(c.name for c in owners))}):"
+                              " give those of one model")
+    return owners.pop()() if owners else None
+
+
 def _add_fix_free(sp, free: bool = True) -> None:
     """The --fix (and --free) options of a fit-like command."""
     sp.add_argument("--fix", action="append", metavar="NAME=VALUE[,...]",
@@ -399,6 +414,8 @@ def cmd_fit(args) -> int:
     elif args.param == "g":
         raise CevnsInputError("g is a mediator coupling: add --mediator scalar|vector-bl --mass MEV "
                               "(or scan the masses with `cevns exclusion`)")
+    else:
+        model = _shared_fit_model(args.param, fixed, free)
     from .models import model_for_parameter
 
     _check_fixed(exp, type(model) if model is not None else model_for_parameter(args.param), fixed, model)

@@ -26,6 +26,8 @@ MODELS: Dict[str, str] = {
     "millicharge": "Millicharge",
     "charge-radius": "ChargeRadius",
     "nsi-vector": "VectorNSI",
+    "neutron-radius": "NeutronRadius",
+    "neutron-radius-tied": "TiedNeutronRadius",
     "scalar": "ScalarMediator",
     "vector-bl": "VectorBL",
 }
