@@ -21,10 +21,9 @@ from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type
 import numpy as np
 
 from . import constants as C
-from . import xsec
+from . import nuclei, xsec
 from ._poly import Poly
 from .errors import CevnsInputError, check_energies, check_positive, check_real
-from . import nuclei
 from .nuclei import Isotope, Target
 from .parameters import Parameter, flavour_pair_math
 
@@ -452,7 +451,7 @@ class NeutronRadius(Model):
 class TiedNeutronRadius(NeutronRadius):
     """Neutron radii tied across elements: rn_<tie> of :data:`RADIUS_TIES` (rn_CsI: Cs and I, the usual CsI
     analysis's one radius) shifts the radii of all its elements by the same amount; its value is the radius of the
-    first (rn_CsI = R_n(Cs); R_n(I) = rn_CsI - 0.067 fm, the default Helm radii's difference)."""
+    first (rn_CsI = R_n(Cs); R_n(I) = rn_CsI - 0.068 fm, the default Helm radii's difference)."""
 
     name = "neutron-radius-tied"
     display = "neutron radius"
