@@ -173,3 +173,22 @@ def test_natural_germanium_breaks_the_degeneracy_at_large_couplings():
         return optimize.minimize_scalar(f, bracket=(d0 - 1, d0, d0 + 1)).fun
 
     assert profile(hi) - r.chi2_min == pytest.approx(2.706, abs=0.02)
+
+
+def test_fixed_radii_stated_are_those_of_the_target(csi):
+    """A result states the radii it held fixed, only those of the target's elements."""
+    r = csi.fit("rn_Cs", "cevns", levels=("90%",))
+    assert r.fixed == {"sin2w": models.SIN2W.default, "rn_I": models.parameter("rn_I").default}
+
+
+def test_contour_best_fit_agrees_with_the_marginalised_profile(csi):
+    """The (sin2w, rn_CsI) contour's best fit (a grid and Nelder-Mead) and the sin2w fit with rn_CsI marginalised
+    (the vectorised profile) are two paths to the same minimum; the region is the degenerate band, reaching the top of
+    the modelled range."""
+    c = csi.contour(["sin2w", "rn_CsI"], "cevns", n=41)
+    f = csi.fit("sin2w", "cevns", levels=("1sigma",), model=models.TiedNeutronRadius(), free=["rn_CsI"])
+    assert c.best[0] == pytest.approx(f.best, abs=2e-3)
+    assert c.chi2_min == pytest.approx(f.chi2_min, abs=1e-3)
+    lo, hi = models.parameter("rn_CsI").bounds
+    assert lo < c.best[1] < hi
+    assert c.y[-1] == hi and c.y[0] == lo  # the radius axis spans its modelled range

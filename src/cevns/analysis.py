@@ -138,9 +138,8 @@ class _Problem:
         """Lower and upper bounds of the free parameters in the minimiser's coordinates: 0 for a squared one, and the
         modelled range of a parameter whose polynomial is not valid beyond it (a neutron radius), onto which the
         candidates are projected (physical bounds such as sin2w's (0, 1) are not imposed on a free parameter)."""
-        bounds = np.array([cls.parameter(p).bounds if not cls.parameter(p).physical_bounds else (-np.inf, np.inf)
-                           for p in self.free], dtype=float).reshape(-1, 2)
-        return np.where(self._squared, 0.0, bounds[:, 0]), np.where(self._squared, np.inf, bounds[:, 1])
+        lo, hi = _modelled_range(cls, self.free)
+        return np.where(self._squared, 0.0, lo), np.where(self._squared, np.inf, hi)
 
     def chi2_points(self, x: np.ndarray, free_scaled: Optional[np.ndarray] = None) -> np.ndarray:
         x = np.atleast_1d(np.asarray(x, dtype=float))
@@ -556,6 +555,14 @@ class _Problem:
         return 2.0 * real
 
 
+def _modelled_range(cls, names: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
+    """Lower and upper ends of the range each parameter is modelled over: its bounds where they are not physical
+    (a neutron radius: its polynomial is not valid beyond them), else (-inf, inf)."""
+    b = np.array([cls.parameter(p).bounds if not cls.parameter(p).physical_bounds else (-np.inf, np.inf)
+                  for p in names], dtype=float).reshape(-1, 2)
+    return b[:, 0], b[:, 1]
+
+
 #: the widest scan: 2^40 (1e12) times the parameter's typical scale
 _DOUBLINGS = 40
 
@@ -625,7 +632,7 @@ def _fit(exp, param: str, channels: str, lv: Dict[str, float], grid: Optional[Se
     at_boundary, boundary = _boundary(param, prob, g, best, physical_lo, physical_hi, grid is not None)
     ndof = goodness_of_fit_ndof(exp, 1 + len(prob.free))
     mdl = prob.model
-    held = held_fixed(mdl, [param, *prob.free])
+    held = held_fixed(mdl, [param, *prob.free], {k for m in prob.basis.monomials for k, _ in m})
     label = (f"{type(mdl).__name__}(" + ", ".join([f"{k}={mdl.values()[k]:g}" for k in type(mdl).mass_table]
                                                   + [f"{k}={v!r}" for k, v in mdl.options.items()]) + ")"
              if type(mdl).mass_table else "")
@@ -634,11 +641,14 @@ def _fit(exp, param: str, channels: str, lv: Dict[str, float], grid: Optional[Se
                      fixed=held)
 
 
-def held_fixed(model: Model, varied: Sequence[str]) -> Dict[str, float]:
+def held_fixed(model: Model, varied: Sequence[str], seen: Optional[Iterable[str]] = None) -> Dict[str, float]:
     """The coupling parameters of ``model`` that a fit held fixed (not ``varied``), with their values: what every
-    result states beside the marginalised ones."""
+    result states beside the marginalised ones.  With ``seen`` (the parameters the data depend on), a parameter
+    of target elements the data do not have (rn_Ge of a CsI fit) is left out."""
     values = model.values()
-    return {p.name: float(values[p.name]) for p in type(model).PARAMETERS if p.name not in varied}
+    shown = None if seen is None else set(seen)
+    return {p.name: float(values[p.name]) for p in type(model).PARAMETERS if p.name not in varied
+            and not (p.elements and shown is not None and p.name not in shown)}
 
 
 def _boundary(param: str, prob: "_Problem", g: np.ndarray, best: float, physical_lo: bool, physical_hi: bool,
@@ -1120,9 +1130,13 @@ def _contour(exp, cls, params: Sequence[str], channels: str, cl: float | str, do
     start = np.concatenate([[axes[0][k[0]], axes[1][k[1]]], zbest[k]])
     sc = np.array([scales[p1], scales[p2]] + [scales[q] for q in free])
 
+    r_lo, r_hi = _modelled_range(cls, [p1, p2, *free])
+
     def f(u):
         pt = base.copy()
         pt[idx] = u * sc
+        if np.any(pt[idx] < r_lo) or np.any(pt[idx] > r_hi):  # outside a neutron radius's modelled range
+            return np.inf
         return float(_batch_chi2(chi2, basis, pt[None, :])[0])
 
     res = optimize.minimize(f, start / sc, method="Nelder-Mead",
@@ -1136,7 +1150,8 @@ def _contour(exp, cls, params: Sequence[str], channels: str, cl: float | str, do
     for p, v in zip((p1, p2), best):  # declared physical edges (the other axes are the region's, not limits)
         lo, hi = cls.parameter(p).bounds
         if v <= lo or v >= hi:
-            at_boundary, boundary = True, f"{p} = {v:g}, an end of its physical range [{lo:g}, {hi:g}]"
+            kind = "physical" if cls.parameter(p).physical_bounds else "modelled"
+            at_boundary, boundary = True, f"{p} = {v:g}, an end of its {kind} range [{lo:g}, {hi:g}]"
     return ContourResult((p1, p2), "+".join(ch), (units[p1], units[p2]), cl, dof, level, axes[0], axes[1],
                          grid - chi2_min, best, chi2_min, free, exp.inputs(), goodness_of_fit_ndof(exp, 2 + len(free)),
-                         statistic_kind(exp), at_boundary, boundary, fixed=held_fixed(model, [p1, p2, *free]))
+                         statistic_kind(exp), at_boundary, boundary, fixed=held_fixed(model, [p1, p2, *free], seen))

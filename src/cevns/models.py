@@ -394,7 +394,7 @@ def _radius_parameter(key: str, elements: Tuple[str, ...]) -> Parameter:
 
 class NeutronRadius(Model):
     """The neutron rms radius of each target element, rn_<Element> in fm (rn_Cs, rn_I, rn_Ar, rn_Ge, rn_Xe, ...; one
-    per element of data/isotopes.csv), defaulting to the radius the form factor uses today (the Helm A^(1/3) one).
+    per element of data/isotopes.csv), defaulting to the radius of the target's form factor (the Helm A^(1/3) one).
 
     The weak charge is split into its proton and neutron parts, Q_V F = Q_p F_p(q) + Q_n F_n(q; rn) with
     Q_p = Z (1/2 - 2 sin^2 theta_W), Q_n = -N/2 and F_p the target's form factor; F_n is the same form with rms radius
@@ -416,7 +416,8 @@ class NeutronRadius(Model):
         return None
 
     def cevns_terms(self, T, iso, F2, p, flavour="e", antineutrino=True):
-        """For one isotope without a target: its element's natural Helm form factor for protons."""
+        """For one isotope without a target (``dsigma_cevns``): the Helm form factor of its A for protons (a
+        ``form_factor`` given to ``dsigma_cevns`` is not used: the neutron one is this model's)."""
         return self.cevns_terms_on(Target(nuclei.element_of(iso.Z), (iso,)), T, iso, F2, p, flavour, antineutrino)
 
     def cevns_terms_on(self, target, T, iso, F2, p, flavour="e", antineutrino=True):
@@ -449,7 +450,7 @@ class NeutronRadius(Model):
 
 
 class TiedNeutronRadius(NeutronRadius):
-    """Neutron radii tied across elements: rn_<tie> of :data:`RADIUS_TIES` (rn_CsI: Cs and I, the usual CsI
+    """Neutron radii tied across elements: rn_<tie> of cevns.models.RADIUS_TIES (rn_CsI: Cs and I, the usual CsI
     analysis's one radius) shifts the radii of all its elements by the same amount; its value is the radius of the
     first (rn_CsI = R_n(Cs); R_n(I) = rn_CsI - 0.068 fm, the default Helm radii's difference)."""
 
