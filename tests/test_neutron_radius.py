@@ -80,9 +80,12 @@ def test_single_isotope_argon_matches_the_direct_form_factor(tmp_path):
         np.testing.assert_allclose(fast, direct, rtol=1e-8, atol=1e-9 * direct.max())
 
 
-@pytest.mark.parametrize("name", ["coherent-csi-2021", "coherent-lar-2020", "conus-plus"])
-def test_default_radii_reproduce_todays_predictions(name):
-    exp = cevns.load_experiment(name)
+@pytest.mark.parametrize("name, inputs", [("coherent-csi-2021", {}), ("coherent-lar-2020", {}), ("conus-plus", {}),
+                                          ("coherent-csi-2021", {"form_factor": "klein-nystrand"}),
+                                          ("coherent-csi-2021", {"radii_fm": {"Cs": 5.1, "I": 4.6}})])
+def test_default_radii_reproduce_todays_predictions(name, inputs):
+    """At the declared defaults every rate is the target's own (Helm, Klein-Nystrand, or the file's radii)."""
+    exp = cevns.load_experiment(name, **inputs)
     sm = exp.engine.rates(models.StandardModel(), "cevns")
     for m in (models.NeutronRadius(), models.TiedNeutronRadius()):
         np.testing.assert_allclose(exp.engine.rates(m, "cevns"), sm, rtol=1e-9, atol=0)
@@ -192,3 +195,21 @@ def test_contour_best_fit_agrees_with_the_marginalised_profile(csi):
     lo, hi = models.parameter("rn_CsI").bounds
     assert lo < c.best[1] < hi
     assert c.y[-1] == hi and c.y[0] == lo  # the radius axis spans its modelled range
+
+
+@pytest.mark.parametrize("element", nuclei.known_elements())
+def test_every_element_of_the_isotope_table_has_its_radius(element):
+    """Generic over data/isotopes.csv (Xe included): per isotope, the default reproduces the SM cross section and a
+    larger radius lowers it at a momentum transfer inside the first lobe of the form factor."""
+    target = nuclei.load_target(element)
+    name = f"rn_{element}"
+    for iso in target.isotopes:
+        T = np.array([2e-3 * 40.0 / iso.A])  # q ~ 0.2 fm^-1 x sqrt(A/40): x = q R below the first zero
+        F2 = target.form_factor_squared(iso, np.sqrt(2 * iso.mass_MeV * T))
+        sm = models.StandardModel()
+        ref = sm.cevns_terms(T, iso, F2, sm.values())[0][0]
+        m0 = models.NeutronRadius()
+        assert m0.cevns_terms_on(target, T, iso, F2, m0.values())[0][0] == pytest.approx(ref, rel=1e-9, abs=0)
+        lo, hi = models.parameter(name).bounds
+        big = models.NeutronRadius(**{name: hi})
+        assert big.cevns_terms_on(target, T, iso, F2, big.values())[0][0] < ref
