@@ -371,32 +371,48 @@ class _Problem:
             vals[rest], z[rest] = self.profile_points(xs[rest], starts=starts, ladder=np.zeros(0), gain=self._SCAN_GAIN)
         sweeps = n if n > 1 else 0
         for sweep in range(sweeps):
-            # the neighbours' solutions, their mean and each side's linear extrapolation: a valley along which a free
-            # parameter follows x (an exactly degenerate partner, e.g. eps_ee_dV of eps_ee_uV on one isotope) is
-            # narrower than the search's widths and reached only from a start on its line
-            lo, hi = z[np.maximum(every - 1, 0)], z[np.minimum(every + 1, n - 1)]
-            nb = np.stack([lo, hi, 0.5 * (lo + hi), 2.0 * lo - z[np.maximum(every - 2, 0)],
-                           2.0 * hi - z[np.minimum(every + 2, n - 1)]], 1)
-            nb = np.clip(nb, self._lower, self._upper)
             pts = np.tile(self._mbase, (n, 1))
             pts[:, self._i_param] = xs
             m = _Minimiser(self.chi2, self.mbasis, pts, self._i_free, self._mwidths(xs), newton_steps=40)
-            nv = m.values(nb, every)
-            k = np.argmin(nv, axis=1)
+            best_v, best_z = self._neighbour_starts(m, z, vals, sweep)
             # a neighbour's solution is better where it gains more than the scan points are converged to (on a flat
             # valley -- the chi^2 of several charge radii depends only on the rate of each flavour -- smaller gains
             # are where each point stopped along it, and chasing them swept the scan for ever)
             tol = (self._SCAN_GAIN if self._economical else 1e-12) * np.abs(vals)
-            idx = np.flatnonzero(nv[every, k] < vals - tol)
+            idx = np.flatnonzero(best_v < vals - tol)
             if idx.size == 0:
                 break
-            v2, z2 = self.profile_points(xs[idx], starts=nb[idx, k[idx]][:, None, :], ladder=np.zeros(0), gain=self._SCAN_GAIN)
+            v2, z2 = self.profile_points(xs[idx], starts=best_z[idx][:, None, :], ladder=np.zeros(0), gain=self._SCAN_GAIN)
             better = v2 < vals[idx]
             vals[idx[better]], z[idx[better]] = v2[better], z2[better]
             if sweep == sweeps - 1 and better.any():  # the last allowed sweep still found a better basin: not settled
                 failed(f"continuation along the scan (still improving after {sweeps} sweeps)")
         self._grid_x, self._grid_z = xs, z
         return vals
+
+    def _neighbour_starts(self, m: _Minimiser, z: np.ndarray, vals: np.ndarray, sweep: int) -> Tuple[np.ndarray, np.ndarray]:
+        """The best start for each scan point from its neighbours' solutions ``z`` (chi^2 at its own x, and the start):
+        their solutions; in the first sweep, and at a point standing above both neighbours, also their mean and each
+        side's linear extrapolation -- a valley along which a free parameter follows x (an exactly degenerate
+        partner, e.g. eps_ee_dV of eps_ee_uV on one isotope) is narrower than the search's widths and reached only
+        from a start on its line."""
+        n = z.shape[0]
+        every = np.arange(n)
+        prev, nxt = np.maximum(every - 1, 0), np.minimum(every + 1, n - 1)
+        nb = np.clip(np.stack([z[prev], z[nxt]], 1), self._lower, self._upper)
+        nv = m.values(nb, every)
+        k = np.argmin(nv, axis=1)
+        best_v, best_z = nv[every, k], nb[every, k]
+        sus = every if sweep == 0 else np.flatnonzero((vals > vals[prev]) & (vals > vals[nxt]))
+        if sus.size:
+            ex = np.stack([0.5 * (z[prev] + z[nxt]), 2.0 * z[prev] - z[np.maximum(every - 2, 0)],
+                           2.0 * z[nxt] - z[np.minimum(every + 2, n - 1)]], 1)[sus]
+            ex = np.clip(ex, self._lower, self._upper)
+            ev = m.values(ex, sus)
+            kk = np.argmin(ev, axis=1)
+            win = ev[np.arange(sus.size), kk] < best_v[sus]
+            best_v[sus[win]], best_z[sus[win]] = ev[np.arange(sus.size), kk][win], ex[np.arange(sus.size), kk][win]
+        return best_v, best_z
 
     def profile_near(self, x: float) -> float:
         """:meth:`profile` at one x inside the last :meth:`profile_many` scan, warm-started from the solutions
