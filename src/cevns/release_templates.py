@@ -49,7 +49,7 @@ class ReleaseTemplateResponse:
     at: Tuple[float, float] = (0.0, 0.0)
 
     time_edges_us = None
-    observable = "bin"
+    observable = "index"  #: the flat bin index: run x 81 + ((i_cs2 x 3 + i_shadow) x 3 + i_s1) x 3 + i_s2
     n_time_bins = 1
 
     def __post_init__(self):

@@ -206,7 +206,7 @@ def template_statistic(exp: Any, lik: Dict[str, Any]) -> None:
     like = PoissonLikelihood(counts, np.array(bkgs), sig, sigma_s, np.array(shapes), np.array(nshapes), names)
     edges = np.arange(counts.size + 1, dtype=float)
     data = CountingData(edges, None, counts, np.sqrt(np.maximum(counts, 1.0)),
-                        description=f"{t['bins_file']} (runs {', '.join(r.runs)})", unit="bin")
+                        description=f"{t['bins_file']} (runs {', '.join(r.runs)})", unit="index")
     exp.counting = Counting(data, like, bnames, ["light yield", "charge yield"])
     exp.data = data
     exp.sigma_alpha = sigma_s
