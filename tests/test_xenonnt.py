@@ -227,3 +227,16 @@ def test_newton_profile_against_scipy_on_the_linear_likelihood(xe):
     for f in (0.0, 1.0, 2.0, 4.0):
         ref = minimize(stat, np.zeros(lk.n_nuisances), args=(f * s0,), method="BFGS", options={"gtol": 1e-9}).fun
         assert float(lk(f * s0)) == pytest.approx(ref, abs=1e-6)
+
+
+def test_flavour_parameters_see_the_flavours_at_earth(xe):
+    """A transition charge q_etau acts on nu_e and nu_tau only: with every neutrino a nu_mu at Earth (p_ee = 0,
+    mu_fraction = 1) the prediction is the SM's; with the tau share it is not.  mu_nu_e likewise sees nu_e only."""
+    only_mu = xe.replace(p_ee=0.0, mu_fraction=1.0)
+    sm = only_mu.predict().cevns
+    m = cevns.get_model("millicharge", q_etau=1e-7)
+    assert only_mu.predict(m).cevns == pytest.approx(sm, rel=1e-12, abs=0)
+    assert xe.replace(p_ee=0.0, mu_fraction=0.0).predict(m).cevns.sum() > sm.sum() * 1.01
+    mm = cevns.get_model("magnetic-moment-flavour", mu_nu_e=1e-9)
+    assert only_mu.predict(mm).cevns == pytest.approx(sm, rel=1e-12, abs=0)
+    assert xe.predict(mm).cevns.sum() > xe.predict().cevns.sum()

@@ -76,7 +76,7 @@ def coherent_predictions() -> Dict[str, Any]:
 
 def xenonnt_results() -> Dict[str, Any]:
     """The key results of xenonnt-8b-2026 (issue 25): SM signal and backgrounds per run, the 8B flux fits (SR0+SR1 and
-    all runs), sin2w, vector NSI, mu_nu and the mediator limits from all runs (CEvNS)."""
+    all runs), sin2w, vector NSI, magnetic moments, q_ee, r2_ee and the mediator limits from all runs (CEvNS)."""
     import cevns
     from cevns.solar_fit import flux_fit
 
@@ -89,7 +89,8 @@ def xenonnt_results() -> Dict[str, Any]:
     for param in ("sin2w", "eps_ee_uV", "eps_ee_dV", "eps_mumu_uV"):
         r = e.fit(param, "cevns")
         out[param] = {"best": r.best, "intervals": r.intervals}
-    out["mu_nu"] = e.limit("mu_nu", 0.9, "cevns").intervals
+    for param in ("mu_nu", "mu_nu_e", "q_ee", "r2_ee"):
+        out[param] = e.limit(param, 0.9, "cevns").intervals
     for model in ("scalar", "vector-bl"):
         x = e.exclusion(model, "cevns", masses=[0.1, 10.0, 1000.0])
         out[model] = x.to_dict()
