@@ -298,7 +298,10 @@ def cmd_predict(args) -> int:
             d["experiment"] = exp.name
             at = f"/predictions/{len(out)}"
             units.update(pred.units_map(at))
-            if counting:
+            if hasattr(exp.response, "exposures_t_yr"):  # a release's templates (XENONnT 8B)
+                d["flux_cm2_s"], d["exposure_t_yr"] = exp.source.total_flux(), sum(exp.response.exposures_t_yr)
+                units.update({f"{at}/flux_cm2_s": "cm^-2 s^-1", f"{at}/exposure_t_yr": "t yr"})
+            elif counting:
                 d["fluence_per_flavour_cm2"] = exp.source.fluence_per_cm2
                 d["mass_kg"] = exp.response.mass_kg
                 units.update({f"{at}/fluence_per_flavour_cm2": "cm^-2", f"{at}/mass_kg": "kg"})
@@ -309,7 +312,11 @@ def cmd_predict(args) -> int:
             out.append(d)
         else:
             print(f"{exp.title}\n{pred}")
-            if counting:
+            if hasattr(exp.response, "exposures_t_yr"):
+                print(f"8B flux {exp.source.total_flux():.4e} cm^-2 s^-1; exposure {sum(exp.response.exposures_t_yr):.4g} "
+                      f"t yr (runs {', '.join(exp.response.runs)}); background {pred.background.sum():.2f}; observed "
+                      f"{exp.data.counts.sum():g} events\n")
+            elif counting:
                 observed = "no data" if exp.data is None else f"observed {exp.data.counts.sum():g} events"
                 print(f"fluence {exp.source.fluence_per_cm2:.4e} cm^-2 per flavour; mass {exp.response.mass_kg:g} kg; "
                       f"{observed}\n")

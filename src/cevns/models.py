@@ -252,6 +252,8 @@ class FlavourMagneticMoment(MagneticMoment):
     PARAMETERS = (SIN2W, _moment("mu_nu_e", ("e",), r"\mu_{\nu_{e}}"), _moment("mu_nu_mu", ("mu",), r"\mu_{\nu_{\mu}}"))
 
     def _moment(self, p, flavour: str):
+        if flavour == "tau":  # a nu_tau (solar 8B at Earth) has no declared moment: taken as 0
+            return 0.0
         if flavour not in ("e", "mu"):
             raise CevnsInputError(f"{type(self).__name__} has no moment for flavour {flavour!r}")
         return p["mu_nu_" + flavour]
@@ -272,9 +274,10 @@ class _ElectromagneticCharges(Model):
         return xsec.em_charge_shift(T, m, r2_natural=x / C.CM2_PER_MEV_M2)
 
     def _shifts(self, T, m, p, flavour: str = "e"):
-        """The diagonal shift Q_ll of flavour l and the sum of its transition shifts squared, sum Q_ll'^2."""
-        if flavour not in ("e", "mu"):
-            raise CevnsInputError(f"{type(self).__name__}: no parameters for flavour {flavour!r} (e and mu only)")
+        """The diagonal shift Q_ll of flavour l and the sum of its transition shifts squared, sum Q_ll'^2.  A nu_tau
+        (solar 8B at Earth) has no declared diagonal parameter (taken as 0) and its transitions etau, mutau."""
+        if flavour not in ("e", "mu", "tau"):
+            raise CevnsInputError(f"{type(self).__name__}: no parameters for flavour {flavour!r} (e, mu, tau only)")
         diag: Any = 0.0
         trans: Any = 0.0
         for par in self.family():
