@@ -99,3 +99,12 @@ def test_exclusion_curves_give_both_edges_where_the_sm_is_excluded():
     assert top[0] == 3e-6 and top[1] == 5e-6 and np.isnan(top[2])
     assert np.isnan(low[0]) and low[1] == 1e-6 and np.isnan(low[2])
     assert bars == [(10.0, (1e-6, 2e-6)), (10.0, (4e-6, 5e-6))]
+
+
+def test_poisson_error_bars_are_the_garwood_intervals():
+    """Counts are drawn with the central 68% Poisson interval (Garwood 1936; PDG Table 40.3): n = 0 -> [0, 1.841],
+    n = 1 -> [0.173, 3.300], n = 4 -> [2.086, 7.163]; never below zero."""
+    from cevns.results import poisson_interval
+
+    lo, hi = poisson_interval([0, 1, 4])
+    assert lo == pytest.approx([0.0, 0.173, 2.086], abs=2e-3) and hi == pytest.approx([1.841, 3.300, 7.163], abs=2e-3)

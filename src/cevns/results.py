@@ -107,6 +107,16 @@ def _gof_dict(chi2_min: float, ndof: Optional[int], statistic: str) -> Dict[str,
             "p_value": _p_value(chi2_min, ndof) if ok else None}
 
 
+def poisson_interval(counts: Any) -> Tuple[np.ndarray, np.ndarray]:
+    """The central 68.27% (Garwood) confidence interval of a Poisson mean for each observed count n:
+    [chi2_{0.1587}(2n) / 2, chi2_{0.8413}(2n + 2) / 2], with lower end 0 for n = 0 (whose upper end is 1.841)."""
+    from scipy.stats import chi2 as chi2_dist
+
+    n = np.asarray(counts, dtype=float)
+    lo = np.where(n > 0, 0.5 * chi2_dist.ppf(0.15866, 2 * np.maximum(n, 1e-300)), 0.0)
+    return lo, 0.5 * chi2_dist.ppf(0.84134, 2 * n + 2)
+
+
 @dataclass
 class Prediction:
     """Expected counts per bin: ``cevns`` and ``eves`` (events), energy bins ``edges_eVee`` in ``unit``
@@ -244,10 +254,21 @@ class Prediction:
             c = 0.5 * (e[1:] + e[:-1])
             ds = dataset_style("conus-plus")
             counts = np.asarray(self.data.counts).reshape(ne, nt).sum(1)
-            err = np.asarray(self.data.sigma) if nt == 1 else np.sqrt(np.maximum(counts, 1.0))
-            ax.errorbar(c, counts / per, yerr=err / per, xerr=np.diff(e) / 2, fmt="o", color=ds["color"],
-                        ms=2.5, lw=0.8, label="data", zorder=5)
+            if self.background is None:  # a chi^2 data set: its own errors (an excess may be negative)
+                err: Any = np.asarray(self.data.sigma)
+            else:  # counts: the central 68% Poisson (Garwood) interval, never below zero
+                lo, hi = poisson_interval(counts)
+                err = [counts - lo, hi - counts]
+            many = ne > 60  # many bins: no horizontal bars, and none on empty bins (a forest of 0-1.84 bars)
+            yerr = np.asarray(err) * (counts > 0 if many and self.background is not None else 1.0)
+            ax.errorbar(c, counts / per, yerr=yerr / per, xerr=None if many else np.diff(e) / 2, fmt="o",
+                        color=ds["color"], ms=1.5 if many else 2.5, lw=0.5 if many else 0.8, zorder=5,
+                        label="data (68% Poisson intervals of non-empty bins)" if many else "data")
         unit = {"eV_ee": r"eV$_{ee}$", "keVee": r"keV$_{ee}$", "PE": "PE"}.get(self.unit, self.unit)
+        if self.unit == "index":  # bins numbered, not an energy (e.g. flattened two-dimensional analysis bins)
+            ax.set_xlabel("analysis bin (index)")
+            ax.set_ylabel("events / bin")
+            return ax
         ax.set_xlabel(r"ionisation energy $T_e$ [eV$_{ee}$]" if self.unit == "eV_ee" else f"reconstructed energy [{unit}]")
         ax.set_ylabel(f"events / {w[0]:g} {unit}" if np.allclose(w, w[0]) else f"events / {unit}")
         return ax
