@@ -14,7 +14,7 @@ def _variant_options(key):
 def test_every_schema_kind_has_its_builder_and_back():
     assert set(builders.SOURCES) == _variant_options(schema.SCHEMA["source"]) == {"reactor", "stopped-pion"}
     assert set(builders.RESPONSES) == _variant_options(schema.SCHEMA["quenching"]) == {"lindhard", "polynomial",
-                                                                                        "linear-qf"}
+                                                                                        "linear-qf", "fef", "ybe"}
     assert set(builders.STATISTICS) == set(schema.SCHEMA["likelihood"].fields["kind"].choices) == {"chi2", "poisson"}
 
 

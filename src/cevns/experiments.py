@@ -26,7 +26,7 @@ from . import registry as _registry
 from ._files import MAX_FILE_BYTES
 from ._threads import limited
 from .builders import RESPONSES, SOURCES, STATISTICS, build
-from .detector import IonisationResponse
+from .detector import IonisationResponse, Lindhard
 from .errors import CevnsInputError, check_positive
 from .models import Model, StandardModel, as_model
 from .nuclei import load_binding_table, load_target
@@ -42,6 +42,7 @@ BUILTIN = {name: f for name, (f, _) in _registry.EXPERIMENTS.items()}
 #: keyword overrides accepted by load_experiment / Experiment.replace -> (section, key)
 OVERRIDES = {
     "k": ("quenching", "k"),
+    "quenching": ("quenching", "model"),
     "resolution": ("resolution", "model"),
     "sigma0_eV": ("resolution", "sigma0_eV"),
     "fano": ("resolution", "fano"),
@@ -67,7 +68,7 @@ OVERRIDES = {
 #: sections an override may create when the file has none; any other must exist in the experiment
 _OPTIONAL_SECTIONS = ("statistics", "resolution", "data", "target")
 #: inputs of the reactor germanium response (Lindhard, Fano resolution, exposure, chi^2 of eq. 20) only
-_IONISATION_ONLY = ("k", "resolution", "sigma0_eV", "fano", "exposure_kg_day", "binding_table", "sigma_alpha",
+_IONISATION_ONLY = ("k", "quenching", "resolution", "sigma0_eV", "fano", "exposure_kg_day", "binding_table", "sigma_alpha",
                     "error_scale")
 
 
@@ -240,6 +241,11 @@ class Experiment(_Analyses):
             if sec not in cfg and sec not in _OPTIONAL_SECTIONS:
                 raise CevnsInputError(f"input {key!r} does not apply to {self.name} (it has no [{sec}] section)")
             cfg.setdefault(sec, {})[field] = val
+            if key == "quenching":  # a germanium model by name (cevns.quenching): k belongs to Lindhard only
+                if val == "lindhard":
+                    cfg[sec].setdefault("k", 0.162)
+                else:
+                    cfg[sec].pop("k", None)
         if (thresholds is not None or efficiency is not None) and "detectors" not in cfg:
             raise CevnsInputError(f"thresholds_eVee and efficiency apply to the [[detectors]] of a germanium reactor "
                                   f"experiment; {self.name} has none")
@@ -411,7 +417,8 @@ class Experiment(_Analyses):
                            "exposure_kg_day": round(d.exposure_kg_day, 6),
                            **({"sigma0_eV": d.resolution.sigma0_eV, "fano": d.resolution.fano}
                               if d.resolution is not None else {})} for d in self.detectors],
-            "quenching_k": self.quenching.k,
+            "quenching_k": getattr(self.quenching, "k", None),
+            **({} if isinstance(self.quenching, Lindhard) else {"quenching": self.quenching.model}),
             "resolution": {"model": self.resolution.model, "sigma0_eV": self.resolution.sigma0_eV,
                            "fano": self.resolution.fano} if self.resolution.on else {"model": "off"},
             "flux": {"thermal_power_GW": self.flux.thermal_power_GW, "distance_m": self.flux.distance_m,

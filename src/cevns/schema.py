@@ -155,6 +155,7 @@ SCHEMA: Dict[str, Key] = {
             "pot_width_us": pos("width of the proton-on-target trace", "us", 0.15, hi=10.0)}})),
     "quenching": table("nuclear-recoil quenching", {}, required=True, variant=("model", "lindhard", {
         "lindhard": {"k": num("Lindhard k (eq. 16)", "", 0.162, lo=0.0, hi=1.0, lo_open=True)},
+        "fef": {}, "ybe": {},  # germanium models of Collar et al., PRD 103, 122003 (data/ge_quenching_fef_ybe.csv)
         "polynomial": {"coefficients": num_list("E_ee [MeV_ee] = sum_k c_k T^(k+1), T in MeV_nr", min_items=1,
                                                required=True)},
         "linear-qf": {"coefficients": num_list("QF = c0 + c1 T [keV_nr], E_ee = QF T", min_items=1,
@@ -458,7 +459,7 @@ def _cross_checks(c: Dict[str, Any], text_: str = "") -> None:
         raise CevnsInputError(f"experiment file: [reactor] given but the source is {kind!r}")
     model = c["quenching"].get("model", "lindhard")
     counting = c.get("likelihood", {}).get("kind", "chi2") == "poisson"
-    if model == "lindhard":
+    if model in ("lindhard", "fef", "ybe"):
         for sec in ("exposure", "detectors"):
             if sec not in c:
                 raise CevnsInputError(f"experiment file: missing section [{sec}] (Lindhard quenching: a germanium "
