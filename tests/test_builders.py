@@ -15,7 +15,8 @@ def test_every_schema_kind_has_its_builder_and_back():
     assert set(builders.SOURCES) == _variant_options(schema.SCHEMA["source"]) == {"reactor", "stopped-pion"}
     assert set(builders.RESPONSES) == _variant_options(schema.SCHEMA["quenching"]) == {"lindhard", "polynomial",
                                                                                         "linear-qf", "fef", "ybe"}
-    assert set(builders.STATISTICS) == set(schema.SCHEMA["likelihood"].fields["kind"].choices) == {"chi2", "poisson"}
+    assert set(builders.STATISTICS) == set(schema.SCHEMA["likelihood"].fields["kind"].choices) == {"chi2", "chi2-background",
+                                                                                                 "poisson"}
 
 
 def test_the_built_in_experiments_are_assembled_from_their_parts():

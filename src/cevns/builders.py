@@ -160,6 +160,16 @@ def chi2_statistic(exp: Any, lik: Dict[str, Any]) -> None:
     exp.sigma_alpha = float(exp.config.get("statistics", {"sigma_alpha": 0.20})["sigma_alpha"])
 
 
+@statistic("chi2-background")
+def background_chi2_statistic(exp: Any, lik: Dict[str, Any]) -> None:
+    """A measured spectrum with a fitted background, every term linear ([background_model];
+    :mod:`cevns.background_chi2`): the statistic is built from the data in ``Experiment.chi2_function``."""
+    from .background_chi2 import background_templates
+
+    chi2_statistic(exp, lik)
+    exp.background_model = background_templates(exp.config["background_model"], exp.edges_eVee)
+
+
 @statistic("poisson")
 def poisson_statistic(exp: Any, lik: Dict[str, Any]) -> None:
     """A counting experiment: binned Poisson likelihood, nuisances profiled (:func:`cevns.counting.build_counting`)."""

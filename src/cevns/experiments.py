@@ -162,6 +162,7 @@ class Experiment(_Analyses):
     #: the relative normalisation uncertainty (eq. 20), or a counting experiment's signal normalisation sigma
     sigma_alpha: float
     counting: Any  #: a counting experiment's data, backgrounds and likelihood (cevns.counting.Counting)
+    background_model: Any  #: a 'chi2-background' experiment's (names, templates, priors) (cevns.background_chi2)
 
     # --- construction: the parts, each from its registered builder (cevns.builders) --------------------------
     def _build(self) -> None:
@@ -289,6 +290,9 @@ class Experiment(_Analyses):
         instead of the data's; needed when the experiment has no [data] (a hypothetical detector).  A
         counting experiment's errors are Poisson, from the prediction plus its backgrounds."""
         as_model(model, StandardModel())  # a clear error for anything but a model (None: the SM)
+        if self.likelihood_kind == "chi2-background":
+            raise CevnsInputError(f"{self.name}: Asimov data need a background, and its background is fitted to the "
+                                  "data ([background_model]); fit the data instead")
         s = check_positive("error_scale", error_scale)
         new = self.replace()
         new.name = f"{self.name} (Asimov)"  # another data set: it may be fitted beside the real one
@@ -391,6 +395,11 @@ class Experiment(_Analyses):
                                   "(.asimov(), the expected sensitivity)")
         if self.counting_experiment:
             return self.counting.likelihood
+        if self.likelihood_kind == "chi2-background":
+            from .background_chi2 import BackgroundChi2
+
+            names, templates, priors = self.background_model
+            return BackgroundChi2(self.data.counts, self.data.sigma, templates, tuple(names), priors, self.sigma_alpha)
         return Chi2(self.data.counts, self.data.sigma, self.sigma_alpha)
 
     def inputs(self) -> Dict[str, Any]:
