@@ -52,13 +52,14 @@ def background_templates(model: Dict[str, Any], edges_eVee: np.ndarray) -> Tuple
     h = 1e-4  # keV: central differences of the shape in centre and width
     for g, peaks in groups.items():
         names.append(g)
-        rows.append(sum(float(p.get("ratio", 1.0)) * _gauss_bins(e, p["energy_keV"], p["sigma_keV"]) for p in peaks))
+        rows.append(np.sum([float(p.get("ratio", 1.0)) * _gauss_bins(e, p["energy_keV"], p["sigma_keV"])
+                            for p in peaks], axis=0))
         if any(p.get("shift", False) for p in peaks):
             for what, dm, ds in (("centre", h, 0.0), ("width", 0.0, h)):
                 names.append(f"{g} {what}")
-                rows.append(sum(float(p.get("ratio", 1.0)) * (
+                rows.append(np.sum([float(p.get("ratio", 1.0)) * (
                     _gauss_bins(e, p["energy_keV"] + dm, p["sigma_keV"] + ds)
-                    - _gauss_bins(e, p["energy_keV"] - dm, p["sigma_keV"] - ds)) / (2 * h) for p in peaks))
+                    - _gauss_bins(e, p["energy_keV"] - dm, p["sigma_keV"] - ds)) / (2 * h) for p in peaks], axis=0))
     priors = []
     for pr in model.get("priors", []):
         for k in ("group", "relative_to"):
