@@ -581,7 +581,7 @@ def _coverage_run(args, cl, out) -> int:
     return 0
 
 
-STUDIES = ("paper", "global")
+STUDIES = ("paper", "global", "quenching")
 
 
 def cmd_figures(args) -> int:
@@ -612,7 +612,14 @@ def cmd_reproduce(args) -> int:
         names.insert(0, study)
         study = "paper"
     given = [f"--{d.replace('_', '-')}" for d in args.input_options if getattr(args, d, None) is not None]
-    if study == "global":
+    if study == "quenching":
+        if names or given or args.sin2w_points is not None or args.transitions != "zero":
+            raise CevnsInputError("the quenching study runs conus-plus and dresden-ii-2022 (and coherent-csi-2021) under "
+                                  "each germanium quenching model; it takes --out, --docs and --force only")
+        from .study_quenching import reproduce_quenching
+
+        run = reproduce_quenching(args.out or "cevns-quenching", progress=True, docs=args.docs, force=args.force)
+    elif study == "global":
         if args.sin2w_points is not None:
             raise CevnsInputError("--sin2w-points belongs to the paper study (its Fig. 3)")
         if names or given:
@@ -845,7 +852,8 @@ def _add_reproduce_command(sub) -> None:
                         "like for like).  'global': CONUS+, COHERENT CsI and LAr alone and combined, flavour by "
                         "flavour, with their default inputs (experiments and input options are refused).")
     sp.add_argument("study", nargs="?", default="paper",
-                    help="paper (default) or global; a built-in experiment or TOML file here runs the paper study on it")
+                    help="paper (default), global or quenching; a built-in experiment or TOML file here runs the paper "
+                         "study on it")
     before = {a.dest for a in sp._actions}
     _add_common(sp)  # the experiment and input options of `fit`, and --json (print results.json on stdout)
     input_options = [a.dest for a in sp._actions if a.dest not in before and a.dest not in ("experiment", "json")]
