@@ -46,14 +46,14 @@ def _fits(e, sm) -> Dict[str, Any]:
 
 def _k_scan(exps: Dict[str, Any], sm) -> Dict[str, Any]:
     """chi^2 at the SM against the Lindhard k for each data set and for the germanium data together."""
-    chi = {key: [] for key in exps}
+    chi: Dict[str, List[float]] = {key: [] for key in exps}
     for k in K_GRID:
         for key, e in exps.items():
             chi[key].append(float(e.replace(quenching="lindhard", k=float(k)).chi2(sm)))
-    chi["combined"] = list(np.sum([chi[key] for key in exps], axis=0))
+    chi["combined"] = [float(v) for v in np.sum([chi[key] for key in exps], axis=0)]
     out: Dict[str, Any] = {"k": [float(k) for k in K_GRID], "chi2": chi, "best": {}}
-    for key, c in chi.items():
-        c = np.asarray(c)
+    for key, values in chi.items():
+        c = np.asarray(values)
         i = int(np.argmin(c))
         inside = K_GRID[c <= c[i] + 1.0]
         out["best"][key] = {"k": float(K_GRID[i]), "chi2": float(c[i]), "1sigma_grid": [float(inside.min()),
