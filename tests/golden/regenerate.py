@@ -21,6 +21,7 @@ RESULTS_FILE = HERE / "conus_plus_results.json"
 PREDICTION_FILE = HERE / "conus_plus_sm_prediction.json"
 GLOBAL_FILE = HERE / "global_results.json"
 COHERENT_FILE = HERE / "coherent_sm_predictions.json"
+DRESDEN_FILE = HERE / "dresden_ii_results.json"
 #: the global study as the tests run it (tests/test_global.py): 5 masses per exclusion, 11x11 region grids.  Every
 #: number but the mediator curves' mass sampling and the region grids' resolution is the full study's.
 GLOBAL_SIZE = {"n_masses": 5, "n_grid": 11}
@@ -73,6 +74,17 @@ def coherent_predictions() -> Dict[str, Any]:
     return out
 
 
+def dresden_results() -> Dict[str, Any]:
+    """dresden-ii-2022: its per-bin SM prediction (Fef) and the quenching study's numbers (CONUS+ and Dresden-II under
+    each germanium quenching model and with k scanned; without COHERENT CsI)."""
+    import cevns
+    from cevns.study_quenching import run_quenching
+
+    d = cevns.load_experiment("dresden-ii-2022").predict().to_dict()
+    study = {k: v for k, v in run_quenching(with_csi=False)["results"].items() if k != "version"}
+    return _clean({"prediction": {k: d[k] for k in ("cevns", "eves", "total_cevns", "total_eves")}, "quenching": study})
+
+
 def dump(obj: Any, path: Path) -> None:
     text = json.dumps(obj, indent=1, sort_keys=True, allow_nan=True)
     json.loads(text)  # round trip
@@ -92,7 +104,7 @@ DEFAULT_RTOL = 1e-4
 TIGHT = ("prediction/", "coherent/", "results/sm_prediction/", "results/data/", "results/inputs/", "results/conventions/",
          "results/sin2w/", "results/mu_nu/", "results/q_", "results/r2_", "results/scalar/", "results/vector_bl/",
          "sensitivity/", "mediator_choices/", "results/coherent_sin2w/",
-         "global/sin2w/", "global/limits/", "global/mediators/", "global/unshared/", "global/crossover/")
+         "global/sin2w/", "global/limits/", "global/mediators/", "global/unshared/", "global/crossover/", "dresden/")
 
 
 #: Exceptions, measured: none.  (Regenerated after issue 14 and the COHERENT work: r2_ee's edges moved by
@@ -189,8 +201,10 @@ def main() -> None:
 
     run = run_all()
     new = {"results": results_from_run(run), "prediction": prediction(cevns.load_experiment("conus-plus")),
-           "global": global_results(run_global(**GLOBAL_SIZE)), "coherent": coherent_predictions()}
-    files = {"results": RESULTS_FILE, "prediction": PREDICTION_FILE, "global": GLOBAL_FILE, "coherent": COHERENT_FILE}
+           "global": global_results(run_global(**GLOBAL_SIZE)), "coherent": coherent_predictions(),
+           "dresden": dresden_results()}
+    files = {"results": RESULTS_FILE, "prediction": PREDICTION_FILE, "global": GLOBAL_FILE, "coherent": COHERENT_FILE,
+             "dresden": DRESDEN_FILE}
     if args.check:
         old = {k: load(f) if f.exists() else None for k, f in files.items()}
         bad = []
