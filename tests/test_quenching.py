@@ -87,7 +87,7 @@ def test_linear_k_nuisance_against_exact_rebuilding(kp, model):
     term misses at most 2 % (+-1 sigma) and 4 % (+-2 sigma) of the change in k (measured 1.6 %, 3.3 %), and the chi^2
     by less than 0.05 (measured < 0.04)."""
     st = kp.chi2_function()
-    r, t = st._split(np.concatenate([p.total for p in kp.predict(model)]))
+    r, t = st._split(kp.stacked(model))
     base = kp.base
     for delta, tol in ((-2, 0.04), (-1, 0.02), (1, 0.02), (2, 0.04)):
         exact = base.replace(k=0.162 + 0.004 * delta).predict(model).total
@@ -101,7 +101,7 @@ def test_k_nuisance_minimum_against_a_plain_minimiser(kp):
 
     st = kp.chi2_function()
     for model in (cevns.StandardModel(), cevns.StandardModel(sin2w=0.35)):
-        pred = np.concatenate([p.total for p in kp.predict(model)])
+        pred = kp.stacked(model)
         r, t = st._split(pred)
 
         def f(x):
@@ -123,3 +123,24 @@ def test_profiling_k_widens_and_never_narrows(kp):
     (a, b), (c, d) = fixed.intervals["1sigma"][0], prof.intervals["1sigma"][0]
     assert c <= a + 1e-9 and d >= b - 1e-9
     assert prof.chi2_min <= fixed.chi2_min + 1e-9
+
+
+def test_k_nuisance_on_a_fitted_background_is_exact_in_closed_form():
+    """Dresden-II with Lindhard quenching and k profiled (prior 0.02): delta in closed form against a bounded scalar
+    minimisation of chi^2_bkg(r + delta t) + delta^2; the fit's chi^2_min can only fall."""
+    from scipy.optimize import minimize_scalar
+
+    from cevns.quenching_nuisance import KProfiled
+
+    e = cevns.load_experiment("dresden-ii-2022", quenching="lindhard")
+    kp = KProfiled(e, sigma_k=0.02)
+    st = kp.chi2_function()
+    for model in (cevns.StandardModel(), cevns.StandardModel(sin2w=0.5)):
+        pred = kp.stacked(model)
+        r, t = st._split(pred)
+        ref = minimize_scalar(lambda d: float(st.base(r + d * t)) + d * d, bounds=(-20, 20), method="bounded",
+                              options={"xatol": 1e-10}).fun
+        assert float(st(pred)) == pytest.approx(ref, rel=1e-9)
+    assert kp.fit("sin2w").chi2_min <= e.fit("sin2w").chi2_min + 1e-9
+    with pytest.raises(cevns.CevnsInputError, match="quenching=lindhard"):
+        KProfiled(cevns.load_experiment("dresden-ii-2022"), sigma_k=0.01)

@@ -201,6 +201,14 @@ def _experiment(args):
 
     overrides = _overrides(args)
     names = args.experiment or ["conus-plus"]
+    k_sigma = overrides.pop("k_sigma", None)  # the Lindhard k profiled with this prior (cevns.quenching_nuisance)
+    if k_sigma is not None:
+        from .quenching_nuisance import KProfiled
+
+        if len(names) != 1 or not isinstance(k_sigma, float):
+            raise CevnsInputError("k_sigma (the Lindhard k profiled with a Gaussian prior of this width, e.g. "
+                                  "--input k_sigma=0.004) applies to one germanium experiment")
+        return KProfiled(load_experiment(names[0], **overrides), k_sigma)
     if len(names) == 1:
         return load_experiment(names[0], **overrides)
     joint = JointExperiment(*[load_experiment(n) for n in names])
@@ -347,7 +355,10 @@ def _plot_predictions(exps, model, path: str) -> None:
 
 
 def _announce_joint(exp) -> None:
-    if hasattr(exp, "parts"):
+    note = getattr(exp, "joint_note", None)  # a joint experiment that is one data set (cevns.quenching_nuisance)
+    if note:
+        print(note, file=sys.stderr)
+    elif hasattr(exp, "parts"):
         shared = exp.shared_nuisances()
         print(f"joint fit of {exp.name}: statistics summed, each experiment with its own nuisances"
               + (" except " + ", ".join(f"{t} (shared by {', '.join(v)})" for t, v in shared.items()) if shared else ""),

@@ -25,7 +25,6 @@ import numpy as np
 from .errors import CevnsInputError
 from .experiments import Experiment, JointExperiment
 from .statistic import Statistic
-from .stats import Chi2
 
 #: alternating steps of the (alpha, delta) minimisation (the coupling is weak: 1e-10 after ~10 steps)
 STEPS = 30
@@ -36,13 +35,17 @@ class QuenchingNuisanceChi2(Statistic):
 
     name = "chi2"
 
-    def __init__(self, base: Chi2, h: float, sigma_k: float):
+    def __init__(self, base: Any, h: float, sigma_k: float):
         self.base = base
         self.data, self.sigma = base.data, base.sigma
         self.w = 1.0 / base.sigma**2
         self.n = base.data.size
         self.scale = sigma_k / (2.0 * h)
         self.L = 1.0 / base.sigma_alpha**2 if base.sigma_alpha > 0 else np.inf
+        #: a fitted-background chi^2 (cevns.background_chi2, no signal normalisation): its projection G, delta exact
+        self.G = getattr(base, "_G", None)
+        if self.G is not None and base.sigma_alpha > 0:
+            raise CevnsInputError("profiling k with a fitted background needs sigma_alpha = 0")
 
     @property
     def ndata(self) -> int:
@@ -58,6 +61,10 @@ class QuenchingNuisanceChi2(Statistic):
     def nuisances(self, pred: Any):
         """(alpha, delta) at their minimum for prediction(s) ``pred``."""
         r, t = self._split(pred)
+        if self.G is not None:  # chi^2 = (y - delta t)^T G (y - delta t) + delta^2: delta in closed form, no alpha
+            Gt = t @ self.G
+            delta = np.einsum("...i,...i->...", Gt, self.data - r) / (np.einsum("...i,...i->...", Gt, t) + 1.0)
+            return np.zeros(r.shape[:-1]), delta
         d, w = self.data, self.w
         a = np.zeros(r.shape[:-1])
         delta = np.zeros(r.shape[:-1])
@@ -74,6 +81,8 @@ class QuenchingNuisanceChi2(Statistic):
     def __call__(self, pred: Any) -> np.ndarray:
         r, t = self._split(pred)
         a, delta = self.nuisances(pred)
+        if self.G is not None:
+            return self.base(r + delta[..., None] * t) + delta**2
         res = (1.0 + a)[..., None] * (r + delta[..., None] * t) - self.data
         pen = (a**2 * self.L if np.isfinite(self.L) else 0.0 * a) + delta**2
         return np.einsum("...i,...i->...", res * self.w, res) + pen
@@ -82,7 +91,10 @@ class QuenchingNuisanceChi2(Statistic):
         """d chi^2_min / d pred (envelope theorem: alpha, delta held at their minimum)."""
         r, t = self._split(pred)
         a, delta = self.nuisances(pred)
-        g = 2.0 * self.w * ((1.0 + a) * (r + delta * t) - self.data) * (1.0 + a)
+        if self.G is not None:
+            g = self.base.gradient(r + delta * t)
+        else:
+            g = 2.0 * self.w * ((1.0 + a) * (r + delta * t) - self.data) * (1.0 + a)
         gt = g * delta * self.scale
         return np.concatenate([g, -gt, gt])
 
@@ -96,9 +108,9 @@ class KProfiled(JointExperiment):
 
     def __init__(self, exp: Experiment, sigma_k: float, h: float = 0.0):
         k0 = getattr(getattr(exp, "quenching", None), "k", None)
-        if k0 is None or exp.counting_experiment or exp.likelihood_kind != "chi2":
-            raise CevnsInputError(f"{exp.name}: profiling k needs a Lindhard-quenched germanium experiment with the "
-                                  "chi^2 of eq. 20")
+        if k0 is None or exp.counting_experiment:
+            raise CevnsInputError(f"{exp.name}: profiling k needs a Lindhard-quenched germanium experiment (a "
+                                  "tabulated model has no k: --input quenching=lindhard)")
         if not sigma_k > 0:
             raise CevnsInputError(f"sigma_k must be > 0, got {sigma_k!r}")
         self.h = float(h or sigma_k)
@@ -109,6 +121,16 @@ class KProfiled(JointExperiment):
         self.base = exp
         self.data = exp.data
         self.name = f"{exp.name} (k profiled)"
+        self.joint_note = (f"{exp.name} with the Lindhard k profiled: k = {self.k0:g} +- {self.sigma_k:g} (a linear shape "
+                           "nuisance, cevns.quenching_nuisance)")
+
+    def predict(self, model: Any = None) -> List[Any]:
+        """The prediction at k0 (the profiled k moves it within its prior)."""
+        return [self.base.predict(model)]
+
+    def stacked(self, model: Any) -> np.ndarray:
+        """The predictions at k0, k0 - h and k0 + h side by side (what the statistic takes)."""
+        return np.concatenate([p.total for p in JointExperiment.predict(self, model)])
 
     def chi2_function(self) -> Any:
         return QuenchingNuisanceChi2(self.base.chi2_function(), self.h, self.sigma_k)
