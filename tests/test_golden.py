@@ -98,6 +98,6 @@ def test_dresden_and_quenching_study_match_the_golden_values():
     from golden.regenerate import DRESDEN_FILE, dresden_results
 
     old = load(DRESDEN_FILE)
-    assert len(old["prediction"]["cevns"]) == 130 and set(old["quenching"]["models"]) == {"lindhard", "fef", "ybe"}
+    assert len(old["prediction"]["cevns"]) == 130 and set(old["quenching"]["models"]) == {"lindhard", "fef", "ybe", "k_free"}
     bad = compare(dresden_results(), old, "dresden")
     assert bad == [], _report(bad)

@@ -61,7 +61,7 @@ def _per_model_panel(ax, r: Dict[str, Any], mixing_angle: bool) -> None:
                 ax.plot(x, v["mu_nu_90"][-1][1] / 1e-11, marker=look["marker"], color=look["color"], ms=3.5, ls="none",
                         label=r["labels"][key] if j == 0 else None)
     ax.set_xticks(range(len(models)))
-    ax.set_xticklabels([r["model_labels"][m].replace(" = ", "=") for m in models], fontsize=6)
+    ax.set_xticklabels([r["model_labels"][m].replace(" = ", "=").replace(" (best fit)", "") for m in models], fontsize=6)
     if mixing_angle:
         ax.axhline(SIN2W_SM, **GUIDE)
         ax.set_ylabel(r"$\sin^2\theta_W$ (1$\sigma$)")
