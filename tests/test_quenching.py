@@ -144,3 +144,13 @@ def test_k_nuisance_on_a_fitted_background_is_exact_in_closed_form():
     assert kp.fit("sin2w").chi2_min <= e.fit("sin2w").chi2_min + 1e-9
     with pytest.raises(cevns.CevnsInputError, match="quenching=lindhard"):
         KProfiled(cevns.load_experiment("dresden-ii-2022"), sigma_k=0.01)
+
+
+def test_quenching_is_shared_by_name_in_a_joint_fit():
+    """`--input quenching=ybe` on conus-plus + dresden-ii-2022 changes both germanium parts (one input, one name)."""
+    from cevns.experiments import JointExperiment
+
+    joint = JointExperiment(cevns.load_experiment("conus-plus"), cevns.load_experiment("dresden-ii-2022"))
+    changed = joint.replace(quenching="ybe")
+    assert [p.inputs()["quenching"] for p in changed.parts] == ["ybe", "ybe"]
+    assert changed.parts[1].inputs()["likelihood"] == "chi2-background"

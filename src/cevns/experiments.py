@@ -436,6 +436,8 @@ class Experiment(_Analyses):
                      "tail": self.flux.tail, "total_flux_cm2_s": self.flux.total_flux()},
             "binding_table": self.binding.name if self.binding is not None else None,
             "sigma_alpha": self.sigma_alpha,
+            **({"likelihood": self.likelihood_kind, "background_terms": list(self.background_model[0])}
+               if self.likelihood_kind == "chi2-background" else {}),
             "data": self.data.description if self.data is not None else None,
             "error_scale": float(self.config.get("data", {}).get("error_scale", 1.0)),
         }
