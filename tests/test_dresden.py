@@ -121,3 +121,13 @@ def test_asimov_refused_and_cli(exp, capsys):
 
     assert main(["fit", "dresden-ii-2022", "--param", "sin2w", "--input", "quenching=ybe"]) == 0
     assert "sin2w" in capsys.readouterr().out
+
+
+def test_paper_study_refuses_a_fitted_background_or_a_tabulated_quenching(capsys, tmp_path):
+    """The paper study varies the Lindhard k and fits eq. 20: refused at once, one line, exit 2."""
+    from cevns.cli import main
+
+    assert main(["reproduce", "dresden-ii-2022", "--out", str(tmp_path / "out")]) == 2
+    assert "cevns reproduce quenching" in capsys.readouterr().err
+    assert main(["reproduce", "conus-plus", "--input", "quenching=ybe", "--out", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "out").exists()
