@@ -170,6 +170,21 @@ def _check_fixed(exp, model_cls, fixed: Optional[Dict[str, Any]], base: Any = No
     check_parameters(model, getattr(exp, "parts", [exp]))
 
 
+def _shared_fit_model(param: str, fixed: Optional[Dict[str, Any]], free: Optional[List[str]]) -> Any:
+    """The model of a fit of a shared parameter (sin2w) whose --fix or --free name parameters of one other model,
+    e.g. `fit --param sin2w --fix rn_CsI=4.86` (sin2w at a given neutron radius): that model; else None."""
+    from .models import model_for_parameter, parameter
+
+    others = [k for k in [*(fixed or {}), *(free or [])] if k != param]
+    if not others or not parameter(param).shared:
+        return None
+    owners = {model_for_parameter(k) for k in others if not parameter(k).shared}
+    if len(owners) > 1:
+        raise CevnsInputError(f"--fix/--free name parameters of several models ({', '.join(sorted(c.name for c in owners))}):"
+                              " give those of one model")
+    return owners.pop()() if owners else None
+
+
 def _add_fix_free(sp, free: bool = True) -> None:
     """The --fix (and --free) options of a fit-like command."""
     sp.add_argument("--fix", action="append", metavar="NAME=VALUE[,...]",
@@ -291,7 +306,10 @@ def cmd_predict(args) -> int:
             d["experiment"] = exp.name
             at = f"/predictions/{len(out)}"
             units.update(pred.units_map(at))
-            if counting:
+            if hasattr(exp.response, "exposures_t_yr"):  # a release's templates (XENONnT 8B)
+                d["flux_cm2_s"], d["exposure_t_yr"] = exp.source.total_flux(), sum(exp.response.exposures_t_yr)
+                units.update({f"{at}/flux_cm2_s": "cm^-2 s^-1", f"{at}/exposure_t_yr": "t yr"})
+            elif counting:
                 d["fluence_per_flavour_cm2"] = exp.source.fluence_per_cm2
                 d["mass_kg"] = exp.response.mass_kg
                 units.update({f"{at}/fluence_per_flavour_cm2": "cm^-2", f"{at}/mass_kg": "kg"})
@@ -302,7 +320,11 @@ def cmd_predict(args) -> int:
             out.append(d)
         else:
             print(f"{exp.title}\n{pred}")
-            if counting:
+            if hasattr(exp.response, "exposures_t_yr"):
+                print(f"8B flux {exp.source.total_flux():.4e} cm^-2 s^-1; exposure {sum(exp.response.exposures_t_yr):.4g} "
+                      f"t yr (runs {', '.join(exp.response.runs)}); background {pred.background.sum():.2f}; observed "
+                      f"{exp.data.counts.sum():g} events\n")
+            elif counting:
                 observed = "no data" if exp.data is None else f"observed {exp.data.counts.sum():g} events"
                 print(f"fluence {exp.source.fluence_per_cm2:.4e} cm^-2 per flavour; mass {exp.response.mass_kg:g} kg; "
                       f"{observed}\n")
@@ -410,6 +432,8 @@ def cmd_fit(args) -> int:
     elif args.param == "g":
         raise CevnsInputError("g is a mediator coupling: add --mediator scalar|vector-bl --mass MEV "
                               "(or scan the masses with `cevns exclusion`)")
+    else:
+        model = _shared_fit_model(args.param, fixed, free)
     from .models import model_for_parameter
 
     _check_fixed(exp, type(model) if model is not None else model_for_parameter(args.param), fixed, model)

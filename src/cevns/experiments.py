@@ -23,6 +23,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from . import registry as _registry
+from . import templated  # noqa: F401  (registers the builders of release templates: solar 8B, XENONnT)
 from ._files import MAX_FILE_BYTES
 from ._threads import limited
 from .builders import RESPONSES, SOURCES, STATISTICS, build
@@ -64,9 +65,18 @@ OVERRIDES = {
     "radii_fm": ("target", "radii_fm"),
     "signal_sigma": ("likelihood", "signal_sigma"),
     "shared": ("likelihood", "shared"),
+    "runs": ("templates", "runs"),
+    "p_ee": ("source", "p_ee"),
+    "mu_fraction": ("source", "mu_fraction"),
+    "flux_cm2_s": ("source", "flux_cm2_s"),
+    "ac_sigma": ("templates", "ac_sigma"),
+    "er_sigma": ("templates", "er_sigma"),
+    "neutron_sigma": ("templates", "neutron_sigma"),
 }
 #: sections an override may create when the file has none; any other must exist in the experiment
 _OPTIONAL_SECTIONS = ("statistics", "resolution", "data", "target")
+#: inputs of a solar 8B source only
+_SOLAR_ONLY = ("p_ee", "mu_fraction", "flux_cm2_s")
 #: inputs of the reactor germanium response (Lindhard, Fano resolution, exposure, chi^2 of eq. 20) only
 _IONISATION_ONLY = ("k", "quenching", "resolution", "sigma0_eV", "fano", "exposure_kg_day", "binding_table", "sigma_alpha",
                     "error_scale")
@@ -194,7 +204,7 @@ class Experiment(_Analyses):
     @property
     def counting_experiment(self) -> bool:
         """True for a Poisson counting experiment (COHERENT-like), False for a chi^2 excess (CONUS+)."""
-        return self.likelihood_kind == "poisson"
+        return self.likelihood_kind in ("poisson", "templates")
 
     @property
     def exposure_kg_day(self) -> float:
@@ -236,6 +246,8 @@ class Experiment(_Analyses):
             sec, field = OVERRIDES[key]
             if key == "distance_m" and "source" in cfg:
                 sec = "source"
+            if key in _SOLAR_ONLY and cfg.get("source", {}).get("kind") != "solar-8b":
+                raise CevnsInputError(f"input {key!r} does not apply to {self.name} (its source is not the Sun's 8B)")
             if key in _IONISATION_ONLY and not isinstance(self.response, IonisationResponse):
                 raise CevnsInputError(f"input {key!r} does not apply to {self.name} (a {self.response.observable} "
                                       "counting experiment: it has no Lindhard/Fano response or chi^2 normalisation)")
@@ -404,6 +416,15 @@ class Experiment(_Analyses):
 
     def inputs(self) -> Dict[str, Any]:
         """Every input that enters the predictions (recorded in results)."""
+        if hasattr(self.source, "inputs") and hasattr(self.response, "inputs"):  # a release's templates (XENONnT)
+            like = self.counting.likelihood
+            return {"experiment": self.name, "target": self.target.element, "form_factor": self.target.form_factor,
+                    "radii_fm": {str(z): v for z, v in self.target.radii_fm}, "source": self.source.inputs(),
+                    "detector": self.response.inputs(), "likelihood": self.likelihood_kind,
+                    "nuisances": list(like.names), "signal_sigma": like.signal_sigma,
+                    "backgrounds": {n: float(b.sum()) for n, b in zip(self.counting.background_names,
+                                                                      like.backgrounds)},
+                    "data": self.data.description, "observed_events": float(self.data.counts.sum())}
         if self.counting_experiment:
             src, r, like = self.source, self.response, self.counting.likelihood
             return {"experiment": self.name, "target": self.target.element, "form_factor": self.target.form_factor,

@@ -168,7 +168,7 @@ class Prediction:
             return self._str_2d()
         e = self.edges_eVee
         lines = [f"Prediction for {self.model} (events per bin)",
-                 f"{'bin [eV_ee]':>14} {'CEvNS':>10} {'EvES':>10} {'total':>10}"]
+                 f"{'bin [' + self.unit + ']':>14} {'CEvNS':>10} {'EvES':>10} {'total':>10}"]
         for a, b, c, v in zip(e[:-1], e[1:], self.cevns, self.eves):
             lines.append(f"{a:6.0f}-{b:<7.0f} {c:10.3f} {v:10.4f} {c + v:10.3f}")
         lines.append(f"{'sum':>14} {self.cevns.sum():10.2f} {self.eves.sum():10.3f} {self.total.sum():10.2f}")
