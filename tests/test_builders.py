@@ -4,7 +4,7 @@ every builder a kind in the schema."""
 import pytest
 
 import cevns
-from cevns import builders, schema
+from cevns import builders, experiments, schema  # noqa: F401  (importing experiments registers every builder)
 
 
 def _variant_options(key):
@@ -14,9 +14,10 @@ def _variant_options(key):
 def test_every_schema_kind_has_its_builder_and_back():
     assert set(builders.SOURCES) == _variant_options(schema.SCHEMA["source"]) == {"reactor", "stopped-pion", "solar-8b"}
     assert set(builders.RESPONSES) == _variant_options(schema.SCHEMA["quenching"]) == {"lindhard", "polynomial",
-                                                                                        "linear-qf", "release-templates"}
-    assert set(builders.STATISTICS) == set(schema.SCHEMA["likelihood"].fields["kind"].choices) == {"chi2", "poisson",
-                                                                                                     "templates"}
+                                                                                        "linear-qf", "release-templates",
+                                                                                        "fef", "ybe"}
+    assert set(builders.STATISTICS) == set(schema.SCHEMA["likelihood"].fields["kind"].choices) == {
+        "chi2", "chi2-background", "poisson", "templates"}
 
 
 def test_the_built_in_experiments_are_assembled_from_their_parts():

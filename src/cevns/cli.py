@@ -216,6 +216,14 @@ def _experiment(args):
 
     overrides = _overrides(args)
     names = args.experiment or ["conus-plus"]
+    k_sigma = overrides.pop("k_sigma", None)  # the Lindhard k profiled with this prior (cevns.quenching_nuisance)
+    if k_sigma is not None:
+        from .quenching_nuisance import KProfiled
+
+        if len(names) != 1 or not isinstance(k_sigma, float):
+            raise CevnsInputError("k_sigma (the Lindhard k profiled with a Gaussian prior of this width, e.g. "
+                                  "--input k_sigma=0.004) applies to one germanium experiment")
+        return KProfiled(load_experiment(names[0], **overrides), k_sigma)
     if len(names) == 1:
         return load_experiment(names[0], **overrides)
     joint = JointExperiment(*[load_experiment(n) for n in names])
@@ -369,7 +377,10 @@ def _plot_predictions(exps, model, path: str) -> None:
 
 
 def _announce_joint(exp) -> None:
-    if hasattr(exp, "parts"):
+    note = getattr(exp, "joint_note", None)  # a joint experiment that is one data set (cevns.quenching_nuisance)
+    if note:
+        print(note, file=sys.stderr)
+    elif hasattr(exp, "parts"):
         shared = exp.shared_nuisances()
         print(f"joint fit of {exp.name}: statistics summed, each experiment with its own nuisances"
               + (" except " + ", ".join(f"{t} (shared by {', '.join(v)})" for t, v in shared.items()) if shared else ""),
@@ -616,7 +627,7 @@ def _coverage_run(args, cl, out) -> int:
     return 0
 
 
-STUDIES = ("paper", "global")
+STUDIES = ("paper", "global", "quenching")
 
 
 def cmd_figures(args) -> int:
@@ -647,7 +658,14 @@ def cmd_reproduce(args) -> int:
         names.insert(0, study)
         study = "paper"
     given = [f"--{d.replace('_', '-')}" for d in args.input_options if getattr(args, d, None) is not None]
-    if study == "global":
+    if study == "quenching":
+        if names or given or args.sin2w_points is not None or args.transitions != "zero":
+            raise CevnsInputError("the quenching study runs conus-plus and dresden-ii-2022 (and coherent-csi-2021) under "
+                                  "each germanium quenching model; it takes --out, --docs and --force only")
+        from .study_quenching import reproduce_quenching
+
+        run = reproduce_quenching(args.out or "cevns-quenching", progress=True, docs=args.docs, force=args.force)
+    elif study == "global":
         if args.sin2w_points is not None:
             raise CevnsInputError("--sin2w-points belongs to the paper study (its Fig. 3)")
         if names or given:
@@ -890,7 +908,8 @@ def _add_reproduce_command(sub) -> None:
                         "like for like).  'global': CONUS+, COHERENT CsI and LAr alone and combined, flavour by "
                         "flavour, with their default inputs (experiments and input options are refused).")
     sp.add_argument("study", nargs="?", default="paper",
-                    help="paper (default) or global; a built-in experiment or TOML file here runs the paper study on it")
+                    help="paper (default), global or quenching; a built-in experiment or TOML file here runs the paper "
+                         "study on it")
     before = {a.dest for a in sp._actions}
     _add_common(sp)  # the experiment and input options of `fit`, and --json (print results.json on stdout)
     input_options = [a.dest for a in sp._actions if a.dest not in before and a.dest not in ("experiment", "json")]

@@ -129,6 +129,10 @@ def check_paper_experiment(exp) -> None:
     if not hasattr(exp, "detectors"):
         raise CevnsInputError(f"the paper study needs a Lindhard ionisation response (germanium-like detectors); "
                               f"{name} has a {getattr(exp.response, 'observable', 'different')} response")
+    if getattr(exp, "likelihood_kind", "chi2") != "chi2" or getattr(exp.quenching, "k", None) is None:
+        raise CevnsInputError(f"the paper study varies the Lindhard k and fits an excess with eq. 20; {name} has "
+                              f"{exp.config['quenching']['model']!r} quenching and a {exp.likelihood_kind!r} statistic "
+                              f"(try `cevns fit {name}` or `cevns reproduce quenching`)")
     if getattr(exp, "data", None) is None:
         raise CevnsInputError(f"the paper study fits data: {name} has no [data]")
     if getattr(exp, "binding", None) is None:

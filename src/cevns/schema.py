@@ -160,6 +160,7 @@ SCHEMA: Dict[str, Key] = {
                                hi=1.0)}})),
     "quenching": table("nuclear-recoil quenching", {}, required=True, variant=("model", "lindhard", {
         "lindhard": {"k": num("Lindhard k (eq. 16)", "", 0.162, lo=0.0, hi=1.0, lo_open=True)},
+        "fef": {}, "ybe": {},  # germanium models of Collar et al., PRD 103, 122003 (data/ge_quenching_fef_ybe.csv)
         "polynomial": {"coefficients": num_list("E_ee [MeV_ee] = sum_k c_k T^(k+1), T in MeV_nr", min_items=1,
                                                required=True)},
         "linear-qf": {"coefficients": num_list("QF = c0 + c1 T [keV_nr], E_ee = QF T", min_items=1,
@@ -220,6 +221,8 @@ SCHEMA: Dict[str, Key] = {
                               "hi": text("upper bin edge [eV_ee]", default="bin_hi_eVee"),
                               "value": text("excess counts", default="value"),
                               "sigma": text("1 sigma error", default="sigma")}),
+                          "edges_unit": text("unit of the lo and hi columns", default="eVee",
+                                             choices=("eVee", "keVee")),
                           "units": text("'counts', or 'counts_per_kg' with normalisation_mass_kg", default="counts",
                                         choices=("counts", "counts_per_kg")),
                           "normalisation_mass_kg": pos("mass the values are normalised to (with units = "
@@ -230,11 +233,33 @@ SCHEMA: Dict[str, Key] = {
     "statistics": table("chi^2 of eq. 20", {
         "sigma_alpha": num("relative normalisation uncertainty sigma_alpha", "", 0.20, lo=0.0, hi=10.0)}),
     "likelihood": table("the statistic", {
-        "kind": text("'chi2' (eq. 20, reactor) or 'poisson' (counting, nuisances profiled)", default="chi2",
-                     choices=("chi2", "poisson", "templates")),
+        "kind": text("'chi2' (eq. 20, reactor), 'chi2-background' (a spectrum with [background_model], its terms "
+                     "profiled in closed form), 'poisson' (counting, nuisances profiled) or 'templates' (a data "
+                     "release's templates)", default="chi2",
+                     choices=("chi2", "chi2-background", "poisson", "templates")),
         "signal_sigma": num("relative uncertainty of the signal normalisation (poisson)", "", 0.0, lo=0.0,
                             hi=10.0),
         "shared": mapping("nuisances shared in joint fits {nuisance name = tag}", text(""))}),
+    "background_model": table("the fitted background of a 'chi2-background' spectrum: every term linear, profiled "
+                              "in closed form (cevns.background_chi2)", {
+        "constant": flag("a flat term", True),
+        "exponential_keV": pos("decay energy E0 of the exponential exp(-E/E0) (fixed; its shape varies through "
+                               "free E exp(-E/E0) and E^2 exp(-E/E0) terms)", "keV_ee", hi=1e3),
+        "exponential_order": Key("integer", "powers of E times the exponential (0: the exponential alone)",
+                                 default=2, lo=0, hi=4),
+        "peaks": tables("Gaussian peaks (one area per group; peaks of a group in fixed ratios)", table("", {
+            "name": text("peak name", required=True),
+            "energy_keV": pos("centre", "keV_ee", hi=1e3, required=True),
+            "sigma_keV": pos("Gaussian width", "keV_ee", hi=1e3, required=True),
+            "group": text("peaks of one group share one area (default: its own name)"),
+            "ratio": pos("area relative to the group's area parameter", "", 1.0, hi=1e6),
+            "shift": flag("free linear terms for a shift of centre and width of this group (first order)", False)}),
+                        min_items=1),
+        "priors": tables("Gaussian priors tying a group's area to another's", table("", {
+            "group": text("the constrained group", required=True),
+            "relative_to": text("the reference group", required=True),
+            "ratio": pos("expected area ratio group / relative_to", "", hi=1e6, required=True),
+            "sigma": pos("relative 1 sigma of that ratio", "", hi=10.0, required=True)}))}),
     "backgrounds": tables("backgrounds of a counting experiment (one entry each)", table("", {}, variant=(
         "kind", "", {
             "events": {**_BKG_COMMON, "file": _FILE, "columns": _EVENTS_COLS,
@@ -477,7 +502,7 @@ def _cross_checks(c: Dict[str, Any], text_: str = "") -> None:
     counting = c.get("likelihood", {}).get("kind", "chi2") == "poisson"
     if _template_checks(c, model):
         return
-    if model == "lindhard":
+    if model in ("lindhard", "fef", "ybe"):
         for sec in ("exposure", "detectors"):
             if sec not in c:
                 raise CevnsInputError(f"experiment file: missing section [{sec}] (Lindhard quenching: a germanium "
@@ -523,6 +548,9 @@ def _cross_checks(c: Dict[str, Any], text_: str = "") -> None:
                                   f"'counts_per_kg' (values per kg), but units = {data.get('units', 'counts')!r}"
                                   f"{_line(text_, 'normalisation_mass_kg')}: remove normalisation_mass_kg, or set "
                                   "units = 'counts_per_kg'")
+    if ("background_model" in c) != (c.get("likelihood", {}).get("kind") == "chi2-background"):
+        raise CevnsInputError("experiment file: [background_model] and [likelihood] kind = 'chi2-background' go "
+                              "together")
     if not counting and ("backgrounds" in c or "signal_shapes" in c):
         raise CevnsInputError("experiment file: [[backgrounds]] and [[signal_shapes]] belong to a Poisson "
                               "counting experiment")

@@ -21,6 +21,7 @@ RESULTS_FILE = HERE / "conus_plus_results.json"
 PREDICTION_FILE = HERE / "conus_plus_sm_prediction.json"
 GLOBAL_FILE = HERE / "global_results.json"
 COHERENT_FILE = HERE / "coherent_sm_predictions.json"
+DRESDEN_FILE = HERE / "dresden_ii_results.json"
 XENONNT_FILE = HERE / "xenonnt_results.json"
 #: the global study as the tests run it (tests/test_global.py): 5 masses per exclusion, 11x11 region grids.  Every
 #: number but the mediator curves' mass sampling and the region grids' resolution is the full study's.
@@ -74,6 +75,17 @@ def coherent_predictions() -> Dict[str, Any]:
     return out
 
 
+def dresden_results() -> Dict[str, Any]:
+    """dresden-ii-2022: its per-bin SM prediction (Fef) and the quenching study's numbers (CONUS+ and Dresden-II under
+    each germanium quenching model and with k scanned; without COHERENT CsI)."""
+    import cevns
+    from cevns.study_quenching import run_quenching
+
+    d = cevns.load_experiment("dresden-ii-2022").predict().to_dict()
+    study = {k: v for k, v in run_quenching(with_csi=False)["results"].items() if k != "version"}
+    return _clean({"prediction": {k: d[k] for k in ("cevns", "eves", "total_cevns", "total_eves")}, "quenching": study})
+
+
 def xenonnt_results() -> Dict[str, Any]:
     """The key results of xenonnt-8b-2026 (issue 25): SM signal and backgrounds per run, the 8B flux fits (SR0+SR1 and
     all runs), sin2w, vector NSI, magnetic moments, q_ee, r2_ee and the mediator limits from all runs (CEvNS)."""
@@ -117,7 +129,7 @@ TIGHT = ("prediction/", "coherent/", "results/sm_prediction/", "results/data/", 
          "results/sin2w/", "results/mu_nu/", "results/q_", "results/r2_", "results/scalar/", "results/vector_bl/",
          "sensitivity/", "mediator_choices/", "results/coherent_sin2w/",
          "global/sin2w/", "global/limits/", "global/mediators/", "global/unshared/", "global/crossover/",
-         "xenonnt/runs/")
+         "xenonnt/runs/", "dresden/")
 
 
 #: Exceptions, measured: none.  (Regenerated after issue 14 and the COHERENT work: r2_ee's edges moved by
@@ -215,9 +227,9 @@ def main() -> None:
     run = run_all()
     new = {"results": results_from_run(run), "prediction": prediction(cevns.load_experiment("conus-plus")),
            "global": global_results(run_global(**GLOBAL_SIZE)), "coherent": coherent_predictions(),
-           "xenonnt": xenonnt_results()}
+           "xenonnt": xenonnt_results(), "dresden": dresden_results()}
     files = {"results": RESULTS_FILE, "prediction": PREDICTION_FILE, "global": GLOBAL_FILE, "coherent": COHERENT_FILE,
-             "xenonnt": XENONNT_FILE}
+             "xenonnt": XENONNT_FILE, "dresden": DRESDEN_FILE}
     if args.check:
         old = {k: load(f) if f.exists() else None for k, f in files.items()}
         bad = []
