@@ -260,10 +260,11 @@ class Prediction:
                 lo, hi = poisson_interval(counts)
                 err = [counts - lo, hi - counts]
             many = ne > 60  # many bins: no horizontal bars, and none on empty bins (a forest of 0-1.84 bars)
-            yerr = np.asarray(err) * (counts > 0 if many and self.background is not None else 1.0)
+            poisson_many = many and self.background is not None
+            yerr = np.asarray(err) * (counts > 0 if poisson_many else 1.0)
             ax.errorbar(c, counts / per, yerr=yerr / per, xerr=None if many else np.diff(e) / 2, fmt="o",
                         color=ds["color"], ms=1.5 if many else 2.5, lw=0.5 if many else 0.8, zorder=5,
-                        label="data (68% Poisson intervals of non-empty bins)" if many else "data")
+                        label="data (68% Poisson intervals of non-empty bins)" if poisson_many else "data")
         unit = {"eV_ee": r"eV$_{ee}$", "keVee": r"keV$_{ee}$", "PE": "PE"}.get(self.unit, self.unit)
         if self.unit == "index":  # bins numbered, not an energy (e.g. flattened two-dimensional analysis bins)
             ax.set_xlabel("analysis bin (index)")
