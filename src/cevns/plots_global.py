@@ -24,8 +24,9 @@ def figure_data(run: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _style(run, key: str) -> Dict[str, Any]:
-    return dataset_style({"conus-plus": "conus-plus", "coherent-csi-2021": "coherent-csi",
-                          "coherent-lar-2020": "coherent-lar"}.get(key, "combined"))
+    styles = run.get("styles") or {"conus-plus": "conus-plus", "coherent-csi-2021": "coherent-csi",
+                                   "coherent-lar-2020": "coherent-lar"}  # a results.json written before "styles"
+    return dataset_style(styles.get(key, "combined"))
 
 
 @figure("global_running", "global", ("sin2w", "datasets", "labels"),

@@ -31,11 +31,13 @@ CHANNEL_STYLE: Dict[str, Dict[str, Any]] = {
     "cevns+eves": {"color": OKABE_ITO["vermillion"], "ls": "-"},
 }
 
-#: one fixed colour, line style and marker per data set (COHERENT and the combination: declared for later)
+#: one fixed colour, line style and marker per data set and the combination
 DATASET_STYLE: Dict[str, Dict[str, Any]] = {
     "conus-plus": {"color": OKABE_ITO["black"], "ls": "-", "marker": "o"},
     "coherent-csi": {"color": OKABE_ITO["orange"], "ls": "-.", "marker": "s"},
     "coherent-lar": {"color": OKABE_ITO["sky"], "ls": (0, (5, 1.5, 1, 1.5, 1, 1.5)), "marker": "D"},
+    "dresden-ii": {"color": OKABE_ITO["blue"], "ls": "--", "marker": "^"},
+    "xenonnt-8b": {"color": OKABE_ITO["vermillion"], "ls": ":", "marker": "v"},
     "combined": {"color": OKABE_ITO["purple"], "ls": "-", "marker": "*"},
 }
 
@@ -51,7 +53,8 @@ def channel_style(channels: str) -> Dict[str, Any]:
 
 
 def dataset_style(name: str) -> Dict[str, Any]:
-    """Colour, line style and marker of a data set (``conus-plus``, ``coherent-csi``, ``coherent-lar``, ``combined``)."""
+    """Colour, line style and marker of a data set (``conus-plus``, ``coherent-csi``, ``coherent-lar``,
+    ``dresden-ii``, ``xenonnt-8b``, ``combined``)."""
     return dict(DATASET_STYLE.get(name, {}))
 
 
