@@ -3,7 +3,7 @@ of a fit to Rx-ON consistent with the Standard Model (docs/dresden.md, point 4).
 
     python scripts/dresden_check.py
 
-Not the package's Dresden-II experiment (not built yet): a few-line model of the third-party analysis described
+A few-line model, independent of the package's `dresden-ii-2022` (docs/dresden.md), of the third-party analysis described
 in the reference notes, all inputs fixed and printed, nothing adjusted toward a published number.
 - Source: cevns.flux.ReactorFlux with 2.96 GW at 10.39 m, fission fractions U235 0.58, Pu239 0.29, U238 0.08,
   Pu241 0.05, 0.6 captures per fission (the copy's model; its total flux is 4.8e13 cm^-2 s^-1).

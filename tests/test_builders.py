@@ -4,7 +4,7 @@ every builder a kind in the schema."""
 import pytest
 
 import cevns
-from cevns import builders, schema
+from cevns import builders, experiments, schema  # noqa: F401  (importing experiments registers every builder)
 
 
 def _variant_options(key):
@@ -12,16 +12,19 @@ def _variant_options(key):
 
 
 def test_every_schema_kind_has_its_builder_and_back():
-    assert set(builders.SOURCES) == _variant_options(schema.SCHEMA["source"]) == {"reactor", "stopped-pion"}
+    assert set(builders.SOURCES) == _variant_options(schema.SCHEMA["source"]) == {"reactor", "stopped-pion", "solar-8b"}
     assert set(builders.RESPONSES) == _variant_options(schema.SCHEMA["quenching"]) == {"lindhard", "polynomial",
-                                                                                        "linear-qf"}
-    assert set(builders.STATISTICS) == set(schema.SCHEMA["likelihood"].fields["kind"].choices) == {"chi2", "poisson"}
+                                                                                        "linear-qf", "release-templates",
+                                                                                        "fef", "ybe"}
+    assert set(builders.STATISTICS) == set(schema.SCHEMA["likelihood"].fields["kind"].choices) == {
+        "chi2", "chi2-background", "poisson", "templates"}
 
 
 def test_the_built_in_experiments_are_assembled_from_their_parts():
     for name, kinds in (("conus-plus", ("ReactorFlux", "IonisationResponse", "chi2")),
                         ("coherent-csi-2021", ("StoppedPionSource", "RecoilResponse", "poisson")),
-                        ("coherent-lar-2020", ("StoppedPionSource", "RecoilResponse", "poisson"))):
+                        ("coherent-lar-2020", ("StoppedPionSource", "RecoilResponse", "poisson")),
+                        ("xenonnt-8b-2026", ("Solar8BSource", "ReleaseTemplateResponse", "templates"))):
         e = cevns.load_experiment(name)
         assert (type(e.source).__name__, type(e.response).__name__, e.likelihood_kind) == kinds
 

@@ -17,12 +17,14 @@ pypdf = pytest.importorskip("pypdf")
 CODE_NAMES = ("mu_nu", "q_ee", "q_emu", "r2_ee", "r2_emu", "sin2w", "1sigma", "1e-", "cm^2")
 
 #: words each figure must show (so that the text extraction cannot pass vacuously)
-EXPECTED = {"fig1_spectrum": ("events", "CONUS+", "μ"), "fig2_sin2w": ("C.L.", "θ", "σ"), "fig3_running": ("GeV", "CONUS+"),
-            "fig4_magnetic_moment": ("C.L.", "μ"), "fig5_millicharge": ("C.L.", "ν"),
-            "fig6_charge_radius": ("C.L.", "cm"), "fig7_mediators": ("MeV", "excluded"),
-            "fig8_contours": ("marginalised", "dof"), "fig9_comparison": ("XENONnT", "paper"),
-            "predict": ("events", "ES"), "fit": ("C.L.", "σ"), "fit_mu": ("C.L.", "μ"), "fit_g": ("C.L.", "MeV"),
-            "exclusion": ("MeV", "C.L."), "contour": ("C.L.", "dof")}
+EXPECTED = {"fig1_spectrum": ("events", "CONUS+", "μ"), "fig2_sin2w": ("C.L.", "θ", "σ", "coincides"),
+            "fig3_running": ("GeV", "CONUS+"), "fig4_magnetic_moment": ("C.L.", "μ"),
+            "fig5_millicharge": ("C.L.", "ν", "off this scale"), "fig6_charge_radius": ("C.L.", "cm", "coincides"),
+            "fig7_mediators": ("MeV", "excluded", "shaded", "coincide above"),
+            "fig8_contours": ("marginalised", "dof", "best fit"), "fig9_comparison": ("XENONnT", "paper", "grey band"),
+            "predict": ("events", "ES"), "fit": ("C.L.", "σ", "nuisances profiled"), "fit_mu": ("C.L.", "μ"),
+            "fit_g": ("C.L.", "MeV"), "exclusion": ("MeV", "C.L.", "excluded above", "shaded"),
+            "contour": ("C.L.", "dof", "allowed inside", "best fit", "marginalised")}
 
 
 def pdf_text(path: Path) -> str:

@@ -90,3 +90,14 @@ def test_coherent_sm_predictions_per_bin_match_the_golden_values():
     bad = compare(coherent_predictions(), old, "coherent")
     assert bad == [], _report(bad)
     assert rtol_for("coherent/coherent-csi-2021/cevns/3") == 1e-6 and rtol_for("global/limits/q_ee") == 1e-6
+
+
+def test_dresden_and_quenching_study_match_the_golden_values():
+    """dresden-ii-2022's SM prediction per bin and the quenching study's numbers (CONUS+ and Dresden-II under Lindhard
+    k = 0.162, Fef, YBe and the k scan), to 1e-6 (tests/golden/dresden_ii_results.json)."""
+    from golden.regenerate import DRESDEN_FILE, dresden_results
+
+    old = load(DRESDEN_FILE)
+    assert len(old["prediction"]["cevns"]) == 130 and set(old["quenching"]["models"]) == {"lindhard", "fef", "ybe", "k_free"}
+    bad = compare(dresden_results(), old, "dresden")
+    assert bad == [], _report(bad)

@@ -76,6 +76,9 @@ def test_every_coupling_has_a_plausible_range_in_its_unit():
             if p.name == "sin2w":
                 assert p.bounds == (0.0, 1.0)
                 continue
+            if not p.physical_bounds:  # a modelled range (a neutron radius): values outside are refused
+                assert p.bounded and p.bounds[0] > 0, p.name
+                continue
             assert np.isfinite(p.plausible) and p.scale * 1e3 <= p.plausible, p.name
 
 

@@ -72,8 +72,10 @@ class _Problem:
         #: the declaration of the parameter of interest (unit, scale, physical range)
         self.par = cls.parameter(param)
         if not any(param in dict(m) for m in self.basis.monomials):
+            where = (f"no {' or '.join(self.par.elements)} in its target" if self.par.elements
+                     else "no such flavour or channel in these data")
             raise CevnsInputError(f"{exp.name} does not depend on {param} in {'+'.join(self.channels)} "
-                                  "(no such flavour or channel in these data): nothing to fit")
+                                  f"({where}): nothing to fit")
         seen = {name for m in self.basis.monomials for name, _ in m}
         if param in (fixed or {}):
             raise CevnsInputError(f"{param} is the parameter of interest: it cannot also be fixed (--fix)")
@@ -121,7 +123,7 @@ class _Problem:
                             self.basis.B)
         self._mbase = self._base.copy()
         self._mbase[self._i_free] = self._to_w(self._base[self._i_free])
-        self._lower = np.where(self._squared, 0.0, -np.inf)
+        self._lower, self._upper = self._free_bounds(cls)
         #: starts polished per point of a search (several free parameters: nearly degenerate basins)
         self._basins = 3 if many else 1
         # minimiser coordinates (w) of the last profile_near and of the scan points
@@ -132,6 +134,13 @@ class _Problem:
         self._resolution = self._sensitivity(self.free) if self.free else np.zeros(0)
         self._ladder = np.array([0.0, 0.03, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0])
         self._ladder = np.concatenate([-self._ladder[:0:-1], self._ladder])
+
+    def _free_bounds(self, cls) -> Tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the free parameters in the minimiser's coordinates: 0 for a squared one, and the
+        modelled range of a parameter whose polynomial is not valid beyond it (a neutron radius), onto which the
+        candidates are projected (physical bounds such as sin2w's (0, 1) are not imposed on a free parameter)."""
+        lo, hi = _modelled_range(cls, self.free)
+        return np.where(self._squared, 0.0, lo), np.where(self._squared, np.inf, hi)
 
     def chi2_points(self, x: np.ndarray, free_scaled: Optional[np.ndarray] = None) -> np.ndarray:
         x = np.atleast_1d(np.asarray(x, dtype=float))
@@ -282,7 +291,7 @@ class _Problem:
             cands.append(self._mbase[self._i_free][None, None, :] + steps[None] * widths[:, None, :])
         if starts is not None:
             cands.append(np.asarray(starts, dtype=float).reshape(n, -1, nf))
-        cand = np.maximum(np.concatenate(cands, axis=1), self._lower)
+        cand = np.clip(np.concatenate(cands, axis=1), self._lower, self._upper)
         every = np.arange(n)
         # the Newton steps' unit (finite differences, damping): economical, at most what the data resolve of each
         # parameter (a joint fit resolves q_emu to 1e-12 e at the reactor while x and the search reach 1e-7 e:
@@ -291,7 +300,7 @@ class _Problem:
         unit = np.minimum(widths, np.where(self._squared, self._resolution**2, self._resolution)) \
             if self._economical else widths
         m = _Minimiser(self.chi2, self.mbasis, pts, self._i_free, unit, newton_steps=40, escape=True, gain=gain,
-                       lower=self._lower, economical=self._economical)
+                       lower=self._lower, upper=self._upper, economical=self._economical)
         vals = m.values(cand, every)
         if starts_polished > 1 and cand.shape[1] > 1:
             # the lowest candidates of up to ``starts_polished`` separate basins, each polished: nearly degenerate
@@ -300,7 +309,7 @@ class _Problem:
             reps = np.repeat(every, starts_polished)
             z, best = cand[reps, picks.ravel()], np.where(ok.ravel(), vals[reps, picks.ravel()], np.inf)
             m = _Minimiser(self.chi2, self.mbasis, pts[reps], self._i_free, unit[reps], newton_steps=40,
-                           escape=True, gain=gain, lower=self._lower, economical=True)
+                           escape=True, gain=gain, lower=self._lower, upper=self._upper, economical=True)
             run = np.flatnonzero(ok.ravel())
         else:
             k = np.argmin(vals, axis=1)
@@ -363,26 +372,48 @@ class _Problem:
             vals[rest], z[rest] = self.profile_points(xs[rest], starts=starts, ladder=np.zeros(0), gain=self._SCAN_GAIN)
         sweeps = n if n > 1 else 0
         for sweep in range(sweeps):
-            nb = np.stack([z[np.maximum(every - 1, 0)], z[np.minimum(every + 1, n - 1)]], 1)
             pts = np.tile(self._mbase, (n, 1))
             pts[:, self._i_param] = xs
             m = _Minimiser(self.chi2, self.mbasis, pts, self._i_free, self._mwidths(xs), newton_steps=40)
-            nv = m.values(nb, every)
-            k = np.argmin(nv, axis=1)
+            best_v, best_z = self._neighbour_starts(m, z, vals, sweep)
             # a neighbour's solution is better where it gains more than the scan points are converged to (on a flat
             # valley -- the chi^2 of several charge radii depends only on the rate of each flavour -- smaller gains
             # are where each point stopped along it, and chasing them swept the scan for ever)
             tol = (self._SCAN_GAIN if self._economical else 1e-12) * np.abs(vals)
-            idx = np.flatnonzero(nv[every, k] < vals - tol)
+            idx = np.flatnonzero(best_v < vals - tol)
             if idx.size == 0:
                 break
-            v2, z2 = self.profile_points(xs[idx], starts=nb[idx, k[idx]][:, None, :], ladder=np.zeros(0), gain=self._SCAN_GAIN)
+            v2, z2 = self.profile_points(xs[idx], starts=best_z[idx][:, None, :], ladder=np.zeros(0), gain=self._SCAN_GAIN)
             better = v2 < vals[idx]
             vals[idx[better]], z[idx[better]] = v2[better], z2[better]
             if sweep == sweeps - 1 and better.any():  # the last allowed sweep still found a better basin: not settled
                 failed(f"continuation along the scan (still improving after {sweeps} sweeps)")
         self._grid_x, self._grid_z = xs, z
         return vals
+
+    def _neighbour_starts(self, m: _Minimiser, z: np.ndarray, vals: np.ndarray, sweep: int) -> Tuple[np.ndarray, np.ndarray]:
+        """The best start for each scan point from its neighbours' solutions ``z`` (chi^2 at its own x, and the start):
+        their solutions; in the first sweep, and at a point standing above both neighbours, also their mean and each
+        side's linear extrapolation -- a valley along which a free parameter follows x (an exactly degenerate
+        partner, e.g. eps_ee_dV of eps_ee_uV on one isotope) is narrower than the search's widths and reached only
+        from a start on its line."""
+        n = z.shape[0]
+        every = np.arange(n)
+        prev, nxt = np.maximum(every - 1, 0), np.minimum(every + 1, n - 1)
+        nb = np.clip(np.stack([z[prev], z[nxt]], 1), self._lower, self._upper)
+        nv = m.values(nb, every)
+        k = np.argmin(nv, axis=1)
+        best_v, best_z = nv[every, k], nb[every, k]
+        sus = every if sweep == 0 else np.flatnonzero((vals > vals[prev]) & (vals > vals[nxt]))
+        if sus.size:
+            ex = np.stack([0.5 * (z[prev] + z[nxt]), 2.0 * z[prev] - z[np.maximum(every - 2, 0)],
+                           2.0 * z[nxt] - z[np.minimum(every + 2, n - 1)]], 1)[sus]
+            ex = np.clip(ex, self._lower, self._upper)
+            ev = m.values(ex, sus)
+            kk = np.argmin(ev, axis=1)
+            win = ev[np.arange(sus.size), kk] < best_v[sus]
+            best_v[sus[win]], best_z[sus[win]] = ev[np.arange(sus.size), kk][win], ex[np.arange(sus.size), kk][win]
+        return best_v, best_z
 
     def profile_near(self, x: float) -> float:
         """:meth:`profile` at one x inside the last :meth:`profile_many` scan, warm-started from the solutions
@@ -541,6 +572,14 @@ class _Problem:
         return 2.0 * real
 
 
+def _modelled_range(cls, names: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
+    """Lower and upper ends of the range each parameter is modelled over: its bounds where they are not physical
+    (a neutron radius: its polynomial is not valid beyond them), else (-inf, inf)."""
+    b = np.array([cls.parameter(p).bounds if not cls.parameter(p).physical_bounds else (-np.inf, np.inf)
+                  for p in names], dtype=float).reshape(-1, 2)
+    return b[:, 0], b[:, 1]
+
+
 #: the widest scan: 2^40 (1e12) times the parameter's typical scale
 _DOUBLINGS = 40
 
@@ -603,14 +642,14 @@ def _fit(exp, param: str, channels: str, lv: Dict[str, float], grid: Optional[Se
     intervals = {k: find_intervals(f, g, level, prof - chi2_min, f_slope if prob.free else None) for k, level in lv.items()}
     # an interval end at the end of the scan is a physical boundary (|x| >= 0, a declared bound) or unbounded
     lo_bound, hi_bound = prob.par.bounds
-    physical_lo = g[0] == lo_bound or (prob.even and g[0] == 0.0)
-    physical_hi = g[-1] == hi_bound
+    physical_lo = (g[0] == lo_bound and prob.par.physical_bounds) or (prob.even and g[0] == 0.0)
+    physical_hi = g[-1] == hi_bound and prob.par.physical_bounds
     open_ends = {k: [[bool(a == g[0] and not physical_lo), bool(b == g[-1] and not physical_hi)] for a, b in ivs]
                  for k, ivs in intervals.items()}
     at_boundary, boundary = _boundary(param, prob, g, best, physical_lo, physical_hi, grid is not None)
     ndof = goodness_of_fit_ndof(exp, 1 + len(prob.free))
     mdl = prob.model
-    held = held_fixed(mdl, [param, *prob.free])
+    held = held_fixed(mdl, [param, *prob.free], {k for m in prob.basis.monomials for k, _ in m})
     label = (f"{type(mdl).__name__}(" + ", ".join([f"{k}={mdl.values()[k]:g}" for k in type(mdl).mass_table]
                                                   + [f"{k}={v!r}" for k, v in mdl.options.items()]) + ")"
              if type(mdl).mass_table else "")
@@ -619,11 +658,14 @@ def _fit(exp, param: str, channels: str, lv: Dict[str, float], grid: Optional[Se
                      fixed=held)
 
 
-def held_fixed(model: Model, varied: Sequence[str]) -> Dict[str, float]:
+def held_fixed(model: Model, varied: Sequence[str], seen: Optional[Iterable[str]] = None) -> Dict[str, float]:
     """The coupling parameters of ``model`` that a fit held fixed (not ``varied``), with their values: what every
-    result states beside the marginalised ones."""
+    result states beside the marginalised ones.  With ``seen`` (the parameters the data depend on), a parameter
+    of target elements the data do not have (rn_Ge of a CsI fit) is left out."""
     values = model.values()
-    return {p.name: float(values[p.name]) for p in type(model).PARAMETERS if p.name not in varied}
+    shown = None if seen is None else set(seen)
+    return {p.name: float(values[p.name]) for p in type(model).PARAMETERS if p.name not in varied
+            and not (p.elements and shown is not None and p.name not in shown)}
 
 
 def _boundary(param: str, prob: "_Problem", g: np.ndarray, best: float, physical_lo: bool, physical_hi: bool,
@@ -1045,6 +1087,9 @@ def _contour_axis(exp, cls, p: str, other: str, channels: str, level: float, n: 
         if not hi > lo:
             raise CevnsInputError(f"range of {p} must be (lo, hi) with lo < hi, got ({lo:g}, {hi:g})")
         return np.linspace(lo, hi, n)
+    if not cls.parameter(p).physical_bounds:  # a modelled range (a neutron radius): all of it
+        b_lo, b_hi = cls.parameter(p).bounds
+        return np.linspace(b_lo, b_hi, n)
     prob = _Problem(exp, p, channels, fixed, [q for q in free + [other] if not cls.parameter(q).shared], model)
     lo, hi = prob.auto_range(level)
     if prob.par.bounded:
@@ -1152,9 +1197,13 @@ def _contour(exp, cls, params: Sequence[str], channels: str, cl: float | str, do
     start = np.concatenate([[axes[0][k[0]], axes[1][k[1]]], zbest[k]])
     sc = np.array([scales[p1], scales[p2]] + [scales[q] for q in free])
 
+    r_lo, r_hi = _modelled_range(cls, [p1, p2, *free])
+
     def f(u):
         pt = base.copy()
         pt[idx] = u * sc
+        if np.any(pt[idx] < r_lo) or np.any(pt[idx] > r_hi):  # outside a neutron radius's modelled range
+            return np.inf
         return float(_batch_chi2(chi2, basis, pt[None, :])[0])
 
     res = optimize.minimize(f, start / sc, method="Nelder-Mead",
@@ -1168,7 +1217,8 @@ def _contour(exp, cls, params: Sequence[str], channels: str, cl: float | str, do
     for p, v in zip((p1, p2), best):  # declared physical edges (the other axes are the region's, not limits)
         lo, hi = cls.parameter(p).bounds
         if v <= lo or v >= hi:
-            at_boundary, boundary = True, f"{p} = {v:g}, an end of its physical range [{lo:g}, {hi:g}]"
+            kind = "physical" if cls.parameter(p).physical_bounds else "modelled"
+            at_boundary, boundary = True, f"{p} = {v:g}, an end of its {kind} range [{lo:g}, {hi:g}]"
     return ContourResult((p1, p2), "+".join(ch), (units[p1], units[p2]), cl, dof, level, axes[0], axes[1],
                          grid - chi2_min, best, chi2_min, free, exp.inputs(), goodness_of_fit_ndof(exp, 2 + len(free)),
-                         statistic_kind(exp), at_boundary, boundary, fixed=held_fixed(model, [p1, p2, *free]))
+                         statistic_kind(exp), at_boundary, boundary, fixed=held_fixed(model, [p1, p2, *free], seen))

@@ -21,9 +21,10 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 
 from .counting import build_counting
-from .detector import Detector, Efficiency, IonisationResponse, Lindhard, Resolution, check_bins
+from .detector import Detector, Efficiency, IonisationResponse, Resolution, check_bins
 from .errors import CevnsInputError
 from .flux import ReactorFlux
+from .quenching import germanium_quenching
 from .readers import read_spectrum, recoil_response
 from .stopped_pion import StoppedPionSource
 
@@ -100,10 +101,11 @@ def _resolution(res: Dict[str, Any], base: Optional[Resolution] = None) -> Resol
 _NO_RESOLUTION = {"model": "off", "sigma0_eV": 20.38, "fano": 0.11, "pair_energy_eV": 2.96, "nsigma": 6.0}
 
 
-@response("lindhard")
+@response("lindhard", "fef", "ybe")
 def ionisation_response(cfg: Dict[str, Any], base_dir: Path, target: Any, name: str, source: Any = None) -> Dict[str, Any]:
-    """Reactor germanium: Lindhard quenching, Fano resolution, [[detectors]] sharing an exposure, the chi^2 data."""
-    quenching = Lindhard(k=float(cfg["quenching"]["k"]), Z=target.Z)
+    """Reactor germanium: quenching by name (Lindhard k, Fef, YBe: :mod:`cevns.quenching`), Fano resolution,
+    [[detectors]] sharing an exposure, the chi^2 data."""
+    quenching = germanium_quenching(cfg["quenching"], target.Z)
     resolution = _resolution(cfg.get("resolution", _NO_RESOLUTION))
     dets = cfg["detectors"]
     total = float(cfg["exposure"]["total_kg_day"])
@@ -156,6 +158,16 @@ def chi2_statistic(exp: Any, lik: Dict[str, Any]) -> None:
     if exp.data is not None and exp.data.counts.size != exp.engine.n_bins:
         raise CevnsInputError(f"data have {exp.data.counts.size} bins, the detector {exp.engine.n_bins}")
     exp.sigma_alpha = float(exp.config.get("statistics", {"sigma_alpha": 0.20})["sigma_alpha"])
+
+
+@statistic("chi2-background")
+def background_chi2_statistic(exp: Any, lik: Dict[str, Any]) -> None:
+    """A measured spectrum with a fitted background, every term linear ([background_model];
+    :mod:`cevns.background_chi2`): the statistic is built from the data in ``Experiment.chi2_function``."""
+    from .background_chi2 import background_templates
+
+    chi2_statistic(exp, lik)
+    exp.background_model = background_templates(exp.config["background_model"], exp.edges_eVee)
 
 
 @statistic("poisson")

@@ -177,6 +177,21 @@ def _check_fixed(exp, model_cls, fixed: Optional[Dict[str, Any]], base: Any = No
     check_parameters(model, getattr(exp, "parts", [exp]))
 
 
+def _shared_fit_model(param: str, fixed: Optional[Dict[str, Any]], free: Optional[List[str]]) -> Any:
+    """The model of a fit of a shared parameter (sin2w) whose --fix or --free name parameters of one other model,
+    e.g. `fit --param sin2w --fix rn_CsI=4.86` (sin2w at a given neutron radius): that model; else None."""
+    from .models import model_for_parameter, parameter
+
+    others = [k for k in [*(fixed or {}), *(free or [])] if k != param]
+    if not others or not parameter(param).shared:
+        return None
+    owners = {model_for_parameter(k) for k in others if not parameter(k).shared}
+    if len(owners) > 1:
+        raise CevnsInputError(f"--fix/--free name parameters of several models ({', '.join(sorted(c.name for c in owners))}):"
+                              " give those of one model")
+    return owners.pop()() if owners else None
+
+
 def _add_fix_free(sp, free: bool = True) -> None:
     """The --fix (and --free) options of a fit-like command."""
     sp.add_argument("--fix", action="append", metavar="NAME=VALUE[,...]",
@@ -208,6 +223,14 @@ def _experiment(args):
 
     overrides = _overrides(args)
     names = args.experiment or ["conus-plus"]
+    k_sigma = overrides.pop("k_sigma", None)  # the Lindhard k profiled with this prior (cevns.quenching_nuisance)
+    if k_sigma is not None:
+        from .quenching_nuisance import KProfiled
+
+        if len(names) != 1 or not isinstance(k_sigma, float):
+            raise CevnsInputError("k_sigma (the Lindhard k profiled with a Gaussian prior of this width, e.g. "
+                                  "--input k_sigma=0.004) applies to one germanium experiment")
+        return KProfiled(load_experiment(names[0], **overrides), k_sigma)
     if len(names) == 1:
         return load_experiment(names[0], **overrides)
     joint = JointExperiment(*[load_experiment(n) for n in names])
@@ -290,7 +313,10 @@ def cmd_predict(args) -> int:
             d["experiment"] = exp.name
             at = f"/predictions/{len(out)}"
             units.update(pred.units_map(at))
-            if counting:
+            if hasattr(exp.response, "exposures_t_yr"):  # a release's templates (XENONnT 8B)
+                d["flux_cm2_s"], d["exposure_t_yr"] = exp.source.total_flux(), sum(exp.response.exposures_t_yr)
+                units.update({f"{at}/flux_cm2_s": "cm^-2 s^-1", f"{at}/exposure_t_yr": "t yr"})
+            elif counting:
                 d["fluence_per_flavour_cm2"] = exp.source.fluence_per_cm2
                 d["mass_kg"] = exp.response.mass_kg
                 units.update({f"{at}/fluence_per_flavour_cm2": "cm^-2", f"{at}/mass_kg": "kg"})
@@ -301,7 +327,11 @@ def cmd_predict(args) -> int:
             out.append(d)
         else:
             print(f"{exp.title}\n{pred}")
-            if counting:
+            if hasattr(exp.response, "exposures_t_yr"):
+                print(f"8B flux {exp.source.total_flux():.4e} cm^-2 s^-1; exposure {sum(exp.response.exposures_t_yr):.4g} "
+                      f"t yr (runs {', '.join(exp.response.runs)}); background {pred.background.sum():.2f}; observed "
+                      f"{exp.data.counts.sum():g} events\n")
+            elif counting:
                 observed = "no data" if exp.data is None else f"observed {exp.data.counts.sum():g} events"
                 print(f"fluence {exp.source.fluence_per_cm2:.4e} cm^-2 per flavour; mass {exp.response.mass_kg:g} kg; "
                       f"{observed}\n")
@@ -354,24 +384,36 @@ def _plot_predictions(exps, model, path: str) -> None:
 
 
 def _announce_joint(exp) -> None:
-    if hasattr(exp, "parts"):
+    note = getattr(exp, "joint_note", None)  # a joint experiment that is one data set (cevns.quenching_nuisance)
+    if note:
+        print(note, file=sys.stderr)
+    elif hasattr(exp, "parts"):
         shared = exp.shared_nuisances()
         print(f"joint fit of {exp.name}: statistics summed, each experiment with its own nuisances"
               + (" except " + ", ".join(f"{t} (shared by {', '.join(v)})" for t, v in shared.items()) if shared else ""),
               file=sys.stderr)
 
 
-def _save_plot(draw, path: str, title: str = "", legend_kw=None) -> None:
+def _save_plot(draw, path: str, title: str = "", note: str = "") -> None:
     """Draw into a new single-column figure in the cevns style and save it (no pyplot: the backend is left
-    alone); ``title``: the experiment, small, above the axes."""
+    alone); ``title``: the experiment, small, above the axes; ``note`` (what is excluded or allowed, the statistic,
+    what was marginalised or fixed): the title of a legend below the axes, where it hides no curve."""
     from .style import figure_style, legend, new_figure
 
     with figure_style():
-        fig, ax = new_figure("single")
+        fig, ax = new_figure("single", 3.6 if note else None)
         draw(ax)
-        legend(ax, **(legend_kw or {"loc": "best"}))
-        if title:
-            ax.set_title(title, fontsize=7)
+        if note:
+            handles, labels = ax.get_legend_handles_labels()
+            keep = {lab: h for h, lab in zip(handles, labels) if lab and not lab.startswith("_")}
+            fig.legend(list(keep.values()), list(keep), loc="outside lower center", ncol=1, title=note,
+                       title_fontsize=6, alignment="left")
+        else:
+            legend(ax, loc="best")
+        if title:  # a joint fit's titles wrapped, never cut at the figure's edges
+            import textwrap
+
+            ax.set_title(textwrap.fill(title, 64), fontsize=7)
         _write_figure(fig, path)
     print(f"wrote {path}", file=sys.stderr)
 
@@ -406,6 +448,8 @@ def cmd_fit(args) -> int:
     elif args.param == "g":
         raise CevnsInputError("g is a mediator coupling: add --mediator scalar|vector-bl --mass MEV "
                               "(or scan the masses with `cevns exclusion`)")
+    else:
+        model = _shared_fit_model(args.param, fixed, free)
     from .models import model_for_parameter
 
     _check_fixed(exp, type(model) if model is not None else model_for_parameter(args.param), fixed, model)
@@ -418,7 +462,8 @@ def cmd_fit(args) -> int:
     if args.plot:
         from .style import channel_style
 
-        _save_plot(lambda ax: res.plot(ax, **channel_style(res.channels)), args.plot, _plot_title(exp, model))
+        _save_plot(lambda ax: res.plot(ax, zoom=True, **channel_style(res.channels)), args.plot, _plot_title(exp, model),
+                   res.note())
     return 0
 
 
@@ -448,7 +493,8 @@ def cmd_exclusion(args) -> int:
     if args.plot:
         from .style import channel_style
 
-        _save_plot(lambda ax: res.plot(ax, **channel_style(res.channels)), args.plot, _plot_title(exp))
+        _save_plot(lambda ax: res.plot(ax, **channel_style(res.channels)), args.plot, _plot_title(exp),
+                   res.note(fixed))
     return 0
 
 
@@ -476,8 +522,8 @@ def cmd_contour(args) -> int:
     if args.plot:
         from .style import channel_style
 
-        _save_plot(lambda ax: res.plot(ax, color=channel_style(res.channels).get("color", "C0")), args.plot,
-                   _plot_title(exp))
+        _save_plot(lambda ax: res.plot(ax, color=channel_style(res.channels).get("color", "C0"), zoom=True), args.plot,
+                   _plot_title(exp), res.note())
     return 0
 
 
@@ -588,7 +634,7 @@ def _coverage_run(args, cl, out) -> int:
     return 0
 
 
-STUDIES = ("paper", "global")
+STUDIES = ("paper", "global", "quenching")
 
 
 def cmd_figures(args) -> int:
@@ -619,7 +665,14 @@ def cmd_reproduce(args) -> int:
         names.insert(0, study)
         study = "paper"
     given = [f"--{d.replace('_', '-')}" for d in args.input_options if getattr(args, d, None) is not None]
-    if study == "global":
+    if study == "quenching":
+        if names or given or args.sin2w_points is not None or args.transitions != "zero":
+            raise CevnsInputError("the quenching study runs conus-plus and dresden-ii-2022 (and coherent-csi-2021) under "
+                                  "each germanium quenching model; it takes --out, --docs and --force only")
+        from .study_quenching import reproduce_quenching
+
+        run = reproduce_quenching(args.out or "cevns-quenching", progress=True, docs=args.docs, force=args.force)
+    elif study == "global":
         if args.sin2w_points is not None:
             raise CevnsInputError("--sin2w-points belongs to the paper study (its Fig. 3)")
         if names or given:
@@ -694,7 +747,8 @@ def _add_predict_command(sub) -> None:
     from . import registry
 
     sp = sub.add_parser("predict", help="expected counts per bin for a model",
-                        description="Expected CEvNS and EvES counts per bin (eq. 17, 19).")
+                        description="Expected CEvNS and EvES counts per bin (eq. 17, 19), and for a counting experiment "
+                        "(COHERENT) its backgrounds per energy x time bin.")
     _add_common(sp)
     sp.add_argument("--model", default="sm", choices=list(registry.MODELS),
                     help=" | ".join(registry.MODELS) + " (default sm; `cevns list` shows their parameters)")
@@ -714,7 +768,8 @@ def _add_fit_command(sub) -> None:
     sp = sub.add_parser("fit", help="best fit, Delta chi^2 profile and intervals of one parameter",
                         description="Profile one parameter with the experiment's own statistic: chi^2 of eq. 20 "
                         "for a chi^2 experiment (the normalisation alpha minimised analytically), the Poisson deviance "
-                        "-2 ln(L/L_saturated) with every nuisance profiled for a counting one (COHERENT), their sum in "
+                        "-2 ln(L/L_saturated) plus the nuisances' Gaussian constraints, every nuisance profiled, for "
+                        "a counting one (COHERENT), their sum in "
                         "a joint fit; the result names the statistic.  By default the other members of the parameter's "
                         "family that share a flavour with it are marginalised and the rest held at their defaults "
                         "(--free, --fix change that; the result lists both).")
@@ -737,7 +792,11 @@ def _add_exclusion_command(sub) -> None:
     from . import registry
 
     sp = sub.add_parser("exclusion", help="light-mediator exclusion in (M, g)",
-                        description="Smallest excluded coupling per mediator mass (and allowed islands).")
+                        description="Smallest excluded coupling per mediator mass: at each mass, Delta of the experiment's own "
+                        "statistic (chi^2 of eq. 20; Poisson deviance with profiled nuisances for COHERENT; their sum "
+                        "jointly) from its minimum over g >= 0, against the level of --cl and --dof.  Allowed islands "
+                        "above the limit are listed; g = 0 at a mass means even the SM lies outside the region there "
+                        "(only the islands are allowed); the other parameters stay at their defaults or --fix.")
     _add_common(sp)
     sp.add_argument("--model", required=True, choices=list(registry.MEDIATORS),
                     help="the light mediator: " + " | ".join(registry.MEDIATORS))
@@ -760,7 +819,11 @@ def _add_contour_command(sub) -> None:
     """The `contour` subcommand."""
     sp = sub.add_parser("contour", help="allowed region of two parameters (the rest of the family marginalised)",
                         description="Delta chi^2 over a grid of two parameters of one model, e.g. q_ee,q_emu or "
-                        "r2_ee,r2_emu or sin2w,mu_nu; the other members of the family are minimised over.")
+                        "r2_ee,r2_emu or sin2w,mu_nu: Delta of the experiment's own statistic (chi^2 of eq. 20; "
+                        "Poisson deviance with profiled nuisances for COHERENT; their sum jointly) from its minimum; "
+                        "the other members of the family that share a flavour are minimised over (marginalised), the "
+                        "rest held at their defaults (--free, --fix change that).  The region is allowed inside the "
+                        "contour.")
     _add_common(sp)
     sp.add_argument("--params", required=True, metavar="P1,P2", help="two parameters of one model, e.g. q_ee,q_emu")
     sp.add_argument("--channels", default="cevns+eves", help="cevns | eves | cevns+eves (default)")
@@ -852,7 +915,8 @@ def _add_reproduce_command(sub) -> None:
                         "like for like).  'global': CONUS+, COHERENT CsI and LAr alone and combined, flavour by "
                         "flavour, with their default inputs (experiments and input options are refused).")
     sp.add_argument("study", nargs="?", default="paper",
-                    help="paper (default) or global; a built-in experiment or TOML file here runs the paper study on it")
+                    help="paper (default), global or quenching; a built-in experiment or TOML file here runs the paper "
+                         "study on it")
     before = {a.dest for a in sp._actions}
     _add_common(sp)  # the experiment and input options of `fit`, and --json (print results.json on stdout)
     input_options = [a.dest for a in sp._actions if a.dest not in before and a.dest not in ("experiment", "json")]

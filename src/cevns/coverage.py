@@ -605,7 +605,7 @@ class CoverageResult:
         errors); the observed t beside the FC critical values and the Wilks level, with both intervals as
         bands.  Written to ``path`` (without extension: ``.png`` and ``.pdf``) if given; returns the figure."""
         from .labels import UnknownLabel, label
-        from .style import GUIDE, OKABE_ITO, figure_style, legend, new_figure, save
+        from .style import GUIDE, OKABE_ITO, figure_style, new_figure, save
 
         try:
             lab = label(self.param)
@@ -614,15 +614,14 @@ class CoverageResult:
             scale, xlabel = 1.0, self.param + (f" [{self.unit}]" if self.unit else "")
         x = self.grid / scale
         with figure_style():
-            fig, (a1, a2) = new_figure("single", 4.2, 2, 1, sharex=True)
-            a1.axhline(self.cl, **GUIDE)
+            fig, (a1, a2) = new_figure("single", 4.8, 2, 1, sharex=True)
+            a1.axhline(self.cl, **GUIDE, label=f"nominal {100 * self.cl:g}%")
             a1.errorbar(x, self.wilks_coverage, yerr=self.wilks_coverage_error, fmt="o", ms=2.5, lw=0.8,
                         color=OKABE_ITO["vermillion"], label=rf"$\Delta\chi^2 \leq {self.level:.2f}$")
-            a1.set_ylabel("coverage")
+            a1.set_ylabel(r"coverage of the $\Delta\chi^2$ interval")
             lo = min(float(np.min(self.wilks_coverage - 3 * self.wilks_coverage_error)), self.cl - 0.02)
             hi = max(float(np.max(self.wilks_coverage + 3 * self.wilks_coverage_error)), self.cl + 0.02)
             a1.set_ylim(max(lo, 0.0), min(hi, 1.0))
-            legend(a1, loc="upper right")
             if self.scan.size:
                 a2.plot(self.scan / scale, self.scan_dchi2, color=OKABE_ITO["black"], lw=1.0,
                         label=r"data: $\Delta\chi^2$")
@@ -640,7 +639,9 @@ class CoverageResult:
             a2.set_xlim(x[0] - pad, x[-1] + pad)
             a2.set_ylabel(r"$t = \Delta\chi^2$")
             a2.set_xlabel(xlabel)
-            legend(a2, loc="upper left", fontsize=5.5)
+            h1, l1 = a1.get_legend_handles_labels()  # both panels' legends below them, where they hide no point
+            h2, l2 = a2.get_legend_handles_labels()
+            fig.legend(h1 + h2, l1 + l2, loc="outside lower center", ncol=2, fontsize=6)
             a1.set_title(f"{self.title or self.experiment}: {self.toys} toys per point", fontsize=7)
             if path is not None:
                 save(fig, Path(path), exts)

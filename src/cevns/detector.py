@@ -553,7 +553,7 @@ class IonisationResponse:
     Jacobian of eq. 17 as the per-node factor; EvES: electron recoil, cut at the binding energies)."""
 
     detectors: Tuple[Detector, ...]
-    quenching: Lindhard
+    quenching: Any  #: Lindhard, or a measured germanium model (cevns.quenching.Tabulated)
     resolution: Resolution
     edges_eVee: Tuple[float, ...]
 
@@ -606,7 +606,13 @@ class IonisationResponse:
         return K * weights[None, :]
 
     def cevns_grid(self, target, source, numerics: NumericalSettings):
-        """(T_N nodes [MeV], Jacobian dT_N/dT_ee per node, K[bin, node] [kg s MeV_ee])."""
+        """(T_N nodes [MeV], Jacobian dT_N/dT_ee per node, K[bin, node] [kg s MeV_ee]).  A measured quenching
+        (cevns.quenching.Tabulated, not necessarily monotone) places its nodes in T_N itself (Jacobian 1)."""
+        if hasattr(self.quenching, "recoil_nodes"):
+            lo, hi = self._true_range(numerics)
+            cuts = np.concatenate([self.edges, [d.threshold_eVee * C.eV for d in self.detectors]])
+            T_N, wT = self.quenching.recoil_nodes(cuts, lo, hi, numerics.panel_eV * C.eV, numerics.n_gl)
+            return T_N, np.ones_like(T_N), self._response(self.quenching.ee_from_nr(T_N), wT)
         Tee, w = self._nodes(np.array([]), numerics)
         T_N = self.quenching.nr_from_ee(Tee)
         jac = 1.0 / self.quenching.dee_dnr(T_N)  # dT_N/dT_ee, the bracket of eq. 17

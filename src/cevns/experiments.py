@@ -23,10 +23,11 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from . import registry as _registry
+from . import templated  # noqa: F401  (registers the builders of release templates: solar 8B, XENONnT)
 from ._files import MAX_FILE_BYTES
 from ._threads import limited
 from .builders import RESPONSES, SOURCES, STATISTICS, build
-from .detector import IonisationResponse
+from .detector import IonisationResponse, Lindhard
 from .errors import CevnsInputError, check_positive
 from .models import Model, StandardModel, as_model
 from .nuclei import load_binding_table, load_target
@@ -42,6 +43,7 @@ BUILTIN = {name: f for name, (f, _) in _registry.EXPERIMENTS.items()}
 #: keyword overrides accepted by load_experiment / Experiment.replace -> (section, key)
 OVERRIDES = {
     "k": ("quenching", "k"),
+    "quenching": ("quenching", "model"),
     "resolution": ("resolution", "model"),
     "sigma0_eV": ("resolution", "sigma0_eV"),
     "fano": ("resolution", "fano"),
@@ -63,11 +65,20 @@ OVERRIDES = {
     "radii_fm": ("target", "radii_fm"),
     "signal_sigma": ("likelihood", "signal_sigma"),
     "shared": ("likelihood", "shared"),
+    "runs": ("templates", "runs"),
+    "p_ee": ("source", "p_ee"),
+    "mu_fraction": ("source", "mu_fraction"),
+    "flux_cm2_s": ("source", "flux_cm2_s"),
+    "ac_sigma": ("templates", "ac_sigma"),
+    "er_sigma": ("templates", "er_sigma"),
+    "neutron_sigma": ("templates", "neutron_sigma"),
 }
 #: sections an override may create when the file has none; any other must exist in the experiment
 _OPTIONAL_SECTIONS = ("statistics", "resolution", "data", "target")
+#: inputs of a solar 8B source only
+_SOLAR_ONLY = ("p_ee", "mu_fraction", "flux_cm2_s")
 #: inputs of the reactor germanium response (Lindhard, Fano resolution, exposure, chi^2 of eq. 20) only
-_IONISATION_ONLY = ("k", "resolution", "sigma0_eV", "fano", "exposure_kg_day", "binding_table", "sigma_alpha",
+_IONISATION_ONLY = ("k", "quenching", "resolution", "sigma0_eV", "fano", "exposure_kg_day", "binding_table", "sigma_alpha",
                     "error_scale")
 
 
@@ -161,6 +172,7 @@ class Experiment(_Analyses):
     #: the relative normalisation uncertainty (eq. 20), or a counting experiment's signal normalisation sigma
     sigma_alpha: float
     counting: Any  #: a counting experiment's data, backgrounds and likelihood (cevns.counting.Counting)
+    background_model: Any  #: a 'chi2-background' experiment's (names, templates, priors) (cevns.background_chi2)
 
     # --- construction: the parts, each from its registered builder (cevns.builders) --------------------------
     def _build(self) -> None:
@@ -192,7 +204,7 @@ class Experiment(_Analyses):
     @property
     def counting_experiment(self) -> bool:
         """True for a Poisson counting experiment (COHERENT-like), False for a chi^2 excess (CONUS+)."""
-        return self.likelihood_kind == "poisson"
+        return self.likelihood_kind in ("poisson", "templates")
 
     @property
     def exposure_kg_day(self) -> float:
@@ -234,12 +246,19 @@ class Experiment(_Analyses):
             sec, field = OVERRIDES[key]
             if key == "distance_m" and "source" in cfg:
                 sec = "source"
+            if key in _SOLAR_ONLY and cfg.get("source", {}).get("kind") != "solar-8b":
+                raise CevnsInputError(f"input {key!r} does not apply to {self.name} (its source is not the Sun's 8B)")
             if key in _IONISATION_ONLY and not isinstance(self.response, IonisationResponse):
                 raise CevnsInputError(f"input {key!r} does not apply to {self.name} (a {self.response.observable} "
                                       "counting experiment: it has no Lindhard/Fano response or chi^2 normalisation)")
             if sec not in cfg and sec not in _OPTIONAL_SECTIONS:
                 raise CevnsInputError(f"input {key!r} does not apply to {self.name} (it has no [{sec}] section)")
             cfg.setdefault(sec, {})[field] = val
+            if key == "quenching":  # a germanium model by name (cevns.quenching): k belongs to Lindhard only
+                if val == "lindhard":
+                    cfg[sec].setdefault("k", 0.162)
+                else:
+                    cfg[sec].pop("k", None)
         if (thresholds is not None or efficiency is not None) and "detectors" not in cfg:
             raise CevnsInputError(f"thresholds_eVee and efficiency apply to the [[detectors]] of a germanium reactor "
                                   f"experiment; {self.name} has none")
@@ -283,6 +302,9 @@ class Experiment(_Analyses):
         instead of the data's; needed when the experiment has no [data] (a hypothetical detector).  A
         counting experiment's errors are Poisson, from the prediction plus its backgrounds."""
         as_model(model, StandardModel())  # a clear error for anything but a model (None: the SM)
+        if self.likelihood_kind == "chi2-background":
+            raise CevnsInputError(f"{self.name}: Asimov data need a background, and its background is fitted to the "
+                                  "data ([background_model]); fit the data instead")
         s = check_positive("error_scale", error_scale)
         new = self.replace()
         new.name = f"{self.name} (Asimov)"  # another data set: it may be fitted beside the real one
@@ -385,10 +407,24 @@ class Experiment(_Analyses):
                                   "(.asimov(), the expected sensitivity)")
         if self.counting_experiment:
             return self.counting.likelihood
+        if self.likelihood_kind == "chi2-background":
+            from .background_chi2 import BackgroundChi2
+
+            names, templates, priors = self.background_model
+            return BackgroundChi2(self.data.counts, self.data.sigma, templates, tuple(names), priors, self.sigma_alpha)
         return Chi2(self.data.counts, self.data.sigma, self.sigma_alpha)
 
     def inputs(self) -> Dict[str, Any]:
         """Every input that enters the predictions (recorded in results)."""
+        if hasattr(self.source, "inputs") and hasattr(self.response, "inputs"):  # a release's templates (XENONnT)
+            like = self.counting.likelihood
+            return {"experiment": self.name, "target": self.target.element, "form_factor": self.target.form_factor,
+                    "radii_fm": {str(z): v for z, v in self.target.radii_fm}, "source": self.source.inputs(),
+                    "detector": self.response.inputs(), "likelihood": self.likelihood_kind,
+                    "nuisances": list(like.names), "signal_sigma": like.signal_sigma,
+                    "backgrounds": {n: float(b.sum()) for n, b in zip(self.counting.background_names,
+                                                                      like.backgrounds)},
+                    "data": self.data.description, "observed_events": float(self.data.counts.sum())}
         if self.counting_experiment:
             src, r, like = self.source, self.response, self.counting.likelihood
             return {"experiment": self.name, "target": self.target.element, "form_factor": self.target.form_factor,
@@ -411,7 +447,8 @@ class Experiment(_Analyses):
                            "exposure_kg_day": round(d.exposure_kg_day, 6),
                            **({"sigma0_eV": d.resolution.sigma0_eV, "fano": d.resolution.fano}
                               if d.resolution is not None else {})} for d in self.detectors],
-            "quenching_k": self.quenching.k,
+            "quenching_k": getattr(self.quenching, "k", None),
+            **({} if isinstance(self.quenching, Lindhard) else {"quenching": self.quenching.model}),
             "resolution": {"model": self.resolution.model, "sigma0_eV": self.resolution.sigma0_eV,
                            "fano": self.resolution.fano} if self.resolution.on else {"model": "off"},
             "flux": {"thermal_power_GW": self.flux.thermal_power_GW, "distance_m": self.flux.distance_m,
@@ -420,6 +457,8 @@ class Experiment(_Analyses):
                      "tail": self.flux.tail, "total_flux_cm2_s": self.flux.total_flux()},
             "binding_table": self.binding.name if self.binding is not None else None,
             "sigma_alpha": self.sigma_alpha,
+            **({"likelihood": self.likelihood_kind, "background_terms": list(self.background_model[0])}
+               if self.likelihood_kind == "chi2-background" else {}),
             "data": self.data.description if self.data is not None else None,
             "error_scale": float(self.config.get("data", {}).get("error_scale", 1.0)),
         }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Tuple
 
 #: the studies whose results.json the figures read
-STUDIES: Tuple[str, ...] = ("paper", "global")
+STUDIES: Tuple[str, ...] = ("paper", "global", "quenching")
 
 
 @dataclass(frozen=True)

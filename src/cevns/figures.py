@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from . import plots, plots_global  # noqa: F401  (importing them registers their figures)
+from . import plots, plots_global, plots_quenching  # noqa: F401  (importing them registers their figures)
 from .errors import CevnsInputError
 from .figure_registry import STUDIES, FigureSpec, of_study
 from .outputs import OutputLock, StagedOutput, check_output_dir

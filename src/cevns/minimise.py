@@ -160,8 +160,10 @@ class _Minimiser:
 
     def __init__(self, chi2: Chi2, basis: Basis, pts: np.ndarray, cols: Sequence[int], widths: np.ndarray,
                  newton_steps: int, escape: bool = False, gain: float = 1e-14, lower: Optional[np.ndarray] = None,
-                 economical: bool = False):
+                 economical: bool = False, upper: Optional[np.ndarray] = None):
         self.chi2, self.basis, self.pts, self.cols, self.widths = chi2, basis, pts, list(cols), widths
+        # upper bounds of the coordinates (inf: none): every candidate is clipped to them
+        self.upper = None if upper is None or not np.any(np.isfinite(upper)) else np.asarray(upper, dtype=float)
         # lower bounds of the coordinates (-inf: none), e.g. 0 for the square of a parameter that enters only
         # squared: every candidate is projected onto them, a Newton step holds the coordinates on their bound
         # that the gradient pushes out (projected Newton)
@@ -215,6 +217,8 @@ class _Minimiser:
         """Move points ``idx`` to their best candidate where it improves; the mask of moved points."""
         if self.lower is not None:
             cand = np.maximum(cand, self.lower)
+        if self.upper is not None:
+            cand = np.minimum(cand, self.upper)
         vals = self.values(cand, idx)
         k = np.argmin(vals, axis=1)
         v = vals[np.arange(idx.size), k]

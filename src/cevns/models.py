@@ -21,10 +21,10 @@ from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type
 import numpy as np
 
 from . import constants as C
-from . import xsec
+from . import nuclei, xsec
 from ._poly import Poly
 from .errors import CevnsInputError, check_energies, check_positive, check_real
-from .nuclei import Isotope
+from .nuclei import Isotope, Target
 from .parameters import Parameter, flavour_pair_math
 
 COUPLING_CONVENTIONS = ("universal", "product")
@@ -167,6 +167,12 @@ class Model:
         """CEvNS dsigma/dT_N terms for one isotope (eq. 1); the SM is the same for every flavour."""
         return xsec.cevns_coherent_terms(T, iso.mass_MeV, F2, xsec.weak_charge(iso.Z, iso.N, p["sin2w"]) ** 2)
 
+    def cevns_terms_on(self, target: Target, T, iso: Isotope, F2, p: Mapping[str, Any], flavour: str = "e",
+                       antineutrino: bool = True) -> xsec.Terms:
+        """:meth:`cevns_terms` of isotope ``iso`` of ``target`` (whose form factor squared at T is ``F2``): what the
+        rate engine calls.  A model that changes the nuclear form factor (:class:`NeutronRadius`) overrides it."""
+        return self.cevns_terms(T, iso, F2, p, flavour, antineutrino)
+
     def eves_terms(self, T, p: Mapping[str, Any], flavour: str = "e", antineutrino: bool = True) -> xsec.Terms:
         """EvES dsigma/dT_e terms per electron (eq. 3)."""
         gv, ga = xsec.electron_couplings(p["sin2w"], flavour)
@@ -246,6 +252,8 @@ class FlavourMagneticMoment(MagneticMoment):
     PARAMETERS = (SIN2W, _moment("mu_nu_e", ("e",), r"\mu_{\nu_{e}}"), _moment("mu_nu_mu", ("mu",), r"\mu_{\nu_{\mu}}"))
 
     def _moment(self, p, flavour: str):
+        if flavour == "tau":  # a nu_tau (solar 8B at Earth) has no declared moment: taken as 0
+            return 0.0
         if flavour not in ("e", "mu"):
             raise CevnsInputError(f"{type(self).__name__} has no moment for flavour {flavour!r}")
         return p["mu_nu_" + flavour]
@@ -266,9 +274,10 @@ class _ElectromagneticCharges(Model):
         return xsec.em_charge_shift(T, m, r2_natural=x / C.CM2_PER_MEV_M2)
 
     def _shifts(self, T, m, p, flavour: str = "e"):
-        """The diagonal shift Q_ll of flavour l and the sum of its transition shifts squared, sum Q_ll'^2."""
-        if flavour not in ("e", "mu"):
-            raise CevnsInputError(f"{type(self).__name__}: no parameters for flavour {flavour!r} (e and mu only)")
+        """The diagonal shift Q_ll of flavour l and the sum of its transition shifts squared, sum Q_ll'^2.  A nu_tau
+        (solar 8B at Earth) has no declared diagonal parameter (taken as 0) and its transitions etau, mutau."""
+        if flavour not in ("e", "mu", "tau"):
+            raise CevnsInputError(f"{type(self).__name__}: no parameters for flavour {flavour!r} (e, mu, tau only)")
         diag: Any = 0.0
         trans: Any = 0.0
         for par in self.family():
@@ -355,6 +364,108 @@ class VectorNSI(Model):
             if a != b and flavour in (a, b):
                 trans = trans + charge(a, b) ** 2
         return xsec.cevns_coherent_terms(T, iso.mass_MeV, F2, diag**2 + trans)
+
+
+#: a neutron radius is modelled between these fractions of its default (the interpolation's range, its bounds)
+RADIUS_RANGE = (0.55, 1.6)
+#: the lowest radius modelled [fm] (above the smallest rms radius of a Helm, sqrt(3) s = 1.56 fm, or Klein-Nystrand,
+#: sqrt(6) a_k = 1.71 fm, distribution)
+RADIUS_FLOOR_FM = 1.9
+#: interpolation nodes in rn^2 over the range (Chebyshev): docs/physics.md gives the accuracy
+RADIUS_NODES = 11
+#: radii tied together: a parameter rn_<key> moves the radii of these elements by one common shift
+RADIUS_TIES: Dict[str, Tuple[str, ...]] = {"CsI": ("Cs", "I")}
+
+
+def default_radius_fm(element: str) -> float:
+    """The neutron rms radius [fm] the form factor uses by default for ``element``: the Helm distribution's rms
+    radius of each natural isotope (R0 = c1 A^(1/3) - c0 ..., nuclei.HelmParameters), weighted by abundance."""
+    isos = nuclei.element_table()[element]
+    return float(sum(i.abundance * nuclei.helm_rms_radius(i.A) for i in isos) / sum(i.abundance for i in isos))
+
+
+def _radius_parameter(key: str, elements: Tuple[str, ...]) -> Parameter:
+    r0 = default_radius_fm(elements[0])
+    lo, hi = max(RADIUS_RANGE[0] * r0, RADIUS_FLOOR_FM), RADIUS_RANGE[1] * r0
+    tied = len(elements) > 1
+    what = (f"common neutron rms radius of {' and '.join(elements)} (R_n({elements[0]}); the others keep their "
+            "default offsets from it)" if tied else f"neutron rms radius of {key}")
+    return Parameter(f"rn_{key}", round(r0, 12), "fm", 0.5, 1.0, rf"R_n(\mathrm{{{key}}})", r"\mathrm{fm}",
+                     bounds=(round(lo, 4), round(hi, 4)), levels=("1sigma", "90%"), plausible=hi,
+                     physical_bounds=False, elements=elements, description=f"{what} [fm]")
+
+
+class NeutronRadius(Model):
+    """The neutron rms radius of each target element, rn_<Element> in fm (rn_Cs, rn_I, rn_Ar, rn_Ge, rn_Xe, ...; one
+    per element of data/isotopes.csv), defaulting to the radius of the target's form factor (the Helm A^(1/3) one).
+
+    The weak charge is split into its proton and neutron parts, Q_V F = Q_p F_p(q) + Q_n F_n(q; rn) with
+    Q_p = Z (1/2 - 2 sin^2 theta_W), Q_n = -N/2 and F_p the target's form factor; F_n is the same form with rms radius
+    rn.  F_n and F_p F_n are interpolated in rn^2 on :data:`RADIUS_NODES` Chebyshev nodes over the parameter's
+    bounds, so the rate stays a polynomial in the couplings and in rn (docs/physics.md).  Isotopes of one element
+    keep their default offsets: each isotope's radius is its default plus rn - default.  A fit of one radius holds
+    the others at their defaults."""
+
+    name = "neutron-radius"
+    display = "neutron radius"
+    MARGINALISE = "none"
+    PARAMETERS = (SIN2W,) + tuple(_radius_parameter(el, (el,)) for el in nuclei.element_table())
+
+    def _radius_of(self, element: str) -> Optional[Parameter]:
+        """The parameter that sets the radius of ``element`` (None: it keeps the target's)."""
+        for par in self.family():
+            if par.name == f"rn_{element}":
+                return par
+        return None
+
+    def cevns_terms(self, T, iso, F2, p, flavour="e", antineutrino=True):
+        """For one isotope without a target (``dsigma_cevns``): the Helm form factor of its A for protons (a
+        ``form_factor`` given to ``dsigma_cevns`` is not used: the neutron one is this model's)."""
+        return self.cevns_terms_on(Target(nuclei.element_of(iso.Z), (iso,)), T, iso, F2, p, flavour, antineutrino)
+
+    def cevns_terms_on(self, target, T, iso, F2, p, flavour="e", antineutrino=True):
+        """(Q_p F_p + Q_n F_n)^2 with F_n at the isotope's radius: its default shifted by rn - default."""
+        par = self._radius_of(nuclei.element_of(iso.Z))
+        if par is None:
+            return Model.cevns_terms(self, T, iso, F2, p, flavour, antineutrino)
+        q = np.sqrt(2.0 * iso.mass_MeV * np.asarray(T, dtype=float))
+        fp = target.form_factor_at(iso, q)
+        shift = target.rms_radius_fm(iso) - par.default  # the isotope's radius is rn + shift
+        ends = np.array(par.bounds) + shift
+        t = np.cos((2.0 * np.arange(RADIUS_NODES) + 1.0) * np.pi / (2.0 * RADIUS_NODES))
+        u = 0.5 * (ends[0] ** 2 + ends[1] ** 2) + 0.5 * (ends[1] ** 2 - ends[0] ** 2) * t  # nodes in r^2
+        x = p[par.name] + shift
+        x2 = x * x
+        fn_fp: Any = 0.0
+        fn2: Any = 0.0
+        for k in range(RADIUS_NODES):
+            lk: Any = 1.0
+            for j in range(RADIUS_NODES):
+                if j != k:
+                    lk = lk * ((x2 - u[j]) / (u[k] - u[j]))
+            fn = target.form_factor_at(iso, q, float(np.sqrt(u[k])))
+            fn_fp = fn_fp + lk * (fn * fp)
+            fn2 = fn2 + lk * (fn * fn)
+        qp = iso.Z * (0.5 - 2.0 * p["sin2w"])
+        qn = -0.5 * iso.N
+        charge2 = qp * qp * (fp * fp) + 2.0 * qp * qn * fn_fp + qn * qn * fn2
+        return xsec.cevns_coherent_terms(T, iso.mass_MeV, 1.0, charge2)
+
+
+class TiedNeutronRadius(NeutronRadius):
+    """Neutron radii tied across elements: rn_<tie> of cevns.models.RADIUS_TIES (rn_CsI: Cs and I, the usual CsI
+    analysis's one radius) shifts the radii of all its elements by the same amount; its value is the radius of the
+    first (rn_CsI = R_n(Cs); R_n(I) = rn_CsI - 0.068 fm, the default Helm radii's difference)."""
+
+    name = "neutron-radius-tied"
+    display = "neutron radius"
+    PARAMETERS = (SIN2W,) + tuple(_radius_parameter(key, els) for key, els in RADIUS_TIES.items())
+
+    def _radius_of(self, element: str) -> Optional[Parameter]:
+        for key, els in RADIUS_TIES.items():
+            if element in els:
+                return self.parameter(f"rn_{key}")
+        return None
 
 
 class _Mediator(Model):

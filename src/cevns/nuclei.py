@@ -72,6 +72,11 @@ def helm_box_radius(rms_radius_fm: float, s_fm: float = 0.9) -> float:
     return float(np.sqrt(r0sq))
 
 
+def helm_rms_radius(A: int, params: HelmParameters = HelmParameters()) -> float:
+    """rms radius [fm] of the Helm distribution of mass number A: R_rms^2 = 3/5 R0^2 + 3 s^2 (R0 from ``params``)."""
+    return float(np.sqrt(0.6 * params.radius_fm(A) ** 2 + 3.0 * params.s_fm**2))
+
+
 def klein_nystrand_form_factor(q_MeV, A: int, range_fm: float = 0.7, radius_fm: float | None = None):
     """Klein-Nystrand form factor: a hard sphere of radius R_A = 1.23 A^(1/3) fm (or ``radius_fm``) folded
     with a Yukawa potential of range ``range_fm`` (0.7 fm):  F(q) = 3 j1(q R_A)/(q R_A) / (1 + q^2 a_k^2)
@@ -158,12 +163,28 @@ class Target:
 
     def form_factor_squared(self, iso: Isotope, q_MeV):
         """F^2(q) of isotope ``iso`` with this target's form factor and radii."""
-        rms = dict(self.radii_fm).get(iso.Z)
+        return self.form_factor_at(iso, q_MeV) ** 2
+
+    def form_factor_at(self, iso: Isotope, q_MeV, rms_fm: float | None = None):
+        """F(q) (with its sign) of isotope ``iso`` with this target's form factor, its distribution of rms radius
+        ``rms_fm`` [fm] (default: :meth:`rms_radius_fm`, the radius of :meth:`form_factor_squared`)."""
+        rms = dict(self.radii_fm).get(iso.Z) if rms_fm is None else rms_fm
         if self.form_factor == "helm":
             r0 = None if rms is None else helm_box_radius(rms, self.helm.s_fm)
-            return helm_form_factor(q_MeV, iso.A, self.helm, r0) ** 2
+            return helm_form_factor(q_MeV, iso.A, self.helm, r0)
         ra = None if rms is None else klein_nystrand_radius(rms)
-        return klein_nystrand_form_factor(q_MeV, iso.A, radius_fm=ra) ** 2
+        return klein_nystrand_form_factor(q_MeV, iso.A, radius_fm=ra)
+
+    def rms_radius_fm(self, iso: Isotope) -> float:
+        """The rms radius [fm] of the distribution whose form factor :meth:`form_factor_squared` uses for ``iso``:
+        the file's ``radii_fm`` of its element, else that of the Helm radius R0(A) (R_rms^2 = 3/5 R0^2 + 3 s^2) or
+        of the Klein-Nystrand R_A = 1.23 A^(1/3) fm (R_rms^2 = 3/5 R_A^2 + 6 a_k^2, a_k = 0.7 fm)."""
+        rms = dict(self.radii_fm).get(iso.Z)
+        if rms is not None:
+            return float(rms)
+        if self.form_factor == "helm":
+            return helm_rms_radius(iso.A, self.helm)
+        return float(np.sqrt(0.6 * (1.23 * iso.A ** (1.0 / 3.0)) ** 2 + 6.0 * 0.7**2))
 
 
 @lru_cache(maxsize=None)
@@ -177,6 +198,19 @@ def _isotope_table() -> Dict[str, Tuple[Isotope, ...]]:
 
 def known_elements() -> List[str]:
     return sorted(_isotope_table())
+
+
+def element_table() -> Dict[str, Tuple[Isotope, ...]]:
+    """Every element of ``data/isotopes.csv`` with its natural isotopes, in the file's order."""
+    return dict(_isotope_table())
+
+
+def element_of(Z: int) -> str:
+    """The symbol of the element of charge Z in ``data/isotopes.csv``."""
+    for el, isos in _isotope_table().items():
+        if isos[0].Z == Z:
+            return el
+    raise CevnsInputError(f"no element of charge Z = {Z} in the isotope table")
 
 
 def _element_isotopes(element: str, abundances: Dict[int, float] | None) -> Tuple[Isotope, ...]:

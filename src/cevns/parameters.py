@@ -97,7 +97,9 @@ class Parameter:
     through its square, so the data constrain |x|; ``shared``: carried by every model (sin2w), fixed unless it is
     the parameter of interest; ``mass``: a mediator mass, fixed per evaluation (not a polynomial variable);
     ``levels``: the confidence levels a fit reports when none are asked for; ``plausible``: no data set probes
-    |x| above this (a larger value is most likely a unit slip); ``description``: one line for help and docs.
+    |x| above this (a larger value is most likely a unit slip); ``description``: one line for help and docs;
+    ``physical_bounds``: whether the bounds are physical (else the end of the modelled range: an interval that
+    reaches it is reported open, as at the end of a scan).
     """
 
     name: str
@@ -115,6 +117,11 @@ class Parameter:
     levels: Tuple[str, ...] = ("90%",)
     plausible: float = math.inf
     description: str = field(default="", compare=False)
+    #: the bounds are physical limits (an interval ending there is cut); False: the end of the range the model is
+    #: valid over (a neutron radius's interpolation range), where an interval that reaches it is reported open
+    physical_bounds: bool = True
+    #: the target elements it acts on (a neutron radius: rn_Cs acts on Cs only); empty: every target
+    elements: Tuple[str, ...] = ()
 
     @property
     def shown_scale(self) -> float:

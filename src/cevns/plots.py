@@ -18,8 +18,19 @@ import numpy as np
 from . import models as M
 from .figure_registry import figure
 from .labels import channel_label, label, level_label, model_label
-from .results import ContourResult
-from .style import GUIDE, OKABE_ITO, TWO_COLUMN, channel_style, dataset_style, figure_style, legend, level_line, new_figure
+from .results import ContourResult, exclusion_curves
+from .style import (
+    GUIDE,
+    OKABE_ITO,
+    TWO_COLUMN,
+    channel_style,
+    dataset_style,
+    figure_style,
+    legend,
+    level_line,
+    new_figure,
+    symlog_axis,
+)
 from .style import save as _save_files
 
 #: the channels of the profile figures, drawn in this order (the dashed CEvNS-only curve on top)
@@ -34,6 +45,11 @@ PROFILE_PANELS: Dict[str, Tuple[Tuple[str, ...], Any, bool]] = {
     "r2_ee": (PROFILE_CHANNELS, None, False), "r2_emu": (PROFILE_CHANNELS, None, False)}
 
 
+def experiment_label(exp) -> str:
+    """How the figures name the experiment a paper study fitted: CONUS+, or the file's title."""
+    return "CONUS+" if exp.name == "conus-plus" else (getattr(exp, "title", "") or exp.name)
+
+
 def _save(fig, outdir: Path, name: str) -> None:
     _save_files(fig, Path(outdir) / name)
 
@@ -44,6 +60,7 @@ def spectrum_data(exp) -> Dict[str, Any]:
     return {"edges_eVee": [float(x) for x in exp.edges_eVee], "counts": [float(x) for x in exp.data.counts],
             "sigma": [float(x) for x in exp.data.sigma], "sm": [float(x) for x in exp.predict().total],
             "sm_label": r"SM, " + label("sin2w").value(M.SIN2W.default),
+            "data_label": "CONUS+ excess (digitised)" if exp.name == "conus-plus" else f"{experiment_label(exp)} data",
             "models": [{"label": model_label(m), "colour": c, "ls": ls, "total": [float(x) for x in exp.predict(m).total]}
                        for m, c, ls in SPECTRUM_MODELS]}
 
@@ -90,6 +107,7 @@ def figure_data(run: Dict[str, Any], extra_determinations: Sequence[Dict[str, An
     """The ``figure_data`` section of the paper study's results.json, from a :func:`cevns.reproduce.run_all` run."""
     exp = run["experiment"]
     return {"spectrum": spectrum_data(exp), "profiles": profile_data(exp, run["fits"]),
+            "experiment_label": experiment_label(exp),
             "q_mean_MeV": float(exp.engine.mean_momentum_transfer(M.StandardModel())),
             "sin2w_points": [dict(d) for d in extra_determinations],
             "contours": {k: {str(d): c.to_dict(grid=True) for d, c in v.items()} for k, v in run["contours"].items()}}
@@ -121,7 +139,7 @@ def _draw_spectrum(d: Dict[str, Any], ax) -> None:
         ls = (0, (1, 1)) if m["ls"] == ":" else m["ls"]
         ax.stairs(m["total"], e, lw=1.0, color=OKABE_ITO[m["colour"]], ls=ls, label=m["label"])
     ax.errorbar(c, d["counts"], yerr=d["sigma"], xerr=widths / 2, fmt=ds["marker"], color=ds["color"],
-                ms=2.5, lw=0.8, label="CONUS+ excess (digitised)", zorder=5)
+                ms=2.5, lw=0.8, label=d.get("data_label", "CONUS+ excess (digitised)"), zorder=5)
     ax.set_xlim(e[0], e[-1])
     ax.set_xlabel(r"ionisation energy $T_e$ [eV$_{ee}$]")
     w = float(widths[0])
@@ -146,11 +164,31 @@ def spectrum_figure(exp, ax=None):
     return ax
 
 
+def _coincide(curves: Dict[str, Any], top: float = 8.0, tol: float = 0.05) -> bool:
+    """True if the CEvNS and CEvNS + EvES profiles of ``curves`` ({channels: {x, dchi2}}) differ by less than ``tol``
+    in Delta chi^2 (a fraction of a line width at the figures' scale) wherever either is below ``top``."""
+    if not all(c in curves for c in PROFILE_CHANNELS):
+        return False
+    (xa, ya), (xb, yb) = ((np.asarray(curves[c]["x"], float), np.asarray(curves[c]["dchi2"], float))
+                          for c in PROFILE_CHANNELS)
+    inside = (ya <= top) & (xa >= xb[0]) & (xa <= xb[-1])
+    return bool(inside.any()) and float(np.max(np.abs(ya[inside] - np.interp(xa[inside], xb, yb)))) < tol
+
+
+def _profile_labels(curves: Dict[str, Any]) -> Dict[str, str]:
+    """Legend text per channel; a CEvNS-only curve that lies on the CEvNS + EvES one says so (it hides it)."""
+    out = {c: channel_label(c) for c in curves}
+    if _coincide(curves):
+        out["cevns"] = channel_label("cevns") + " (coincides with " + channel_label("cevns+eves") + ")"
+    return out
+
+
 def _profile_panel(ax, profiles: Dict[str, Any], param: str, log: bool = False) -> None:
     lab = label(param)
+    names = _profile_labels(profiles[param])
     for ch in [c for c in PROFILE_CHANNELS if c in profiles[param]]:  # the dashed CEvNS-only curve on top
         prof = profiles[param][ch]
-        ax.plot(np.asarray(prof["x"]) / lab.scale, prof["dchi2"], label=channel_label(ch), **channel_style(ch))
+        ax.plot(np.asarray(prof["x"]) / lab.scale, prof["dchi2"], label=names[ch], **channel_style(ch))
     frame = next(iter(profiles[param].values()))["frame"]
     if log:
         ax.set_xscale("log")
@@ -165,8 +203,10 @@ def _profile_panel(ax, profiles: Dict[str, Any], param: str, log: bool = False) 
 def _fig1(results: Dict[str, Any], outdir: Path) -> None:
     """Fig. 1 -- spectrum."""
     fig, ax = new_figure("single", 2.7)
-    _draw_spectrum(results["figure_data"]["spectrum"], ax)
-    ax.set_ylim(top=215)
+    d = results["figure_data"]["spectrum"]
+    _draw_spectrum(d, ax)
+    reach = max(np.max(np.add(d["counts"], d["sigma"])), np.max(d["sm"]))  # every data point and the SM inside
+    ax.set_ylim(top=max(215.0, 1.08 * float(reach)))
     legend(ax, loc="upper right")
     _save(fig, outdir, "fig1_spectrum")
 
@@ -176,8 +216,9 @@ def _fig2(results: Dict[str, Any], outdir: Path) -> None:
     """Fig. 2 -- sin^2 theta_W profile."""
     prof = results["figure_data"]["profiles"]["sin2w"]
     fig, ax = new_figure("single")
+    names = _profile_labels(prof)
     for ch in PROFILE_CHANNELS:
-        ax.plot(prof[ch]["x"], prof[ch]["dchi2"], label=channel_label(ch), **channel_style(ch))
+        ax.plot(prof[ch]["x"], prof[ch]["dchi2"], label=names[ch], **channel_style(ch))
     for lv, k in ((1.0, "1sigma"), (2.71, "90%")):
         level_line(ax, lv, level_label(k) + " C.L." * (k == "90%"))
     ax.axvline(M.SIN2W.default, color="k", lw=0.7, ls="-.", label=r"SM, $Q\to0$")
@@ -197,6 +238,7 @@ def _running_figure(results: Dict[str, Any], outdir: Path) -> None:
     from .running import Sin2wRunning, load_determinations
 
     fd, s = results["figure_data"], results["sin2w"]
+    ours = fd.get("experiment_label", "CONUS+")  # the experiment this study fitted
     fig, ax = new_figure("single", 3.55)
     mu = np.geomspace(1e-4, 91.1876, 300)
     ax.semilogx(mu, Sin2wRunning()(mu), color="0.35", lw=1.0, label=r"one-loop $\overline{\rm MS}$ running")
@@ -214,7 +256,7 @@ def _running_figure(results: Dict[str, Any], outdir: Path) -> None:
     ds = dataset_style("conus-plus")
     q_conus = fd["q_mean_MeV"] * 1e-3  # rate-weighted mean q [GeV]
     ax.errorbar(q_conus, s["best"], yerr=[[s["best"] - lo], [hi - s["best"]]], fmt=ds["marker"], color=ds["color"],
-                ms=4, lw=1.0, label="CONUS+ (this package, digitised data)", zorder=5)
+                ms=4, lw=1.0, zorder=5, label=f"{ours} (this package" + (", digitised data)" if ours == "CONUS+" else ")"))
     pp = paper_results()["sin2w"]
     ax.errorbar(q_conus * 1.25, pp["best"], yerr=[[pp["minus"]], [pp["plus"]]], fmt=ds["marker"], mfc="white",
                 color=ds["color"], ms=4, lw=1.0, label="CONUS+ (reference paper; drawn at 1.25 Q)", zorder=5)
@@ -224,12 +266,12 @@ def _running_figure(results: Dict[str, Any], outdir: Path) -> None:
         ax.errorbar(c["Q_MeV"] * 1e-3, c["best"], yerr=[[c["best"] - lo], [hi - c["best"]]], fmt=st["marker"],
                     color=st["color"], ms=4, lw=1.0, label=f"{c['label']} (this package)", zorder=5)
     ax.text(0.02, 0.02, "open squares: another scheme than the MS-bar of the curve\n"
-            "$^*$: drawn at 1.2 Q, beside a point at the same Q", transform=ax.transAxes, fontsize=5.5, color="0.35",
+            "$^*$: drawn at 1.2 Q, beside a point at the same Q", transform=ax.transAxes, fontsize=6, color="0.35",
             va="bottom", ha="left")
     ax.set_xlabel(r"$Q$ [GeV]")
     ax.set_ylabel(r"$\sin^2\hat\theta_W(Q)$")
     ax.set_xlim(5e-5, 300)
-    ax.set_ylim(0.17, 0.37)
+    ax.set_ylim(0.14, 0.37)  # room below the lowest error bar (0.188) for the notes
     legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, columnspacing=1.0, handlelength=1.5)
     _save(fig, outdir, "fig3_running")
 
@@ -256,18 +298,37 @@ def _spread(qs: List[float], gap: float = 1.2) -> List[float]:
     return out
 
 
+def _sci(x: float) -> str:
+    """``x`` as mathtext, 3 significant digits: -6.34e-09 -> $-6.34\\times10^{-9}$."""
+    if x == 0:
+        return "$0$"
+    e = int(np.floor(np.log10(abs(x))))
+    return f"${x / 10.0 ** e:.3g}\\times10^{{{e}}}$"
+
+
+def _off_scale(results: Dict[str, Any], p: str, profiles: Dict[str, Any]) -> str:
+    """A legend title for a panel whose CEvNS-only profile is not drawn (off its scale): that 90% C.L. limit."""
+    if "cevns" in profiles[p] or "cevns" not in results.get(p, {}):
+        return ""
+    v = results[p]["cevns"]
+    unit = label(p).base_unit_math and f" ${label(p).base_unit_math}$"
+    text = (" U ".join(f"[{_sci(a)}, {_sci(b)}]" for a, b in v) if isinstance(v, list) else f"< {_sci(v)}")
+    return f"{channel_label('cevns')} alone, 90% C.L.:\n{text}{unit} (off this scale)"
+
+
 def _pair_figure(results: Dict[str, Any], outdir: Path, name: str, pars: Tuple[str, str, str],
                  locs: Tuple[str, str]) -> None:
     """Figs. 5, 6 -- millicharges and charge radii: the diagonal and the transition parameters."""
     fig, axes = new_figure("double", 2.5, 1, 2)
+    profiles = results["figure_data"]["profiles"]
     for i, (ax, p) in enumerate(zip(axes, pars[:2])):
-        _profile_panel(ax, results["figure_data"]["profiles"], p)
+        _profile_panel(ax, profiles, p)
         ax.set_xlabel(label(p).axis if i == 0 else label(p).abs_axis(label(pars[2])))
-        legend(ax, loc=locs[i])
+        legend(ax, loc=locs[i], title=_off_scale(results, p, profiles) or None, title_fontsize=6)
     _save(fig, outdir, name)
 
 
-@figure("fig5_millicharge", "paper", ("figure_data/profiles/q_ee", "figure_data/profiles/q_emu"),
+@figure("fig5_millicharge", "paper", ("figure_data/profiles/q_ee", "figure_data/profiles/q_emu", "q_ee", "q_emu"),
         "Delta chi^2 profiles of q_ee and |q_emu| = |q_etau|")
 def _fig5(results: Dict[str, Any], outdir: Path) -> None:
     _pair_figure(results, outdir, "fig5_millicharge", ("q_ee", "q_emu", "q_etau"), ("upper center", "upper left"))
@@ -276,28 +337,55 @@ def _fig5(results: Dict[str, Any], outdir: Path) -> None:
 @figure("fig6_charge_radius", "paper", ("figure_data/profiles/r2_ee", "figure_data/profiles/r2_emu"),
         "Delta chi^2 profiles of <r^2_ee> and |<r^2_emu>| = |<r^2_etau>|")
 def _fig6(results: Dict[str, Any], outdir: Path) -> None:
-    _pair_figure(results, outdir, "fig6_charge_radius", ("r2_ee", "r2_emu", "r2_etau"), ("upper right", "upper left"))
+    _pair_figure(results, outdir, "fig6_charge_radius", ("r2_ee", "r2_emu", "r2_etau"), ("upper center", "upper left"))
+
+
+def _coincide_above(mass: np.ndarray, a: np.ndarray, b: np.ndarray, rel: float = 0.01) -> float:
+    """The lowest mass above which the exclusion curves ``a`` and ``b`` differ by less than ``rel`` (relative) at every
+    mass (inf: they differ at the last mass)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        close = np.abs(a - b) <= rel * np.minimum(a, b)
+    k = close.size
+    while k > 0 and close[k - 1]:
+        k -= 1
+    return float(mass[k]) if k < close.size else float("inf")
 
 
 @figure("fig7_mediators", "paper", ("scalar", "vector_bl"), "90% C.L. exclusions of a light scalar and a B-L vector")
 def _mediator_figure(results: Dict[str, Any], outdir: Path) -> None:
     """Fig. 7: 90% C.L. exclusions of a light scalar and a B-L vector in (M_X, g_X)."""
+    from matplotlib.patches import Patch
+
     fig, axes = new_figure("double", 2.7, 1, 2, sharey=True)
+    handles: List[Tuple[Any, str]] = []
     for ax, m, title in zip(axes, ("scalar", "vector_bl"), ("light scalar", r"B$-$L vector")):
+        curves, sm_out = {}, 0
         for ch in ("cevns", "cevns+eves"):
             r = results[m][ch]
             mass = np.asarray(r["mass_MeV"], dtype=float)
-            g = np.array([np.inf if x is None else x for x in r["g"]], dtype=float)  # null: nothing excluded
-            st = channel_style(ch)
-            ax.loglog(mass, g, label=channel_label(ch), **st)
-            ax.fill_between(mass, g, 1, color=st["color"], alpha=0.1, lw=0)
-        ax.text(0.04, 0.95, f"{title}\n90% C.L., excluded above the curves", transform=ax.transAxes,
+            # a gap where nothing is excluded; where even g = 0 is, the allowed island's top (and its bottom, dotted)
+            g, low, _ = exclusion_curves(mass, r["g"], r.get("islands", []))
+            curves[ch], st = g, channel_style(ch)
+            (line,) = ax.loglog(mass, g, **st)
+            ax.fill_between(mass, g, 1, where=np.isfinite(g), color=st["color"], alpha=0.1, lw=0)
+            if np.any(np.isfinite(low)):
+                sm_out = max(sm_out, int(np.count_nonzero(np.isfinite(low))))
+                ax.loglog(mass, low, color=st["color"], ls=":", lw=0.8)
+                ax.fill_between(mass, 1e-12, low, where=np.isfinite(low), color=st["color"], alpha=0.1, lw=0)
+            if len(handles) < 2:
+                handles.append(((Patch(color=st["color"], alpha=0.25, lw=0), line),
+                                f"{channel_label(ch)}: excluded above (shaded)"))
+        above = _coincide_above(mass, curves["cevns"], curves["cevns+eves"])
+        same = (f"\nthe two curves coincide above {above:.2g} MeV" if above < mass[-1] else "")
+        sm = (f"\ng = 0 (SM) excluded at {sm_out} of {mass.size} masses:\nallowed only above the dotted curve"
+              if sm_out else "")
+        ax.text(0.04, 0.95, f"{title}\n90% C.L., excluded above the curves{same}{sm}", transform=ax.transAxes,
                 va="top", ha="left", fontsize=7)
         ax.set_xlabel(label("mass_MeV").axis)
         ax.set_xlim(mass[0], mass[-1])
     axes[0].set_ylabel(label("g").symbol + " (universal couplings)")
     axes[0].set_ylim(1e-7, 1e-1)
-    legend(axes[0], loc="lower right")
+    axes[0].legend([h for h, _ in handles], [t for _, t in handles], loc="lower right", handlelength=2.6)
     _save(fig, outdir, "fig7_mediators")
 
 
@@ -345,18 +433,22 @@ def _comparison(results: Dict[str, Any], outdir: Path) -> None:
 
     paper, others = paper_results(), other_experiments()
     ours_col = channel_style("cevns+eves")["color"]
+    ours = results.get("figure_data", {}).get("experiment_label", "CONUS+")  # the experiment this study fitted
     fig, axes = new_figure(TWO_COLUMN, 2.9, 1, 3, width_ratios=(1.0, 1.3, 1.0))
+    symlog_note = ""
     for ax, q, xscale in zip(axes, ("mu_nu", "q_ee", "r2_ee"), ("log", "symlog", "linear")):
         lab = label(q)
         sc = lab.scale
-        rows = [("CONUS+ (this package)", results[q]["cevns+eves"], ours_col),
+        rows = [(f"{ours} (this package)", results[q]["cevns+eves"], ours_col),
                 ("CONUS+ (reference paper)", paper[q]["cevns+eves"], ours_col)]
         rows += [(o["experiment"], o["hi"] if o["lo"] is None else [o["lo"], o["hi"]], "0.55")
                  for o in others if o["quantity"] == q]
+        ends = []
         for y, (name, v, col) in enumerate(rows):
             ivs = v if isinstance(v, list) and isinstance(v[0], list) else [v]
             for iv in ivs:
                 lo, hi = (iv[0], iv[1]) if isinstance(iv, list) else ((0.0 if q == "mu_nu" else -iv), iv)
+                ends += [lo / sc, hi / sc]
                 if q == "mu_nu":
                     ax.barh(y, hi / sc, height=0.6, color="white" if y == 1 else col, edgecolor=col, lw=0.8,
                             hatch="/////" if y == 1 else None)
@@ -367,20 +459,26 @@ def _comparison(results: Dict[str, Any], outdir: Path) -> None:
         ax.tick_params(axis="y", which="both", length=0, labelsize=6.5)
         ax.tick_params(axis="y", right=False)
         ax.set_ylim(len(rows) - 0.5, -0.5)
-        ax.set_xscale(xscale, **({"linthresh": 1.0} if xscale == "symlog" else {}))
-        if xscale == "symlog":
-            ticks = [-100, -1, 0, 1, 100]
-            ax.set_xticks(ticks, [f"${t}$" for t in ticks], fontsize=6.5)
-            ax.set_xticks([-10, 10], minor=True)
-        elif xscale == "linear":
+        xlabel = lab.abs_axis() if q == "mu_nu" else lab.axis
+        if xscale == "symlog":  # every bar inside the frame; the linear band shaded and explained
+            symlog_note = f"; {lab.symbol} axis: " + symlog_axis(ax, max(abs(x) for x in ends))
+            ax.tick_params(axis="x", labelsize=6.5)
+        elif xscale == "log":
+            ax.set_xscale("log")
+            ax.set_xlim(0.5 * min(x for x in ends if x > 0), 2.0 * max(ends))  # no bar ends on the frame
+        else:
             ax.xaxis.set_major_locator(MultipleLocator(50))
-        ax.set_xlabel(f"{lab.abs_axis() if q == 'mu_nu' else lab.axis}")
+            pad = 0.06 * (max(ends) - min(ends))
+            ax.set_xlim(min(ends) - pad, max(ends) + pad)
+        ax.set_xlabel(xlabel)
         if q != "mu_nu":
             ax.axvline(0, color="0.6", lw=0.5)
-    handles = [Patch(facecolor=ours_col, edgecolor=ours_col, label="this package (digitised data)"),
+    handles = [Patch(facecolor=ours_col, edgecolor=ours_col,
+                     label="this package" + (" (digitised data)" if ours == "CONUS+" else "")),
                Patch(facecolor="white", edgecolor=ours_col, hatch="/////", label="reference paper"),
                Patch(facecolor="0.55", edgecolor="0.55", label="other experiments (paper's Tables 1-3)")]
     fig.legend(handles=handles, loc="upper center", ncol=3, frameon=False, fontsize=6.5,
-               title=r"90% C.L.: upper limit on $|\mu_{\nu}|$, allowed intervals of the others", title_fontsize=7)
+               title=r"90% C.L.: upper limit on $|\mu_{\nu}|$, allowed intervals of the others" + symlog_note,
+               title_fontsize=7)
     fig.get_layout_engine().set(rect=(0, 0, 1, 0.86))
     _save(fig, outdir, "fig9_comparison")

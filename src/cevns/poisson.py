@@ -328,7 +328,10 @@ def _fisher_fallback(pt: _Points, clip: np.ndarray, H: np.ndarray, g: np.ndarray
     Je = np.concatenate([pt.sa[clip][:, empty, None] * pt.V[:, empty].T,
                          np.broadcast_to(pt.F[:, empty].T, (clip.size, empty.size, pt.F.shape[0]))], axis=-1)
     Hf = H[clip] + 2.0 * np.matmul(Je.transpose(0, 2, 1) * w[:, None, :], Je)
-    step_f = -np.linalg.solve(Hf, g[clip][:, :, None])[:, :, 0]
+    try:
+        step_f = -np.linalg.solve(Hf, g[clip][:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:  # singular to rounding (signals ~1e10 times the data): keep the clipped Newton step
+        return
     dmu_f = pt.shift(clip, step_f)
     t_f = np.minimum(1.0, 0.99 * _room(ma[clip], dmu_f))
     f_f = pt.moved(clip, t_f, step_f, dmu_f)[0]

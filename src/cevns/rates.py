@@ -137,7 +137,7 @@ class ResponseEngine:
         total = Poly()
         if channel == "cevns":
             for iso, F2, mom in self.iso_data:
-                for n, c in model.cevns_terms(self.T_N, iso, F2, p, flavour, anti).items():
+                for n, c in model.cevns_terms_on(self.target, self.T_N, iso, F2, p, flavour, anti).items():
                     total = total + Poly.lift(c) * mom[component][n]
         elif channel == "eves":
             if not self.has_eves:

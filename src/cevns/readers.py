@@ -44,6 +44,8 @@ def read_spectrum(path: Path, spec: Dict[str, Any]) -> Dataset:
     a = np.array([_spectrum_row(path.name, lineno, fields, idx, cols) for lineno, fields in body])
     if np.any(np.abs(a[1:, 0] - a[:-1, 1]) > 1e-9):
         raise CevnsInputError(f"data file {path.name}: bins must be contiguous and ordered (each lo = previous hi)")
+    if spec.get("edges_unit", "eVee") == "keVee":
+        a[:, :2] *= 1e3
     edges = check_bins(np.concatenate([a[:, 0], a[-1:, 1]]))
     err_scale = float(spec["error_scale"])
     if np.abs(a[:, 2:4]).max() > 1e100 / (scale * max(err_scale, 1.0)):

@@ -15,7 +15,9 @@ EXPERIMENTS: Dict[str, Tuple[str, str]] = {
     "conus-plus": ("conus_plus_2025.toml", "CONUS+ run 1 (Leibstadt reactor), Ge C2+C3+C5, digitised excess, chi^2"),
     "conus-plus-2025": ("conus_plus_2025.toml", "alias of conus-plus"),
     "coherent-csi-2021": ("coherent_csi_2021.toml", "COHERENT CsI[Na] 2021 (SNS stopped pions), Poisson, PE x time"),
+    "dresden-ii-2022": ("dresden_ii_2022.toml", "Dresden-II 2022 (NCC-1701 Ge, Rx-ON), fitted background, chi^2"),
     "coherent-lar-2020": ("coherent_lar_2020.toml", "COHERENT CENNS-10 LAr 2020 Analysis A (SNS), Poisson, keVee x time"),
+    "xenonnt-8b-2026": ("xenonnt_8b_2026.toml", "XENONnT solar 8B CEvNS, SR0+SR1+SR2 release, Poisson, 4-d bins"),
 }
 
 #: model name (CLI and files) -> class name in cevns.models
@@ -26,6 +28,8 @@ MODELS: Dict[str, str] = {
     "millicharge": "Millicharge",
     "charge-radius": "ChargeRadius",
     "nsi-vector": "VectorNSI",
+    "neutron-radius": "NeutronRadius",
+    "neutron-radius-tied": "TiedNeutronRadius",
     "scalar": "ScalarMediator",
     "vector-bl": "VectorBL",
 }

@@ -129,6 +129,10 @@ def check_paper_experiment(exp) -> None:
     if not hasattr(exp, "detectors"):
         raise CevnsInputError(f"the paper study needs a Lindhard ionisation response (germanium-like detectors); "
                               f"{name} has a {getattr(exp.response, 'observable', 'different')} response")
+    if getattr(exp, "likelihood_kind", "chi2") != "chi2" or getattr(exp.quenching, "k", None) is None:
+        raise CevnsInputError(f"the paper study varies the Lindhard k and fits an excess with eq. 20; {name} has "
+                              f"{exp.config['quenching']['model']!r} quenching and a {exp.likelihood_kind!r} statistic "
+                              f"(try `cevns fit {name}` or `cevns reproduce quenching`)")
     if getattr(exp, "data", None) is None:
         raise CevnsInputError(f"the paper study fits data: {name} has no [data]")
     if getattr(exp, "binding", None) is None:
@@ -338,6 +342,7 @@ def markdown_report(run: Dict[str, Any]) -> str:
         mediator_rows=[(M[i], ex["scalar"]["cevns"].g[i], ex["scalar"]["cevns+eves"].g[i],
                         ex["vector-bl"]["cevns"].g[i], ex["vector-bl"]["cevns+eves"].g[i]) for i in range(0, M.size, 10)],
         islands=sum(len(ex[m][c].islands) for m in ex for c in ex[m]), mediator_choices=run["mediator_choices"],
+        sm_out=sum(int(np.count_nonzero(ex[m][c].g == 0)) for m in ex for c in ex[m]),
         level1=delta_chi2_level(0.9, 1), level2=delta_chi2_level(0.9, 2), contour_rows=contour_rows,
         others=comparison_with_others(res), differences=markdown_section(res),
         light_quark_mass_MeV=effective_light_quark_mass() * 1e3, sin2w_zero=Sin2wRunning()(1e-6),

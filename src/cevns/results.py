@@ -107,6 +107,16 @@ def _gof_dict(chi2_min: float, ndof: Optional[int], statistic: str) -> Dict[str,
             "p_value": _p_value(chi2_min, ndof) if ok else None}
 
 
+def poisson_interval(counts: Any) -> Tuple[np.ndarray, np.ndarray]:
+    """The central 68.27% (Garwood) confidence interval of a Poisson mean for each observed count n:
+    [chi2_{0.1587}(2n) / 2, chi2_{0.8413}(2n + 2) / 2], with lower end 0 for n = 0 (whose upper end is 1.841)."""
+    from scipy.stats import chi2 as chi2_dist
+
+    n = np.asarray(counts, dtype=float)
+    lo = np.where(n > 0, 0.5 * chi2_dist.ppf(0.15866, 2 * np.maximum(n, 1e-300)), 0.0)
+    return lo, 0.5 * chi2_dist.ppf(0.84134, 2 * n + 2)
+
+
 @dataclass
 class Prediction:
     """Expected counts per bin: ``cevns`` and ``eves`` (events), energy bins ``edges_eVee`` in ``unit``
@@ -168,7 +178,7 @@ class Prediction:
             return self._str_2d()
         e = self.edges_eVee
         lines = [f"Prediction for {self.model} (events per bin)",
-                 f"{'bin [eV_ee]':>14} {'CEvNS':>10} {'EvES':>10} {'total':>10}"]
+                 f"{'bin [' + self.unit + ']':>14} {'CEvNS':>10} {'EvES':>10} {'total':>10}"]
         for a, b, c, v in zip(e[:-1], e[1:], self.cevns, self.eves):
             lines.append(f"{a:6.0f}-{b:<7.0f} {c:10.3f} {v:10.4f} {c + v:10.3f}")
         lines.append(f"{'sum':>14} {self.cevns.sum():10.2f} {self.eves.sum():10.3f} {self.total.sum():10.2f}")
@@ -244,10 +254,22 @@ class Prediction:
             c = 0.5 * (e[1:] + e[:-1])
             ds = dataset_style("conus-plus")
             counts = np.asarray(self.data.counts).reshape(ne, nt).sum(1)
-            err = np.asarray(self.data.sigma) if nt == 1 else np.sqrt(np.maximum(counts, 1.0))
-            ax.errorbar(c, counts / per, yerr=err / per, xerr=np.diff(e) / 2, fmt="o", color=ds["color"],
-                        ms=2.5, lw=0.8, label="data", zorder=5)
+            if self.background is None:  # a chi^2 data set: its own errors (an excess may be negative)
+                err: Any = np.asarray(self.data.sigma)
+            else:  # counts: the central 68% Poisson (Garwood) interval, never below zero
+                lo, hi = poisson_interval(counts)
+                err = [counts - lo, hi - counts]
+            many = ne > 60  # many bins: no horizontal bars, and none on empty bins (a forest of 0-1.84 bars)
+            poisson_many = many and self.background is not None
+            yerr = np.asarray(err) * (counts > 0 if poisson_many else 1.0)
+            ax.errorbar(c, counts / per, yerr=yerr / per, xerr=None if many else np.diff(e) / 2, fmt="o",
+                        color=ds["color"], ms=1.5 if many else 2.5, lw=0.5 if many else 0.8, zorder=5,
+                        label="data (68% Poisson intervals of non-empty bins)" if poisson_many else "data")
         unit = {"eV_ee": r"eV$_{ee}$", "keVee": r"keV$_{ee}$", "PE": "PE"}.get(self.unit, self.unit)
+        if self.unit == "index":  # bins numbered, not an energy (e.g. flattened two-dimensional analysis bins)
+            ax.set_xlabel("analysis bin (index)")
+            ax.set_ylabel("events / bin")
+            return ax
         ax.set_xlabel(r"ionisation energy $T_e$ [eV$_{ee}$]" if self.unit == "eV_ee" else f"reconstructed energy [{unit}]")
         ax.set_ylabel(f"events / {w[0]:g} {unit}" if np.allclose(w, w[0]) else f"events / {unit}")
         return ax
@@ -357,11 +379,18 @@ class FitResult:
             lines.append(f"  warning: the minimisation did not converge: {self.convergence}")
         return "\n".join(lines)
 
-    def plot(self, ax=None, label: Optional[str] = None, levels: bool = True, scale: Optional[float] = None, **kw):
+    def note(self) -> str:
+        """What a figure of this profile should say beside it: the statistic, and what was done with the model's
+        other parameters (marginalised, fixed), in the figures' symbols."""
+        return _plot_note(self.statistic, self.marginalised, self.fixed)
+
+    def plot(self, ax=None, label: Optional[str] = None, levels: bool = True, scale: Optional[float] = None,
+             zoom: bool = False, **kw):
         """Delta chi^2 profile on ``ax`` (the current pyplot Axes if None), labelled by its channels for a
         legend, with horizontal lines at the interval levels.  The parameter is drawn in its display
         unit (:mod:`cevns.labels`: mu_nu in 1e-11 mu_B, q in 1e-12 e, <r^2> in 1e-32 cm^2), or divided by
-        ``scale`` if given."""
+        ``scale`` if given.  ``zoom``: the x range cut to where the profile is inside the frame (padded by a fifth),
+        not the whole scan (a narrow well in a wide scan otherwise leaves most of the panel empty)."""
         from .labels import channel_label, level_label
         from .labels import label as param_label
         from .stats import delta_chi2_level
@@ -379,9 +408,36 @@ class FitResult:
                 level_line(ax, delta_chi2_level(k, 1), level_label(k) + " C.L.", x=0.98 - 0.22 * i, ha="right")
             top = max(delta_chi2_level(k, 1) for k in self.intervals) if self.intervals else 2.71
             ax.set_ylim(0.0, max(8.0, 3.0 * top))  # the intervals' region, not a far-away rise of the profile
+            inside = np.flatnonzero(np.asarray(self.dchi2) <= max(8.0, 3.0 * top))
+            if zoom and inside.size:
+                a, b = float(self.grid[inside[0]]), float(self.grid[inside[-1]])
+                pad = 0.2 * (b - a) if b > a else 0.5 * max(abs(a), 1e-300)
+                ax.set_xlim(max(float(self.grid[0]), a - pad) / sc, min(float(self.grid[-1]), b + pad) / sc)
         ax.set_xlabel(lab.axis_for(sc))
         ax.set_ylabel(r"$\Delta\chi^2$")
         return ax
+
+
+def exclusion_curves(mass: Any, g: Any, islands: List[Dict[str, Any]]) -> Tuple[np.ndarray, np.ndarray, list]:
+    """An exclusion curve as a figure draws it: (``top``, ``low``, ``bars``).  ``g`` is the excluded coupling per
+    mass (None or inf: nothing excluded up to the top of the scan, a gap in ``top``; 0: even g = 0, the SM, is
+    excluded and the allowed couplings are ``islands``).  At such a mass ``top`` is the highest island's top, above
+    which every coupling is excluded, and ``low`` the lowest island's bottom, below which every coupling is excluded
+    too (NaN elsewhere); ``bars`` lists every island of those masses as (mass, (g_lo, g_hi)).  A g = 0 without a
+    recorded island is a gap, never a drop to zero."""
+    top = np.array([np.nan if x is None else float(x) for x in g], dtype=float)
+    top[~np.isfinite(top)] = np.nan
+    low = np.full(top.shape, np.nan)
+    bars = []
+    for k, m in enumerate(np.asarray(mass, dtype=float)):
+        if top[k] != 0:
+            continue
+        regs = [rg for i in islands if np.isclose(i["mass_MeV"], m, rtol=1e-9) for rg in i["allowed_g"]]
+        if regs:
+            top[k], low[k] = max(b for _, b in regs), min(a for a, _ in regs)
+            bars += [(float(m), (float(a), float(b))) for a, b in regs]
+    top[top == 0] = np.nan
+    return top, low, bars
 
 
 @dataclass
@@ -443,9 +499,21 @@ class ExclusionResult:
             lines.append(f"  warning: the minimisation did not converge: {self.convergence}")
         return "\n".join(lines)
 
-    def plot(self, ax=None, label: Optional[str] = None, **kw):
+    def note(self, fixed: Optional[Dict[str, float]] = None) -> str:
+        """What a figure of this exclusion should say beside it: excluded above the curve, at which level and dof,
+        the parameters held ``fixed`` (the model's others at their defaults), the masses without a limit."""
+        first = f"excluded above the curve (shaded), {self.label} C.L., {self.dof} dof at each mass"
+        text = _plot_note("", [], dict(fixed or {}), first)
+        if np.any(np.isinf(self.g)):
+            text += "\nno coupling up to the scan's top excluded: gaps"
+        return text
+
+    def plot(self, ax=None, label: Optional[str] = None, shade: bool = True, **kw):
         """The excluded-coupling curve g(M) on log axes of ``ax`` (the current pyplot Axes if None; M in MeV),
-        labelled for a legend by the mediator and channels."""
+        labelled for a legend by the mediator and channels, the excluded side shaded (``shade``).  Where even
+        g = 0 (the SM) is excluded the curve runs through the top of the allowed island, and every allowed island
+        is drawn as a vertical bar; where nothing up to the top of the scan is excluded (g = inf) the curve has a
+        gap."""
         from .labels import channel_label
         from .labels import label as param_label
 
@@ -457,7 +525,26 @@ class ExclusionResult:
 
         name = MODELS[self.model].display if self.model in MODELS else self.model
         default = f"{name}, {channel_label(self.channels)}, {100 * self.cl:g}% C.L."
-        ax.loglog(self.mass_MeV, self.g, label=label or default, **kw)
+        g, low, bars = exclusion_curves(self.mass_MeV, self.g, self.islands)
+        (line,) = ax.loglog(self.mass_MeV, g, label=label or default, **kw)
+        col = line.get_color()
+        if shade:
+            top = 3.0 * np.nanmax(g) if np.any(np.isfinite(g)) else 1.0
+            ax.fill_between(self.mass_MeV, g, top, where=np.isfinite(g), color=col, alpha=0.12, lw=0)
+            ax.set_xlim(self.mass_MeV[0], self.mass_MeV[-1])
+            ax.set_ylim(top=top)
+        if np.count_nonzero(np.isfinite(low)) > 5:  # many masses without the SM: the islands' lower edge as a line
+            ax.loglog(self.mass_MeV, low, color=col, ls=":", lw=1.0,
+                      label="g = 0 (SM) excluded: allowed only above this edge (and below the curve)")
+        else:
+            for m, (a, b) in bars:
+                ax.plot([m, m], [a, b], color=col, lw=2.5, solid_capstyle="butt",
+                        label="allowed island; g = 0 (SM) excluded there")
+        sm_out = {m for m, _ in bars}
+        for isl in self.islands:  # islands above the first excluded coupling of a mass where the SM is allowed
+            m = float(isl["mass_MeV"])
+            for a, b in ([] if m in sm_out else isl["allowed_g"]):
+                ax.plot([m, m], [a, b], color=col, lw=2.5, solid_capstyle="butt", label="allowed island above the curve")
         ax.set_xlabel(param_label("mass_MeV").axis)
         ax.set_ylabel(param_label("g").symbol + (r" ($g^\nu g^q$)" if self.convention == "product" else ""))
         return ax
@@ -469,6 +556,31 @@ def _held_text(marginalised: List[str], fixed: Dict[str, float]) -> str:
     if fixed:
         parts.append(", ".join(f"{k} = {_fmt(v)}" for k, v in fixed.items()) + " fixed")
     return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _symbol(name: str) -> str:
+    from .labels import UnknownLabel, label
+
+    try:
+        return label(name).symbol
+    except UnknownLabel:
+        return name
+
+
+def _plot_note(statistic: str, marginalised: List[str], fixed: Dict[str, float], first: str = "") -> str:
+    """A figure's note (a legend title): ``first``, the statistic, the marginalised and the fixed parameters (in
+    symbols), the model's other parameters at their defaults."""
+    stat = {"chi2": r"$\chi^2$ of eq. 20", "poisson": r"Poisson $-2\ln\lambda$",
+            "chi2+poisson": r"$\chi^2$ + Poisson $-2\ln\lambda$"}.get(statistic, statistic)
+    lines = [first] if first else []
+    lines.append(f"{stat}, nuisances profiled" if stat else "nuisances profiled")
+    if marginalised:
+        lines.append(", ".join(_symbol(p) for p in marginalised) + " marginalised")
+    if fixed:
+        lines.append(", ".join(f"{_symbol(k)} = {_fmt(v)}" for k, v in fixed.items()) + " held fixed")
+    else:
+        lines.append("other parameters at their defaults")
+    return "\n".join(lines)
 
 
 @dataclass
@@ -596,11 +708,17 @@ class ContourResult:
             lines.append(f"  warning: the minimisation did not converge: {self.convergence}")
         return "\n".join(lines)
 
+    def note(self) -> str:
+        """What a figure of this region should say beside it: allowed inside, the statistic, and what was done with
+        the model's other parameters (marginalised, fixed), in the figures' symbols."""
+        return _plot_note(self.statistic, self.marginalised, self.fixed, "allowed inside the contour")
+
     def plot(self, ax=None, label: Optional[str] = None, scale: Optional[Tuple[float, float]] = None,
-             color: str = "C0", ls: str = "-"):
+             color: str = "C0", ls: str = "-", best_label: Optional[str] = "best fit", zoom: bool = False):
         """The contour Delta chi^2 = level on ``ax`` (the current pyplot Axes if None) and the best-fit point
-        (+), labelled for a legend.  Axes in the parameters' display units (:mod:`cevns.labels`), or divided
-        by ``scale`` if given."""
+        (+, labelled ``best_label``), labelled for a legend.  Axes in the parameters' display units
+        (:mod:`cevns.labels`), or divided by ``scale`` if given.  ``zoom``: the frame on the region's extent padded
+        by a third on each side (within the grid), not the whole grid."""
         from .labels import channel_label, level_label
         from .labels import label as param_label
 
@@ -614,7 +732,11 @@ class ContourResult:
                    linestyles=ls)
         ax.plot([], [], color=color, ls=ls,
                 label=label or f"{channel_label(self.channels)}, {level_label(self.cl)} C.L. ({self.dof} dof)")
-        ax.plot(self.best[0] / sc[0], self.best[1] / sc[1], "+", color=color)
+        ax.plot(self.best[0] / sc[0], self.best[1] / sc[1], "+", color=color, label=best_label)
+        for setlim, axis, span, s in zip((ax.set_xlim, ax.set_ylim), (self.x, self.y), self.extent().values(), sc):
+            if zoom and span is not None:  # an empty region keeps the grid's frame
+                pad = (span[1] - span[0]) / 3.0
+                setlim(max(float(axis[0]), span[0] - pad) / s, min(float(axis[-1]), span[1] + pad) / s)
         ax.set_xlabel(labs[0].axis_for(sc[0]))
         ax.set_ylabel(labs[1].axis_for(sc[1]))
         return ax

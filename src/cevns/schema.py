@@ -152,13 +152,31 @@ SCHEMA: Dict[str, Key] = {
             "nu_per_pot": pos("neutrinos per flavour per proton", "", hi=10.0, required=True),
             "distance_m": num("distance from the target", "m", lo=0.01, hi=1e8, required=True),
             "pot_mean_us": num("mean of the Gaussian proton-on-target trace", "us", 0.44, lo=-10.0, hi=10.0),
-            "pot_width_us": pos("width of the proton-on-target trace", "us", 0.15, hi=10.0)}})),
+            "pot_width_us": pos("width of the proton-on-target trace", "us", 0.15, hi=10.0)},
+        "solar-8b": {  # the Sun's 8B neutrinos (cevns.solar)
+            "flux_cm2_s": pos("total 8B flux at Earth", "cm^-2 s^-1", 5.25e6, hi=1e12),
+            "p_ee": num("nu_e survival probability at Earth", "", 0.317, lo=0.0, hi=1.0),
+            "mu_fraction": num("share of nu_mu among the oscillated (non-electron) neutrinos", "", 0.5, lo=0.0,
+                               hi=1.0)}})),
     "quenching": table("nuclear-recoil quenching", {}, required=True, variant=("model", "lindhard", {
         "lindhard": {"k": num("Lindhard k (eq. 16)", "", 0.162, lo=0.0, hi=1.0, lo_open=True)},
+        "fef": {}, "ybe": {},  # germanium models of Collar et al., PRD 103, 122003 (data/ge_quenching_fef_ybe.csv)
         "polynomial": {"coefficients": num_list("E_ee [MeV_ee] = sum_k c_k T^(k+1), T in MeV_nr", min_items=1,
                                                required=True)},
         "linear-qf": {"coefficients": num_list("QF = c0 + c1 T [keV_nr], E_ee = QF T", min_items=1,
-                                              required=True)}})),
+                                              required=True)},
+        "release-templates": {}})),  # a release's mono-energetic efficiencies ([templates])
+    "templates": table("a data release's templates (quenching 'release-templates', likelihood 'templates')", {
+        "efficiency_file": text("mono-energetic efficiencies: run, E_keVnr, tly, tqy, b00..b80", required=True),
+        "runs_file": text("runs: run, exposure_t_yr", required=True),
+        "bins_file": text("observed counts and AC, ER templates per bin [events / (t yr)]", required=True),
+        "neutron_file": text("neutron template per tly, tqy [events / (t yr)]", required=True),
+        "runs": Key("list", "the runs fitted", min_items=1, items=text(""), required=True),
+        "energy_step_keV": pos("recoil-energy step of the efficiencies (the sum's Delta E)", "keV_nr", 0.1, hi=10.0),
+        "year_days": pos("days in the exposures' year", "d", 365.25, hi=1000.0),
+        "ac_sigma": num("relative uncertainty of the accidental-coincidence background", "", 0.053, lo=0.0, hi=10.0),
+        "er_sigma": num("relative uncertainty of the electronic-recoil background", "", 0.5, lo=0.0, hi=10.0),
+        "neutron_sigma": num("relative uncertainty of the neutron background", "", 0.5, lo=0.0, hi=10.0)}),
     "resolution": table("energy resolution of a germanium detector (absent: off)", {
         "model": text("'fano': sigma^2 = sigma0^2 + F eps E; 'off': eq. 17 literally", default="off",
                       choices=("fano", "off")),
@@ -203,6 +221,8 @@ SCHEMA: Dict[str, Key] = {
                               "hi": text("upper bin edge [eV_ee]", default="bin_hi_eVee"),
                               "value": text("excess counts", default="value"),
                               "sigma": text("1 sigma error", default="sigma")}),
+                          "edges_unit": text("unit of the lo and hi columns", default="eVee",
+                                             choices=("eVee", "keVee")),
                           "units": text("'counts', or 'counts_per_kg' with normalisation_mass_kg", default="counts",
                                         choices=("counts", "counts_per_kg")),
                           "normalisation_mass_kg": pos("mass the values are normalised to (with units = "
@@ -213,11 +233,33 @@ SCHEMA: Dict[str, Key] = {
     "statistics": table("chi^2 of eq. 20", {
         "sigma_alpha": num("relative normalisation uncertainty sigma_alpha", "", 0.20, lo=0.0, hi=10.0)}),
     "likelihood": table("the statistic", {
-        "kind": text("'chi2' (eq. 20, reactor) or 'poisson' (counting, nuisances profiled)", default="chi2",
-                     choices=("chi2", "poisson")),
+        "kind": text("'chi2' (eq. 20, reactor), 'chi2-background' (a spectrum with [background_model], its terms "
+                     "profiled in closed form), 'poisson' (counting, nuisances profiled) or 'templates' (a data "
+                     "release's templates)", default="chi2",
+                     choices=("chi2", "chi2-background", "poisson", "templates")),
         "signal_sigma": num("relative uncertainty of the signal normalisation (poisson)", "", 0.0, lo=0.0,
                             hi=10.0),
         "shared": mapping("nuisances shared in joint fits {nuisance name = tag}", text(""))}),
+    "background_model": table("the fitted background of a 'chi2-background' spectrum: every term linear, profiled "
+                              "in closed form (cevns.background_chi2)", {
+        "constant": flag("a flat term", True),
+        "exponential_keV": pos("decay energy E0 of the exponential exp(-E/E0) (fixed; its shape varies through "
+                               "free E exp(-E/E0) and E^2 exp(-E/E0) terms)", "keV_ee", hi=1e3),
+        "exponential_order": Key("integer", "powers of E times the exponential (0: the exponential alone)",
+                                 default=2, lo=0, hi=4),
+        "peaks": tables("Gaussian peaks (one area per group; peaks of a group in fixed ratios)", table("", {
+            "name": text("peak name", required=True),
+            "energy_keV": pos("centre", "keV_ee", hi=1e3, required=True),
+            "sigma_keV": pos("Gaussian width", "keV_ee", hi=1e3, required=True),
+            "group": text("peaks of one group share one area (default: its own name)"),
+            "ratio": pos("area relative to the group's area parameter", "", 1.0, hi=1e6),
+            "shift": flag("free linear terms for a shift of centre and width of this group (first order)", False)}),
+                        min_items=1),
+        "priors": tables("Gaussian priors tying a group's area to another's", table("", {
+            "group": text("the constrained group", required=True),
+            "relative_to": text("the reference group", required=True),
+            "ratio": pos("expected area ratio group / relative_to", "", hi=1e6, required=True),
+            "sigma": pos("relative 1 sigma of that ratio", "", hi=10.0, required=True)}))}),
     "backgrounds": tables("backgrounds of a counting experiment (one entry each)", table("", {}, variant=(
         "kind", "", {
             "events": {**_BKG_COMMON, "file": _FILE, "columns": _EVENTS_COLS,
@@ -458,7 +500,9 @@ def _cross_checks(c: Dict[str, Any], text_: str = "") -> None:
         raise CevnsInputError(f"experiment file: [reactor] given but the source is {kind!r}")
     model = c["quenching"].get("model", "lindhard")
     counting = c.get("likelihood", {}).get("kind", "chi2") == "poisson"
-    if model == "lindhard":
+    if _template_checks(c, model):
+        return
+    if model in ("lindhard", "fef", "ybe"):
         for sec in ("exposure", "detectors"):
             if sec not in c:
                 raise CevnsInputError(f"experiment file: missing section [{sec}] (Lindhard quenching: a germanium "
@@ -504,12 +548,32 @@ def _cross_checks(c: Dict[str, Any], text_: str = "") -> None:
                                   f"'counts_per_kg' (values per kg), but units = {data.get('units', 'counts')!r}"
                                   f"{_line(text_, 'normalisation_mass_kg')}: remove normalisation_mass_kg, or set "
                                   "units = 'counts_per_kg'")
+    if ("background_model" in c) != (c.get("likelihood", {}).get("kind") == "chi2-background"):
+        raise CevnsInputError("experiment file: [background_model] and [likelihood] kind = 'chi2-background' go "
+                              "together")
     if not counting and ("backgrounds" in c or "signal_shapes" in c):
         raise CevnsInputError("experiment file: [[backgrounds]] and [[signal_shapes]] belong to a Poisson "
                               "counting experiment")
     if c.get("likelihood", {}).get("shared") and not counting:
         raise CevnsInputError("experiment file: [likelihood] shared nuisances need a Poisson likelihood (a chi^2 "
                               "experiment's normalisation is minimised analytically, on its own)")
+
+
+def _template_checks(c: Dict[str, Any], model: str) -> bool:
+    """A release-template experiment (XENONnT): [templates], quenching 'release-templates' and likelihood
+    'templates' go together, without the sections of the other kinds.  True if it is one (checked)."""
+    kind = c.get("likelihood", {}).get("kind", "chi2")
+    parts = ("templates" in c, model == "release-templates", kind == "templates")
+    if not any(parts):
+        return False
+    if not all(parts):
+        raise CevnsInputError("experiment file: [templates], [quenching] model = 'release-templates' and [likelihood] "
+                              "kind = 'templates' go together (a release's templates)")
+    for sec in ("detectors", "detector", "exposure", "resolution", "binning", "data", "backgrounds", "signal_shapes"):
+        if sec in c:
+            raise CevnsInputError(f"experiment file: [{sec}] does not apply to a release-template experiment (its "
+                                  "data, backgrounds and response are the [templates] files)")
+    return True
 
 
 # --- exports ------------------------------------------------------------------------------------------------

@@ -31,11 +31,13 @@ CHANNEL_STYLE: Dict[str, Dict[str, Any]] = {
     "cevns+eves": {"color": OKABE_ITO["vermillion"], "ls": "-"},
 }
 
-#: one fixed colour, line style and marker per data set (COHERENT and the combination: declared for later)
+#: one fixed colour, line style and marker per data set and the combination
 DATASET_STYLE: Dict[str, Dict[str, Any]] = {
     "conus-plus": {"color": OKABE_ITO["black"], "ls": "-", "marker": "o"},
     "coherent-csi": {"color": OKABE_ITO["orange"], "ls": "-.", "marker": "s"},
     "coherent-lar": {"color": OKABE_ITO["sky"], "ls": (0, (5, 1.5, 1, 1.5, 1, 1.5)), "marker": "D"},
+    "dresden-ii": {"color": OKABE_ITO["blue"], "ls": "--", "marker": "^"},
+    "xenonnt-8b": {"color": OKABE_ITO["vermillion"], "ls": ":", "marker": "v"},
     "combined": {"color": OKABE_ITO["purple"], "ls": "-", "marker": "*"},
 }
 
@@ -51,7 +53,8 @@ def channel_style(channels: str) -> Dict[str, Any]:
 
 
 def dataset_style(name: str) -> Dict[str, Any]:
-    """Colour, line style and marker of a data set (``conus-plus``, ``coherent-csi``, ``coherent-lar``, ``combined``)."""
+    """Colour, line style and marker of a data set (``conus-plus``, ``coherent-csi``, ``coherent-lar``,
+    ``dresden-ii``, ``xenonnt-8b``, ``combined``)."""
     return dict(DATASET_STYLE.get(name, {}))
 
 
@@ -190,3 +193,25 @@ def save(fig, base: Union[str, Path], exts: Sequence[str] = ("png", "pdf")) -> N
                 write(ext)
         finally:
             fig.set_layout_engine(engine)
+
+
+def symlog_axis(ax, reach: float, linthresh: float = 1.0) -> str:
+    """A symmetric-log x axis out to beyond +-``reach`` (every bar inside the frame): linear within +-``linthresh``,
+    that band shaded light grey, ticks at 0, +-``linthresh`` and at most two further signed powers of ten a side;
+    returns the note an axis label should carry, so a reader knows what the band means."""
+    import numpy as np
+
+    ax.set_xscale("symlog", linthresh=linthresh)
+    top = max(int(np.ceil(np.log10(max(reach / linthresh, 1.0)) + 0.05)), 1)
+    step = top if top <= 3 else int(np.ceil(top / 2))  # at most three signed ticks a side: labels never collide
+    powers = sorted(set(range(0, top + 1, step)) | {top})
+    lim = linthresh * 10.0 ** (top + 0.35)
+    ax.set_xlim(-lim, lim)
+    ticks = [-linthresh * 10.0 ** k for k in reversed(powers)] + [0.0] + [linthresh * 10.0 ** k for k in powers]
+    exps = [int(round(np.log10(abs(t)))) if t else None for t in ticks]
+    names = [("$-" if t < 0 else "$") + ("0" if e is None else "1" if e == 0 else f"10^{{{e}}}") + "$"
+             for t, e in zip(ticks, exps)]
+    ax.set_xticks(ticks, names)
+    ax.set_xticks([], minor=True)
+    ax.axvspan(-linthresh, linthresh, color="0.93", lw=0, zorder=0)
+    return f"log scale beyond $\\pm${linthresh:g}, linear in the grey band"

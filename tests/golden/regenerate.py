@@ -21,6 +21,8 @@ RESULTS_FILE = HERE / "conus_plus_results.json"
 PREDICTION_FILE = HERE / "conus_plus_sm_prediction.json"
 GLOBAL_FILE = HERE / "global_results.json"
 COHERENT_FILE = HERE / "coherent_sm_predictions.json"
+DRESDEN_FILE = HERE / "dresden_ii_results.json"
+XENONNT_FILE = HERE / "xenonnt_results.json"
 #: the global study as the tests run it (tests/test_global.py): 5 masses per exclusion, 11x11 region grids.  Every
 #: number but the mediator curves' mass sampling and the region grids' resolution is the full study's.
 GLOBAL_SIZE = {"n_masses": 5, "n_grid": 11}
@@ -73,6 +75,40 @@ def coherent_predictions() -> Dict[str, Any]:
     return out
 
 
+def dresden_results() -> Dict[str, Any]:
+    """dresden-ii-2022: its per-bin SM prediction (Fef) and the quenching study's numbers (CONUS+ and Dresden-II under
+    each germanium quenching model and with k scanned; without COHERENT CsI)."""
+    import cevns
+    from cevns.study_quenching import run_quenching
+
+    d = cevns.load_experiment("dresden-ii-2022").predict().to_dict()
+    study = {k: v for k, v in run_quenching(with_csi=False)["results"].items() if k != "version"}
+    return _clean({"prediction": {k: d[k] for k in ("cevns", "eves", "total_cevns", "total_eves")}, "quenching": study})
+
+
+def xenonnt_results() -> Dict[str, Any]:
+    """The key results of xenonnt-8b-2026 (issue 25): SM signal and backgrounds per run, the 8B flux fits (SR0+SR1 and
+    all runs), sin2w, vector NSI, magnetic moments, q_ee, r2_ee and the mediator limits from all runs (CEvNS)."""
+    import cevns
+    from cevns.solar_fit import flux_fit
+
+    e = cevns.load_experiment("xenonnt-8b-2026")
+    p = e.predict()
+    runs = {name: {"cevns": float(p.cevns[sl].sum()), "background": float(p.background[sl].sum())}
+            for name, sl in zip(e.response.runs, e.response.run_slices())}
+    out: Dict[str, Any] = {"runs": runs, "flux_sr0_sr1": flux_fit(e.replace(runs=["sr0", "sr1"])),
+                           "flux_all": flux_fit(e)}
+    for param in ("sin2w", "eps_ee_uV", "eps_ee_dV", "eps_mumu_uV"):
+        r = e.fit(param, "cevns")
+        out[param] = {"best": r.best, "intervals": r.intervals}
+    for param in ("mu_nu", "mu_nu_e", "q_ee", "r2_ee"):
+        out[param] = e.limit(param, 0.9, "cevns").intervals
+    for model in ("scalar", "vector-bl"):
+        x = e.exclusion(model, "cevns", masses=[0.1, 10.0, 1000.0])
+        out[model] = x.to_dict()
+    return _clean(out)
+
+
 def dump(obj: Any, path: Path) -> None:
     text = json.dumps(obj, indent=1, sort_keys=True, allow_nan=True)
     json.loads(text)  # round trip
@@ -92,7 +128,8 @@ DEFAULT_RTOL = 1e-4
 TIGHT = ("prediction/", "coherent/", "results/sm_prediction/", "results/data/", "results/inputs/", "results/conventions/",
          "results/sin2w/", "results/mu_nu/", "results/q_", "results/r2_", "results/scalar/", "results/vector_bl/",
          "sensitivity/", "mediator_choices/", "results/coherent_sin2w/",
-         "global/sin2w/", "global/limits/", "global/mediators/", "global/unshared/", "global/crossover/")
+         "global/sin2w/", "global/limits/", "global/mediators/", "global/unshared/", "global/crossover/",
+         "xenonnt/runs/", "dresden/")
 
 
 #: Exceptions, measured: none.  (Regenerated after issue 14 and the COHERENT work: r2_ee's edges moved by
@@ -189,8 +226,10 @@ def main() -> None:
 
     run = run_all()
     new = {"results": results_from_run(run), "prediction": prediction(cevns.load_experiment("conus-plus")),
-           "global": global_results(run_global(**GLOBAL_SIZE)), "coherent": coherent_predictions()}
-    files = {"results": RESULTS_FILE, "prediction": PREDICTION_FILE, "global": GLOBAL_FILE, "coherent": COHERENT_FILE}
+           "global": global_results(run_global(**GLOBAL_SIZE)), "coherent": coherent_predictions(),
+           "xenonnt": xenonnt_results(), "dresden": dresden_results()}
+    files = {"results": RESULTS_FILE, "prediction": PREDICTION_FILE, "global": GLOBAL_FILE, "coherent": COHERENT_FILE,
+             "xenonnt": XENONNT_FILE, "dresden": DRESDEN_FILE}
     if args.check:
         old = {k: load(f) if f.exists() else None for k, f in files.items()}
         bad = []
