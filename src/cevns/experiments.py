@@ -614,22 +614,30 @@ class JointExperiment(_Analyses):
 
     def _build_statistic(self) -> Any:
         stats = [e.chi2_function() for e in self.parts]
-        tags = [e.shared_nuisances for e in self.parts]
-        counting = [i for i, e in enumerate(self.parts) if e.counting_experiment]
-        seen: Dict[str, int] = {}
-        for i in counting:
-            for t in set(tags[i].values()):
-                seen[t] = seen.get(t, 0) + 1
-        if not any(n > 1 for n in seen.values()):
+        components = self.sharing_components()
+        if all(len(c) == 1 for c in components):
             return JointChi2(stats)
         from .poisson import PoissonLikelihood
 
+        tags = [e.shared_nuisances for e in self.parts]
         edges = np.cumsum([0] + [e.data.counts.size for e in self.parts])
         idx = [np.arange(edges[i], edges[i + 1]) for i in range(len(self.parts))]
-        merged = PoissonLikelihood.combine([stats[i] for i in counting], [tags[i] for i in counting])
-        groups = [(stats[i], idx[i]) for i in range(len(self.parts)) if i not in counting]
-        groups.append((merged, np.concatenate([idx[i] for i in counting])))
+        groups = []
+        for c in components:  # a part that shares nothing stays alone: its nuisances never enter another's Newton step
+            st = stats[c[0]] if len(c) == 1 else PoissonLikelihood.combine([stats[i] for i in c], [tags[i] for i in c])
+            groups.append((st, np.concatenate([idx[i] for i in c])))
         return Grouped(groups, int(edges[-1]))
+
+    def sharing_components(self) -> List[List[int]]:
+        """The parts in groups profiled together: counting parts linked by a shared nuisance tag (directly or
+        through another part); every other part alone."""
+        tags = [set(e.shared_nuisances.values()) if e.counting_experiment else set() for e in self.parts]
+        components: List[List[int]] = []
+        for i in range(len(self.parts)):
+            linked = [c for c in components if any(tags[i] & tags[j] for j in c)]
+            merged = sorted({j for c in linked for j in c} | {i})
+            components = [c for c in components if c not in linked] + [merged]
+        return sorted(components)
 
     def shared_nuisances(self) -> Dict[str, List[str]]:
         """Nuisances profiled jointly across parts: tag -> the parts (by name) that share it."""

@@ -219,12 +219,13 @@ def _contributions(joint, sin2w_best: float) -> List[Dict[str, Any]]:
             row["kind"] = "chi^2 (eq. 20)"
             row["pulls"] = {"alpha / sigma_alpha": float(own.alpha_hat(s) / e.sigma_alpha) if e.sigma_alpha else 0.0}
         out.append(row)
-    shared = getattr(stat, "groups", None)
-    if shared:  # the jointly profiled counting parts: their pulls with the shared nuisance
-        st, ix = shared[-1]
-        out.append({"experiment": " + ".join(e.name for e in joint.parts if e.counting_experiment) + " (profiled together)",
-                    "bins": int(ix.size), "statistic_alone": float(st(pred_all[ix])), "kind": "-2 ln lambda (Poisson)",
-                    "pulls": st.pulls(pred_all[ix])})
+    groups = getattr(stat, "groups", None)
+    if groups:  # the counting parts profiled together (a shared nuisance): their pulls with it
+        for (st, ix), members in zip(groups, joint.sharing_components()):
+            if len(members) > 1:
+                out.append({"experiment": " + ".join(joint.parts[i].name for i in members) + " (profiled together)",
+                            "bins": int(ix.size), "statistic_alone": float(st(pred_all[ix])),
+                            "kind": "-2 ln lambda (Poisson)", "pulls": st.pulls(pred_all[ix])})
     out.append({"experiment": "total", "bins": int(edges[-1]), "statistic_alone": float(stat(pred_all)), "kind": "",
                 "pulls": {}})
     return out
