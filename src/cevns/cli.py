@@ -227,7 +227,10 @@ def _experiment(args):
     if k_sigma is not None:
         from .quenching_nuisance import KProfiled
 
-        if len(names) != 1 or not isinstance(k_sigma, float):
+        if not isinstance(k_sigma, float):
+            raise CevnsInputError(f"k_sigma must be a number (the prior width of the Lindhard k, e.g. --input "
+                                  f"k_sigma=0.004), got {k_sigma!r}")
+        if len(names) != 1:
             raise CevnsInputError("k_sigma (the Lindhard k profiled with a Gaussian prior of this width, e.g. "
                                   "--input k_sigma=0.004) applies to one germanium experiment")
         return KProfiled(load_experiment(names[0], **overrides), k_sigma)
@@ -304,6 +307,7 @@ def cmd_predict(args) -> int:
     out: List[Dict[str, Any]] = []
     units: Dict[str, str] = {}
     parts = getattr(joint, "parts", [joint])
+    _check_targets(model, params, parts)
     preds = [exp.predict(model) for exp in parts]
     check_parameters(model, parts, preds)
     for exp, pred in zip(parts, preds):
@@ -343,6 +347,19 @@ def cmd_predict(args) -> int:
     if args.plot:
         _plot_predictions(getattr(joint, "parts", [joint]), model, args.plot)
     return 0
+
+
+def _check_targets(model, params: Dict[str, Any], parts) -> None:
+    """A --set of a parameter acting on elements none of the experiments holds (rn_Xe on CsI) changes nothing: refused,
+    as `fit --fix` refuses it."""
+    from .nuclei import element_of
+
+    held = {element_of(Z) for exp in parts for Z in exp.target.elements}
+    for name in params:
+        els = getattr(type(model).parameter_table.get(name) and type(model).parameter(name), "elements", ())
+        if els and not held & set(els):
+            raise CevnsInputError(f"no experiment here has {' or '.join(els)} in its target ({', '.join(sorted(held))})"
+                                  f": --set {name} changes nothing")
 
 
 def _predict_parameters(args) -> Dict[str, Any]:
