@@ -142,3 +142,14 @@ def test_a_radius_of_an_element_present_is_still_set():
     m = cevns.get_model("neutron-radius", rn_Cs=5.5)
     csi = cevns.load_experiment("coherent-csi-2021")
     assert csi.predict(m).cevns.sum() != csi.predict(cevns.get_model("neutron-radius")).cevns.sum()
+
+
+def test_a_signal_shape_by_key_without_plus_is_refused(tmp_path):
+    """Found by the fuzzing: a [[signal_shapes]] entry with key and minus but no plus was a TypeError."""
+    toml = _copy(tmp_path, "coherent_lar_2020")
+    text = toml.read_text()
+    i = text.index('key = "quenching.coefficients"')
+    j = text.index("plus", i)
+    k = text.index("\n", j)
+    toml.write_text(text[:j] + "# " + text[j:k] + text[k:])
+    _refused(toml, r"needs plus = the \+1 sigma value")

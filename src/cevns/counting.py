@@ -337,7 +337,9 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
             key = sh.get("key")
             if key not in ("quenching.coefficients", "detector.efficiency"):
                 raise CevnsInputError(f"{what}: key must be 'quenching.coefficients' or 'detector.efficiency'")
-            plus = _signal_variant(exp, key, sh.get("plus"))
+            if "plus" not in sh:  # the +1 sigma value is the variation; a -1 sigma one alone has no partner
+                raise CevnsInputError(f"{what} ({key}): needs plus = the +1 sigma value (minus is optional)")
+            plus = _signal_variant(exp, key, sh["plus"])
             minus = _signal_variant(exp, key, sh["minus"]) if "minus" in sh else None
             diff = 0.5 * (plus - minus) if minus is not None else plus - nominal
             rel = np.where(nominal > 0, diff / safe, 0.0)
