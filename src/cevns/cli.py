@@ -671,7 +671,7 @@ def cmd_figures(args) -> int:
 
 def cmd_reproduce(args) -> int:
     """`cevns reproduce [paper|global] [EXPERIMENT] [inputs]`.  The paper study runs on one reactor experiment
-    (default conus-plus) with the same input options as `fit`; the global study runs the three built-in data sets
+    (default conus-plus) with the same input options as `fit`; the global study runs the five built-in data sets
     with their default inputs (experiments and input options are refused there: its report compares those
     data sets as published, and changed inputs belong to a joint `cevns fit`)."""
     from pathlib import Path
@@ -693,7 +693,9 @@ def cmd_reproduce(args) -> int:
         if args.sin2w_points is not None:
             raise CevnsInputError("--sin2w-points belongs to the paper study (its Fig. 3)")
         if names or given:
-            raise CevnsInputError("the global study runs conus-plus, coherent-csi-2021 and coherent-lar-2020 with their "
+            from .global_study import DATASETS
+
+            raise CevnsInputError(f"the global study runs {', '.join(n for n, _, _ in DATASETS)} with their "
                                   f"default inputs; {', '.join(names + given)} apply to the paper study "
                                   "(`cevns reproduce [EXPERIMENT] --k ...`) or to a joint `cevns fit`")
         from .global_study import reproduce_global
@@ -929,7 +931,8 @@ def _add_reproduce_command(sub) -> None:
                         "figures.  'paper' (default): the reference paper on the embedded CONUS+ data, or on another "
                         "reactor experiment and with changed inputs (the options of `fit`; the report's header then "
                         "lists every input that differs from the default, and the comparison with the paper is not "
-                        "like for like).  'global': CONUS+, COHERENT CsI and LAr alone and combined, flavour by "
+                        "like for like).  'global': CONUS+, COHERENT CsI and LAr, Dresden-II and XENONnT 8B alone and "
+                        "combined, flavour by "
                         "flavour, with their default inputs (experiments and input options are refused).")
     sp.add_argument("study", nargs="?", default="paper",
                     help="paper (default), global or quenching; a built-in experiment or TOML file here runs the paper "

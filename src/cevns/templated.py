@@ -69,7 +69,8 @@ def _table(path: str, mtime_ns: int, size: int) -> Tuple[Tuple[str, ...], Tuple[
 def read_release_table(path: Path, need: Tuple[str, ...]) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
     """(run names per row, {column: values}) of a converted release table; ``need`` are required columns."""
     if not path.is_file():
-        raise CevnsInputError(f"[templates] file {str(path)!r} not found")
+        raise CevnsInputError(f"[templates] file {str(path)!r} " + ("is not a regular file" if path.exists()
+                                                                       else "not found"))
     st = path.stat()
     header, runs, num = _table(str(path), st.st_mtime_ns, st.st_size)
     missing = [c for c in need if c not in header]
