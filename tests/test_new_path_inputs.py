@@ -153,3 +153,17 @@ def test_a_signal_shape_by_key_without_plus_is_refused(tmp_path):
     k = text.index("\n", j)
     toml.write_text(text[:j] + "# " + text[j:k] + text[k:])
     _refused(toml, r"needs plus = the \+1 sigma value")
+
+
+def test_reproduce_global_names_the_five_data_sets_it_runs(capsys, tmp_path):
+    from cevns.global_study import DATASETS
+
+    assert main(["reproduce", "global", "xenonnt-8b-2026", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert len(DATASETS) == 5 and all(n in err for n, _, _ in DATASETS), err
+
+
+def test_a_templates_file_that_is_a_folder(tmp_path):
+    toml = _copy(tmp_path, XE)
+    _edit(toml, 'bins_file = "xenonnt_8b_2026_bins.csv"', 'bins_file = "."')
+    _refused(toml, "is not a regular file")
