@@ -257,6 +257,8 @@ MAY_SUCCEED = {
     "cli-exclusion-model-scalar-cl-0.9999999",
     # EvES in CsI exists since the physics merge (Cs and I binding): an EvES-only fit of CsI is a valid input now
     "cli-fit-coherent-csi-2021-param-mu_nu-channels-eves",
+    # --force into a folder that does not exist yet is an ordinary run
+    "rq-reproduce-quenching-force",
 }
 
 POINTS_HEADER = "label,Q_GeV,value,err_plus,err_minus,scheme,reference\n"
@@ -307,6 +309,261 @@ def coherent_meaning_cases(add: Callable[..., None], E: List[str]) -> None:
         with_csv(LAR, lar_table, first_cell("32.5")))
     add("lar-row-twice", T, "COHERENT LAr: a table row repeated", E, with_csv(LAR, lar_table, lambda r: r + r[:1]))
     add("lar-cell-missing", T, "COHERENT LAr: a table cell missing", E, with_csv(LAR, lar_table, lambda r: r[1:]))
+
+
+# --- the paths added with XENONnT 8B, Dresden-II, neutron radii and reproduce quenching ---------------------------
+
+XENON, DRESDEN = "xenonnt_8b_2026.toml", "dresden_ii_2022.toml"
+
+
+def packaged_set(which: str, *edits: Callable[[str], str], csv: Optional[Dict[str, Callable[[List[str]], List[str]]]]
+                 = None) -> Dict[str, Content]:
+    """The packaged experiment ``which`` (XENON or DRESDEN) as exp.toml with ``edits`` applied, beside copies of its
+    data files (those sharing its stem); ``csv`` maps a data file's name to a change of its data rows (a ``.gz``
+    file is read and written compressed)."""
+    import gzip
+
+    stem = which[:-len(".toml")]
+
+    def make() -> bytes:
+        text = packaged(which)
+        for e in edits:
+            text = e(text)
+        return text.encode()
+    files: Dict[str, Content] = {"exp.toml": make}
+    for p in DATA.glob(stem + "_*"):
+        files[p.name] = (lambda q=p: q.read_bytes())
+    for name, change in (csv or {}).items():
+        def make_csv(name: str = name, change: Callable[[List[str]], List[str]] = change) -> bytes:
+            raw = (DATA / name).read_bytes()
+            gz = name.endswith(".gz")
+            head, header, rows = csv_rows((gzip.decompress(raw) if gz else raw).decode("utf-8").splitlines())
+            out = ("\n".join(head + [header] + change(rows)) + "\n").encode()
+            return gzip.compress(out, mtime=0) if gz else out
+        files[name] = make_csv
+    return files
+
+
+def cell(row: int, col: int, value: str) -> Callable[[List[str]], List[str]]:
+    return set_cell(row, col, value)
+
+
+def drop_column(col: int) -> Callable[[List[str]], str]:
+    """A CSV without its column ``col`` (header and rows)."""
+    def make(lines: List[str]) -> str:
+        return "\n".join(ln if ln.startswith("#") else ",".join(c for i, c in enumerate(ln.split(",")) if i != col)
+                         for ln in lines) + "\n"
+    return make
+
+
+def new_path_cases(add: Callable[..., None], E: List[str]) -> None:
+    """XENONnT 8B (templates), Dresden-II (chi^2 with a background model), neutron radii, reproduce quenching."""
+    X = "XENONnT 8B file"
+    bins, runs, mono, neut = ("xenonnt_8b_2026_bins.csv", "xenonnt_8b_2026_runs.csv", "xenonnt_8b_2026_mono.csv.gz",
+                              "xenonnt_8b_2026_neutron.csv")
+    for key, val, sec in [("kind", '"solar-7be"', "source"), ("kind", '["solar-8b"]', "source"),
+                          ("kind", "{ a = 1 }", "source"), ("flux_cm2_s", "-5.25e6", "source"),
+                          ("flux_cm2_s", "0", "source"), ("flux_cm2_s", "nan", "source"),
+                          ("flux_cm2_s", "inf", "source"), ("flux_cm2_s", "1e308", "source"),
+                          ("flux_cm2_s", '"5.25e6"', "source"), ("p_ee", "1.5", "source"), ("p_ee", "-0.1", "source"),
+                          ("p_ee", "nan", "source"), ("mu_fraction", "2", "source"), ("mu_fraction", "-1", "source"),
+                          ("model", '"release-template"', "quenching"), ("model", '["release-templates"]', "quenching"),
+                          ("model", '"lindhard"', "quenching"),
+                          ("element", '"Ge"', "target"), ("form_factor", '"gauss"', "target"),
+                          ("runs", "[]", "templates"), ("runs", '["sr0", "sr9"]', "templates"),
+                          ("runs", '["sr0", "sr0"]', "templates"), ("runs", '"sr0"', "templates"),
+                          ("runs", "[0, 1]", "templates"),
+                          ("energy_step_keV", "0", "templates"), ("energy_step_keV", "-0.1", "templates"),
+                          ("energy_step_keV", "nan", "templates"), ("energy_step_keV", "7", "templates"),
+                          ("year_days", "0", "templates"), ("year_days", "365.25e300", "templates"),
+                          ("ac_sigma", "-0.05", "templates"), ("er_sigma", "nan", "templates"),
+                          ("neutron_sigma", "inf", "templates"), ("neutron_sigma", '"half"', "templates"),
+                          ("efficiency_file", '"nope.csv.gz"', "templates"), ("efficiency_file", "3", "templates"),
+                          ("bins_file", '"."', "templates"), ("runs_file", '"/dev/zero"', "templates"),
+                          ("kind", '"template"', "likelihood"), ("kind", '["templates"]', "likelihood"),
+                          ("signal_sigma", "-0.038", "likelihood"), ("signal_sigma", "nan", "likelihood")]:
+        add(f"xe-{key}-{slug(val)}" + ("-list" if val.startswith("[") else ""), X, f"XENONnT 8B: `{key} = {val}` in `[{sec}]`", E,
+            packaged_set(XENON, edit(key, val, sec)))
+    add("xe-unknown-templates-key", X, "XENONnT 8B: unknown key `energy_stp_keV = 0.1` in `[templates]`", E,
+        packaged_set(XENON, lambda t: add_line(t, "templates", "energy_stp_keV = 0.1")))
+    add("xe-unknown-source-key", X, "XENONnT 8B: unknown key `flux = 5e6` in `[source]`", E,
+        packaged_set(XENON, lambda t: add_line(t, "source", "flux = 5e6")))
+    add("xe-no-templates", X, "XENONnT 8B: section `[templates]` missing", E,
+        packaged_set(XENON, lambda t: drop_section(t, "templates")))
+    add("xe-no-likelihood", X, "XENONnT 8B: section `[likelihood]` missing", E,
+        packaged_set(XENON, lambda t: drop_section(t, "likelihood")))
+    add("xe-templates-with-chi2", X, 'XENONnT 8B: `[likelihood] kind = "chi2-background"` with templates', E,
+        packaged_set(XENON, edit("kind", '"chi2-background"', "likelihood")))
+    # data files
+    add("xe-bins-negative-ac", X, "XENONnT 8B bins: an AC template cell of -0.08", E,
+        packaged_set(XENON, csv={bins: cell(0, 7, "-0.08")}))
+    add("xe-bins-nan-er", X, "XENONnT 8B bins: an ER template cell `nan`", E,
+        packaged_set(XENON, csv={bins: cell(3, 8, "nan")}))
+    add("xe-bins-huge-ac", X, "XENONnT 8B bins: an AC template cell of 1e300", E,
+        packaged_set(XENON, csv={bins: cell(5, 7, "1e300")}))
+    add("xe-bins-inf-ac", X, "XENONnT 8B bins: an AC template cell `inf`", E,
+        packaged_set(XENON, csv={bins: cell(5, 7, "inf")}))
+    add("xe-bins-negative-count", X, "XENONnT 8B bins: an observed count of -1", E,
+        packaged_set(XENON, csv={bins: cell(0, 6, "-1")}))
+    add("xe-bins-fractional-count", X, "XENONnT 8B bins: an observed count of 0.5", E,
+        packaged_set(XENON, csv={bins: cell(0, 6, "0.5")}))
+    add("xe-bins-row-twice", X, "XENONnT 8B bins: a row repeated", E,
+        packaged_set(XENON, csv={bins: lambda r: r[:1] + r}))
+    add("xe-bins-row-missing", X, "XENONnT 8B bins: a row missing", E, packaged_set(XENON, csv={bins: lambda r: r[1:]}))
+    add("xe-bins-empty", X, "XENONnT 8B bins: only a header", E, packaged_set(XENON, csv={bins: lambda r: []}))
+    add("xe-bins-unknown-run", X, "XENONnT 8B bins: a row of run `sr7`", E,
+        packaged_set(XENON, csv={bins: lambda r: r + ["sr7" + r[0][3:]]}))
+    add("xe-bins-no-observed", X, "XENONnT 8B bins: column `observed` missing", E,
+        {**packaged_set(XENON), bins: lambda: drop_column(6)((DATA / bins).read_text(encoding="utf-8").splitlines())
+         .encode()})
+    add("xe-runs-negative-exposure", X, "XENONnT 8B runs: exposure -1.17 t yr", E,
+        packaged_set(XENON, csv={runs: cell(0, 1, "-1.174398")}))
+    add("xe-runs-zero-exposure", X, "XENONnT 8B runs: exposure 0", E, packaged_set(XENON, csv={runs: cell(0, 1, "0")}))
+    add("xe-runs-nan-exposure", X, "XENONnT 8B runs: exposure `nan`", E,
+        packaged_set(XENON, csv={runs: cell(1, 1, "nan")}))
+    add("xe-runs-events-disagree", X, "XENONnT 8B runs: `events = 99` for sr0 (the bins hold 9)", E,
+        packaged_set(XENON, csv={runs: cell(0, 2, "99")}))
+    add("xe-runs-run-twice", X, "XENONnT 8B runs: run sr0 listed twice", E,
+        packaged_set(XENON, csv={runs: lambda r: r + r[:1]}))
+    add("xe-runs-run-missing", X, "XENONnT 8B runs: run sr2 missing (still in `runs`)", E,
+        packaged_set(XENON, csv={runs: lambda r: r[:2]}))
+    add("xe-mono-negative", X, "XENONnT 8B efficiencies: a template cell of -0.5", E,
+        packaged_set(XENON, csv={mono: cell(10, 10, "-0.5")}))
+    add("xe-mono-nan", X, "XENONnT 8B efficiencies: a template cell `nan`", E,
+        packaged_set(XENON, csv={mono: cell(10, 10, "nan")}))
+    add("xe-mono-above-1", X, "XENONnT 8B efficiencies: a cell of 7 (an efficiency above 1)", E,
+        packaged_set(XENON, csv={mono: cell(10, 10, "7")}))
+    add("xe-mono-row-missing", X, "XENONnT 8B efficiencies: a row missing", E,
+        packaged_set(XENON, csv={mono: lambda r: r[1:]}))
+    add("xe-mono-row-twice", X, "XENONnT 8B efficiencies: a row repeated", E,
+        packaged_set(XENON, csv={mono: lambda r: r[:1] + r}))
+    add("xe-neutron-negative", X, "XENONnT 8B neutron template: a cell of -1", E,
+        packaged_set(XENON, csv={neut: cell(0, 5, "-1")}))
+    add("xe-neutron-inf", X, "XENONnT 8B neutron template: a cell `inf`", E,
+        packaged_set(XENON, csv={neut: cell(0, 5, "inf")}))
+    add("xe-neutron-row-twice", X, "XENONnT 8B neutron template: a row repeated", E,
+        packaged_set(XENON, csv={neut: lambda r: r[:1] + r}))
+    XE = ["xenonnt-8b-2026"]
+    for argv in (["predict", *XE, "--input", "runs=[]"], ["predict", *XE, "--input", 'runs=["sr9"]'],
+                 ["predict", *XE, "--input", 'runs=["sr0","sr0"]'], ["predict", *XE, "--input", "runs=sr0"],
+                 ["predict", *XE, "--input", "runs=3"], ["predict", *XE, "--input", "p_ee=2"],
+                 ["predict", *XE, "--input", "p_ee=nan"], ["predict", *XE, "--input", "flux_cm2_s=-1"],
+                 ["predict", *XE, "--input", "flux_cm2_s=0"], ["predict", *XE, "--input", "flux_cm2_s=inf"],
+                 ["predict", *XE, "--input", "mu_fraction=1.5"], ["predict", *XE, "--input", "er_sigma=-1"],
+                 ["predict", *XE, "--input", "signal_sigma=nan"], ["predict", *XE, "--input", "k=0.2"],
+                 ["predict", *XE, "--input", "quenching=fef"], ["predict", *XE, "--input", "thermal_power_GW=3"],
+                 ["predict", *XE, "--exposure", "5"], ["fit", *XE, "--param", "rn_Cs"],
+                 ["fit", *XE, "--param", "rn_Xe", "--fix", "rn_Xe=-3"]):
+        _cli(add, "xe-cli-", X, argv)
+
+    D = "Dresden-II file"
+    for key, val, sec in [("model", '"FEF"', "quenching"), ("model", '["fef"]', "quenching"),
+                          ("model", "3", "quenching"), ("model", '"release-templates"', "quenching"),
+                          ("kind", '"chi2-bkg"', "likelihood"), ("kind", '{ x = 1 }', "likelihood"),
+                          ("edges_unit", '"MeV"', "data"), ("edges_unit", '"eVee"', "data"),
+                          ("edges_unit", '["keVee"]', "data"),
+                          ("total_kg_day", "-2.924", "exposure"), ("total_kg_day", "nan", "exposure"),
+                          ("constant", '"yes"', "background_model"), ("exponential_keV", "0", "background_model"),
+                          ("exponential_keV", "-0.24", "background_model"),
+                          ("exponential_keV", "nan", "background_model"), ("exponential_order", "-1", "background_model"),
+                          ("exponential_order", "1.5", "background_model"),
+                          ("exponential_order", "100", "background_model"),
+                          ("sigma_keV", "0", "background_model.peaks"), ("sigma_keV", "-0.07", "background_model.peaks"),
+                          ("sigma_keV", "nan", "background_model.peaks"), ("energy_keV", "inf", "background_model.peaks"),
+                          ("energy_keV", "-1.29", "background_model.peaks"),
+                          ("energy_keV", "50", "background_model.peaks"), ("name", "7", "background_model.peaks"),
+                          ("shift", '"yes"', "background_model.peaks"),
+                          ("group", '"Q"', "background_model.priors"), ("relative_to", '"Z"', "background_model.priors"),
+                          ("ratio", "-0.16", "background_model.priors"), ("ratio", "nan", "background_model.priors"),
+                          ("sigma", "0", "background_model.priors"), ("sigma", "-0.03", "background_model.priors"),
+                          ("sigma0_eV", "0", "resolution"), ("fano", "nan", "resolution")]:
+        add(f"dr-{key}-{slug(val)}-{slug(sec)}" + ("-list" if val.startswith("[") else ""), D,
+            f"Dresden-II: `{key} = {val}` in `[{sec}]`", E,
+            packaged_set(DRESDEN, edit(key, val, sec)))
+    add("dr-peak-unknown-key", D, "Dresden-II: unknown key `widht_keV = 0.07` in a peak", E,
+        packaged_set(DRESDEN, lambda t: add_line(t, "background_model.peaks", "widht_keV = 0.07")))
+    add("dr-background-unknown-key", D, "Dresden-II: unknown key `exponetial_keV = 0.2` in `[background_model]`", E,
+        packaged_set(DRESDEN, lambda t: add_line(t, "background_model", "exponetial_keV = 0.2")))
+    add("dr-peaks-same-name", D, "Dresden-II: two peaks named L1", E,
+        packaged_set(DRESDEN, lambda t: t.replace('name = "L2"', 'name = "L1"')))
+    add("dr-peak-ratio-negative", D, "Dresden-II: peak L2 with `ratio = -0.008`", E,
+        packaged_set(DRESDEN, lambda t: t.replace("ratio = 0.008", "ratio = -0.008", 1)))
+    add("dr-no-background-model", D, "Dresden-II: `[background_model]` missing with `chi2-background`", E,
+        packaged_set(DRESDEN, lambda t: drop_section(drop_section(drop_section(t, "background_model.priors"),
+                                                                  "background_model.peaks"), "background_model")))
+    add("dr-background-model-with-chi2", D, 'Dresden-II: `[likelihood] kind = "chi2"` with a `[background_model]`', E,
+        packaged_set(DRESDEN, edit("kind", '"chi2"', "likelihood")))
+    sp = "dresden_ii_2022_spectra.csv"
+    add("dr-csv-row-twice", D, "Dresden-II spectrum: a row repeated", E, packaged_set(DRESDEN, csv={sp: lambda r: r[:1] + r}))
+    add("dr-csv-nan", D, "Dresden-II spectrum: a rate `nan`", E, packaged_set(DRESDEN, csv={sp: cell(4, 3, "nan")}))
+    add("dr-csv-zero-error", D, "Dresden-II spectrum: an error of 0", E, packaged_set(DRESDEN, csv={sp: cell(4, 4, "0")}))
+    add("dr-csv-header-only", D, "Dresden-II spectrum: only a header", E, packaged_set(DRESDEN, csv={sp: lambda r: []}))
+    add("dr-csv-edges-in-ev", D, "Dresden-II spectrum: edges in eV while `edges_unit = \"keVee\"`", E,
+        packaged_set(DRESDEN, csv={sp: lambda r: [",".join([c[0]] + [f"{float(x) * 1000:g}" for x in c[1:3]] + c[3:])
+                                                 for c in (x.split(",") for x in r)]}))
+    add("dr-csv-missing-column", D, "Dresden-II spectrum: column `rx_on_err` missing", E,
+        {**packaged_set(DRESDEN), sp: lambda: drop_column(4)((DATA / sp).read_text(encoding="utf-8").splitlines())
+         .encode()})
+    DR = ["dresden-ii-2022"]
+    for argv in (["predict", *DR, "--input", "quenching=FEF"], ["predict", *DR, "--input", "quenching=magic"],
+                 ["predict", *DR, "--input", "quenching=[1,2]"], ["predict", *DR, "--input", "quenching=0.2"],
+                 ["fit", *DR, "--param", "mu_nu", "--input", "k_sigma=-1"],
+                 ["fit", *DR, "--param", "mu_nu", "--input", "k_sigma=0"],
+                 ["fit", *DR, "--param", "mu_nu", "--input", "k_sigma=nan"],
+                 ["fit", *DR, "--param", "mu_nu", "--input", "k_sigma=inf"],
+                 ["fit", *DR, "--param", "mu_nu", "--input", "k_sigma=abc"],
+                 ["fit", *DR, "--param", "mu_nu", "--input", "k_sigma=1e300"],
+                 ["fit", "coherent-csi-2021", "--param", "mu_nu", "--input", "k_sigma=0.004"],
+                 ["fit", *DR, "conus-plus", "--param", "mu_nu", "--input", "k_sigma=0.004"],
+                 ["predict", *DR, "--input", "exposure_kg_day=-1"], ["predict", *DR, "--input", "exposure_kg_day=nan"],
+                 ["predict", *DR, "--exposure", "0"], ["predict", *DR, "--input", "quenching=fef", "--k", "0.2"],
+                 ["predict", *DR, "--input", "runs=[\"sr0\"]"],
+                 ["fit", *DR, "--param", "mu_nu", "--input", "quenching=lindhard", "--input", "k_sigma=-1"],
+                 ["fit", *DR, "--param", "mu_nu", "--input", "quenching=lindhard", "--input", "k_sigma=nan"],
+                 ["fit", *DR, "--param", "mu_nu", "--input", "quenching=lindhard", "--input", "k_sigma=inf"],
+                 ["fit", *DR, "--param", "mu_nu", "--input", "quenching=lindhard", "--input", "k_sigma=0.5"],
+                 ["fit", "conus-plus", "--param", "mu_nu", "--input", "k_sigma=1e300"],
+                 ["fit", "conus-plus", "--param", "mu_nu", "--input", "k_sigma=[0.004]"]):
+        _cli(add, "dr-cli-", D, argv)
+
+    R = "neutron radius"
+    csi = ["fit", "coherent-csi-2021"]
+    for argv in (csi + ["--param", "rn_Zz"], csi + ["--param", "rn_Ge"], csi + ["--param", "rn_Cs", "--fix", "rn_Cs=-3"],
+                 csi + ["--param", "rn_CsI", "--fix", "rn_Cs=nan"], csi + ["--param", "rn_Cs", "--fix", "rn_Cs=inf"],
+                 csi + ["--param", "rn_Cs", "--fix", "rn_I=1e300"], csi + ["--param", "rn_Cs", "--fix", "rn_I=0"],
+                 csi + ["--param", "rn_Cs", "--fix", "rn_Ar=4"], csi + ["--param", "rn_cs"],
+                 csi + ["--param", "rn_CsI,rn_Cs"], ["fit", "coherent-lar-2020", "--param", "rn_Xe"],
+                 ["fit", "--param", "rn_Ge", "--fix", "rn_Ge=-3"], ["predict", "coherent-csi-2021", "--set", "rn_Cs=-3"],
+                 ["predict", "coherent-csi-2021", "--set", "rn_Cs=200"],
+                 ["predict", "coherent-csi-2021", "--set", "rn_Zz=4"],
+                 ["predict", "coherent-csi-2021", "--model", "neutron-radius", "--set", "rn_Cs=-3"],
+                 ["predict", "coherent-csi-2021", "--model", "neutron-radius", "--set", "rn_Cs=200"],
+                 ["predict", "coherent-csi-2021", "--model", "neutron-radius", "--set", "rn_Zz=4"],
+                 ["predict", "coherent-csi-2021", "--model", "neutron-radius-tied", "--set", "rn_CsI=nan"],
+                 ["predict", "coherent-csi-2021", "--model", "neutron-radius", "--set", "rn_Xe=5", "--json"],
+                 ["predict", "coherent-csi-2021", "--input", "radii_fm={\"Cs\": -1}"],
+                 ["predict", "coherent-csi-2021", "--input", "radii_fm={\"Zz\": 4}"],
+                 ["predict", "coherent-csi-2021", "--input", "radii_fm=4"],
+                 ["contour", "coherent-csi-2021", "--params", "rn_Cs,rn_Cs"]):
+        _cli(add, "rn-", R, argv)
+
+    Q = "reproduce quenching"
+    add("rq-out-user-folder", Q, "`reproduce quenching --out DIR/mine` into a folder of the user's, without --force",
+        ["reproduce", "quenching", "--out", "{d}/mine"], {"mine/thesis.tex": lambda: USER_NOTE}, keep=("mine/thesis.tex",))
+    add("rq-out-file", Q, "`reproduce quenching --out DIR/file.txt` (a file of the user's)",
+        ["reproduce", "quenching", "--out", "{d}/file.txt"], {"file.txt": lambda: USER_NOTE}, keep=("file.txt",))
+    for argv in (["reproduce", "quenching", "conus-plus"], ["reproduce", "quenching", "--k", "0.2"],
+                 ["reproduce", "quenching", "--input", "quenching=fef"], ["reproduce", "quenching", "--force"],
+                 ["reproduce", "global", "xenonnt-8b-2026"], ["reproduce", "global", "--input", "runs=[\"sr0\"]"],
+                 ["reproduce", "quenching", "--out", "/proc/cevns-q"]):
+        _cli(add, "rq-", Q, argv)
+
+
+def _cli(add: Callable[..., None], prefix: str, group: str, argv: List[str]) -> None:
+    text = " ".join(a if a and " " not in a else repr(a) for a in argv)
+    key = re.sub(r"[^a-z0-9.=%+_]+", "-", text.replace("--", " ").lower()).strip("-")
+    add(prefix + key, group, f"`cevns {text}`", argv + (["--out", "{d}/out"] if argv[0] == "reproduce" and "--out"
+                                                          not in argv else []))
 
 
 def cases() -> List[Case]:
@@ -530,6 +787,7 @@ def cases() -> List[Case]:
         add("cli-" + (key or "none"), A,
             f"`cevns {text.replace('{d}', 'DIR')}`" if argv else "`cevns` (no command)", argv, files)
     output_and_cluster_cases(add)
+    new_path_cases(add, E)
     for case in c:
         if case.key in SCHEMA_CASES:
             case.area = "schema"
@@ -696,7 +954,7 @@ def nonfinite_output(stdout: str) -> bool:
     """NaN or inf in the output: strict JSON when the output is JSON, else a `nan` word (text writes an unbounded
     limit as +inf, by design)."""
     s = stdout.strip()
-    if s[:1] in "{[":
+    if s[:1] and s[:1] in "{[":
         def bad(token: str) -> None:
             raise ValueError(token)
         try:

@@ -37,7 +37,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DATA = Path(__file__).resolve().parent.parent / "src" / "cevns" / "data" / "experiments"
-BASES = {"conus": "conus_plus_2025.toml", "csi": "coherent_csi_2021.toml", "lar": "coherent_lar_2020.toml"}
+BASES = {"conus": "conus_plus_2025.toml", "csi": "coherent_csi_2021.toml", "lar": "coherent_lar_2020.toml",
+         "xenon": "xenonnt_8b_2026.toml", "dresden": "dresden_ii_2022.toml"}
 
 
 def profile(n: int) -> settings:
@@ -237,7 +238,7 @@ def mutated_config(draw, base: str) -> Dict[str, Any]:
 
 
 def _copy_data(folder: Path) -> None:
-    for p in DATA.glob("*.csv"):
+    for p in [*DATA.glob("*.csv"), *DATA.glob("*.csv.gz")]:
         dst = folder / p.name
         if not dst.exists():
             dst.write_bytes(p.read_bytes())
@@ -247,7 +248,7 @@ def _copy_data(folder: Path) -> None:
 
 @st.composite
 def experiment_case(draw) -> tuple:
-    base = draw(st.sampled_from(["conus", "conus", "conus", "csi", "lar"]))
+    base = draw(st.sampled_from(["conus", "conus", "conus", "csi", "lar", "xenon", "dresden"]))
     text = to_toml(draw(mutated_config(base)))
     raw = text.encode("utf-8")
     damage = draw(st.sampled_from(["none"] * 6 + ["truncate", "bytes", "latin1"]))
@@ -346,8 +347,11 @@ def csv_text(draw, packaged: str) -> bytes:
 
 @st.composite
 def data_case(draw) -> tuple:
-    which = draw(st.sampled_from(["conus", "conus", "csi-events", "lar-efficiency", "lar-table", "csi-background"]))
+    which = draw(st.sampled_from(["conus", "conus", "csi-events", "lar-efficiency", "lar-table", "csi-background",
+                                  "xenon-bins", "xenon-runs", "xenon-neutron", "dresden"]))
     packaged = {"conus": "conus_plus_2025_excess.csv", "csi-events": "coherent_csi_2021_coincidence.csv",
+                "xenon-bins": "xenonnt_8b_2026_bins.csv", "xenon-runs": "xenonnt_8b_2026_runs.csv",
+                "xenon-neutron": "xenonnt_8b_2026_neutron.csv", "dresden": "dresden_ii_2022_spectra.csv",
                 "lar-efficiency": "coherent_lar_2020_efficiency.csv", "lar-table": "coherent_lar_2020_pdfs.csv",
                 "csi-background": "coherent_csi_2021_anticoincidence.csv"}[which]
     return which, draw(csv_text(packaged)), ["predict", "--json"]
@@ -361,7 +365,11 @@ def _run_data_case(folder: Path, case: tuple) -> None:
                           "csi-events": (BASES["csi"], "file", "[data]"),
                           "lar-efficiency": (BASES["lar"], "efficiency", "[detector]"),
                           "lar-table": (BASES["lar"], "file", "[data]"),
-                          "csi-background": (BASES["csi"], "file", "[[backgrounds]]")}[which]
+                          "csi-background": (BASES["csi"], "file", "[[backgrounds]]"),
+                          "xenon-bins": (BASES["xenon"], "bins_file", "[templates]"),
+                          "xenon-runs": (BASES["xenon"], "runs_file", "[templates]"),
+                          "xenon-neutron": (BASES["xenon"], "neutron_file", "[templates]"),
+                          "dresden": (BASES["dresden"], "file", "[data]")}[which]
     text = (DATA / base).read_text(encoding="utf-8")
     if which == "lar-efficiency":
         text = text.replace('file = "coherent_lar_2020_efficiency.csv"', 'file = "fuzz.csv"')
@@ -371,7 +379,7 @@ def _run_data_case(folder: Path, case: tuple) -> None:
                 r'(\[data\][^\[]*?)file = "coherent_lar_2020_pdfs.csv"', r'\1file = "fuzz.csv"', text, count=1)
     else:
         head, _, rest = text.partition(section)
-        rest = re.sub(r'(?m)^file = "[^"]*"', 'file = "fuzz.csv"', rest, count=1)
+        rest = re.sub(rf'(?m)^{key} = "[^"]*"', f'{key} = "fuzz.csv"', rest, count=1)
         text = head + section + rest
     assert "fuzz.csv" in text
     (folder / "fuzz_data.toml").write_text(text, encoding="utf-8")

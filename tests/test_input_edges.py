@@ -218,7 +218,7 @@ def _script():
 
 BAD = _script()
 REPRESENTATIVE = ["toml-distance_m-1eminus300", "events-latin1", "cli-predict-plot-out.xyz",
-                  "cli-exclusion-model-scalar-n-masses-1000000000"]
+                  "cli-exclusion-model-scalar-n-masses-1000000000", "xe-bins-huge-ac", "dr-peaks-same-name"]
 
 
 @pytest.mark.parametrize("key", REPRESENTATIVE)
@@ -366,3 +366,8 @@ def test_time_fractions_of_huge_time_bins():
         wide = s.time_fractions(edges[:-1] + [6e300], comp)
         np.testing.assert_allclose(wide[:-1], base[:-1], rtol=0, atol=0)
         assert base[-1] * (1 - 1e-6) <= wide[-1] <= 1.0  # [4 us, 6e300 us] holds [4, 6] and the tail
+
+
+def test_bad_inputs_reads_empty_output_as_finite():
+    """A run that prints nothing on stdout (reproduce writes files) has no NaN in it; JSON with NaN does."""
+    assert not BAD.nonfinite_output("") and BAD.nonfinite_output('{"x": NaN}') and not BAD.nonfinite_output('{"x": 1}')

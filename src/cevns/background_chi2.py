@@ -32,6 +32,21 @@ def _gauss_bins(edges_keV: np.ndarray, mu: float, sigma: float) -> np.ndarray:
     return np.diff(0.5 * (1.0 + erf((edges_keV - mu) / (sigma * np.sqrt(2.0)))))
 
 
+def _check_peaks(peaks: List[Dict[str, Any]], e_keV: np.ndarray) -> None:
+    """Peak names unique (two alike would be one group silently), and each peak within 5 sigma of the data's
+    energy range (a peak farther out has no effect on any bin)."""
+    seen = [str(p["name"]) for p in peaks]
+    twice = sorted({n for n in seen if seen.count(n) > 1})
+    if twice:
+        raise CevnsInputError(f"[background_model] peaks: name(s) {twice} given more than once (a group is given "
+                              "with group = ..., not by repeating a name)")
+    for p in peaks:
+        mu, sig = float(p["energy_keV"]), float(p["sigma_keV"])
+        if mu + 5.0 * sig < e_keV[0] or mu - 5.0 * sig > e_keV[-1]:
+            raise CevnsInputError(f"[background_model] peak {p['name']}: energy_keV = {mu:g} +- 5 x {sig:g} lies "
+                                  f"outside the data ({e_keV[0]:g} ... {e_keV[-1]:g} keV): it has no effect")
+
+
 def background_templates(model: Dict[str, Any], edges_eVee: np.ndarray) -> Tuple[List[str], np.ndarray, np.ndarray]:
     """(names, templates B (n_terms, n_bins) [per unit coefficient], prior rows) of a validated
     ``[background_model]``.  Prior rows: (i_group, i_ref, ratio, sigma) per [[priors]] entry."""
@@ -46,6 +61,7 @@ def background_templates(model: Dict[str, Any], edges_eVee: np.ndarray) -> Tuple
         for j in range(int(model.get("exponential_order", 2)) + 1):
             names.append("exponential" if j == 0 else f"E^{j} exponential")
             rows.append((E / E0) ** j * np.exp(-E / E0))
+    _check_peaks(model["peaks"], e)
     groups: Dict[str, List[Dict[str, Any]]] = {}
     for pk in model["peaks"]:
         groups.setdefault(str(pk.get("group", pk["name"])), []).append(pk)
@@ -60,6 +76,8 @@ def background_templates(model: Dict[str, Any], edges_eVee: np.ndarray) -> Tuple
                 rows.append(np.sum([float(p.get("ratio", 1.0)) * (
                     _gauss_bins(e, p["energy_keV"] + dm, p["sigma_keV"] + ds)
                     - _gauss_bins(e, p["energy_keV"] - dm, p["sigma_keV"] - ds)) / (2 * h) for p in peaks], axis=0))
+    if len(set(names)) != len(names):
+        raise CevnsInputError(f"[background_model] a peak group may not be named like another term: {names}")
     priors = []
     for pr in model.get("priors", []):
         for k in ("group", "relative_to"):

@@ -227,7 +227,10 @@ def _experiment(args):
     if k_sigma is not None:
         from .quenching_nuisance import KProfiled
 
-        if len(names) != 1 or not isinstance(k_sigma, float):
+        if not isinstance(k_sigma, float):
+            raise CevnsInputError(f"k_sigma must be a number (the prior width of the Lindhard k, e.g. --input "
+                                  f"k_sigma=0.004), got {k_sigma!r}")
+        if len(names) != 1:
             raise CevnsInputError("k_sigma (the Lindhard k profiled with a Gaussian prior of this width, e.g. "
                                   "--input k_sigma=0.004) applies to one germanium experiment")
         return KProfiled(load_experiment(names[0], **overrides), k_sigma)
@@ -304,6 +307,7 @@ def cmd_predict(args) -> int:
     out: List[Dict[str, Any]] = []
     units: Dict[str, str] = {}
     parts = getattr(joint, "parts", [joint])
+    _check_targets(model, params, parts)
     preds = [exp.predict(model) for exp in parts]
     check_parameters(model, parts, preds)
     for exp, pred in zip(parts, preds):
@@ -343,6 +347,19 @@ def cmd_predict(args) -> int:
     if args.plot:
         _plot_predictions(getattr(joint, "parts", [joint]), model, args.plot)
     return 0
+
+
+def _check_targets(model, params: Dict[str, Any], parts) -> None:
+    """A --set of a parameter acting on elements none of the experiments holds (rn_Xe on CsI) changes nothing: refused,
+    as `fit --fix` refuses it."""
+    from .nuclei import element_of
+
+    held = {element_of(Z) for exp in parts for Z in exp.target.elements}
+    for name in params:
+        els = getattr(type(model).parameter_table.get(name) and type(model).parameter(name), "elements", ())
+        if els and not held & set(els):
+            raise CevnsInputError(f"no experiment here has {' or '.join(els)} in its target ({', '.join(sorted(held))})"
+                                  f": --set {name} changes nothing")
 
 
 def _predict_parameters(args) -> Dict[str, Any]:
@@ -654,7 +671,7 @@ def cmd_figures(args) -> int:
 
 def cmd_reproduce(args) -> int:
     """`cevns reproduce [paper|global] [EXPERIMENT] [inputs]`.  The paper study runs on one reactor experiment
-    (default conus-plus) with the same input options as `fit`; the global study runs the three built-in data sets
+    (default conus-plus) with the same input options as `fit`; the global study runs the five built-in data sets
     with their default inputs (experiments and input options are refused there: its report compares those
     data sets as published, and changed inputs belong to a joint `cevns fit`)."""
     from pathlib import Path
@@ -676,7 +693,9 @@ def cmd_reproduce(args) -> int:
         if args.sin2w_points is not None:
             raise CevnsInputError("--sin2w-points belongs to the paper study (its Fig. 3)")
         if names or given:
-            raise CevnsInputError("the global study runs conus-plus, coherent-csi-2021 and coherent-lar-2020 with their "
+            from .global_study import DATASETS
+
+            raise CevnsInputError(f"the global study runs {', '.join(n for n, _, _ in DATASETS)} with their "
                                   f"default inputs; {', '.join(names + given)} apply to the paper study "
                                   "(`cevns reproduce [EXPERIMENT] --k ...`) or to a joint `cevns fit`")
         from .global_study import reproduce_global
@@ -912,7 +931,8 @@ def _add_reproduce_command(sub) -> None:
                         "figures.  'paper' (default): the reference paper on the embedded CONUS+ data, or on another "
                         "reactor experiment and with changed inputs (the options of `fit`; the report's header then "
                         "lists every input that differs from the default, and the comparison with the paper is not "
-                        "like for like).  'global': CONUS+, COHERENT CsI and LAr alone and combined, flavour by "
+                        "like for like).  'global': CONUS+, COHERENT CsI and LAr, Dresden-II and XENONnT 8B alone and "
+                        "combined, flavour by "
                         "flavour, with their default inputs (experiments and input options are refused).")
     sp.add_argument("study", nargs="?", default="paper",
                     help="paper (default), global or quenching; a built-in experiment or TOML file here runs the paper "

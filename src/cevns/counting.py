@@ -247,9 +247,11 @@ def _table_total(exp, spec: Dict[str, Any], what: str) -> float:
     return float(read_table(exp.base_dir / str(spec.get("file")), [cv])[:, 0].sum())
 
 
-def _signal_variant(exp, key: str, value: Any) -> np.ndarray:
+def _signal_variant(exp, key: str, value: Any, what: str = "signal shape") -> np.ndarray:
     """SM CEvNS signal per bin with one detector input changed (``key`` = "quenching.coefficients" or
     "detector.efficiency")."""
+    if value is None:  # the +1 sigma value is the variation; a -1 sigma one alone has no partner
+        raise CevnsInputError(f"{what} ({key}): needs plus = the +1 sigma value (minus is optional)")
     from .models import StandardModel
     from .rates import ResponseEngine
 
@@ -337,7 +339,7 @@ def build_counting(exp, lik: Dict[str, Any]) -> Counting:
             key = sh.get("key")
             if key not in ("quenching.coefficients", "detector.efficiency"):
                 raise CevnsInputError(f"{what}: key must be 'quenching.coefficients' or 'detector.efficiency'")
-            plus = _signal_variant(exp, key, sh.get("plus"))
+            plus = _signal_variant(exp, key, sh.get("plus"), what)
             minus = _signal_variant(exp, key, sh["minus"]) if "minus" in sh else None
             diff = 0.5 * (plus - minus) if minus is not None else plus - nominal
             rel = np.where(nominal > 0, diff / safe, 0.0)

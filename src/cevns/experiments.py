@@ -249,8 +249,9 @@ class Experiment(_Analyses):
             if key in _SOLAR_ONLY and cfg.get("source", {}).get("kind") != "solar-8b":
                 raise CevnsInputError(f"input {key!r} does not apply to {self.name} (its source is not the Sun's 8B)")
             if key in _IONISATION_ONLY and not isinstance(self.response, IonisationResponse):
-                raise CevnsInputError(f"input {key!r} does not apply to {self.name} (a {self.response.observable} "
-                                      "counting experiment: it has no Lindhard/Fano response or chi^2 normalisation)")
+                raise CevnsInputError(f"input {key!r} does not apply to {self.name} (a counting experiment "
+                                      f"binned in {self.response.observable}: it has no Lindhard/Fano response or "
+                                      "chi^2 normalisation)")
             if sec not in cfg and sec not in _OPTIONAL_SECTIONS:
                 raise CevnsInputError(f"input {key!r} does not apply to {self.name} (it has no [{sec}] section)")
             cfg.setdefault(sec, {})[field] = val

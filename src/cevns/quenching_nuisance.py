@@ -111,8 +111,11 @@ class KProfiled(JointExperiment):
         if k0 is None or exp.counting_experiment:
             raise CevnsInputError(f"{exp.name}: profiling k needs a Lindhard-quenched germanium experiment (a "
                                   "tabulated model has no k: --input quenching=lindhard)")
-        if not sigma_k > 0:
-            raise CevnsInputError(f"sigma_k must be > 0, got {sigma_k!r}")
+        if not 0 < sigma_k < k0:  # NaN fails too; k0 - sigma_k must stay a valid k (the derivative's step)
+            raise CevnsInputError(f"k_sigma (the prior width of the Lindhard k = {k0:g}) must be > 0 and below k, "
+                                  f"got {sigma_k!r}")
+        if not 0 <= h < k0:
+            raise CevnsInputError(f"the step h in k must be >= 0 and below k = {k0:g}, got {h!r}")
         self.h = float(h or sigma_k)
         self.k0, self.sigma_k = float(k0), float(sigma_k)
         lo, hi = exp.replace(k=k0 - self.h), exp.replace(k=k0 + self.h)

@@ -428,6 +428,8 @@ class _Validator:
             every = {disc: text(""), **fields, **{n: f for o in options.values() for n, f in o.items()}}
             self.unknown(v, every, where)
             choice = v.get(disc, default)
+            if disc in v and not isinstance(choice, str):  # a list or table here is not hashable: name it
+                self.fail(f"{where} {disc}", f"must be a string (in quotes), got {_show(choice)}", disc)
             if choice not in options:
                 if disc not in v:
                     self.fail(where, f"needs {disc} = {' | '.join(repr(o) for o in options)}", key)

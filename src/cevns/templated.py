@@ -35,6 +35,9 @@ from .errors import CevnsInputError
 from .release_templates import BINS_PER_RUN, ReleaseTemplateResponse
 from .solar import Solar8BSource
 
+#: the element whose nuclear recoils the release's efficiencies describe (XENONnT: natural xenon)
+TEMPLATE_ELEMENT = "Xe"
+
 #: the light-yield and charge-yield nuisances of the signal and of the neutron background
 YIELDS = ("tly", "tqy")
 
@@ -66,7 +69,8 @@ def _table(path: str, mtime_ns: int, size: int) -> Tuple[Tuple[str, ...], Tuple[
 def read_release_table(path: Path, need: Tuple[str, ...]) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
     """(run names per row, {column: values}) of a converted release table; ``need`` are required columns."""
     if not path.is_file():
-        raise CevnsInputError(f"[templates] file {str(path)!r} not found")
+        raise CevnsInputError(f"[templates] file {str(path)!r} " + ("is not a regular file" if path.exists()
+                                                                       else "not found"))
     st = path.stat()
     header, runs, num = _table(str(path), st.st_mtime_ns, st.st_size)
     missing = [c for c in need if c not in header]
@@ -82,7 +86,24 @@ def _bin_columns() -> Tuple[str, ...]:
 
 def _exposures(t: Dict[str, Any], base: Path) -> Dict[str, float]:
     runs, cols = read_release_table(base / str(t["runs_file"]), ("exposure_t_yr",))
+    twice = sorted({str(r) for r in runs if list(runs).count(r) > 1})
+    if twice:
+        raise CevnsInputError(f"[templates] runs_file: run(s) {twice} listed more than once")
     return {r: float(e) for r, e in zip(runs, cols["exposure_t_yr"])}
+
+
+def _events(t: Dict[str, Any], base: Path) -> Dict[str, float]:
+    """The runs file's ``events`` column (the observed total of each run), if it has one."""
+    runs, cols = read_release_table(base / str(t["runs_file"]), ("exposure_t_yr",))
+    return {str(r): float(e) for r, e in zip(runs, cols["events"])} if "events" in cols else {}
+
+
+def _known_runs(names: np.ndarray, known, path: Path) -> None:
+    """Every row of a release table must belong to a run of the runs file (a stray run is a mislabelled row)."""
+    stray = sorted(set(str(n) for n in names) - set(known))
+    if stray:
+        raise CevnsInputError(f"[templates] file {path.name}: rows of run(s) {stray} not in the runs file "
+                              f"({', '.join(sorted(known))})")
 
 
 def _selected(t: Dict[str, Any], known) -> List[str]:
@@ -93,15 +114,21 @@ def _selected(t: Dict[str, Any], known) -> List[str]:
     return runs
 
 
-def _grid(path: Path, runs: List[str], extra: Tuple[str, ...]) -> Tuple[Tuple[float, ...], Tuple[float, ...], Any, np.ndarray]:
-    """(tly values, tqy values, extra axis values, array (n_tly, n_tqy, [n_extra,] 81 x n_runs)) of a grid table."""
+def _grid(path: Path, runs: List[str], extra: Tuple[str, ...], known) -> Tuple[Tuple[float, ...], Tuple[float, ...], Any,
+                                                                             np.ndarray]:
+    """(tly values, tqy values, extra axis values, array (n_tly, n_tqy, [n_extra,] 81 x n_runs)) of a grid table;
+    ``known``: the runs of the runs file (a row of another run is refused, as is a grid point listed twice)."""
     names, cols = read_release_table(path, ("tly", "tqy") + extra + _bin_columns())
+    _known_runs(names, known, path)
     tly, tqy = tuple(np.unique(cols["tly"])), tuple(np.unique(cols["tqy"]))
     ex = np.unique(cols[extra[0]]) if extra else np.zeros(1)
     bins = np.stack([cols[c] for c in _bin_columns()], axis=1)
     out = np.full((len(tly), len(tqy), ex.size, BINS_PER_RUN * len(runs)), np.nan)
     for k, run in enumerate(runs):
         rows = np.flatnonzero(names == run)
+        if rows.size > len(tly) * len(tqy) * ex.size:
+            raise CevnsInputError(f"[templates] file {path.name}: run {run} lists a grid point (tly, tqy"
+                                  f"{', ' + extra[0] if extra else ''}) more than once")
         i = np.searchsorted(tly, cols["tly"][rows])
         j = np.searchsorted(tqy, cols["tqy"][rows])
         e = np.searchsorted(ex, cols[extra[0]][rows]) if extra else np.zeros(rows.size, dtype=int)
@@ -126,7 +153,10 @@ def template_response(cfg: Dict[str, Any], base_dir: Path, target: Any, name: st
     t = cfg["templates"]
     exposure = _exposures(t, base_dir)
     runs = _selected(t, exposure)
-    tly, tqy, energies, grid = _grid(base_dir / str(t["efficiency_file"]), runs, ("E_keVnr",))
+    if target.element != TEMPLATE_ELEMENT:
+        raise CevnsInputError(f"[templates] the release's efficiencies are for {TEMPLATE_ELEMENT} nuclear recoils: "
+                              f"[target] element must be {TEMPLATE_ELEMENT!r}, got {target.element!r}")
+    tly, tqy, energies, grid = _grid(base_dir / str(t["efficiency_file"]), runs, ("E_keVnr",), exposure)
     step = float(t["energy_step_keV"])
     if energies.size > 1 and np.max(np.abs(np.diff(energies) - step)) > 1e-6 * step:
         raise CevnsInputError(f"[templates] energy_step_keV = {step:g}, but the templates' energies are "
@@ -152,9 +182,13 @@ def signal_at(exp: Any, tly: float, tqy: float) -> np.ndarray:
 
 def _backgrounds(exp: Any, t: Dict[str, Any]) -> Tuple[np.ndarray, List[np.ndarray], np.ndarray]:
     """Observed counts, [AC, ER, neutron] in events per bin, and the neutron grid (n_tly, n_tqy, n_bins) in events."""
+    from .counting import _check_events
+
     r = exp.response
     names, cols = read_release_table(exp.base_dir / str(t["bins_file"]), ("bin", "observed", "ac_per_t_yr",
                                                                           "er_per_t_yr"))
+    known = _exposures(t, exp.base_dir)
+    _known_runs(names, known, exp.base_dir / str(t["bins_file"]))
     counts, ac, er = (np.zeros(r.n_energy_bins) for _ in range(3))
     for k, run in enumerate(r.runs):
         rows = np.flatnonzero(names == run)
@@ -166,12 +200,25 @@ def _backgrounds(exp: Any, t: Dict[str, Any]) -> Tuple[np.ndarray, List[np.ndarr
             cols["er_per_t_yr"][rows] * e
     if np.any(counts < 0) or np.any(counts != np.round(counts)) or ac.min() < 0 or er.min() < 0:
         raise CevnsInputError("[templates] bins_file: counts must be whole numbers >= 0 and templates >= 0")
-    tly, tqy, _, ngrid = _grid(exp.base_dir / str(t["neutron_file"]), list(r.runs), ())
+    _check_events(np.concatenate([ac, er]), "[templates] bins_file: a background template")
+    _check_totals(counts, _events(t, exp.base_dir), r)
+    tly, tqy, _, ngrid = _grid(exp.base_dir / str(t["neutron_file"]), list(r.runs), (), known)
     if (tly, tqy) != (r.tly, r.tqy):
         raise CevnsInputError("[templates] the neutron and efficiency templates have different tly, tqy grids")
+    if ngrid.min() < 0:
+        raise CevnsInputError("[templates] neutron_file: the neutron template must be >= 0 in every bin")
     ngrid = ngrid * np.repeat(np.asarray(r.exposures_t_yr), BINS_PER_RUN)
+    _check_events(ngrid, "[templates] neutron_file: the neutron template")
     i0, j0 = r.tly.index(0.0), r.tqy.index(0.0)
     return counts, [ac, er, ngrid[i0, j0]], ngrid
+
+
+def _check_totals(counts: np.ndarray, events: Dict[str, float], r: ReleaseTemplateResponse) -> None:
+    """The runs file's ``events`` of each run must be the sum of its bins' observed counts."""
+    for run, sl in zip(r.runs, r.run_slices()):
+        if run in events and events[run] != counts[sl].sum():
+            raise CevnsInputError(f"[templates] run {run}: the runs file says {events[run]:g} events, its bins in "
+                                  f"bins_file hold {counts[sl].sum():g}")
 
 
 def _variation(r: ReleaseTemplateResponse, axis: str, fn) -> np.ndarray:
