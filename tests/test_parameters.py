@@ -130,7 +130,16 @@ def test_cli_fix_free_errors_are_one_line_exit_2(args, message):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
-def test_a_model_of_ones_own_is_one_class_and_one_register_line():
+@pytest.fixture
+def models_restored():
+    """The model registry (one shared dict) as it was before the test: a registration ends with its test."""
+    saved = dict(models.MODELS)
+    yield
+    models.MODELS.clear()
+    models.MODELS.update(saved)
+
+
+def test_a_model_of_ones_own_is_one_class_and_one_register_line(models_restored):
     """examples/custom_model.py (docs/models.md): a vector-NSI-like model declared in one class and registered with one
     line is fitted like a built-in one; its weak charge is the hand-computed one, and with eps_d fixed its eps_u
     interval contains the SM (0) and is bounded.  The registration refuses a name or a parameter already taken."""
