@@ -220,8 +220,8 @@ def test_the_empty_bins_multipliers_certify_a_minimum_on_their_edge_and_only_abo
 
     certify = P._certified_above
 
-    def ball_only(s, theta, mu, f, d, V, F, G, limit):  # the first bound alone: no bin without counts (d -> 1e-300)
-        return certify(s, theta, mu, f, np.where(d <= 0, 1e-300, d), V, F, G, limit)
+    def ball_only(s, theta, mu, f, d, V, F, G, limit, multipliers=True):  # the first bound alone
+        return certify(s, theta, mu, f, d, V, F, G, limit, False)
 
     monkeypatch.setattr(P, "_certified_above", ball_only)
     steps[0] = 0
