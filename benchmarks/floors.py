@@ -10,6 +10,8 @@ them alike; medians of wall and CPU time):
 - ``contour``: COHERENT CsI, (q_ee, q_emu) on a 9 x 9 grid, the three charges sharing a flavour with them
   (q_mumu, q_etau, q_mutau) marginalised: ``Experiment.contour(("q_ee", "q_emu"), n=9)``.
 - ``exclusion``: the joint B-L exclusion of conus-plus + coherent-csi-2021 + coherent-lar-2020, 121 masses.
+- ``xenonnt``: the B-L exclusion of xenonnt-8b-2026 alone (243 bins, most without counts), 121 masses.
+- ``exclusion5``: the joint B-L exclusion of the five data sets of ``cevns reproduce global``, 121 masses.
 - ``global``: ``cevns reproduce global`` (the study, its report and figures) into a fresh folder.
 
 The ratio ``before / this tree`` is the speed-up (``--before``: another source tree, e.g. main's src/ or
@@ -75,10 +77,15 @@ if floor:
 def contour():
     r = cevns.load_experiment("coherent-csi-2021").contour(("q_ee", "q_emu"), n=9)
     return float(np.sum(r.dchi2)) + r.chi2_min
+SETS = {"exclusion": ["conus-plus", "coherent-csi-2021", "coherent-lar-2020"], "xenonnt": ["xenonnt-8b-2026"],
+        "exclusion5": ["conus-plus", "coherent-csi-2021", "coherent-lar-2020", "dresden-ii-2022", "xenonnt-8b-2026"]}
+def joint():
+    j = cevns.load_experiment(SETS[case][0])
+    for name in SETS[case][1:]:
+        j = j + cevns.load_experiment(name)
+    return j
 def exclusion():
-    j = cevns.load_experiment("conus-plus") + cevns.load_experiment("coherent-csi-2021") \
-        + cevns.load_experiment("coherent-lar-2020")
-    r = j.exclusion("vector-bl", masses=np.geomspace(0.01, 1e4, 121))
+    r = J.exclusion("vector-bl", masses=np.geomspace(0.01, 1e4, 121))
     return float(np.nansum(np.log(r.g[np.isfinite(r.g) & (r.g > 0)])))
 def study():
     from cevns.global_study import reproduce_global
@@ -86,12 +93,11 @@ def study():
         reproduce_global(tmp + "/out")
     return 0.0
 with threadpool_limits(1):
-    if case == "exclusion":
-        j = cevns.load_experiment("conus-plus") + cevns.load_experiment("coherent-csi-2021") \
-            + cevns.load_experiment("coherent-lar-2020")
-        j.exclusion("vector-bl", masses=[1.0])  # bases and caches warm, as benchmarks/poisson_profile.py
+    if case in SETS:
+        J = joint()
+        J.exclusion("vector-bl", masses=[1.0])  # bases and caches warm, as benchmarks/poisson_profile.py
     t, c = time.perf_counter(), time.process_time()
-    check = {"contour": contour, "exclusion": exclusion, "global": study}[case]()
+    check = {"contour": contour, "global": study}.get(case, exclusion)()
     print(time.perf_counter() - t, time.process_time() - c, repr(check), rec["pkg"], rec["bare"], rec["steps"],
           rec["bare_steps"])
 """

@@ -59,7 +59,8 @@ with threadpool_limits(1):
 def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, stop_above=None):
     """The damped Newton profile of cevns.poisson.newton_profile in bare numpy (one function, no helpers), from
     zero nuisances or ``theta0`` (a row outside the allowed region from zero, as the package), a point stopped once
-    its minimum is certainly above its ``stop_above`` (the package's strong-convexity bound):
+    its minimum is certainly above its ``stop_above`` (the package's strong-convexity bound, and its
+    Lagrangian bound with multipliers on the bins without counts):
     returns (statistic, point-steps)."""
     P, kv, k = s.shape[0], V.shape[0], V.shape[0] + F.shape[0]
     kf, J_f = F.shape[0], F.T
@@ -103,6 +104,34 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, 
                 sh = np.minimum(1.0, np.sqrt(np.maximum(stop_above[idx], 0.0)) / np.sqrt((y_ * y_).sum(axis=1)))
             dy = np.where(np.isfinite(sh), sh, 1.0)[:, None] * y_ - theta[idx]
             done = f[idx] + (g_ * dy).sum(axis=1) + (dy * dy).sum(axis=1) > stop_above[idx]
+            ef = np.broadcast_to(d <= 0, m_.shape).astype(float)
+            gE = 2.0 * np.concatenate([(ef * s[idx]) @ V.T, ef @ F.T], axis=1)
+            rest = np.flatnonzero(~done & ((gE * gE).sum(axis=1) >= 0.25 * (g_ * g_).sum(axis=1))
+                                  & ((ef > 0) & (m_ < 0.1 * np.abs(s[idx]))).any(axis=1)) if empty.size >= k else []
+            if len(rest):  # the multipliers on the empty bins (the package's Lagrangian bound)
+                sr, mr, gr, tr, lr = s[idx[rest]], m_[rest], g_[rest], theta[idx[rest]], stop_above[idx[rest]]
+                Wn = np.where(d <= 0, 1.0 / mr, 0.0)
+                Hn = np.empty((rest.size, k, k))
+                Hn[:, :kv, :kv] = ((Wn * sr * sr) @ GVV).reshape(rest.size, kv, kv)
+                Hn[:, :kv, kv:] = ((Wn * sr) @ GVF).reshape(rest.size, kv, kf)
+                Hn[:, kv:, :kv] = Hn[:, :kv, kv:].transpose(0, 2, 1)
+                Hn[:, kv:, kv:] = (Wn @ GFF).reshape(rest.size, kf, kf)
+                try:
+                    dl_ = -np.linalg.solve(2.0 * Hn + 2.0 * np.eye(k), gr[:, :, None])[:, :, 0]
+                except np.linalg.LinAlgError:  # singular to rounding: the first bound alone, as the package
+                    dl_ = np.zeros_like(gr)
+                nu = np.where(d <= 0, np.maximum(-2.0 * (sr * (dl_[:, :kv] @ V) + dl_[:, kv:] @ F) / mr, 0.0), 0.0)
+                a_ = np.concatenate([(nu * sr) @ V.T, nu @ F.T], axis=1)
+                b_ = (nu * mr).sum(axis=1)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    tt = np.maximum((gr * a_).sum(axis=1) - 2.0 * b_, 0.0) / (a_ * a_).sum(axis=1)
+                tt = np.where(np.isfinite(tt), tt, 0.0)
+                gl, fl = gr - tt[:, None] * a_, f[idx[rest]] - tt * b_
+                y_ = tr - 0.5 * gl
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    sh = np.minimum(1.0, np.sqrt(np.maximum(lr, 0.0)) / np.sqrt((y_ * y_).sum(axis=1)))
+                dy = np.where(np.isfinite(sh), sh, 1.0)[:, None] * y_ - tr
+                done[rest] = fl + (gl * dy).sum(axis=1) + (dy * dy).sum(axis=1) > lr
             active[idx[done]] = False
             idx = idx[~done]
             if idx.size == 0:
@@ -128,12 +157,16 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, 
             Je = np.concatenate([sa[clip][:, empty, None] * V.T[empty][None],
                                  np.broadcast_to(J_f[empty], (clip.size, empty.size, kf))], axis=2)
             Hf = H[clip] + 2.0 * np.einsum("pe,pea,peb->pab", 1.0 / ma[clip][:, empty], Je, Je)
-            sf = -np.linalg.solve(Hf, g[clip][:, :, None])[:, :, 0]
+            solved = True
+            try:
+                sf = -np.linalg.solve(Hf, g[clip][:, :, None])[:, :, 0]
+            except np.linalg.LinAlgError:  # singular to rounding: the clipped Newton steps, as the package
+                sf, solved = np.zeros_like(g[clip]), False
             dmf = sa[clip] * (sf[:, :kv] @ V) + sf[:, kv:] @ F
             tf = np.minimum(1.0, 0.99 * room(ma[clip], dmf))
             fn = stat(base[clip] + t[clip, None] * dmu[clip], ta[clip] + t[clip, None] * step[clip], d, dlogd)
             ff = stat(base[clip] + tf[:, None] * dmf, ta[clip] + tf[:, None] * sf, d, dlogd)
-            b = ff < fn
+            b = (ff < fn) & solved
             step[clip[b]], dmu[clip[b]], t[clip[b]] = sf[b], dmf[b], tf[b]
         new_f = np.full(idx.size, np.inf)
         new_t, new_mu = ta.copy(), base.copy()

@@ -66,22 +66,34 @@ def warm_chi2(chi2: Any, preds: np.ndarray, state: Optional[np.ndarray],
     """chi^2 of many predictions and the state to start the next ones from: the profiled nuisances of every
     Poisson part (:meth:`cevns.poisson.PoissonLikelihood.call_warm`), each profile started from ``state``
     (None: from the nominal nuisances).  Parts without nuisances to profile are plain calls.  ``stop_above`` (per
-    prediction): a Poisson part's profile may stop once its minimum is certainly above it (every part is >= 0, so
-    the sum is then above it too); such a value is above both the minimum and ``stop_above``, not the minimum."""
+    prediction): a Poisson part's profile may stop once its minimum is certainly above what is left of it after the
+    parts evaluated before (every part is >= 0; the parts without nuisances go first, exactly; a profiled part
+    counts with min(its value, its own limit), a lower bound of its minimum whether it stopped or not, less a margin
+    of 1e-9 relative for a converged profile's last decrement), so the sum is then above ``stop_above``; such a
+    value is above both the minimum and ``stop_above``, not the minimum.  The sum is added in the parts' order."""
     leaves = _leaves(chi2)
     if not leaves:
         return chi2.call_warm(preds, state, stop_above)
     k = state_size(chi2)
     if k == 0:
         return chi2(preds), np.zeros((preds.shape[0], 0))
-    out, new, o = np.zeros(preds.shape[0]), np.zeros((preds.shape[0], k)), 0
-    for c, ix in leaves:
-        kc = state_size(c)
+    new = np.zeros((preds.shape[0], k))
+    offsets = np.cumsum([0] + [state_size(c) for c, _ in leaves])
+    left = None if stop_above is None else np.array(np.broadcast_to(stop_above, (preds.shape[0],)), dtype=float)
+    vals: List[Any] = [None] * len(leaves)
+    for i in sorted(range(len(leaves)), key=lambda i: offsets[i + 1] > offsets[i]):  # plain parts first
+        (c, ix), o, kc = leaves[i], offsets[i], offsets[i + 1] - offsets[i]
         if kc:
-            v, new[:, o:o + kc] = warm_chi2(c, preds[:, ix], None if state is None else state[:, o:o + kc], stop_above)
-            o += kc
+            vals[i], new[:, o:o + kc] = warm_chi2(c, preds[:, ix], None if state is None else state[:, o:o + kc], left)
+            if left is not None:
+                lower = np.minimum(vals[i], left)
+                left = left - (lower - 1e-9 * (1.0 + np.abs(lower)))
         else:
-            v = c(preds[:, ix])
+            vals[i] = c(preds[:, ix])
+            if left is not None:
+                left = left - vals[i]
+    out = np.zeros(preds.shape[0])
+    for v in vals:
         out += v
     return out, new
 
