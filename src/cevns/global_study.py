@@ -291,18 +291,12 @@ def reproduce_global(out: str | Path = "cevns-global", progress: bool = False, t
     """Run the global study and write results.json, report.md/html and the figures into ``out`` (and the
     report to ``docs``, e.g. docs/global_results.md)."""
     from .figure_registry import of_study
-    from .outputs import OutputLock, check_docs_file, check_output_dir
     from .plots_global import figure_data
-    from .reproduce import write_study
+    from .reproduce import compute_and_write
 
     outdir = Path(out)
-    with OutputLock(outdir):  # one run at a time into one folder
-        check_output_dir(outdir, force)  # before any computation
-        check_docs_file(docs, force)
-        run = run_global(progress, transitions)
-        run["figure_data"] = figure_data(run)
-        write_study(outdir, run, "global", markdown_report, docs,
-                    "cevns reproduce global --docs docs/global_results.md", force)
+    run = compute_and_write(outdir, lambda: run_global(progress, transitions), figure_data, "global", markdown_report,
+                            docs, "cevns reproduce global --docs docs/global_results.md", force)
     if progress:
         print(f"\nwrote {outdir}/results.json, report.md, report.html and {len(of_study('global'))} figures (PNG, PDF) "
               f"in {run['seconds'] + run['figure_seconds']:.1f} s", file=sys.stderr)

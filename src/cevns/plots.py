@@ -23,13 +23,13 @@ from .style import (
     GUIDE,
     OKABE_ITO,
     TWO_COLUMN,
+    bar_axis,
     channel_style,
     dataset_style,
     figure_style,
     legend,
     level_line,
     new_figure,
-    symlog_axis,
 )
 from .style import save as _save_files
 
@@ -427,7 +427,6 @@ def comparison_figure(results: Dict[str, Any], outdir: Path) -> None:
         "our 90% C.L. limits beside the paper's CONUS+ values and the other experiments of its Tables 1-3")
 def _comparison(results: Dict[str, Any], outdir: Path) -> None:
     from matplotlib.patches import Patch
-    from matplotlib.ticker import MultipleLocator
 
     from .published import other_experiments, paper_results
 
@@ -460,16 +459,7 @@ def _comparison(results: Dict[str, Any], outdir: Path) -> None:
         ax.tick_params(axis="y", right=False)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         xlabel = lab.abs_axis() if q == "mu_nu" else lab.axis
-        if xscale == "symlog":  # every bar inside the frame; the linear band shaded and explained
-            symlog_note = f"; {lab.symbol} axis: " + symlog_axis(ax, max(abs(x) for x in ends))
-            ax.tick_params(axis="x", labelsize=6.5)
-        elif xscale == "log":
-            ax.set_xscale("log")
-            ax.set_xlim(0.5 * min(x for x in ends if x > 0), 2.0 * max(ends))  # no bar ends on the frame
-        else:
-            ax.xaxis.set_major_locator(MultipleLocator(50))
-            pad = 0.06 * (max(ends) - min(ends))
-            ax.set_xlim(min(ends) - pad, max(ends) + pad)
+        symlog_note = bar_axis(ax, xscale, ends, lab.symbol, 6.5, major=50) or symlog_note
         ax.set_xlabel(xlabel)
         if q != "mu_nu":
             ax.axvline(0, color="0.6", lw=0.5)

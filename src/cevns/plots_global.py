@@ -12,7 +12,7 @@ import numpy as np
 from .figure_registry import figure
 from .labels import label
 from .results import ContourResult, exclusion_curves
-from .style import TWO_COLUMN, dataset_style, legend, new_figure, save, symlog_axis
+from .style import TWO_COLUMN, bar_axis, dataset_style, legend, new_figure, save
 
 
 def figure_data(run: Dict[str, Any]) -> Dict[str, Any]:
@@ -250,15 +250,7 @@ def _comparison(run: Dict[str, Any], outdir: Path) -> None:
         ax.tick_params(axis="y", which="both", length=0, labelsize=6.5)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         xlabel = lab.abs_axis() if p == "mu_nu_e" else lab.axis
-        if xscale == "symlog":  # every bar inside the frame; the linear band shaded and explained
-            symlog_note = f"; {lab.symbol} axis: " + symlog_axis(ax, max(abs(x) for x in ends))
-            ax.tick_params(axis="x", labelsize=6)
-        elif xscale == "log":
-            ax.set_xscale("log")
-            ax.set_xlim(0.5 * min(x for x in ends if x > 0), 2.0 * max(ends))  # no bar ends on the frame
-        else:
-            pad = 0.06 * (max(ends) - min(ends))
-            ax.set_xlim(min(ends) - pad, max(ends) + pad)
+        symlog_note = bar_axis(ax, xscale, ends, lab.symbol, 6) or symlog_note
         ax.set_xlabel(xlabel)
         if p != "mu_nu_e":
             ax.axvline(0, color="0.6", lw=0.5)

@@ -388,6 +388,23 @@ def write_study(outdir: Path, run: Dict[str, Any], study: str, report, docs: Opt
     return md
 
 
+def compute_and_write(out: str | Path, compute: Callable[[], Dict[str, Any]],
+                      figure_data: Callable[[Dict[str, Any]], Dict[str, Any]], study: str, report,
+                      docs: Optional[str], command: str, force: bool) -> Dict[str, Any]:
+    """A study's run into ``out``: one run at a time into one folder (:class:`cevns.outputs.OutputLock`), the folder
+    and ``docs`` checked before any computation, then ``compute()``, its ``figure_data`` and :func:`write_study`."""
+    from .outputs import OutputLock, check_docs_file, check_output_dir
+
+    outdir = Path(out)
+    with OutputLock(outdir):
+        check_output_dir(outdir, force)
+        check_docs_file(docs, force)
+        run = compute()
+        run["figure_data"] = figure_data(run)
+        write_study(outdir, run, study, report, docs, command, force)
+    return run
+
+
 def reproduce(out: str | Path = "cevns-results", progress: bool = False, docs: Optional[str] = None,
               sin2w_points: str | Path | None = None, force: bool = False, experiment=None,
               summary: Optional[bool] = None) -> Dict[str, Any]:

@@ -167,17 +167,11 @@ def markdown_report(run: Dict[str, Any]) -> str:
 def reproduce_quenching(out: str | Path = "cevns-quenching", progress: bool = False, docs: Optional[str] = None,
                         force: bool = False, with_csi: bool = True) -> Dict[str, Any]:
     """Run the study and write results.json, report.md/html and its figure into ``out`` (and the report to ``docs``)."""
-    from .outputs import OutputLock, check_docs_file, check_output_dir
-    from .reproduce import write_study
+    from .reproduce import compute_and_write
 
     outdir = Path(out)
-    with OutputLock(outdir):
-        check_output_dir(outdir, force)
-        check_docs_file(docs, force)
-        run = run_quenching(progress, with_csi)
-        run["figure_data"] = figure_data(run)
-        write_study(outdir, run, "quenching", markdown_report, docs,
-                    "cevns reproduce quenching --docs docs/quenching_results.md", force)
+    run = compute_and_write(outdir, lambda: run_quenching(progress, with_csi), figure_data, "quenching",
+                            markdown_report, docs, "cevns reproduce quenching --docs docs/quenching_results.md", force)
     if progress:
         print(f"\nwrote {outdir}/results.json, report.md, report.html and the figure in "
               f"{run['seconds'] + run['figure_seconds']:.1f} s", file=sys.stderr)

@@ -14,7 +14,7 @@ import contextlib
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import Any, Dict, Iterator, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 #: journal widths [inch]: one column and the full page width of two-column journals
 SINGLE_COLUMN = 3.4
@@ -193,6 +193,26 @@ def save(fig, base: Union[str, Path], exts: Sequence[str] = ("png", "pdf")) -> N
                 write(ext)
         finally:
             fig.set_layout_engine(engine)
+
+
+def bar_axis(ax, xscale: str, ends, symbol: str, labelsize: float = 6.5, major: Optional[float] = None) -> str:
+    """The value axis of a horizontal bar chart of intervals (bar ends ``ends``) on a linear, log or symlog
+    ``xscale``, every bar inside the frame; returns the note a symlog axis's title should carry ("" otherwise)."""
+    if xscale == "symlog":  # every bar inside the frame; the linear band shaded and explained
+        note = f"; {symbol} axis: " + symlog_axis(ax, max(abs(x) for x in ends))
+        ax.tick_params(axis="x", labelsize=labelsize)
+        return note
+    if xscale == "log":
+        ax.set_xscale("log")
+        ax.set_xlim(0.5 * min(x for x in ends if x > 0), 2.0 * max(ends))  # no bar ends on the frame
+        return ""
+    if major is not None:
+        from matplotlib.ticker import MultipleLocator
+
+        ax.xaxis.set_major_locator(MultipleLocator(major))
+    pad = 0.06 * (max(ends) - min(ends))
+    ax.set_xlim(min(ends) - pad, max(ends) + pad)
+    return ""
 
 
 def symlog_axis(ax, reach: float, linthresh: float = 1.0) -> str:
