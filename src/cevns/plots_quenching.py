@@ -8,11 +8,10 @@ from typing import Any, Dict
 import numpy as np
 
 from .figure_registry import figure
-from .style import GUIDE, GUIDE_TEXT, OKABE_ITO, TWO_COLUMN, dataset_style, legend, new_figure, save
+from .style import GUIDE, GUIDE_TEXT, TWO_COLUMN, dataset_style, legend, new_figure, save
 
-#: one look per germanium data set (Dresden-II has none in the package style yet)
-_LOOK = {"conus-plus": dataset_style("conus-plus"),
-         "dresden-ii-2022": {"color": OKABE_ITO["vermillion"], "ls": "--", "marker": "^"},
+#: one look per germanium data set, as in the global study's figures
+_LOOK = {"conus-plus": dataset_style("conus-plus"), "dresden-ii-2022": dataset_style("dresden-ii"),
          "combined": dataset_style("combined")}
 SIN2W_SM = 0.23857
 
