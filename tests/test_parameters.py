@@ -238,3 +238,16 @@ def test_predict_many_and_register_refuse_what_predict_refuses():
     for attrs in ({"name": None}, {"name": "has space"}, {"name": "no-sin2w", "PARAMETERS": ()}):
         with pytest.raises(cevns.CevnsInputError):
             models.register(type("Bad", (models.Model,), attrs))
+
+
+def test_a_parameter_of_another_model_is_named_with_its_model():
+    """`--set rn_Cs=5` without `--model`: one line, exit 2, naming the model that declares the parameter."""
+    r = subprocess.run([sys.executable, "-m", "cevns", "predict", "coherent-csi-2021", "--set", "rn_Cs=5"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "'rn_Cs' is a parameter of model 'neutron-radius'" in r.stderr
+    with pytest.raises(cevns.CevnsInputError, match="'mu_nu' is a parameter of model 'magnetic-moment'"):
+        models.StandardModel(mu_nu=1e-10)
+    with pytest.raises(cevns.CevnsInputError) as e:
+        models.StandardModel(foo=1.0)
+    assert "is a parameter of" not in str(e.value)

@@ -105,8 +105,8 @@ class Model:
         known = set(self.parameter_table) | set(self.mass_table) | set(self.option_table())
         unknown = set(values) - known
         if unknown:
-            raise CevnsInputError(
-                f"unknown parameter(s) {sorted(unknown)} for model {self.name!r}; known: {sorted(known)}")
+            raise CevnsInputError(f"unknown parameter(s) {sorted(unknown)} for model {self.name!r}; known: "
+                                  f"{sorted(known)}{_owners(unknown)}")
         self._values: Dict[str, float] = {}
         for p in self.PARAMETERS:
             v = self._values[p.name] = check_real(p.name, values.get(p.name, p.default), unit=p.unit)
@@ -572,6 +572,17 @@ def register(cls: Type[Model]) -> Type[Model]:
         raise CevnsInputError(f"{cls.__name__} declares {', '.join(clash)}, already a parameter of another model")
     MODELS[cls.name] = cls
     return cls
+
+
+def _owners(names) -> str:
+    """For an error message: which registered model declares each of ``names`` ("" if none does)."""
+    out = []
+    for n in sorted(names):
+        try:
+            out.append(f"{n!r} is a parameter of model {model_for_parameter(n).name!r}")
+        except CevnsInputError:
+            pass
+    return f" ({'; '.join(out)})" if out else ""
 
 
 def model_for_parameter(param: str) -> Type[Model]:
