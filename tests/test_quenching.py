@@ -114,6 +114,12 @@ def test_k_nuisance_minimum_against_a_plain_minimiser(kp):
             h = np.zeros_like(pred)
             h[i] = 1e-3
             assert g[i] == pytest.approx((st(pred + h) - st(pred - h)) / 2e-3, rel=1e-4, abs=1e-9)
+    # a batch of predictions: each row's gradient is the one computed alone (the profiles call it on batches)
+    batch = np.stack([kp.stacked(cevns.StandardModel(sin2w=s)) for s in (0.2, 0.3, 0.4)])
+    gb = st.gradient(batch)
+    assert gb.shape == batch.shape
+    for row, pred in zip(gb, batch):
+        np.testing.assert_allclose(row, st.gradient(pred), rtol=1e-12, atol=0)
 
 
 def test_profiling_k_widens_and_never_narrows(kp):

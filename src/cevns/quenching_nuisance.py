@@ -91,12 +91,13 @@ class QuenchingNuisanceChi2(Statistic):
         """d chi^2_min / d pred (envelope theorem: alpha, delta held at their minimum)."""
         r, t = self._split(pred)
         a, delta = self.nuisances(pred)
+        a, delta = np.asarray(a)[..., None], np.asarray(delta)[..., None]  # per point, broadcast over the bins
         if self.G is not None:
             g = self.base.gradient(r + delta * t)
         else:
             g = 2.0 * self.w * ((1.0 + a) * (r + delta * t) - self.data) * (1.0 + a)
         gt = g * delta * self.scale
-        return np.concatenate([g, -gt, gt])
+        return np.concatenate([g, -gt, gt], axis=-1)
 
     def toy_parts(self, idx: np.ndarray) -> List[Any]:
         raise CevnsInputError("toys are not available with the quenching k profiled")
