@@ -202,3 +202,22 @@ def test_a_level_read_off_the_grid_is_the_region_of_that_level(exp, qq):
     assert c2.at_level(dof=2, cl="1sigma").level == pytest.approx(chi2_dist.ppf(0.6826894921370859, 2), rel=1e-9)
     with pytest.raises(CevnsInputError, match="dof"):
         c2.at_level(dof=3)
+
+
+def test_a_region_that_reaches_the_grid_edge_says_so():
+    """open_edges names the sides of the grid the allowed region touches (there it goes on) and the plot note says
+    it; a region inside the grid has none."""
+    from cevns.results import ContourResult
+
+    x, y = np.linspace(-2, 2, 41), np.linspace(-2, 2, 41)
+    X, Y = np.meshgrid(x, y, indexing="ij")
+
+    def region(cx, cy):  # a disc of radius sqrt(4.605 / 4) = 1.07 about (cx, cy)
+        return ContourResult(("a", "b"), "cevns", ("", ""), 0.9, 2, 4.605, x, y, 4 * ((X - cx) ** 2 + (Y - cy) ** 2),
+                             (cx, cy), 0.0, statistic="poisson")
+
+    assert region(0.0, 0.0).open_edges() == [] and "grid's" not in region(0.0, 0.0).note()
+    assert region(0.0, 1.5).open_edges() == ["top"]
+    assert region(-1.5, 0.0).open_edges() == ["left"]
+    assert region(1.5, -1.5).open_edges() == ["right", "bottom"]
+    assert "the region reaches the grid's top edge: it goes on beyond" in region(0.0, 1.5).note()

@@ -711,7 +711,17 @@ class ContourResult:
     def note(self) -> str:
         """What a figure of this region should say beside it: allowed inside, the statistic, and what was done with
         the model's other parameters (marginalised, fixed), in the figures' symbols."""
-        return _plot_note(self.statistic, self.marginalised, self.fixed, "allowed inside the contour")
+        note = _plot_note(self.statistic, self.marginalised, self.fixed, "allowed inside the contour")
+        open_sides = self.open_edges()
+        if open_sides:
+            note += "\nthe region reaches the grid's " + ", ".join(open_sides) + " edge: it goes on beyond"
+        return note
+
+    def open_edges(self) -> List[str]:
+        """The edges of the grid (left, right, bottom, top) that the allowed region touches: there it goes on."""
+        inside = np.asarray(self.dchi2) <= self.level
+        sides = (("left", inside[0, :]), ("right", inside[-1, :]), ("bottom", inside[:, 0]), ("top", inside[:, -1]))
+        return [name for name, edge in sides if edge.any()]
 
     def plot(self, ax=None, label: Optional[str] = None, scale: Optional[Tuple[float, float]] = None,
              color: str = "C0", ls: str = "-", best_label: Optional[str] = "best fit", zoom: bool = False):
