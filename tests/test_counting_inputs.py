@@ -2,29 +2,15 @@
 wrong number is refused in one line (or, for a few repeated events, reported)."""
 
 import re
-import shutil
 import warnings
-from importlib import resources
 from pathlib import Path
 
 import pytest
+from packaged_copies import copy_experiment as _copy
+from packaged_copies import edit_once as _edit
 
 import cevns
 from cevns.errors import CevnsInputError, CevnsWarning
-
-SRC = Path(str(resources.files("cevns.data").joinpath("experiments")))
-
-
-def _copy(tmp_path: Path, stem: str) -> Path:
-    for f in SRC.glob(stem + "*"):
-        shutil.copy(f, tmp_path / f.name)
-    return tmp_path / f"{stem}.toml"
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
 
 
 def _rows(csv: Path):

@@ -4,31 +4,18 @@ scripts/bad_inputs.py runs the same cases on the command line (docs/reliability.
 
 import gzip
 import math
-import shutil
 import warnings
-from importlib import resources
 from pathlib import Path
 
 import pytest
+from packaged_copies import copy_experiment as _copy
+from packaged_copies import edit_once as _edit
 
 import cevns
 from cevns.cli import main
 from cevns.errors import CevnsInputError
 
-SRC = Path(str(resources.files("cevns.data").joinpath("experiments")))
 XE, DR = "xenonnt_8b_2026", "dresden_ii_2022"
-
-
-def _copy(tmp_path: Path, stem: str) -> Path:
-    for f in SRC.glob(stem + "*"):
-        shutil.copy(f, tmp_path / f.name)
-    return tmp_path / f"{stem}.toml"
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
 
 
 def _change_rows(csv: Path, change) -> None:
