@@ -61,13 +61,14 @@ if floor:
         rec["steps"] += pt.sa.shape[0]
         return orig_it(pt, *a)
     P._iteration = counted
-    def both(s, d, dlogd, bkg, V, F, G, theta0=None, iterations=30, tol=1e-9, *stop):
+    def both(s, d, dlogd, bkg, V, F, G, theta0=None, iterations=30, tol=1e-9, stop=None, dual=None):
+        carried = None if dual is None else dual.copy()
         t = time.process_time()
-        r = orig(s, d, dlogd, bkg, V, F, G, theta0, iterations, tol, *stop)
+        r = orig(s, d, dlogd, bkg, V, F, G, theta0, iterations, tol, stop, dual)
         t1 = time.process_time()
         rec["pkg"] += t1 - t
         if np.ndim(d) == 1:
-            _, n = bare_profile(s, d, dlogd, bkg, V, F, iterations, tol, theta0, *stop)
+            _, n = bare_profile(s, d, dlogd, bkg, V, F, iterations, tol, theta0, stop, carried)
             rec["bare"] += time.process_time() - t1
             rec["bare_steps"] += n
         else:

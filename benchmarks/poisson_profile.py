@@ -56,11 +56,12 @@ with threadpool_limits(1):
 """
 
 
-def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, stop_above=None):
+def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, stop_above=None, dual=None):
     """The damped Newton profile of cevns.poisson.newton_profile in bare numpy (one function, no helpers), from
     zero nuisances or ``theta0`` (a row outside the allowed region from zero, as the package), a point stopped once
-    its minimum is certainly above its ``stop_above`` (the package's strong-convexity bound, and its
-    Lagrangian bound with multipliers on the bins without counts):
+    its minimum is certainly above its ``stop_above`` (the package's strong-convexity bound, its
+    Lagrangian bound with multipliers on the bins without counts, the dual bound at each Newton step's multipliers,
+    and up to three dual Newton steps from the carried multipliers ``dual``, updated in place as the package's):
     returns (statistic, point-steps)."""
     P, kv, k = s.shape[0], V.shape[0], V.shape[0] + F.shape[0]
     kf, J_f = F.shape[0], F.T
@@ -84,6 +85,23 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, 
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(dm < 0, -(m - 1e-9 * np.maximum(m, 1.0)) / dm, np.inf).min(axis=1)
 
+    def bound(sr, lam):  # the dual bound, lowered by its rounding
+        jt = np.concatenate([(lam * sr) @ V.T, lam @ F.T], axis=1)
+        ok = np.all(np.isfinite(lam), axis=1) & np.all((lam < 2.0) | ((d <= 0) & (lam <= 2.0)), axis=1)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            lg = np.where(d > 0, 2.0 * d * np.log1p(-np.minimum(lam, 2.0) / 2.0), 0.0)
+            la, q = lam * (sr + bkg), (jt * jt).sum(axis=1) / 4.0
+            b = la.sum(axis=1) + lg.sum(axis=1) - q - 1e-10 * (np.abs(la).sum(axis=1) + np.abs(lg).sum(axis=1) + q + kv)
+        return np.where(ok & np.isfinite(b), b, -np.inf)
+
+    def hess(W, sa):
+        H = np.empty((sa.shape[0], k, k))
+        H[:, :kv, :kv] = ((W * sa * sa) @ GVV).reshape(sa.shape[0], kv, kv)
+        H[:, :kv, kv:] = ((W * sa) @ GVF).reshape(sa.shape[0], kv, kf)
+        H[:, kv:, :kv] = H[:, :kv, kv:].transpose(0, 2, 1)
+        H[:, kv:, kv:] = (W @ GFF).reshape(sa.shape[0], kf, kf)
+        return 2.0 * H + 2.0 * np.eye(k)
+
     with np.errstate(over="ignore", invalid="ignore"):
         f = stat(mu, theta, d, dlogd)
     if k == 0:
@@ -91,6 +109,44 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, 
     f = np.where(np.all(np.isfinite(s), axis=1), f, np.inf)
     active = np.all(np.isfinite(s), axis=1) & (np.abs(s).max(axis=1) < 1e11)
     steps = 0
+    nz = d > 0
+    if dual is not None and stop_above is not None:  # the carried multipliers and up to three dual Newton steps
+        rows = np.flatnonzero(active & (f > stop_above) & np.all(np.isfinite(dual), axis=1))
+        lam = np.where(nz, dual[rows], 2.0)
+        b = bound(s[rows], lam)
+        done = b > stop_above[rows]
+        for _ in range(3):
+            r = np.flatnonzero(~done & np.isfinite(b))
+            if r.size == 0:
+                break
+            sr, lr = s[rows[r]], lam[r]
+            th = -np.concatenate([(lr * sr) @ V.T, lr @ F.T], axis=1) / 2.0
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                gr = np.where(nz, sr + bkg + sr * (th[:, :kv] @ V) + th[:, kv:] @ F - 2.0 * d / (2.0 - lr), 0.0)
+                ci = np.where(nz, (2.0 - lr) ** 2 / (2.0 * np.where(nz, d, 1.0)), 0.0)
+            cg = ci * gr
+            M = hess(ci / 2.0, sr)
+            dg = np.sqrt(np.einsum("pii->pi", M))
+            try:
+                z = np.linalg.solve(M / dg[:, :, None] / dg[:, None, :], (np.concatenate(
+                    [(cg * sr) @ V.T, cg @ F.T], axis=1) / dg)[:, :, None])[:, :, 0] / dg
+            except np.linalg.LinAlgError:
+                break
+            de = cg - ci * (sr * (z[:, :kv] @ V) + z[:, kv:] @ F)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = np.minimum(1.0, 0.99 * np.where(nz & (de > 0), (2.0 - lr) / de, np.inf).min(axis=1))
+            for _ls in range(20):
+                cand = lr + t[:, None] * de
+                nb = bound(sr, cand)
+                up = nb >= b[r]
+                if up.all():
+                    break
+                t = np.where(up, t, 0.5 * t)
+            lam[r[up]], b[r[up]] = cand[up], nb[up]
+            b[r[~up]] = -np.inf
+            done = b > stop_above[rows]
+        dual[rows] = lam
+        active[rows[done]] = False
     for _ in range(iterations):
         idx = np.flatnonzero(active)
         if idx.size == 0:
@@ -142,14 +198,12 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, 
         ma = np.maximum(mu[idx], 1e-12)
         r, W = 1.0 - d / ma, d / ma**2
         g = 2.0 * np.concatenate([(r * sa) @ V.T, r @ F.T], axis=1) + 2.0 * ta
-        H = np.empty((idx.size, k, k))
-        H[:, :kv, :kv] = ((W * sa * sa) @ GVV).reshape(idx.size, kv, kv)
-        H[:, :kv, kv:] = ((W * sa) @ GVF).reshape(idx.size, kv, kf)
-        H[:, kv:, :kv] = H[:, :kv, kv:].transpose(0, 2, 1)
-        H[:, kv:, kv:] = (W @ GFF).reshape(idx.size, kf, kf)
-        H = 2.0 * H + 2.0 * np.eye(k)
+        H = hess(W, sa)
         step = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
         dmu = sa * (step[:, :kv] @ V) + step[:, kv:] @ F
+        if dual is not None or stop_above is not None:  # the multipliers of the whole step
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                lam = np.where(nz, np.minimum(2.0 - 2.0 * d * (ma - dmu) / ma**2, 2.0 - 1e-12), 2.0)
         lim = room(ma, dmu)
         t = np.minimum(1.0, 0.99 * lim)
         clip = np.flatnonzero(lim < 1.0)
@@ -185,6 +239,11 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, 
         theta[idx[moved]], mu[idx[moved]], f[idx[moved]] = new_t[moved], new_mu[moved], new_f[moved]
         dec = np.where(moved, f0 - new_f, 0.0)
         active[idx] = moved & (-(g * step).sum(axis=1) > tol) & (dec > 1e-14 * np.abs(f[idx]))
+        if dual is not None:
+            dual[idx] = lam
+        if stop_above is not None:
+            hi = np.flatnonzero(active[idx] & (f[idx] > stop_above[idx]))
+            active[idx[hi]] &= ~(bound(sa[hi], lam[hi]) > stop_above[idx[hi]])
     return f, steps
 
 

@@ -256,3 +256,105 @@ def test_a_joint_profile_stops_on_what_is_left_after_its_other_parts():
     assert stopped.any() and below.sum() >= 10
     assert np.all(full[stopped] > limit[stopped])
     np.testing.assert_allclose(cut[below], full[below], rtol=1e-12, atol=1e-12)
+
+
+def _profile_min(lk, pred):
+    """The profiled minimum, its nuisances and expectations, of one prediction, without any certificate."""
+    f, theta, mu = lk.profile(pred)
+    return float(f), theta, mu
+
+
+@pytest.mark.parametrize("row", range(3))
+def test_the_dual_bound_is_below_every_minimum_and_equal_at_its_multipliers(row):
+    """Weak duality (poisson._dual_bound): for any allowed multipliers (lam_i < 2, <= 2 in bins without counts) the
+    bound is at most the profiled minimum; at the minimum's own multipliers 2 (1 - n_i / mu_i*) it is the minimum."""
+    from cevns.poisson import _dual_bound
+
+    lk = PoissonLikelihood(DATA, BKG, background_sigmas=[0.3, 0.5], signal_sigma=0.2,
+                           signal_shapes=np.array([[0.1, -0.1, 0.05, 0.0, 0.2, -0.3]]))
+    s = SIGNALS[row]
+    fmin, theta, mu = _profile_min(lk, s)
+    star = np.where(DATA > 0, 2.0 * (1.0 - DATA / mu), 2.0)
+    args = (s[None], DATA, lk.bkg_total, lk._V, lk._F)
+    assert _dual_bound(*args, star[None])[0] == pytest.approx(fmin, rel=1e-8, abs=1e-8)
+    rng = np.random.default_rng(row)
+    lams = np.minimum(star[None] + rng.normal(0.0, 0.5, (500, DATA.size)), 2.0 - 1e-9)
+    lams[:, DATA <= 0] = np.minimum(lams[:, DATA <= 0], 2.0)
+    bounds = _dual_bound(np.repeat(s[None], 500, axis=0), DATA, lk.bkg_total, lk._V, lk._F, lams)
+    assert np.all(bounds <= fmin + 1e-9) and np.isfinite(bounds).sum() == 500
+    bad = lams.copy()
+    bad[:, 0] = 2.5  # not allowed where the bin has counts: no bound
+    assert np.all(_dual_bound(np.repeat(s[None], 500, axis=0), DATA, lk.bkg_total, lk._V, lk._F, bad) == -np.inf)
+
+
+def test_dual_newton_steps_raise_the_bound_and_certify_only_minima_above_the_line():
+    """poisson._dual_newton from the multipliers of a smaller signal (a scan's coupling below): the bound never
+    falls, stays below every minimum, and certifies a point only where its minimum is above the line."""
+    from cevns.poisson import _dual_bound, _dual_newton
+
+    e = cevns.load_experiment("coherent-csi-2021")
+    lk = e.chi2_function()
+    sm = e.predict().total
+    scale = np.geomspace(1.0, 1e6, 40)
+    preds = scale[:, None] * sm[None, :]
+    below = np.vstack([_profile_min(lk, p / 1.25)[2] for p in preds])  # expectations at the coupling below
+    lam = np.where(lk.data > 0, 2.0 * (1.0 - lk.data / below), 2.0)
+    mins = np.array([_profile_min(lk, p)[0] for p in preds])
+    args = (preds, lk.data, lk.bkg_total, lk._V, lk._F)
+    start = _dual_bound(*args, lam)
+    for line in (0.5 * mins.min(), np.median(mins), 2.0 * mins.max()):
+        stop = np.full(scale.size, line)
+        stepped = lam.copy()
+        done = _dual_newton(*args, lk._G, stepped, stop)
+        after = _dual_bound(*args, stepped)
+        assert np.all(after >= start - 1e-9 * np.abs(start))
+        assert np.all(after <= mins + 1e-9 * np.abs(mins))
+        assert np.all(mins[done] > line)
+        assert done.sum() >= np.sum(start > line)
+    assert done.sum() == 0  # nothing above a line above every minimum
+    easy = _dual_newton(*args, lk._G, lam.copy(), np.full(scale.size, 0.5 * mins.min()))
+    assert easy.sum() >= 0.9 * scale.size  # a line below every minimum: (nearly) all certified within three steps
+
+
+def test_the_carried_multipliers_stop_far_excluded_points_in_fewer_newton_steps(monkeypatch):
+    """The B-L scan of CsI + LAr up to g = 1 (signals to ~1e10 per bin, where the warm start leaves the allowed
+    region): with the multipliers carried up the couplings and those of each Newton step (poisson._dual_bound,
+    _dual_newton) the profiles of far excluded points stop in far fewer primal steps; every stopped point is above
+    its line and every value below it is the profile's minimum, as without them."""
+    import cevns.poisson as P
+
+    j = cevns.load_experiment("coherent-csi-2021") + cevns.load_experiment("coherent-lar-2020")
+    chi2, ch = j.chi2_function(), j.channels("cevns+eves")
+    C = []
+    for m in (0.03, 3.0, 300.0):
+        mdl = MODELS["vector-bl"](mass_MeV=m)
+        C.append(_g_coefficients(combined_basis(j, mdl, ch), mdl.values()))
+    C = np.stack(C)
+    gg = np.concatenate([[0.0], np.geomspace(1e-7, 1.0, 120)])
+    steps = [0]
+    iteration = P._iteration
+
+    def counted(pt, *a):
+        steps[0] += pt.sa.shape[0]
+        return iteration(pt, *a)
+
+    monkeypatch.setattr(P, "_iteration", counted)
+    full, _ = _scan(chi2, C, gg, np.inf)  # no level: every profile to its minimum
+    level = 2.71
+    steps[0] = 0
+    cut, _ = _scan(chi2, C, gg, level)
+    with_dual = steps[0]
+    bound = P._dual_bound
+    monkeypatch.setattr(P, "_dual_bound", lambda *a: np.full(a[0].shape[0], -np.inf))  # no dual certificate
+    steps[0] = 0
+    cut_without, _ = _scan(chi2, C, gg, level)
+    monkeypatch.setattr(P, "_dual_bound", bound)
+    lowest = np.minimum.accumulate(full, axis=1)
+    line = np.concatenate([np.full((C.shape[0], 1), np.inf), lowest[:, :-1] + level + 1.0], axis=1)
+    low = full < line * (1.0 - 1e-6)
+    stopped = cut > full * (1.0 + 1e-9)
+    assert stopped.sum() > 30 and low.sum() > 100
+    assert np.all(full[stopped] > line[stopped]) and np.all(cut[stopped] > line[stopped])
+    np.testing.assert_allclose(cut[low], full[low], rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(cut_without[low], full[low], rtol=1e-10, atol=1e-9)
+    assert with_dual < 0.6 * steps[0]

@@ -890,7 +890,10 @@ def _scan(chi2, C: np.ndarray, gg: np.ndarray, level: float,
     stops as soon as its minimum is certainly more than ``level`` + 1 above the lowest value of its mass so far
     (the scan needs only know that the point is excluded; the lowest value so far is at or above the mass's minimum,
     so such a point is above the level however the minimum is refined): its value is then above its minimum, and
-    above the level.  ``tick(i)``: told the couplings done."""
+    above the level.  The multipliers of each mass's profile are carried up the couplings too: where the bound they
+    give (weak duality) is already above that line, the point is certified without a Newton step (at large couplings
+    the warm start leaves the allowed region and a profile from zero took ~20 steps).  ``tick(i)``: told the
+    couplings done."""
     powers = gg[:, None] ** np.arange(C.shape[1])
     k = state_size(chi2)
     if k == 0:
@@ -900,9 +903,10 @@ def _scan(chi2, C: np.ndarray, gg: np.ndarray, level: float,
         return vals.reshape(C.shape[0], gg.size), None
     vals, states = np.empty((C.shape[0], gg.size)), np.empty((C.shape[0], gg.size, k))
     state, lowest = None, np.full(C.shape[0], np.inf)
+    dual = np.full((C.shape[0], C.shape[2]), np.nan)
     for i in range(gg.size):
         vals[:, i], state = warm_chi2(chi2, np.einsum("k,mkb->mb", powers[i], C), state,
-                                      lowest + level + 1.0 if i else None)
+                                      lowest + level + 1.0 if i else None, dual)
         lowest = np.minimum(lowest, vals[:, i])
         states[:, i] = state
         if tick is not None:

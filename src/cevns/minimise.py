@@ -62,7 +62,7 @@ def state_size(chi2: Any) -> int:
 
 
 def warm_chi2(chi2: Any, preds: np.ndarray, state: Optional[np.ndarray],
-              stop_above: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+              stop_above: Optional[np.ndarray] = None, dual: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
     """chi^2 of many predictions and the state to start the next ones from: the profiled nuisances of every
     Poisson part (:meth:`cevns.poisson.PoissonLikelihood.call_warm`), each profile started from ``state``
     (None: from the nominal nuisances).  Parts without nuisances to profile are plain calls.  ``stop_above`` (per
@@ -70,10 +70,13 @@ def warm_chi2(chi2: Any, preds: np.ndarray, state: Optional[np.ndarray],
     parts evaluated before (every part is >= 0; the parts without nuisances go first, exactly; a profiled part
     counts with min(its value, its own limit), a lower bound of its minimum whether it stopped or not, less a margin
     of 1e-9 relative for a converged profile's last decrement), so the sum is then above ``stop_above``; such a
-    value is above both the minimum and ``stop_above``, not the minimum.  The sum is added in the parts' order."""
+    value is above both the minimum and ``stop_above``, not the minimum.  The sum is added in the parts' order.
+    ``dual`` (like ``preds``: a row per prediction, a column per bin; NaN at first): the Poisson parts' multipliers,
+    read and updated in place, carried from one call to the next (a scan's coupling below: certifies points whose
+    minimum lies far above ``stop_above`` before any Newton step, :func:`cevns.poisson.newton_profile`)."""
     leaves = _leaves(chi2)
     if not leaves:
-        return chi2.call_warm(preds, state, stop_above)
+        return chi2.call_warm(preds, state, stop_above, dual)
     k = state_size(chi2)
     if k == 0:
         return chi2(preds), np.zeros((preds.shape[0], 0))
@@ -84,7 +87,11 @@ def warm_chi2(chi2: Any, preds: np.ndarray, state: Optional[np.ndarray],
     for i in sorted(range(len(leaves)), key=lambda i: offsets[i + 1] > offsets[i]):  # plain parts first
         (c, ix), o, kc = leaves[i], offsets[i], offsets[i + 1] - offsets[i]
         if kc:
-            vals[i], new[:, o:o + kc] = warm_chi2(c, preds[:, ix], None if state is None else state[:, o:o + kc], left)
+            sub = None if dual is None else dual[:, ix]
+            vals[i], new[:, o:o + kc] = warm_chi2(c, preds[:, ix], None if state is None else state[:, o:o + kc], left,
+                                                  sub)
+            if dual is not None:
+                dual[:, ix] = sub
             if left is not None:
                 lower = np.minimum(vals[i], left)
                 left = left - (lower - 1e-9 * (1.0 + np.abs(lower)))

@@ -185,10 +185,11 @@ class PoissonLikelihood(Statistic):
         return s * (theta[:, :kv] @ self._V) + theta[:, kv:] @ self._F
 
     def profile(self, pred, data: Optional[np.ndarray] = None, theta0: Optional[np.ndarray] = None,
-                stop_above: Optional[np.ndarray] = None) -> tuple:
+                stop_above: Optional[np.ndarray] = None, dual: Optional[np.ndarray] = None) -> tuple:
         """(statistic, theta*, mu*) for prediction(s) ``pred``: the nuisances minimised by damped Newton steps.
         ``data`` (n_points, n_bins) replaces the observed counts row by row (toys); ``theta0`` starts there;
-        ``stop_above`` per point: see :func:`newton_profile`."""
+        ``stop_above`` per point and ``dual`` (multipliers per point and bin, updated in place): see
+        :func:`newton_profile`."""
         s = np.asarray(pred, dtype=float)
         one = s.ndim == 1
         s2 = np.atleast_2d(s)
@@ -198,7 +199,7 @@ class PoissonLikelihood(Statistic):
             d = np.asarray(data, dtype=float)
             dlogd = np.where(d > 0, d * np.log(np.maximum(d, _TINY)), 0.0)
         f, theta, mu = newton_profile(s2, d, dlogd, self.bkg_total, self._V, self._F, self._G, theta0,
-                                      self.iterations, self.tol, stop_above)
+                                      self.iterations, self.tol, stop_above, dual)
         return (f[0], theta[0], mu[0]) if one else (f, theta, mu)
 
     def __call__(self, pred) -> np.ndarray:
@@ -216,12 +217,12 @@ class PoissonLikelihood(Statistic):
         return out
 
     def call_warm(self, pred: np.ndarray, theta0: Optional[np.ndarray] = None,
-                  stop_above: Optional[np.ndarray] = None) -> tuple:
+                  stop_above: Optional[np.ndarray] = None, dual: Optional[np.ndarray] = None) -> tuple:
         """(-2 ln lambda, profiled nuisances) of the predictions ``pred`` (n_points, n_bins), each profile started
         from its row of ``theta0`` (n_points, n_nuisances; zeros or None: from the nominal nuisances).  For
         minimisers whose next points lie close to their last: a warm start needs ~2 Newton iterations instead of
-        ~10.  ``stop_above`` (n_points,): a profile may stop once its minimum is certainly above it
-        (:func:`newton_profile`)."""
+        ~10.  ``stop_above`` (n_points,): a profile may stop once its minimum is certainly above it; ``dual``
+        (n_points, n_bins): multipliers carried from a nearby problem, updated in place (:func:`newton_profile`)."""
         s = np.atleast_2d(np.asarray(pred, dtype=float))
         n = s.shape[0]
         out, theta = np.empty(n), np.zeros((n, self.n_nuisances))
@@ -230,7 +231,8 @@ class PoissonLikelihood(Statistic):
         for a in range(0, n, step):
             out[a:a + step], theta[a:a + step], _ = self.profile(s[a:a + step], theta0=None if t0 is None else t0[a:a + step],
                                                                  stop_above=None if stop_above is None else
-                                                                 np.broadcast_to(stop_above, (n,))[a:a + step])
+                                                                 np.broadcast_to(stop_above, (n,))[a:a + step],
+                                                                 dual=None if dual is None else dual[a:a + step])
         return out, theta
 
     @property
@@ -374,9 +376,14 @@ def _line_search(pt: _Points, t: np.ndarray, step: np.ndarray, dmu: np.ndarray, 
     return new_f, new_t, new_mu
 
 
-def _iteration(pt: _Points, G: tuple, empty: np.ndarray, mu: np.ndarray) -> tuple:
+def _iteration(pt: _Points, G: tuple, empty: np.ndarray, mu: np.ndarray, want_dual: bool = False) -> tuple:
     """One damped Newton step of the points ``pt`` at the expectations ``mu``: (new statistics (inf: not moved),
-    nuisances, expectations, Newton decrements)."""
+    nuisances, expectations, Newton decrements, multipliers or None).  ``want_dual``: also the multipliers of the
+    whole (unclipped) step, lam_i = 2 (1 - n_i / mu_i) linearised in the step's change dmu_i, 2 - 2 n_i (mu_i -
+    dmu_i) / mu_i^2 (the Newton step of the dual problem, finite where the step crosses an edge; at most 2, 2 in
+    bins without counts): for :func:`_dual_bound`, whose bound from them approaches the minimum as fast as the
+    primal steps do, where the bound from the iterate itself (the ball bound) waits for the creep along the edges
+    of bins near mu = 0 to end."""
     kv = pt.V.shape[0]
     ma = np.maximum(mu, _TINY)
     r = 1.0 - pt.da / ma
@@ -388,6 +395,10 @@ def _iteration(pt: _Points, G: tuple, empty: np.ndarray, mu: np.ndarray) -> tupl
     H = _hessian(W, pt.sa, G, kv, pt.F.shape[0])
     step = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
     dmu = pt.shift(None, step)
+    lam = None
+    if want_dual:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            lam = np.where(pt.da > 0, np.minimum(2.0 - 2.0 * pt.da * (ma - dmu) / ma**2, 2.0 - 1e-12), 2.0)
     lim = _room(ma, dmu)
     t = np.minimum(1.0, 0.99 * lim)
     clip = np.flatnonzero(lim < 1.0)
@@ -396,7 +407,7 @@ def _iteration(pt: _Points, G: tuple, empty: np.ndarray, mu: np.ndarray) -> tupl
         known = np.full(t.size, np.nan)
         _fisher_fallback(pt, clip, H, g, ma, empty, step, dmu, t, known)
     new_f, new_t, new_mu = _line_search(pt, t, step, dmu, known)
-    return new_f, new_t, new_mu, -(g * step).sum(axis=1)
+    return new_f, new_t, new_mu, -(g * step).sum(axis=1), lam
 
 
 def _ball_bound(f: np.ndarray, g: np.ndarray, theta: np.ndarray, limit: np.ndarray) -> np.ndarray:
@@ -472,26 +483,52 @@ def _certified_above(s: np.ndarray, theta: np.ndarray, mu: np.ndarray, f: np.nda
     return above
 
 
+def _dual_bound(s: np.ndarray, d: np.ndarray, bkg: np.ndarray, V: np.ndarray, F: np.ndarray,
+                lam: np.ndarray) -> np.ndarray:
+    """A lower bound of the minimum over the nuisances, per row, from multipliers ``lam`` on the bins (weak
+    duality).  With phi_i(mu) = 2 [mu - n_i + n_i ln(n_i / mu)] (mu > 0) and its conjugate phi_i*(lam) =
+    -2 n_i ln(1 - lam / 2) (lam < 2; for n_i = 0: 0 where lam <= 2), phi_i(mu) >= lam mu - phi_i*(lam) for every
+    allowed mu, so for every theta
+
+        f(theta) >= sum_i [lam_i mu_i(theta) - phi_i*(lam_i)] + theta.theta
+                 >= D(lam) = sum_i [lam_i a_i + 2 n_i ln(1 - lam_i / 2)] - |J^T lam|^2 / 4
+
+    (a = s + bkg the expectations at theta = 0; the quadratic in theta minimised in closed form).  At the minimum's
+    own multipliers lam_i = 2 (1 - n_i / mu_i*) the bound is the minimum; multipliers of a nearby problem (the
+    coupling below, in a scan) give a bound close to it.  The bound is lowered by the rounding its sums can carry
+    (1e-10 of the sum of their magnitudes); -inf where a multiplier is not allowed or not finite."""
+    kv = V.shape[0]
+    a = s + bkg
+    jt = np.concatenate([(lam * s) @ V.T, lam @ F.T], axis=1)
+    ok = np.all(np.isfinite(lam), axis=1) & np.all((lam < 2.0) | ((d <= 0) & (lam <= 2.0)), axis=1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        lg = np.where(d > 0, 2.0 * d * np.log1p(-np.minimum(lam, 2.0) / 2.0), 0.0)
+        la = lam * a
+        q = (jt * jt).sum(axis=1) / 4.0
+        value = la.sum(axis=1) + lg.sum(axis=1) - q
+        scale = np.abs(la).sum(axis=1) + np.abs(lg).sum(axis=1) + q + kv
+        bound = value - 1e-10 * scale
+    return np.where(ok & np.isfinite(bound), bound, -np.inf)
+
+
 def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndarray, V: np.ndarray, F: np.ndarray,
                    G: Any, theta0: Optional[np.ndarray] = None, iterations: int = 30, tol: float = 1e-9,
-                   stop_above: Optional[np.ndarray] = None) -> tuple:
+                   stop_above: Optional[np.ndarray] = None, dual: Optional[np.ndarray] = None) -> tuple:
     """min over theta of 2 sum [mu - d + d ln(d/mu)] + theta.theta with mu = s (1 + theta_V V) + bkg + theta_F F,
     for every row of the signals ``s`` (P, n) (the counts ``d`` shared (n,) or per row (P, n)): damped Newton
     steps, J^T W J as matrix products over bins with the column products ``G`` (:func:`column_products`), a
     step limit that keeps every expectation positive, and backtracking.  ``stop_above`` (P,): a point stops as
     soon as its minimum is certainly above its value (:func:`_certified_above`; for scans that need only know that
     a point is excluded): its statistic is then the last one reached, above the minimum, and above ``stop_above``.
+    With ``stop_above``, the multipliers of each Newton step (:func:`_iteration`) give a second certificate
+    (:func:`_dual_bound`).  ``dual`` (P, n), read and updated in place: multipliers per bin of a nearby problem (NaN:
+    none), e.g. those of the coupling below in a scan: with ``stop_above``, a row whose bound from them is above it is
+    certified before any step (its statistic is the one at its start, above the bound); a row that steps gets the
+    multipliers of its last step, to be carried on.
     Returns (statistic, theta*, mu*), one row per point."""
     P, kv, kf = s.shape[0], V.shape[0], F.shape[0]
     k = kv + kf
-    mu0 = s + bkg
-    theta = np.zeros((P, k)) if theta0 is None else np.array(theta0, dtype=float).reshape(P, k)
-    mu = mu0 + (s * (theta[:, :kv] @ V) + theta[:, kv:] @ F) if theta0 is not None else mu0.copy()
-    if theta0 is not None and np.any(mu <= 0):  # a warm start outside the allowed region: start from zero
-        bad = np.any(mu <= 0, axis=1)
-        theta[bad], mu[bad] = 0.0, mu0[bad]
-    with np.errstate(over="ignore", invalid="ignore"):
-        f = _statistic(mu, d, dlogd, theta)
+    mu0, theta, mu, f = _start(s, d, dlogd, bkg, V, F, theta0)
     if k == 0:
         return f, theta, mu
     # points with a non-finite or astronomically large signal are not profiled: their statistic at the
@@ -504,6 +541,12 @@ def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndar
     # the multipliers of _certified_above where bins without counts outnumber the nuisances (XENONnT 8B: ~200 of 243
     # bins, 8 nuisances); with a few (CsI + LAr: 4 of 183, 16 nuisances) their per-call cost was not repaid (measured)
     multipliers = empty.size >= k
+    if dual is not None and stop_above is not None:  # rows whose start is above the line: the carried multipliers
+        rows = np.flatnonzero(active & (f > stop_above) & np.all(np.isfinite(dual), axis=1))
+        if rows.size:
+            sub = dual[rows]
+            active[rows] = ~_dual_newton(s[rows], d[rows] if per_row else d, bkg, V, F, G, sub, stop_above[rows])
+            dual[rows] = sub
     last = np.zeros(P)  # the Newton decrement of each point's last step
     for _ in range(iterations):
         idx = np.flatnonzero(active)
@@ -523,7 +566,8 @@ def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndar
         base = mu0[idx] + (sa * (ta[:, :kv] @ V) + ta[:, kv:] @ F)
         pt = _Points(sa, ta, base, f[idx], d[idx] if per_row and not whole else d,
                      dlogd[idx] if per_row and not whole else dlogd, V, F)
-        new_f, new_t, new_mu, decrement = _iteration(pt, G, empty, mu if whole else mu[idx])
+        new_f, new_t, new_mu, decrement, lam = _iteration(pt, G, empty, mu if whole else mu[idx],
+                                                          dual is not None or stop_above is not None)
         moved = np.isfinite(new_f)
         dec = np.where(moved, pt.f0 - new_f, 0.0)
         im = idx[moved]
@@ -531,11 +575,104 @@ def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndar
         # converged: Newton decrement small, or no further decrease possible
         active[idx] = moved & (decrement > tol) & (dec > 1e-14 * np.abs(f[idx]))
         last[idx] = decrement
+        if lam is not None:
+            if dual is not None:
+                dual[idx] = lam
+            if stop_above is not None:  # the step's multipliers: a bound above the line stops the point
+                hi = np.flatnonzero(active[idx] & (f[idx] > stop_above[idx]))
+                active[idx[hi]] &= ~_dual_certified(hi, sa, pt.da, bkg, V, F, lam, stop_above[idx])[hi]
     # still improving after the last iteration, by more than rounding allows for a statistic this large (the
     # Newton decrement estimates twice the decrease left): not converged (reported to a watching analysis)
     unsettled = active & (last > tol + 1e-12 * np.abs(f))
     failed(f"Poisson nuisance profile (damped Newton, {iterations} iterations)", int(np.count_nonzero(unsettled)))
     return f, theta, mu
+
+
+def _start(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndarray, V: np.ndarray, F: np.ndarray,
+           theta0: Optional[np.ndarray]) -> tuple:
+    """Where the profiles start: (nominal expectations, nuisances, expectations, statistics), from ``theta0`` where
+    every expectation stays positive there, else (and for None) from zero."""
+    P, kv, k = s.shape[0], V.shape[0], V.shape[0] + F.shape[0]
+    mu0 = s + bkg
+    theta = np.zeros((P, k)) if theta0 is None else np.array(theta0, dtype=float).reshape(P, k)
+    mu = mu0 + (s * (theta[:, :kv] @ V) + theta[:, kv:] @ F) if theta0 is not None else mu0.copy()
+    if theta0 is not None and np.any(mu <= 0):  # a warm start outside the allowed region: start from zero
+        bad = np.any(mu <= 0, axis=1)
+        theta[bad], mu[bad] = 0.0, mu0[bad]
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = _statistic(mu, d, dlogd, theta)
+    return mu0, theta, mu, f
+
+
+#: Newton steps of the dual problem tried on carried multipliers (:func:`_dual_newton`) before the primal steps
+_DUAL_STEPS = 3
+
+
+def _dual_newton(s: np.ndarray, d: np.ndarray, bkg: np.ndarray, V: np.ndarray, F: np.ndarray, G: Any,
+                 lam: np.ndarray, stop_above: np.ndarray, steps: int = _DUAL_STEPS) -> np.ndarray:
+    """Which rows are certainly above ``stop_above``, by the bound :func:`_dual_bound` at the multipliers ``lam``
+    (carried from a nearby problem; updated in place) and after up to ``steps`` damped Newton steps that maximise it.
+    The bound D(lam) is concave; with mu^_i = 2 n_i / (2 - lam_i) the expectations the multipliers stand for and
+    theta^ = -J^T lam / 2, its gradient is mu(theta^) - mu^ and its Hessian -(C + J J^T / 2), C = diag(2 n_i /
+    (2 - lam_i)^2); the Newton step (C + J J^T / 2)^-1 grad is found through the nuisances' k x k matrix 2 I +
+    J^T C^-1 J (Woodbury), the Hessian of the primal problem at mu^.  Bins without counts keep lam_i = 2 (their
+    own optimum).  The steps never leave lam_i < 2 and never lower the bound.  Where the primal warm start has left
+    the allowed region (a scan's next coupling with the signal pulled below zero in some bin) a profile from zero
+    needs ~20 steps; the dual needs no allowed start: from the coupling below's multipliers, 1-3 steps."""
+    kv = V.shape[0]
+    nz = np.broadcast_to(d > 0, s.shape)
+    lam[...] = np.where(nz, lam, 2.0)
+    a = s + bkg
+    bound = _dual_bound(s, d, bkg, V, F, lam)
+    done = bound > stop_above
+    for _ in range(steps):
+        r = np.flatnonzero(~done & np.isfinite(bound))
+        if r.size == 0:
+            break
+        sr, lr, nr = s[r], lam[r], nz[r]
+        dr = d[r] if d.ndim == 2 else d
+        th = -np.concatenate([(lr * sr) @ V.T, lr @ F.T], axis=1) / 2.0
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            grad = np.where(nr, a[r] + sr * (th[:, :kv] @ V) + th[:, kv:] @ F - 2.0 * dr / (2.0 - lr), 0.0)
+            cinv = np.where(nr, (2.0 - lr) ** 2 / (2.0 * dr), 0.0)
+        cg = cinv * grad
+        M = _hessian(cinv / 2.0, sr, G, kv, F.shape[0])
+        # solved with its diagonal scaled to 1 (signals ~1e10 make M's condition number ~1e18, its scaled one ~50:
+        # unscaled, the solution is no ascent direction)
+        dg = np.sqrt(np.einsum("pii->pi", M))
+        try:
+            z = np.linalg.solve(M / dg[:, :, None] / dg[:, None, :],
+                                (np.concatenate([(cg * sr) @ V.T, cg @ F.T], axis=1) / dg)[:, :, None])[:, :, 0] / dg
+        except np.linalg.LinAlgError:  # singular to rounding: the bound as it is
+            break
+        delta = cg - cinv * (sr * (z[:, :kv] @ V) + z[:, kv:] @ F)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = np.where(nr & (delta > 0), (2.0 - lr) / delta, np.inf).min(axis=1)
+        t = np.minimum(1.0, 0.99 * room)
+        for _ in range(20):  # backtracking: the bound must not fall
+            cand = lr + t[:, None] * delta
+            new = _dual_bound(sr, dr, bkg, V, F, cand)
+            up = new >= bound[r]
+            if up.all():
+                break
+            t = np.where(up, t, 0.5 * t)
+        lam[r[up]], bound[r[up]] = cand[up], new[up]
+        bound[r[~up]] = -np.inf  # no ascent left: this row stays with the primal steps
+        done = bound > stop_above
+    return done
+
+
+def _dual_certified(rows: np.ndarray, s: np.ndarray, d: np.ndarray, bkg: np.ndarray, V: np.ndarray, F: np.ndarray,
+                    lam: np.ndarray, stop_above: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` (indices into ``s``, ``lam``, ``stop_above``, and ``d`` if per row) have a bound
+    :func:`_dual_bound` from their multipliers ``lam`` (NaN rows: none) above ``stop_above``: a bool per row of
+    ``s``, False elsewhere."""
+    out = np.zeros(s.shape[0], dtype=bool)
+    rows = rows[np.all(np.isfinite(lam[rows]), axis=1)]
+    if rows.size:
+        dd = d[rows] if d.ndim == 2 else d
+        out[rows] = _dual_bound(s[rows], dd, bkg, V, F, lam[rows]) > stop_above[rows]
+    return out
 
 
 @dataclass

@@ -84,9 +84,10 @@ class Statistic(ABC):
         return 0
 
     def call_warm(self, pred: np.ndarray, theta0: Optional[np.ndarray] = None,
-                  stop_above: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+                  stop_above: Optional[np.ndarray] = None, dual: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
         """The statistic of many predictions and the state to start the next ones from (none here); ``stop_above``
-        (a profiling statistic may stop a point's profile once it is certainly above it) is not needed here."""
+        (a profiling statistic may stop a point's profile once it is certainly above it) and ``dual`` (multipliers
+        carried between calls) are not needed here."""
         return self(pred), np.zeros((np.atleast_2d(pred).shape[0], 0))
 
 
