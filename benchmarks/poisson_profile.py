@@ -110,6 +110,8 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, 
     active = np.all(np.isfinite(s), axis=1) & (np.abs(s).max(axis=1) < 1e11)
     steps = 0
     nz = d > 0
+    if empty.size >= k:  # the package's gate: the empty bins' multipliers instead of the dual bounds
+        dual = None
     if dual is not None and stop_above is not None:  # the carried multipliers and up to three dual Newton steps
         rows = np.flatnonzero(active & (f > stop_above) & np.all(np.isfinite(dual), axis=1))
         lam = np.where(nz, dual[rows], 2.0)
@@ -201,7 +203,7 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, 
         H = hess(W, sa)
         step = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
         dmu = sa * (step[:, :kv] @ V) + step[:, kv:] @ F
-        if dual is not None or stop_above is not None:  # the multipliers of the whole step
+        if empty.size < k and (dual is not None or stop_above is not None):  # the multipliers of the whole step
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 lam = np.where(nz, np.minimum(2.0 - 2.0 * d * (ma - dmu) / ma**2, 2.0 - 1e-12), 2.0)
         lim = room(ma, dmu)
@@ -241,7 +243,7 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, 
         active[idx] = moved & (-(g * step).sum(axis=1) > tol) & (dec > 1e-14 * np.abs(f[idx]))
         if dual is not None:
             dual[idx] = lam
-        if stop_above is not None:
+        if stop_above is not None and empty.size < k:
             hi = np.flatnonzero(active[idx] & (f[idx] > stop_above[idx]))
             active[idx[hi]] &= ~(bound(sa[hi], lam[hi]) > stop_above[idx[hi]])
     return f, steps

@@ -541,6 +541,10 @@ def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndar
     # the multipliers of _certified_above where bins without counts outnumber the nuisances (XENONnT 8B: ~200 of 243
     # bins, 8 nuisances); with a few (CsI + LAr: 4 of 183, 16 nuisances) their per-call cost was not repaid (measured)
     multipliers = empty.size >= k
+    # the dual bounds where those multipliers are not tried: with many bins without counts (XENONnT 8B) the
+    # multipliers certify what the dual bounds would, and the bounds' cost over 243 bins was not repaid (measured)
+    if multipliers:
+        dual = None
     if dual is not None and stop_above is not None:  # rows whose start is above the line: the carried multipliers
         rows = np.flatnonzero(active & (f > stop_above) & np.all(np.isfinite(dual), axis=1))
         if rows.size:
@@ -567,7 +571,8 @@ def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndar
         pt = _Points(sa, ta, base, f[idx], d[idx] if per_row and not whole else d,
                      dlogd[idx] if per_row and not whole else dlogd, V, F)
         new_f, new_t, new_mu, decrement, lam = _iteration(pt, G, empty, mu if whole else mu[idx],
-                                                          dual is not None or stop_above is not None)
+                                                          not multipliers and (dual is not None or
+                                                                               stop_above is not None))
         moved = np.isfinite(new_f)
         dec = np.where(moved, pt.f0 - new_f, 0.0)
         im = idx[moved]
