@@ -110,6 +110,8 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, 
     active = np.all(np.isfinite(s), axis=1) & (np.abs(s).max(axis=1) < 1e11)
     steps = 0
     nz = d > 0
+    if stop_above is not None:  # a negative line: above before any step (the statistic is >= 0)
+        active &= ~(stop_above < 0)
     if empty.size >= k:  # the package's gate: the empty bins' multipliers instead of the dual bounds
         dual = None
     if dual is not None and stop_above is not None:  # the carried multipliers and up to three dual Newton steps

@@ -80,6 +80,19 @@ def test_exclusion_progress_moves_through_the_scan(exp, csi, poisson):
     total = rec.calls[0][1]
     assert {t for _, t in rec.calls} == {2 + 50 + 2} and done == sorted(done) and done[-1] == total
     assert len(done) >= (2 + 51 + 1 if poisson else 4)  # each coupling of the scan (and its g = 0) told
+    (seconds, what, calls_before), = rec.estimates  # after the masses' bases, before the scan
+    assert calls_before == 2 and np.isfinite(seconds) and seconds > 0 and "2 masses x 51 couplings" in what
+
+
+def test_an_estimate_after_a_started_bar_begins_its_own_line(capsys):
+    from cevns.cli import Progress
+
+    bar = Progress("vector-bl scan", enabled=True)
+    bar(3, 10)  # the bases' part of the bar
+    bar.estimate(4.2, "121 masses x 401 couplings")
+    bar(10, 10)
+    err = capsys.readouterr().err
+    assert "3/10" in err and "\nvector-bl scan: 121 masses x 401 couplings; estimated 4 s\n\r" in err
 
 
 def test_the_command_line_bar_prints_the_estimate_first(capsys):

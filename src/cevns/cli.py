@@ -55,13 +55,16 @@ class Progress:
         self.label = label
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self.t0 = time.perf_counter()
+        self.open = False  # a bar's line is on the screen, not yet ended
 
     def estimate(self, seconds: float, what: str) -> None:
         """Before a long job: what it computes and roughly how long it will take (the job measures its own cost)."""
         if self.enabled:
-            sys.stderr.write(f"{self.label}: {what}; estimated {seconds:.0f} s\n" if seconds >= 1 else
-                             f"{self.label}: {what}; estimated under a second\n")
+            sys.stderr.write(("\n" if self.open else "") +
+                             (f"{self.label}: {what}; estimated {seconds:.0f} s\n" if seconds >= 1 else
+                              f"{self.label}: {what}; estimated under a second\n"))
             sys.stderr.flush()
+            self.open = False
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled:
@@ -70,6 +73,7 @@ class Progress:
         spent = time.perf_counter() - self.t0
         left = f", about {spent * (total - done) / done:.0f} s left" if 0 < done < total else ""
         sys.stderr.write(f"\r{self.label} [{'#' * n}{'.' * (30 - n)}] {done}/{total} {spent:5.1f}s{left}   ")
+        self.open = done < total
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()

@@ -69,7 +69,9 @@ def warm_chi2(chi2: Any, preds: np.ndarray, state: Optional[np.ndarray],
     prediction): a Poisson part's profile may stop once its minimum is certainly above what is left of it after the
     parts evaluated before (every part is >= 0; the parts without nuisances go first, exactly; a profiled part
     counts with min(its value, its own limit), a lower bound of its minimum whether it stopped or not, less a margin
-    of 1e-9 relative for a converged profile's last decrement), so the sum is then above ``stop_above``; such a
+    of 1e-9 relative for a converged profile's last decrement; where its value less that margin is above its limit,
+    its minimum alone is, and the parts after it are left a negative limit, which every statistic >= 0 is above
+    before any step), so the sum is then above ``stop_above``; such a
     value is above both the minimum and ``stop_above``, not the minimum.  The sum is added in the parts' order.
     ``dual`` (like ``preds``: a row per prediction, a column per bin; NaN at first): the Poisson parts' multipliers,
     read and updated in place, carried from one call to the next (a scan's coupling below: certifies points whose
@@ -94,7 +96,8 @@ def warm_chi2(chi2: Any, preds: np.ndarray, state: Optional[np.ndarray],
                 dual[:, ix] = sub
             if left is not None:
                 lower = np.minimum(vals[i], left)
-                left = left - (lower - 1e-9 * (1.0 + np.abs(lower)))
+                above = vals[i] - 1e-9 * (1.0 + np.abs(vals[i])) > left  # this part's minimum alone is above
+                left = np.where(above, -1.0, left - (lower - 1e-9 * (1.0 + np.abs(lower))))
         else:
             vals[i] = c(preds[:, ix])
             if left is not None:

@@ -545,12 +545,8 @@ def newton_profile(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndar
     # multipliers certify what the dual bounds would, and the bounds' cost over 243 bins was not repaid (measured)
     if multipliers:
         dual = None
-    if dual is not None and stop_above is not None:  # rows whose start is above the line: the carried multipliers
-        rows = np.flatnonzero(active & (f > stop_above) & np.all(np.isfinite(dual), axis=1))
-        if rows.size:
-            sub = dual[rows]
-            active[rows] = ~_dual_newton(s[rows], d[rows] if per_row else d, bkg, V, F, G, sub, stop_above[rows])
-            dual[rows] = sub
+    if stop_above is not None:
+        _certified_at_start(active, f, s, d, bkg, V, F, G, stop_above, dual)
     last = np.zeros(P)  # the Newton decrement of each point's last step
     for _ in range(iterations):
         idx = np.flatnonzero(active)
@@ -607,6 +603,22 @@ def _start(s: np.ndarray, d: np.ndarray, dlogd: np.ndarray, bkg: np.ndarray, V: 
     with np.errstate(over="ignore", invalid="ignore"):
         f = _statistic(mu, d, dlogd, theta)
     return mu0, theta, mu, f
+
+
+def _certified_at_start(active: np.ndarray, f: np.ndarray, s: np.ndarray, d: np.ndarray, bkg: np.ndarray,
+                        V: np.ndarray, F: np.ndarray, G: Any, stop_above: np.ndarray, dual: Optional[np.ndarray]) -> None:
+    """Points above ``stop_above`` before any primal step, taken out of ``active``: every point of a negative line
+    (the statistic is >= 0), and the points whose start is above the line where the carried multipliers ``dual``
+    (None: none), after at most ``_DUAL_STEPS`` dual Newton steps (:func:`_dual_newton`, which updates them),
+    bound the minimum above it."""
+    active &= ~(stop_above < 0)
+    if dual is None:
+        return
+    rows = np.flatnonzero(active & (f > stop_above) & np.all(np.isfinite(dual), axis=1))
+    if rows.size:
+        sub = dual[rows]
+        active[rows] = ~_dual_newton(s[rows], d[rows] if d.ndim == 2 else d, bkg, V, F, G, sub, stop_above[rows])
+        dual[rows] = sub
 
 
 #: Newton steps of the dual problem tried on carried multipliers (:func:`_dual_newton`) before the primal steps
