@@ -139,3 +139,19 @@ def test_region_ends_on_the_grid_edge_are_not_reported_as_limits(run):
     conus = row.split("|")[2]
     assert "mu_nu_mu [<= " in conus and ">= " in conus
     assert "| eps_ee_uV x eps_ee_dV |" in text  # no empty unit brackets for dimensionless couplings
+
+
+def test_the_study_says_each_exclusions_estimate_before_its_scan():
+    """run_global(progress=True) logs every mediator exclusion's estimate before its scan (cevns.analysis.exclusion's
+    estimate through global_study._Announced); without progress nothing is said or timed."""
+    from cevns.global_study import _mediators
+
+    said = []
+    e = cevns.load_experiment("conus-plus")
+    _mediators([("conus-plus", "CONUS+", "-", e)], 3, said.append, announce=True)
+    assert len(said) == 4  # two models: the estimate, then "... exclusions"
+    assert said[0].startswith("vector-bl exclusion of conus-plus: 3 masses x 401 couplings") and "estimated" in said[0]
+    assert said[2].startswith("scalar exclusion of conus-plus:") and said[3] == "scalar exclusions"
+    quiet = []
+    _mediators([("conus-plus", "CONUS+", "-", e)], 3, quiet.append)
+    assert quiet == ["vector-bl exclusions", "scalar exclusions"]

@@ -397,3 +397,36 @@ def test_a_part_already_above_the_line_leaves_the_parts_after_it_unprofiled(monk
     assert np.all(full[stopped] > line[stopped]) and np.all(cut[stopped] > line[stopped])
     np.testing.assert_allclose(cut[low], full[low], rtol=1e-10, atol=1e-9)
     assert steps[0] < 500
+
+
+def test_dual_bounds_on_random_problems_never_exceed_the_minimum():
+    """Weak duality on 200 random problems (counts with empty bins, signals from 0.1 to 1e6 per bin, two signal and
+    two background nuisances): the bound at random multipliers, at those after three dual Newton steps, and at each
+    primal Newton step's multipliers is never above the profiled minimum; and a profile stopped above a line has
+    its minimum above it."""
+    from cevns.poisson import _dual_bound, _dual_newton, column_products, newton_profile
+
+    rng = np.random.default_rng(7)
+    n, P = 12, 200
+    V = np.vstack([np.full(n, 0.1), rng.normal(0.0, 0.1, n)])
+    F = np.abs(rng.normal(0.0, 0.5, (2, n)))
+    G = column_products(V, F)
+    bkg = np.abs(rng.normal(2.0, 1.0, n))
+    d = rng.poisson(bkg + 1.0).astype(float)
+    d[:3] = 0.0
+    dlogd = np.where(d > 0, d * np.log(np.maximum(d, 1e-300)), 0.0)
+    s = np.abs(rng.normal(1.0, 0.5, (P, n))) * np.geomspace(0.1, 1e6, P)[:, None]
+    fmin, _, mu = newton_profile(s, d, dlogd, bkg, V, F, G, None, 200, 1e-12)
+    lam = np.where(d > 0, np.minimum(2.0 * (1.0 - d / mu) + rng.normal(0.0, 0.3, (P, n)), 2.0 - 1e-9), 2.0)
+    assert np.all(_dual_bound(s, d, bkg, V, F, lam) <= fmin + 1e-9 * (1.0 + fmin))
+    line = np.median(fmin) * np.ones(P)
+    stepped = lam.copy()
+    done = _dual_newton(s, d, bkg, V, F, G, stepped, line)
+    assert np.all(_dual_bound(s, d, bkg, V, F, stepped) <= fmin + 1e-9 * (1.0 + fmin))
+    assert np.all(fmin[done] > line[done]) and done.any()
+    carried = lam.copy()
+    cut, _, _ = newton_profile(s, d, dlogd, bkg, V, F, G, None, 200, 1e-12, line, carried)
+    assert np.all(_dual_bound(s, d, bkg, V, F, carried) <= fmin + 1e-9 * (1.0 + fmin))
+    stopped = cut > fmin * (1.0 + 1e-9) + 1e-9
+    assert stopped.any() and np.all(fmin[stopped] > line[stopped])
+    np.testing.assert_allclose(cut[fmin < line], fmin[fmin < line], rtol=1e-9, atol=1e-9)

@@ -104,15 +104,30 @@ def _regions(sets, limits: Dict[str, Dict[str, Any]], n_grid: int, say) -> Tuple
     return regions, objs
 
 
-def _mediators(sets, n_masses: int, say) -> Tuple[Dict[str, Any], Dict[str, Any]]:
-    """The B-L and scalar exclusions of every data set on one mass grid: JSON-ready, and the result objects."""
+class _Announced:
+    """An exclusion's progress for the study's log: its estimate said before its scan, no bar."""
+
+    def __init__(self, say, what: str):
+        self.say, self.what = say, what
+
+    def __call__(self, done: int, total: int) -> None:
+        pass
+
+    def estimate(self, seconds: float, what: str) -> None:
+        self.say(f"{self.what}: {what}; estimated {seconds:.1f} s")
+
+
+def _mediators(sets, n_masses: int, say, announce: bool = False) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The B-L and scalar exclusions of every data set on one mass grid: JSON-ready, and the result objects.
+    ``announce``: each exclusion says its estimate (:func:`cevns.analysis.exclusion`) before its scan."""
     masses = np.geomspace(0.01, 1e4, n_masses)
     mediators: Dict[str, Dict[str, Any]] = {}
     objs: Dict[str, Dict[str, Any]] = {}
     for m in MEDIATORS:
         mediators[m], objs[m] = {}, {}
         for key, _lab, _st, e in sets:
-            x = e.exclusion(m, "cevns+eves", masses=masses)
+            x = e.exclusion(m, "cevns+eves", masses=masses,
+                            progress=_Announced(say, f"{m} exclusion of {key}") if announce else None)
             objs[m][key] = x
             mediators[m][key] = {"mass_MeV": [float(v) for v in x.mass_MeV],
                                  "g": [float(v) if np.isfinite(v) else None for v in x.g]}
@@ -159,7 +174,7 @@ def run_global(progress: bool = False, transitions: str = "zero", n_masses: int 
     regions, region_objs = _regions(sets, limits, n_grid, say)
     out["regions"] = regions
     # --- mediators ------------------------------------------------------------------------------------------------
-    mediators, excl_objs = _mediators(sets, n_masses, say)
+    mediators, excl_objs = _mediators(sets, n_masses, say, progress)
     out["mediators"] = mediators
     out["crossover"] = {m: _crossover(mediators[m]) for m in MEDIATORS}
     # --- contributions and pulls at the combined best fit of sin^2 theta_W -----------------------------------------
