@@ -38,6 +38,49 @@ BKG = np.array([[1.0, 0.5, 2.0, 3.0, 1.5, 0.4], [0.2, 0.2, 0.1, 1.0, 2.0, 0.3]])
 SIGNALS = np.array([[2.0, 1.0, 4.0, 8.0, 3.0, 0.5], [0.5, 3.0, 1.0, 2.0, 1.0, 4.0], [20.0, 9.0, 30.0, 60.0, 25.0, 6.0]])
 
 
+def bl_scan_problem(names, masses=(0.3, 30.0, 3000.0)):
+    """The statistic of the data sets ``names`` (joined) and the B-L coefficients per mass, power of g and bin."""
+    e = cevns.load_experiment(names[0])
+    for name in names[1:]:
+        e = e + cevns.load_experiment(name)
+    chi2, ch = e.chi2_function(), e.channels("cevns+eves")
+    C = []
+    for m in masses:
+        mdl = MODELS["vector-bl"](mass_MeV=m)
+        C.append(_g_coefficients(combined_basis(e, mdl, ch), mdl.values()))
+    return e, chi2, np.stack(C)
+
+
+def scan_lines(full, level):
+    """The line a scan point's profile may stop above: its mass's lowest value before it + level + 1 (inf at g = 0)."""
+    lowest = np.minimum.accumulate(full, axis=1)
+    return np.concatenate([np.full((full.shape[0], 1), np.inf), lowest[:, :-1] + level + 1.0], axis=1)
+
+
+def full_and_stopped(chi2, C, gg, level, steps):
+    """A B-L scan without a level (every profile to its minimum) and with one, and the point-steps of the latter."""
+    full, _ = _scan(chi2, C, gg, np.inf)
+    steps[0] = 0
+    cut, _ = _scan(chi2, C, gg, level)
+    return full, cut, steps[0]
+
+
+def count_steps(monkeypatch, bins=None):
+    """Point-steps of the primal Newton iterations from now on (of likelihoods with ``bins`` bins only, if given)."""
+    import cevns.poisson as P
+
+    steps = [0]
+    iteration = P._iteration
+
+    def counted(pt, *a):
+        if bins is None or pt.sa.shape[1] == bins:
+            steps[0] += pt.sa.shape[0]
+        return iteration(pt, *a)
+
+    monkeypatch.setattr(P, "_iteration", counted)
+    return steps
+
+
 def test_only_the_signal_normalisation_is_profiled_like_a_scalar_minimisation():
     """One nuisance, the signal normalisation (the backgrounds fixed): the empty (signal, background) and
     (background, background) Hessian blocks once crashed the profile (ValueError: cannot reshape)."""
@@ -95,13 +138,7 @@ def test_warm_starts_give_the_cold_profile():
 def test_the_exclusion_scan_continued_in_the_coupling_equals_points_profiled_from_zero():
     """The B-L scan of CsI + LAr (shared flux) profiled coupling by coupling from the nuisances of the coupling
     below gives, point by point, the profile from zero (below 1e4: the points an exclusion is decided on)."""
-    j = cevns.load_experiment("coherent-csi-2021") + cevns.load_experiment("coherent-lar-2020")
-    chi2, ch = j.chi2_function(), j.channels("cevns+eves")
-    C = []
-    for m in (0.3, 30.0, 3000.0):
-        mdl = MODELS["vector-bl"](mass_MeV=m)
-        C.append(_g_coefficients(combined_basis(j, mdl, ch), mdl.values()))
-    C = np.stack(C)
+    _, chi2, C = bl_scan_problem(["coherent-csi-2021", "coherent-lar-2020"])
     gg = np.concatenate([[0.0], np.geomspace(1e-7, 1e-2, 60)])
     vals, states = _scan(chi2, C, gg, np.inf)  # no level: every profile to its minimum
     cold = chi2(np.einsum("gk,mkb->mgb", gg[:, None] ** np.arange(C.shape[1]), C).reshape(-1, C.shape[2]))
@@ -115,8 +152,7 @@ def test_the_exclusion_scan_continued_in_the_coupling_equals_points_profiled_fro
     # every value is its minimum or above it; below that line every value is the minimum
     level = 2.71
     cut, stopped = _scan(chi2, C, gg, level)
-    lowest = np.minimum.accumulate(cold, axis=1)
-    line = np.concatenate([np.full((C.shape[0], 1), np.inf), lowest[:, :-1] + level + 1.0], axis=1)
+    line = scan_lines(cold, level)
     low = cold < line * (1.0 - 1e-6)  # the lines are positive (inf at g = 0)
     assert np.all(cut >= cold - 1e-9 * np.abs(cold) - 1e-9)
     np.testing.assert_allclose(cut[low & ok], cold[low & ok], rtol=1e-12, atol=1e-9)
@@ -196,27 +232,11 @@ def test_the_empty_bins_multipliers_certify_a_minimum_on_their_edge_and_only_abo
     line (weak duality), and leaves every value below it equal to the full profile's."""
     import cevns.poisson as P
 
-    e = cevns.load_experiment("xenonnt-8b-2026")
-    chi2, ch = e.chi2_function(), e.channels("cevns+eves")
-    C = []
-    for m in (0.3, 30.0, 3000.0):
-        mdl = MODELS["vector-bl"](mass_MeV=m)
-        C.append(_g_coefficients(combined_basis(e, mdl, ch), mdl.values()))
-    C = np.stack(C)
+    _, chi2, C = bl_scan_problem(["xenonnt-8b-2026"])
     gg = np.concatenate([[0.0], np.geomspace(1e-7, 1e-1, 100)])
-    steps = [0]
-    iteration = P._iteration
-
-    def counted(pt, *a):
-        steps[0] += pt.sa.shape[0]
-        return iteration(pt, *a)
-
-    monkeypatch.setattr(P, "_iteration", counted)
-    full, _ = _scan(chi2, C, gg, np.inf)  # no level: every profile to its minimum
+    steps = count_steps(monkeypatch)
     level = 2.71
-    steps[0] = 0
-    cut, _ = _scan(chi2, C, gg, level)
-    with_nu = steps[0]
+    full, cut, with_nu = full_and_stopped(chi2, C, gg, level, steps)
 
     certify = P._certified_above
 
@@ -226,8 +246,7 @@ def test_the_empty_bins_multipliers_certify_a_minimum_on_their_edge_and_only_abo
     monkeypatch.setattr(P, "_certified_above", ball_only)
     steps[0] = 0
     cut_ball, _ = _scan(chi2, C, gg, level)
-    lowest = np.minimum.accumulate(full, axis=1)
-    line = np.concatenate([np.full((C.shape[0], 1), np.inf), lowest[:, :-1] + level + 1.0], axis=1)
+    line = scan_lines(full, level)
     low = full < line * (1.0 - 1e-6)
     stopped = cut > full * (1.0 + 1e-9)
     assert stopped.sum() > 50 and low.sum() > 100
@@ -323,34 +342,17 @@ def test_the_carried_multipliers_stop_far_excluded_points_in_fewer_newton_steps(
     its line and every value below it is the profile's minimum, as without them."""
     import cevns.poisson as P
 
-    j = cevns.load_experiment("coherent-csi-2021") + cevns.load_experiment("coherent-lar-2020")
-    chi2, ch = j.chi2_function(), j.channels("cevns+eves")
-    C = []
-    for m in (0.03, 3.0, 300.0):
-        mdl = MODELS["vector-bl"](mass_MeV=m)
-        C.append(_g_coefficients(combined_basis(j, mdl, ch), mdl.values()))
-    C = np.stack(C)
+    _, chi2, C = bl_scan_problem(["coherent-csi-2021", "coherent-lar-2020"], (0.03, 3.0, 300.0))
     gg = np.concatenate([[0.0], np.geomspace(1e-7, 1.0, 120)])
-    steps = [0]
-    iteration = P._iteration
-
-    def counted(pt, *a):
-        steps[0] += pt.sa.shape[0]
-        return iteration(pt, *a)
-
-    monkeypatch.setattr(P, "_iteration", counted)
-    full, _ = _scan(chi2, C, gg, np.inf)  # no level: every profile to its minimum
+    steps = count_steps(monkeypatch)
     level = 2.71
-    steps[0] = 0
-    cut, _ = _scan(chi2, C, gg, level)
-    with_dual = steps[0]
+    full, cut, with_dual = full_and_stopped(chi2, C, gg, level, steps)
     bound = P._dual_bound
     monkeypatch.setattr(P, "_dual_bound", lambda *a: np.full(a[0].shape[0], -np.inf))  # no dual certificate
     steps[0] = 0
     cut_without, _ = _scan(chi2, C, gg, level)
     monkeypatch.setattr(P, "_dual_bound", bound)
-    lowest = np.minimum.accumulate(full, axis=1)
-    line = np.concatenate([np.full((C.shape[0], 1), np.inf), lowest[:, :-1] + level + 1.0], axis=1)
+    line = scan_lines(full, level)
     low = full < line * (1.0 - 1e-6)
     stopped = cut > full * (1.0 + 1e-9)
     assert stopped.sum() > 30 and low.sum() > 100
@@ -365,32 +367,12 @@ def test_a_part_already_above_the_line_leaves_the_parts_after_it_unprofiled(monk
     left of the line (CsI + LAr far above), the parts after it (XENONnT 8B) get a negative limit and take no Newton
     step (every statistic is >= 0; minimise.warm_chi2).  Measured here: 197 XENONnT point-steps, 1,884 when such a
     part was left a limit of ~1e-9 instead.  Every stopped point is above its line, every value below it exact."""
-    import cevns.poisson as P
-
     names = ["conus-plus", "coherent-csi-2021", "coherent-lar-2020", "dresden-ii-2022", "xenonnt-8b-2026"]
-    j = cevns.load_experiment(names[0])
-    for name in names[1:]:
-        j = j + cevns.load_experiment(name)
-    chi2, ch = j.chi2_function(), j.channels("cevns+eves")
-    C = []
-    for m in (0.03, 3.0, 300.0):
-        mdl = MODELS["vector-bl"](mass_MeV=m)
-        C.append(_g_coefficients(combined_basis(j, mdl, ch), mdl.values()))
-    C = np.stack(C)
+    _, chi2, C = bl_scan_problem(names, (0.03, 3.0, 300.0))
     gg = np.concatenate([[0.0], np.geomspace(1e-7, 1.0, 120)])
-    full, _ = _scan(chi2, C, gg, np.inf)
-    steps = [0]
-    iteration = P._iteration
-
-    def counted(pt, *a):
-        if pt.sa.shape[1] == 243:  # XENONnT's bins
-            steps[0] += pt.sa.shape[0]
-        return iteration(pt, *a)
-
-    monkeypatch.setattr(P, "_iteration", counted)
-    cut, _ = _scan(chi2, C, gg, 2.71)
-    lowest = np.minimum.accumulate(full, axis=1)
-    line = np.concatenate([np.full((C.shape[0], 1), np.inf), lowest[:, :-1] + 2.71 + 1.0], axis=1)
+    steps = count_steps(monkeypatch, bins=243)  # XENONnT's
+    full, cut, _ = full_and_stopped(chi2, C, gg, 2.71, steps)
+    line = scan_lines(full, 2.71)
     low = full < line * (1.0 - 1e-6)
     stopped = cut > full * (1.0 + 1e-9)
     assert stopped.sum() > 30 and low.sum() > 50
