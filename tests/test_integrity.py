@@ -382,3 +382,27 @@ def test_magnetic_moment_prediction_in_envelope_keeps_its_parameters(capsys):
     assert d["model"] == "magnetic-moment" and d["parameters"] == {"mu_nu": 1e-10}
     assert d["predictions"][0]["total_eves"] == pytest.approx(
         cevns.load_experiment().predict(MagneticMoment(mu_nu=1e-10)).eves.sum(), rel=1e-12)
+
+
+def test_a_root_bracket_without_a_sign_change_is_reported_not_raised():
+    """analysis._brentq on ends whose values no longer differ in sign (a scan's values and the values evaluated
+    again disagree, as when a profile does not converge): the end nearer the crossing, and a convergence failure."""
+    from cevns.analysis import _brentq
+    from cevns.convergence import watch
+
+    with watch() as rec:
+        x = _brentq(lambda t: (t - 3.0) ** 2 + 0.5, 0.0, 2.0, "test edge")
+    assert x == 2.0 and not rec.converged and "no sign change" in rec.reason
+    with watch() as ok:
+        assert abs(_brentq(lambda t: t - 1.0, 0.0, 2.0, "test edge") - 1.0) < 1e-9
+    assert ok.converged
+
+
+def test_an_interval_edge_without_a_sign_change_is_reported_not_raised():
+    """stats._root on a bracket whose ends no longer straddle the level: the end nearer it, a convergence failure."""
+    from cevns.convergence import watch
+    from cevns.stats import _root
+
+    with watch() as rec:
+        x = _root(lambda t: t * t, 9.0, 0.0, 2.0)
+    assert x == 2.0 and not rec.converged and "interval edge" in rec.reason

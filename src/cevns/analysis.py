@@ -585,8 +585,15 @@ _DOUBLINGS = 40
 
 
 def _brentq(f: Callable[[float], float], a: float, b: float, what: str, **kw: Any) -> float:
-    """scipy's brentq, a failure to converge reported (:func:`cevns.convergence.failed`) instead of raised."""
-    x, r = optimize.brentq(f, a, b, full_output=True, disp=False, **kw)
+    """scipy's brentq, a failure to converge reported (:func:`cevns.convergence.failed`) instead of raised; so is a
+    bracket whose ends no longer differ in sign (the values it was chosen from, e.g. a scan's, and the values
+    evaluated again disagree: a profile that did not converge), which returns the end nearer the crossing."""
+    try:
+        x, r = optimize.brentq(f, a, b, full_output=True, disp=False, **kw)
+    except ValueError:
+        fa, fb = f(a), f(b)
+        failed(f"{what} (Brent: no sign change between the bracket's ends, {fa:.3g} and {fb:.3g})")
+        return float(a if abs(fa) <= abs(fb) else b)
     if not r.converged:
         failed(f"{what} (Brent: {r.flag})")
     return float(x)

@@ -299,8 +299,16 @@ def regions(x: np.ndarray, inside: np.ndarray, crossing: Callable[[int, int], fl
 
 
 def _root(f: Callable[[float], float], level: float, a: float, b: float) -> float:
-    """Crossing of f = level in [a, b], to 1e-10 of the bracket width (scale-free)."""
-    x, r = optimize.brentq(lambda t: f(t) - level, a, b, xtol=1e-10 * abs(b - a), rtol=1e-12, full_output=True, disp=False)
+    """Crossing of f = level in [a, b], to 1e-10 of the bracket width (scale-free).  Ends whose values no longer
+    straddle the level (values evaluated again disagree with those the bracket was chosen from: a profile that did
+    not converge) are reported as a convergence failure, and the end nearer the level returned."""
+    try:
+        x, r = optimize.brentq(lambda t: f(t) - level, a, b, xtol=1e-10 * abs(b - a), rtol=1e-12, full_output=True,
+                               disp=False)
+    except ValueError:
+        fa, fb = f(a) - level, f(b) - level
+        failed(f"interval edge (Brent: no sign change between the bracket's ends, {fa:.3g} and {fb:.3g})")
+        return float(a if abs(fa) <= abs(fb) else b)
     if not r.converged:
         failed(f"interval edge (Brent: {r.flag})")
     return float(x)
