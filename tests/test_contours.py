@@ -221,3 +221,19 @@ def test_a_region_that_reaches_the_grid_edge_says_so():
     assert region(-1.5, 0.0).open_edges() == ["left"]
     assert region(1.5, -1.5).open_edges() == ["right", "bottom"]
     assert "the region reaches the grid's top edge: it goes on beyond" in region(0.0, 1.5).note()
+
+
+def test_a_parameter_entering_only_squared_has_its_best_fit_reported_non_negative():
+    """Magnetic moments enter the rate as mu^2: the minima at +-mu are one point (the statistic is the same at both
+    mirrors), and the region's best fit is the mirror with mu >= 0 (which of the two a minimiser reaches is decided
+    by rounding: the sign was arbitrary)."""
+    import cevns
+
+    lar = cevns.load_experiment("coherent-lar-2020")
+    res = lar.contour(("mu_nu_e", "mu_nu_mu"), n=9)
+    assert res.best[0] >= 0.0 and res.best[1] >= 0.0
+    from cevns.models import MODELS
+
+    model = MODELS["magnetic-moment-flavour"]
+    mirrors = [lar.chi2(model(mu_nu_e=sa * res.best[0], mu_nu_mu=sb * res.best[1])) for sa in (1, -1) for sb in (1, -1)]
+    np.testing.assert_allclose(mirrors, mirrors[0], rtol=1e-12)

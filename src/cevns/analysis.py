@@ -1240,7 +1240,10 @@ def _contour(exp, cls, params: Sequence[str], channels: str, cl: float | str, do
         failed(f"chi2_min of the contour (Nelder-Mead: {res.message})")
     chi2_min = min(float(grid.min()), float(res.fun))
     bx, by = (res.x[:2] * sc[:2]) if res.fun < grid.min() else start[:2]
-    best = (float(bx), float(by))
+    # a parameter that enters every term of the rate with an even power (a magnetic moment) has mirror minima at
+    # +-p, one point: its best fit is reported >= 0 (which mirror a minimiser reaches is decided by rounding)
+    even = [all(dict(m).get(p, 0) % 2 == 0 for m in basis.monomials) for p in (p1, p2)]
+    best = (float(abs(bx) if even[0] else bx), float(abs(by) if even[1] else by))
     at_boundary, boundary = False, ""
     for p, v in zip((p1, p2), best):  # declared physical edges (the other axes are the region's, not limits)
         lo, hi = cls.parameter(p).bounds
