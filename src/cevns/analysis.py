@@ -15,7 +15,8 @@ from scipy import optimize
 from ._poly import monomial_gradient, monomial_matrix
 from .convergence import failed, watch
 from .errors import CevnsInputError, check_finite, check_positive
-from .minimise import SPARSE_FROM, _batch_chi2, _Minimiser, _monomials, distinct_lowest, marginalise_many, state_size, warm_chi2
+from .minimise import (SPARSE_FROM, _batch_chi2, _Minimiser, _monomials, chi2_rows, distinct_lowest, marginalise_many,
+                       state_size, warm_chi2)
 from .models import MODELS, Model, as_model, default_free, model_for_parameter
 from .rates import Basis
 from .results import ContourResult, ExclusionResult, FitResult
@@ -148,7 +149,7 @@ class _Problem:
         pts[:, self._i_param] = x
         if free_scaled is not None and len(self.free):
             pts[:, self._i_free] = np.atleast_2d(free_scaled) * np.array([self.scale[p] for p in self.free])
-        return self.chi2(self.basis.evaluate_many(pts))
+        return chi2_rows(self.chi2, self.basis.evaluate_many(pts))
 
     def _full_points_many(self, xs: np.ndarray) -> np.ndarray:
         pts = np.tile(self._base, (xs.size, 1))
