@@ -15,8 +15,17 @@ from scipy import optimize
 from ._poly import monomial_gradient, monomial_matrix
 from .convergence import failed, watch
 from .errors import CevnsInputError, check_finite, check_positive
-from .minimise import (SPARSE_FROM, _batch_chi2, _Minimiser, _monomials, chi2_rows, distinct_lowest, marginalise_many,
-                       state_size, warm_chi2)
+from .minimise import (
+    SPARSE_FROM,
+    _batch_chi2,
+    _Minimiser,
+    _monomials,
+    chi2_rows,
+    distinct_lowest,
+    marginalise_many,
+    state_size,
+    warm_chi2,
+)
 from .models import MODELS, Model, as_model, default_free, model_for_parameter
 from .rates import Basis
 from .results import ContourResult, ExclusionResult, FitResult
