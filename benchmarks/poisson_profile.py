@@ -163,7 +163,8 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, 
             with np.errstate(divide="ignore", invalid="ignore"):
                 sh = np.minimum(1.0, np.sqrt(np.maximum(stop_above[idx], 0.0)) / np.sqrt((y_ * y_).sum(axis=1)))
             dy = np.where(np.isfinite(sh), sh, 1.0)[:, None] * y_ - theta[idx]
-            done = f[idx] + (g_ * dy).sum(axis=1) + (dy * dy).sum(axis=1) > stop_above[idx]
+            li, qu = (g_ * dy).sum(axis=1), (dy * dy).sum(axis=1)
+            done = f[idx] + li + qu - 1e-12 * (np.abs(f[idx]) + np.abs(li) + qu) > stop_above[idx]
             ef = np.broadcast_to(d <= 0, m_.shape).astype(float)
             gE = 2.0 * np.concatenate([(ef * s[idx]) @ V.T, ef @ F.T], axis=1)
             rest = np.flatnonzero(~done & ((gE * gE).sum(axis=1) >= 0.25 * (g_ * g_).sum(axis=1))
@@ -191,7 +192,8 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, 
                 with np.errstate(divide="ignore", invalid="ignore"):
                     sh = np.minimum(1.0, np.sqrt(np.maximum(lr, 0.0)) / np.sqrt((y_ * y_).sum(axis=1)))
                 dy = np.where(np.isfinite(sh), sh, 1.0)[:, None] * y_ - tr
-                done[rest] = fl + (gl * dy).sum(axis=1) + (dy * dy).sum(axis=1) > lr
+                li, qu = (gl * dy).sum(axis=1), (dy * dy).sum(axis=1)
+                done[rest] = fl + li + qu - 1e-12 * (np.abs(fl) + np.abs(li) + qu) > lr
             active[idx[done]] = False
             idx = idx[~done]
             if idx.size == 0:
@@ -203,7 +205,10 @@ def bare_profile(s, d, dlogd, bkg, V, F, iterations=100, tol=1e-9, theta0=None, 
         r, W = 1.0 - d / ma, d / ma**2
         g = 2.0 * np.concatenate([(r * sa) @ V.T, r @ F.T], axis=1) + 2.0 * ta
         H = hess(W, sa)
-        step = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
+        try:
+            step = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:  # as the package: least squares, point by point
+            step = np.stack([-np.linalg.lstsq(h, v, rcond=None)[0] for h, v in zip(H, g)])
         dmu = sa * (step[:, :kv] @ V) + step[:, kv:] @ F
         if empty.size < k and (dual is not None or stop_above is not None):  # the multipliers of the whole step
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

@@ -412,3 +412,31 @@ def test_dual_bounds_on_random_problems_never_exceed_the_minimum():
     stopped = cut > fmin * (1.0 + 1e-9) + 1e-9
     assert stopped.any() and np.all(fmin[stopped] > line[stopped])
     np.testing.assert_allclose(cut[fmin < line], fmin[fmin < line], rtol=1e-9, atol=1e-9)
+
+
+def test_a_hessian_singular_to_rounding_takes_least_squares_steps():
+    """Three bins, three nuisances and signals ~1e9-5e9 per bin (a random problem of an adversarial review): the
+    constraints' 2 I is lost beside J^T W J and the Newton system is singular to rounding (it raised numpy's
+    LinAlgError); the profile takes least-squares steps there and ends finite, at or below its start."""
+    from cevns.poisson import column_products, newton_profile
+
+    rng = np.random.default_rng(47)
+    n, kv, kf = int(rng.integers(1, 30)), int(rng.integers(0, 3)), int(rng.integers(0, 3))
+    V = rng.normal(0, rng.choice([0.05, 0.3, 1.0]), (kv, n))
+    F = rng.normal(0, rng.choice([0.1, 1.0, 10.0]), (kf, n))
+    if rng.random() < 0.5:
+        F = np.abs(F)
+    bkg = np.abs(rng.normal(1, 1, n)) * 10 ** rng.uniform(-3, 3)
+    d = rng.poisson(bkg * rng.uniform(0.5, 2)).astype(float)
+    d[rng.random(n) < 0.3] = 0.0
+    rng.random()
+    s = np.abs(rng.normal(1, 0.5, (40, n))) * 10 ** rng.uniform(-3, 10, (40, 1))
+    if rng.random() < 0.3:
+        s *= np.sign(rng.normal(0.5, 1, (1, n)))
+    s = s[np.all(s + bkg > 0, axis=1)]
+    assert (n, kv, kf) == (3, 2, 1) and np.abs(s).max() > 1e9
+    dlogd = np.where(d > 0, d * np.log(np.maximum(d, 1e-300)), 0.0)
+    G = column_products(V, F)
+    f, _, _ = newton_profile(s, d, dlogd, bkg, V, F, G, None, 100, 1e-9)
+    start = newton_profile(s, d, dlogd, bkg, V, F, G, None, 0, 1e-9)[0]
+    assert np.all(np.isfinite(f)) and np.all(f <= start)

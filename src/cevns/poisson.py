@@ -393,7 +393,11 @@ def _iteration(pt: _Points, G: tuple, empty: np.ndarray, mu: np.ndarray, want_du
     g[:, kv:] = r @ pt.F.T
     g = 2.0 * g + 2.0 * pt.ta
     H = _hessian(W, pt.sa, G, kv, pt.F.shape[0])
-    step = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
+    try:
+        step = -np.linalg.solve(H, g[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:  # singular to rounding (signals ~1e10 per bin, fewer bins than nuisances: the
+        # constraints' 2 I lost beside J^T W J): the least-squares steps, point by point
+        step = np.stack([-np.linalg.lstsq(h, v, rcond=None)[0] for h, v in zip(H, g)])
     dmu = pt.shift(None, step)
     lam = None
     if want_dual:
@@ -417,7 +421,9 @@ def _ball_bound(f: np.ndarray, g: np.ndarray, theta: np.ndarray, limit: np.ndarr
     with np.errstate(divide="ignore", invalid="ignore"):
         shrink = np.minimum(1.0, np.sqrt(np.maximum(limit, 0.0)) / np.sqrt((y * y).sum(axis=1)))
     dy = np.where(np.isfinite(shrink), shrink, 1.0)[:, None] * y - theta
-    return f + (g * dy).sum(axis=1) + (dy * dy).sum(axis=1)
+    lin, quad = (g * dy).sum(axis=1), (dy * dy).sum(axis=1)
+    # lowered by the rounding its sum can carry (a tie with the limit must not certify)
+    return f + lin + quad - 1e-12 * (np.abs(f) + np.abs(lin) + quad)
 
 
 def _certified_above(s: np.ndarray, theta: np.ndarray, mu: np.ndarray, f: np.ndarray, d: np.ndarray, V: np.ndarray,
