@@ -102,11 +102,17 @@ def test_interrupt_or_kill_during_reproduce_keeps_a_complete_set(tmp_path):
     folder or the previous complete set (never a partial one)."""
     out = tmp_path / "res"
     cmd = [sys.executable, "-c", "from cevns.cli import main; raise SystemExit(main())", "reproduce", "--out", str(out)]
-    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    time.sleep(2.5)  # inside the analysis (the imports take ~0.7 s, the whole run ~5 s)
+
+    def as_from_a_shell():  # Ctrl-C delivered as in a terminal, whatever this test process's signal state is (a
+        # child inherits an ignored or blocked SIGINT, and Python then leaves it so)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=as_from_a_shell)
+    time.sleep(2.5)  # inside the analysis or its figures (the imports take ~0.7 s, the whole run ~5 s)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=120)
-    assert p.returncode == 130 and "Traceback" not in err and not out.exists()
+    assert p.returncode == 130 and "Traceback" not in err and not out.exists(), (p.returncode, err[-500:])
     assert subprocess.run(cmd, capture_output=True).returncode == 0
     complete = {q.name for q in out.iterdir()}
     t0 = time.monotonic()
