@@ -36,7 +36,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
@@ -173,16 +173,8 @@ def conus(*edits: Callable[[str], str], name: str = "exp.toml") -> Dict[str, Con
 
 
 def coherent(which: str, *edits: Callable[[str], str]) -> Dict[str, Content]:
-    """A COHERENT experiment file (CSI or LAR) with ``edits`` applied, beside copies of all its data files."""
-    def make() -> bytes:
-        text = packaged(which)
-        for e in edits:
-            text = e(text)
-        return text.encode()
-    files: Dict[str, Content] = {"exp.toml": make}
-    for p in DATA.glob("coherent_*.csv"):
-        files[p.name] = (lambda q=p: q.read_bytes())
-    return files
+    """A COHERENT experiment file (CSI or LAR) with ``edits`` applied, beside copies of its data files."""
+    return packaged_set(which, *edits)
 
 
 def edit(key: str, value: str, section: Optional[str] = None) -> Callable[[str], str]:
@@ -395,54 +387,39 @@ def new_path_cases(add: Callable[..., None], E: List[str]) -> None:
     add("xe-templates-with-chi2", X, 'XENONnT 8B: `[likelihood] kind = "chi2-background"` with templates', E,
         packaged_set(XENON, edit("kind", '"chi2-background"', "likelihood")))
     # data files
-    add("xe-bins-negative-ac", X, "XENONnT 8B bins: an AC template cell of -0.08", E,
-        packaged_set(XENON, csv={bins: cell(0, 7, "-0.08")}))
-    add("xe-bins-nan-er", X, "XENONnT 8B bins: an ER template cell `nan`", E,
-        packaged_set(XENON, csv={bins: cell(3, 8, "nan")}))
-    add("xe-bins-huge-ac", X, "XENONnT 8B bins: an AC template cell of 1e300", E,
-        packaged_set(XENON, csv={bins: cell(5, 7, "1e300")}))
-    add("xe-bins-inf-ac", X, "XENONnT 8B bins: an AC template cell `inf`", E,
-        packaged_set(XENON, csv={bins: cell(5, 7, "inf")}))
-    add("xe-bins-negative-count", X, "XENONnT 8B bins: an observed count of -1", E,
-        packaged_set(XENON, csv={bins: cell(0, 6, "-1")}))
-    add("xe-bins-fractional-count", X, "XENONnT 8B bins: an observed count of 0.5", E,
-        packaged_set(XENON, csv={bins: cell(0, 6, "0.5")}))
-    add("xe-bins-row-twice", X, "XENONnT 8B bins: a row repeated", E,
-        packaged_set(XENON, csv={bins: lambda r: r[:1] + r}))
-    add("xe-bins-row-missing", X, "XENONnT 8B bins: a row missing", E, packaged_set(XENON, csv={bins: lambda r: r[1:]}))
-    add("xe-bins-empty", X, "XENONnT 8B bins: only a header", E, packaged_set(XENON, csv={bins: lambda r: []}))
-    add("xe-bins-unknown-run", X, "XENONnT 8B bins: a row of run `sr7`", E,
-        packaged_set(XENON, csv={bins: lambda r: r + ["sr7" + r[0][3:]]}))
-    add("xe-bins-no-observed", X, "XENONnT 8B bins: column `observed` missing", E,
-        {**packaged_set(XENON), bins: lambda: drop_column(6)((DATA / bins).read_text(encoding="utf-8").splitlines())
-         .encode()})
-    add("xe-runs-negative-exposure", X, "XENONnT 8B runs: exposure -1.17 t yr", E,
-        packaged_set(XENON, csv={runs: cell(0, 1, "-1.174398")}))
-    add("xe-runs-zero-exposure", X, "XENONnT 8B runs: exposure 0", E, packaged_set(XENON, csv={runs: cell(0, 1, "0")}))
-    add("xe-runs-nan-exposure", X, "XENONnT 8B runs: exposure `nan`", E,
-        packaged_set(XENON, csv={runs: cell(1, 1, "nan")}))
-    add("xe-runs-events-disagree", X, "XENONnT 8B runs: `events = 99` for sr0 (the bins hold 9)", E,
-        packaged_set(XENON, csv={runs: cell(0, 2, "99")}))
-    add("xe-runs-run-twice", X, "XENONnT 8B runs: run sr0 listed twice", E,
-        packaged_set(XENON, csv={runs: lambda r: r + r[:1]}))
-    add("xe-runs-run-missing", X, "XENONnT 8B runs: run sr2 missing (still in `runs`)", E,
-        packaged_set(XENON, csv={runs: lambda r: r[:2]}))
-    add("xe-mono-negative", X, "XENONnT 8B efficiencies: a template cell of -0.5", E,
-        packaged_set(XENON, csv={mono: cell(10, 10, "-0.5")}))
-    add("xe-mono-nan", X, "XENONnT 8B efficiencies: a template cell `nan`", E,
-        packaged_set(XENON, csv={mono: cell(10, 10, "nan")}))
-    add("xe-mono-above-1", X, "XENONnT 8B efficiencies: a cell of 7 (an efficiency above 1)", E,
-        packaged_set(XENON, csv={mono: cell(10, 10, "7")}))
-    add("xe-mono-row-missing", X, "XENONnT 8B efficiencies: a row missing", E,
-        packaged_set(XENON, csv={mono: lambda r: r[1:]}))
-    add("xe-mono-row-twice", X, "XENONnT 8B efficiencies: a row repeated", E,
-        packaged_set(XENON, csv={mono: lambda r: r[:1] + r}))
-    add("xe-neutron-negative", X, "XENONnT 8B neutron template: a cell of -1", E,
-        packaged_set(XENON, csv={neut: cell(0, 5, "-1")}))
-    add("xe-neutron-inf", X, "XENONnT 8B neutron template: a cell `inf`", E,
-        packaged_set(XENON, csv={neut: cell(0, 5, "inf")}))
-    add("xe-neutron-row-twice", X, "XENONnT 8B neutron template: a row repeated", E,
-        packaged_set(XENON, csv={neut: lambda r: r[:1] + r}))
+    def csv(name: str, change: Any) -> Dict[str, Content]:  # the packaged XENONnT files, one data file changed
+        return packaged_set(XENON, csv={name: change})
+
+    for key, what, files in [
+            ("xe-bins-negative-ac", "bins: an AC template cell of -0.08", csv(bins, cell(0, 7, "-0.08"))),
+            ("xe-bins-nan-er", "bins: an ER template cell `nan`", csv(bins, cell(3, 8, "nan"))),
+            ("xe-bins-huge-ac", "bins: an AC template cell of 1e300", csv(bins, cell(5, 7, "1e300"))),
+            ("xe-bins-inf-ac", "bins: an AC template cell `inf`", csv(bins, cell(5, 7, "inf"))),
+            ("xe-bins-negative-count", "bins: an observed count of -1", csv(bins, cell(0, 6, "-1"))),
+            ("xe-bins-fractional-count", "bins: an observed count of 0.5", csv(bins, cell(0, 6, "0.5"))),
+            ("xe-bins-row-twice", "bins: a row repeated", csv(bins, lambda r: r[:1] + r)),
+            ("xe-bins-row-missing", "bins: a row missing", csv(bins, lambda r: r[1:])),
+            ("xe-bins-empty", "bins: only a header", csv(bins, lambda r: [])),
+            ("xe-bins-unknown-run", "bins: a row of run `sr7`", csv(bins, lambda r: r + ["sr7" + r[0][3:]])),
+            ("xe-bins-no-observed", "bins: column `observed` missing",
+             {**packaged_set(XENON), bins: lambda: drop_column(6)((DATA / bins).read_text(encoding="utf-8")
+                                                          .splitlines()).encode()}),
+            ("xe-runs-negative-exposure", "runs: exposure -1.17 t yr", csv(runs, cell(0, 1, "-1.174398"))),
+            ("xe-runs-zero-exposure", "runs: exposure 0", csv(runs, cell(0, 1, "0"))),
+            ("xe-runs-nan-exposure", "runs: exposure `nan`", csv(runs, cell(1, 1, "nan"))),
+            ("xe-runs-events-disagree", "runs: `events = 99` for sr0 (the bins hold 9)", csv(runs, cell(0, 2, "99"))),
+            ("xe-runs-run-twice", "runs: run sr0 listed twice", csv(runs, lambda r: r + r[:1])),
+            ("xe-runs-run-missing", "runs: run sr2 missing (still in `runs`)", csv(runs, lambda r: r[:2])),
+            ("xe-mono-negative", "efficiencies: a template cell of -0.5", csv(mono, cell(10, 10, "-0.5"))),
+            ("xe-mono-nan", "efficiencies: a template cell `nan`", csv(mono, cell(10, 10, "nan"))),
+            ("xe-mono-above-1", "efficiencies: a cell of 7 (an efficiency above 1)", csv(mono, cell(10, 10, "7"))),
+            ("xe-mono-row-missing", "efficiencies: a row missing", csv(mono, lambda r: r[1:])),
+            ("xe-mono-row-twice", "efficiencies: a row repeated", csv(mono, lambda r: r[:1] + r)),
+            ("xe-neutron-negative", "neutron template: a cell of -1", csv(neut, cell(0, 5, "-1"))),
+            ("xe-neutron-inf", "neutron template: a cell `inf`", csv(neut, cell(0, 5, "inf"))),
+            ("xe-neutron-row-twice", "neutron template: a row repeated", csv(neut, lambda r: r[:1] + r)),
+    ]:
+        add(key, X, f"XENONnT 8B {what}", E, files)
     XE = ["xenonnt-8b-2026"]
     for argv in (["predict", *XE, "--input", "runs=[]"], ["predict", *XE, "--input", 'runs=["sr9"]'],
                  ["predict", *XE, "--input", 'runs=["sr0","sr0"]'], ["predict", *XE, "--input", "runs=sr0"],

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
-
 import cevns
 from cevns.experiments import Experiment
+from cevns.study_quenching import dresden_amplitude
 
 
 def variant(base, **cfg_changes):
@@ -29,17 +28,13 @@ def variant(base, **cfg_changes):
 
 
 def summary(e) -> str:
-    r = e.predict().total
-    st = e.chi2_function()
-    s = np.linspace(-1, 12, 2601)
-    c = st(s[:, None] * r)
-    i = int(np.argmin(c))
-    inside = s[c <= c[i] + 1]
+    a = dresden_amplitude(e)  # the amplitude scan the quenching study reports
     f = e.fit("sin2w", levels=("1sigma",))
     mu = e.limit("mu_nu").intervals["90%"][-1][1]
     (lo, hi), = f.intervals["1sigma"]
-    return (f"{r.sum():7.1f} | {s[i]:.2f} [{inside.min():.2f}, {inside.max():.2f}] | {float(st(0 * r)) - c[i]:5.2f} | "
-            f"{float(st(r)) - c[i]:5.2f} | {f.best:.3f} [{lo:.3f}, {hi:.3f}] | {mu / 1e-11:5.1f}")
+    (alo, ahi) = a["1sigma"]
+    return (f"{a['events_per_day']:7.1f} | {a['best']:.2f} [{alo:.2f}, {ahi:.2f}] | {a['delta_chi2_no_cevns']:5.2f} | "
+            f"{a['delta_chi2_sm']:5.2f} | {f.best:.3f} [{lo:.3f}, {hi:.3f}] | {mu / 1e-11:5.1f}")
 
 
 def main() -> None:

@@ -92,7 +92,7 @@ def _at_best_k(exps: Dict[str, Any], best: Dict[str, Any], csi, sm) -> Dict[str,
     return _one_model(changed, together, csi, sm)
 
 
-def _dresden_amplitude(e) -> Dict[str, Any]:
+def dresden_amplitude(e) -> Dict[str, Any]:
     """Dresden-II: the fitted CEvNS amplitude (x the prediction) and the preference over background only."""
     r = e.predict().total
     st = e.chi2_function()
@@ -129,8 +129,8 @@ def run_quenching(progress: bool = False, with_csi: bool = True) -> Dict[str, An
     out["model_labels"]["k_free"] = "Lindhard k free (best fit)"
     say("k scan")
     d2 = exps["dresden-ii-2022"]
-    out["dresden_amplitude"] = {mk: _dresden_amplitude(d2.replace(**ov)) for mk, _, ov in MODELS}
-    out["dresden_amplitude"]["k_free"] = _dresden_amplitude(
+    out["dresden_amplitude"] = {mk: dresden_amplitude(d2.replace(**ov)) for mk, _, ov in MODELS}
+    out["dresden_amplitude"]["k_free"] = dresden_amplitude(
         d2.replace(quenching="lindhard", k=out["k_free"]["best"]["dresden-ii-2022"]["k"]))
     out["preference"] = {key: _preference(out, key) for key in out["datasets"]}
     out["csi"] = with_csi
