@@ -155,3 +155,21 @@ def test_the_study_says_each_exclusions_estimate_before_its_scan():
     quiet = []
     _mediators([("conus-plus", "CONUS+", "-", e)], 3, quiet.append)
     assert quiet == ["vector-bl exclusions", "scalar exclusions"]
+
+
+def test_a_region_cut_by_its_grid_is_scanned_again_on_a_wider_one():
+    """LAr's (q_ee, q_mumu) ring reaches past 2.5 x the 1-D limits the study spans its grid with: the region touched
+    the grid's top (its extent then reported the grid, 1.86e-7 e, not the region); global_study._closed scans it
+    again on a grid doubled in q_mumu, where it closes; a band that never closes keeps its first grid."""
+    from cevns.global_study import _closed, _fixed
+
+    lar = cevns.load_experiment("coherent-lar-2020")
+    fixed = {**_fixed("q_ee", "zero"), **_fixed("q_mumu", "zero")}
+    ranges = {"q_ee": (-6.0e-7, 6.0e-7), "q_mumu": (-1.857e-7, 1.857e-7)}
+    first = lar.contour(("q_ee", "q_mumu"), "cevns+eves", dof=2, n=21, ranges=ranges, fixed=fixed)
+    assert "top" in first.open_edges()
+    limits = {"q_ee": {"lar": {"90%": [[-2e-7, 2e-7]]}}, "q_mumu": {"lar": {"90%": [[-7e-8, 7e-8]]}}}
+    wider = _closed(first, lar, ("q_ee", "q_mumu"), ranges, 21, fixed, limits, "lar")
+    assert wider.open_edges() == [] and wider.to_dict(grid=False)["extent"]["q_mumu"][1] > 1.9e-7
+    unseen = {"q_ee": {"lar": None}, "q_mumu": {"lar": None}}  # no 1-D limit: a band, left as it is
+    assert _closed(first, lar, ("q_ee", "q_mumu"), ranges, 21, fixed, unseen, "lar") is first

@@ -80,11 +80,36 @@ def _limits(sets, transitions: str, say) -> Dict[str, Dict[str, Any]]:
     return limits
 
 
+def _closed(c, e, params: Tuple[str, str], ranges: Dict[str, Tuple[float, float]], n_grid: int, fixed: Dict[str, float],
+            limits: Dict[str, Dict[str, Any]], key: str):
+    """The region ``c``, or, where it reaches its grid's edge in a parameter the data set limits alone (interference:
+    LAr's q_ee-q_mumu ring goes past 2.5 x the 1-D limits), the same region on a grid doubled there (up to
+    ``REGION_WIDENINGS`` times) if it closes inside; a band that does not close (a degenerate direction, e.g. the
+    NSI couplings of one target) keeps its first grid, and the figure says it goes on beyond."""
+    a, b = params
+    for _ in range(REGION_WIDENINGS):
+        wide = {p for side, p in (("left", a), ("right", a), ("bottom", b), ("top", b))
+                if side in c.open_edges() and limits[p].get(key)}
+        if not wide:
+            return c
+        ranges = {p: (2.0 * lo, 2.0 * hi) if p in wide else (lo, hi) for p, (lo, hi) in ranges.items()}
+        wider = e.contour((a, b), "cevns+eves", dof=2, n=n_grid, ranges=ranges, fixed=fixed)
+        if not {p for side, p in (("left", a), ("right", a), ("bottom", b), ("top", b))
+                if side in wider.open_edges() and limits[p].get(key)}:
+            return wider
+    return c
+
+
+#: how often a region grid is doubled in a parameter where the region reaches its edge (:func:`_regions`)
+REGION_WIDENINGS = 1
+
+
 def _regions(sets, limits: Dict[str, Dict[str, Any]], n_grid: int, say) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """The 90% C.L. regions (2 dof) of REGIONS for every data set: JSON-ready, and the ContourResult objects.
     Drawn with the transition parameters at zero whatever the limits' ``transitions`` (three marginalised couplings
     per grid point would take minutes); each data set on a grid spanning its own 1D limits (a parameter it does
-    not see: the widest range), so small regions are resolved."""
+    not see: the widest range), so small regions are resolved; doubled where the region reaches the grid's edge in a
+    parameter the data set limits (up to ``REGION_WIDENINGS`` times)."""
     regions: Dict[str, Dict[str, Any]] = {}
     objs: Dict[str, Dict[str, Any]] = {}
     for a, b in REGIONS:
@@ -98,7 +123,7 @@ def _regions(sets, limits: Dict[str, Dict[str, Any]], n_grid: int, say) -> Tuple
         for key, _lab, _st, e in sets:
             ranges = {p: (-reach(p, key), reach(p, key)) for p in (a, b)}
             c = e.contour((a, b), "cevns+eves", dof=2, n=n_grid, ranges=ranges, fixed=fixed)
-            objs[name][key] = c
+            objs[name][key] = c = _closed(c, e, (a, b), ranges, n_grid, fixed, limits, key)
             regions[name][key] = c.to_dict(grid=False)
         say(f"region {a} x {b}")
     return regions, objs
