@@ -65,8 +65,8 @@ def _regions(run: Dict[str, Any], outdir: Path) -> None:
             for name in r["figure_data"]["order"]["regions"]}
     rows = 2 if len(objs) > 3 else 1
     ncols = -(-len(objs) // rows)
-    half = {name: (max(float(np.abs(per[k].x).max()) for k in r["datasets"]),
-                   max(float(np.abs(per[k].y).max()) for k in r["datasets"])) for name, per in objs.items()}
+    half = {name: (max(_reach(per[k], 0) for k in r["datasets"]), max(_reach(per[k], 1) for k in r["datasets"]))
+            for name, per in objs.items()}
     zooms = {name: _zoom_frame(per, r["datasets"], half[name]) for name, per in objs.items()}
     zoom_cols = {i % ncols for i, name in enumerate(objs) if zooms[name][1] is not None}
     cols = [(c, z) for c in range(ncols) for z in ((False, True) if c in zoom_cols else (False,))]  # a zoom after
@@ -110,6 +110,18 @@ def _regions(run: Dict[str, Any], outdir: Path) -> None:
                "region goes on beyond the scanned grid", title_fontsize=7)
     fig.get_layout_engine().set(rect=(0, 0, 1, 1 - 0.14 / rows))
     save(fig, outdir / "global_regions")
+
+
+def _reach(c: ContourResult, axis: int) -> float:
+    """How far a panel must reach to show region ``c`` along ``axis`` (0: x, 1: y): its grid's where the region
+    touches the grid's edges on that axis (it goes on: its curve must end on the frame), else the region's extent
+    and a tenth (so a grid widened to close one region does not leave the open bands of others ending inside)."""
+    grid = c.x if axis == 0 else c.y
+    sides = ("left", "right") if axis == 0 else ("bottom", "top")
+    ext = c.extent().get(c.params[axis])
+    if ext is None or any(side in c.open_edges() for side in sides):
+        return float(np.abs(grid).max())
+    return min(1.1 * max(abs(ext[0]), abs(ext[1])), float(np.abs(grid).max()))
 
 
 def _zoom_frame(per: Dict[str, Any], keys: Any, half: tuple) -> tuple:
